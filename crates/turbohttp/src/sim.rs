@@ -1,0 +1,324 @@
+//! Simulated endpoints: a resolver and a dialer whose addresses connect, refuse,
+//! stall or fail their setup after given delays, measured on tokio's clock.
+//!
+//! Under a paused clock (`#[tokio::test(start_paused = true)]`, or a runtime built with
+//! `start_paused(true)`) a whole race runs in virtual time, exactly reproducibly, on
+//! the very same race logic as a real connect. The network also counts every socket it
+//! opens and closes, so that a test can prove every loser was dropped.
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use tokio_util::sync::CancellationToken;
+//! use turbohttp::HappyEyeballs;
+//! use turbohttp::sim::{Behavior, SimNetwork};
+//!
+//! let net = SimNetwork::new([
+//!     ("[2001:db8::1]:443".parse().unwrap(), Behavior::Stall),
+//!     ("192.0.2.1:443".parse().unwrap(), Behavior::Connect(Duration::from_millis(20))),
+//! ]);
+//! let connector = HappyEyeballs::default().with_resolver(net.clone()).with_dialer(net.clone());
+//! let won = connector
+//!     .connect("example.test", 443, None, Duration::from_secs(5), &CancellationToken::new())
+//!     .await
+//!     .unwrap();
+//! assert_eq!(won.report.winner, Some(1));
+//! assert_eq!(won.report.elapsed, Duration::from_millis(270)); // 250 ms stagger + 20 ms
+//! drop(won);
+//! assert_eq!(net.stats().open, 0); // the stalled IPv6 socket was closed
+//! # });
+//! ```
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::str::FromStr;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use tokio::time::{Instant, sleep};
+
+use crate::transport::connection::{AttemptError, Dialer, Resolver};
+
+/// `ECONNREFUSED`, as the OS would report it.
+pub const ECONNREFUSED: i32 = if cfg!(windows) {
+    10061
+} else if cfg!(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd"
+)) {
+    61
+} else {
+    111
+};
+
+/// `ECONNRESET`, as the OS would report it.
+pub const ECONNRESET: i32 = if cfg!(windows) {
+    10054
+} else if cfg!(any(
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd"
+)) {
+    54
+} else {
+    104
+};
+
+/// How a simulated endpoint answers a connection attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Behavior {
+    /// Connects (and sets up) after this long.
+    Connect(Duration),
+    /// Refuses (`ECONNREFUSED`) after this long.
+    Refuse(Duration),
+    /// Never answers.
+    Stall,
+    /// Connects, then its setup fails (`ECONNRESET`) after this long: the race goes on.
+    SetupFail(Duration),
+    /// Connects, then its setup is rejected after this long in a way that is terminal
+    /// by policy (as an untrusted certificate would be): the race stops.
+    Reject(Duration),
+}
+
+impl fmt::Display for Behavior {
+    /// The `--endpoint` spelling: `ok@40ms`, `refuse@1ms`, `stall`, `setup-fail@5ms`,
+    /// `reject@5ms`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: &Duration| crate::transport::connection::happy_eyeballs::DisplayDuration(*d);
+        match self {
+            Self::Connect(d) => write!(f, "ok@{}", ms(d)),
+            Self::Refuse(d) => write!(f, "refuse@{}", ms(d)),
+            Self::Stall => f.write_str("stall"),
+            Self::SetupFail(d) => write!(f, "setup-fail@{}", ms(d)),
+            Self::Reject(d) => write!(f, "reject@{}", ms(d)),
+        }
+    }
+}
+
+impl FromStr for Behavior {
+    type Err = String;
+
+    /// Parses the `--endpoint` spelling; durations as `40ms`, `1.5s`, `250us`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s == "stall" {
+            return Ok(Self::Stall);
+        }
+        let (kind, delay) = s
+            .split_once('@')
+            .ok_or_else(|| format!("unknown behaviour {s:?}: expected ok@DURATION, refuse@DURATION, stall, setup-fail@DURATION or reject@DURATION"))?;
+        let delay = parse_duration(delay)?;
+        match kind {
+            "ok" => Ok(Self::Connect(delay)),
+            "refuse" => Ok(Self::Refuse(delay)),
+            "setup-fail" => Ok(Self::SetupFail(delay)),
+            "reject" => Ok(Self::Reject(delay)),
+            other => Err(format!(
+                "unknown behaviour {other:?}: expected ok, refuse, stall, setup-fail or reject"
+            )),
+        }
+    }
+}
+
+/// Parses a duration written as a decimal number and a unit: `40ms`, `1.5s`, `250us`,
+/// `0ms`. Negative, empty, unit-less and absurdly large values are refused.
+///
+/// ```
+/// use std::time::Duration;
+/// use turbohttp::sim::parse_duration;
+/// assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
+/// assert!(parse_duration("-1ms").is_err());
+/// assert!(parse_duration("10").is_err());
+/// ```
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .ok_or_else(|| format!("the duration {s:?} has no unit (write 40ms, 1.5s or 250us)"))?;
+    let (number, unit) = s.split_at(split);
+    let scale = match unit {
+        "us" | "µs" => 1e-6,
+        "ms" => 1e-3,
+        "s" => 1.0,
+        "m" | "min" => 60.0,
+        _ => {
+            return Err(format!(
+                "the duration {s:?} has an unknown unit {unit:?} (use us, ms, s or m)"
+            ));
+        }
+    };
+    let digits_ok = !number.is_empty()
+        && number.bytes().filter(|b| *b == b'.').count() <= 1
+        && number.bytes().any(|b| b.is_ascii_digit());
+    let value: f64 = if digits_ok { number.parse().ok() } else { None }
+        .ok_or_else(|| format!("the duration {s:?} is not a non-negative number with a unit"))?;
+    Duration::try_from_secs_f64(value * scale)
+        .ok()
+        .filter(|d| *d <= Duration::from_secs(86_400 * 365))
+        .ok_or_else(|| format!("the duration {s:?} is out of range"))
+}
+
+/// What a [`SimNetwork`] has seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SimStats {
+    /// Sockets open now (dialing, or connected and not yet dropped).
+    pub open: usize,
+    /// The most sockets open at once.
+    pub peak_open: usize,
+    /// Sockets opened in all.
+    pub opened: usize,
+    /// Sockets closed in all.
+    pub closed: usize,
+    /// Every dial, in order: the address and the instant it started.
+    pub dials: Vec<(SocketAddr, Instant)>,
+}
+
+/// A set of simulated endpoints. Cloning shares the endpoints and the counters.
+///
+/// As a [`Resolver`] it answers every name with all its addresses in the order given
+/// (duplicates included); as a [`Dialer`] it plays each address's [`Behavior`];
+/// an address it does not know is unreachable at once.
+#[derive(Debug, Clone, Default)]
+pub struct SimNetwork {
+    endpoints: Arc<Vec<(SocketAddr, Behavior)>>,
+    stats: Arc<Mutex<SimStats>>,
+}
+
+impl SimNetwork {
+    /// A network of these endpoints, in resolver order.
+    pub fn new(endpoints: impl IntoIterator<Item = (SocketAddr, Behavior)>) -> Self {
+        Self {
+            endpoints: Arc::new(endpoints.into_iter().collect()),
+            stats: Arc::default(),
+        }
+    }
+
+    /// The endpoints, in resolver order.
+    pub fn endpoints(&self) -> &[(SocketAddr, Behavior)] {
+        &self.endpoints
+    }
+
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> SimStats {
+        self.lock().clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, SimStats> {
+        // A panicking test thread must not hide the counters from the others.
+        self.stats.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn behavior(&self, addr: SocketAddr) -> Option<Behavior> {
+        self.endpoints
+            .iter()
+            .find(|(a, _)| *a == addr)
+            .map(|(_, b)| *b)
+    }
+}
+
+impl Resolver for SimNetwork {
+    async fn resolve(&self, _host: &str, _port: u16) -> io::Result<Vec<SocketAddr>> {
+        Ok(self.endpoints.iter().map(|(a, _)| *a).collect())
+    }
+}
+
+/// A simulated socket: counted open when dialing starts, closed when dropped.
+#[derive(Debug)]
+pub struct SimSocket {
+    addr: SocketAddr,
+    stats: Arc<Mutex<SimStats>>,
+}
+
+impl SimSocket {
+    /// The address it is connected (or connecting) to.
+    pub fn peer_addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for SimSocket {
+    fn drop(&mut self) {
+        let mut stats = self.stats.lock().unwrap_or_else(PoisonError::into_inner);
+        stats.open -= 1;
+        stats.closed += 1;
+    }
+}
+
+impl Dialer for SimNetwork {
+    type Stream = SimSocket;
+
+    async fn dial(&self, addr: SocketAddr) -> Result<SimSocket, AttemptError> {
+        let socket = {
+            let mut stats = self.lock();
+            stats.open += 1;
+            stats.opened += 1;
+            stats.peak_open = stats.peak_open.max(stats.open);
+            stats.dials.push((addr, Instant::now()));
+            SimSocket {
+                addr,
+                stats: self.stats.clone(),
+            }
+        };
+        let os = io::Error::from_raw_os_error;
+        match self.behavior(addr) {
+            None => Err(AttemptError::connect(io::Error::new(
+                io::ErrorKind::HostUnreachable,
+                format!("{addr} is not part of the simulated network"),
+            ))),
+            Some(Behavior::Connect(after)) => {
+                sleep(after).await;
+                Ok(socket)
+            }
+            Some(Behavior::Refuse(after)) => {
+                sleep(after).await;
+                Err(AttemptError::connect(os(ECONNREFUSED)))
+            }
+            Some(Behavior::Stall) => std::future::pending().await,
+            Some(Behavior::SetupFail(after)) => {
+                sleep(after).await;
+                Err(AttemptError::setup(os(ECONNRESET)))
+            }
+            Some(Behavior::Reject(after)) => {
+                sleep(after).await;
+                Err(AttemptError::terminal(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    "the peer's certificate is not valid for this host (simulated)",
+                )))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn behaviours_round_trip() {
+        for s in [
+            "ok@40ms",
+            "refuse@1ms",
+            "stall",
+            "setup-fail@5ms",
+            "reject@1.5s",
+        ] {
+            assert_eq!(s.parse::<Behavior>().unwrap().to_string(), s);
+        }
+        for bad in [
+            "",
+            "ok",
+            "ok@",
+            "ok@-1ms",
+            "ok@1",
+            "boom@1ms",
+            "ok@1.2.3ms",
+            "ok@.ms",
+            "ok@1e3ms",
+        ] {
+            assert!(
+                bad.parse::<Behavior>().is_err(),
+                "{bad:?} should be refused"
+            );
+        }
+    }
+}

@@ -1,0 +1,276 @@
+//! [`ConnectError`]: why a connect failed, with the record of every attempt.
+
+use std::error::Error as StdError;
+use std::fmt;
+use std::io;
+
+use super::options::OptionsError;
+use super::report::{AttemptOutcome, AttemptRecord, DisplayDuration, RaceReport};
+use crate::transport::connection::{AddressFamily, InputError};
+
+/// The broad reason a connect failed. Match on this; read the [`ConnectError`]'s
+/// report for the details.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectErrorKind {
+    /// The host, port, timeout or options cannot be used. Nothing was resolved or dialed.
+    InvalidInput,
+    /// The resolver failed.
+    Resolve,
+    /// The resolver answered with no address.
+    NoAddresses,
+    /// The requested family (`-4` / `-6`) is not among the resolved addresses.
+    FamilyUnavailable,
+    /// Every address was tried and every attempt failed.
+    AllAttemptsFailed,
+    /// The connect timeout ran out first.
+    TimedOut,
+    /// The caller cancelled.
+    Cancelled,
+    /// A connection's setup failed in a way that is terminal by policy (an untrusted
+    /// certificate, say); the race stopped there.
+    SetupRejected,
+}
+
+#[derive(Debug)]
+enum Cause {
+    None,
+    Input(InputError),
+    Options(OptionsError),
+    Resolve(io::Error),
+}
+
+/// A connect that did not produce a connection.
+///
+/// `Display` is one sentence; the alternate form (`{:#}`) adds one line per attempt.
+/// It converts into an [`io::Error`] that keeps the first meaningful OS error code.
+#[derive(Debug)]
+pub struct ConnectError {
+    kind: ConnectErrorKind,
+    cause: Cause,
+    report: Box<RaceReport>,
+}
+
+impl ConnectError {
+    pub(crate) fn new(kind: ConnectErrorKind, report: RaceReport) -> Self {
+        Self {
+            kind,
+            cause: Cause::None,
+            report: Box::new(report),
+        }
+    }
+
+    pub(crate) fn input(error: InputError, report: RaceReport) -> Self {
+        Self {
+            kind: ConnectErrorKind::InvalidInput,
+            cause: Cause::Input(error),
+            report: Box::new(report),
+        }
+    }
+
+    pub(crate) fn options(error: OptionsError, report: RaceReport) -> Self {
+        Self {
+            kind: ConnectErrorKind::InvalidInput,
+            cause: Cause::Options(error),
+            report: Box::new(report),
+        }
+    }
+
+    pub(crate) fn resolve(error: io::Error, report: RaceReport) -> Self {
+        Self {
+            kind: ConnectErrorKind::Resolve,
+            cause: Cause::Resolve(error),
+            report: Box::new(report),
+        }
+    }
+
+    /// The broad reason.
+    pub fn kind(&self) -> ConnectErrorKind {
+        self.kind
+    }
+
+    /// The race's report: resolved addresses and every attempt in start order.
+    pub fn report(&self) -> &RaceReport {
+        &self.report
+    }
+
+    /// Every attempt, in the order they started.
+    pub fn attempts(&self) -> &[AttemptRecord] {
+        &self.report.attempts
+    }
+
+    /// The family that was dialed first.
+    pub fn preferred_family(&self) -> AddressFamily {
+        self.report.preferred_family
+    }
+
+    /// The invalid input, for [`ConnectErrorKind::InvalidInput`] caused by host or port.
+    pub fn input_error(&self) -> Option<&InputError> {
+        match &self.cause {
+            Cause::Input(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The invalid option, for [`ConnectErrorKind::InvalidInput`] caused by options or timeout.
+    pub fn options_error(&self) -> Option<&OptionsError> {
+        match &self.cause {
+            Cause::Options(e) => Some(e),
+            _ => None,
+        }
+    }
+
+    /// The first failure that says something about the network: a failed attempt
+    /// carrying an OS error code, else any failed attempt, in attempt order. Our own
+    /// timeouts and cancellations are skipped: they say nothing about the peer.
+    pub fn first_meaningful_failure(&self) -> Option<&AttemptRecord> {
+        let failed = || {
+            self.report
+                .attempts
+                .iter()
+                .filter(|a| a.outcome == AttemptOutcome::Failed)
+        };
+        failed()
+            .find(|a| a.failure.as_ref().is_some_and(|f| f.os_error.is_some()))
+            .or_else(|| failed().next())
+    }
+
+    /// The first meaningful OS error code (`errno`), for telemetry.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match &self.cause {
+            Cause::Resolve(e) => e.raw_os_error(),
+            _ => self
+                .first_meaningful_failure()
+                .and_then(|a| a.failure.as_ref())
+                .and_then(|f| f.os_error),
+        }
+    }
+
+    /// The `io::ErrorKind` that best sums the failure up.
+    pub fn io_error_kind(&self) -> io::ErrorKind {
+        match self.kind {
+            ConnectErrorKind::InvalidInput => io::ErrorKind::InvalidInput,
+            ConnectErrorKind::Resolve => match &self.cause {
+                Cause::Resolve(e) => e.kind(),
+                _ => io::ErrorKind::NotFound,
+            },
+            ConnectErrorKind::NoAddresses | ConnectErrorKind::FamilyUnavailable => {
+                io::ErrorKind::NotFound
+            }
+            ConnectErrorKind::TimedOut => io::ErrorKind::TimedOut,
+            ConnectErrorKind::Cancelled => io::ErrorKind::Interrupted,
+            ConnectErrorKind::AllAttemptsFailed | ConnectErrorKind::SetupRejected => self
+                .first_meaningful_failure()
+                .and_then(|a| a.failure.as_ref())
+                .map_or(io::ErrorKind::Other, |f| f.kind),
+        }
+    }
+
+    fn count(&self, family: AddressFamily) -> usize {
+        self.report
+            .resolved
+            .iter()
+            .filter(|a| AddressFamily::of(a) == family)
+            .count()
+    }
+}
+
+impl fmt::Display for ConnectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let target = self.report.target();
+        let n = self.report.attempts.len();
+        let elapsed = DisplayDuration(self.report.elapsed);
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        match (&self.kind, &self.cause) {
+            (_, Cause::Input(e)) => write!(f, "cannot connect: {e}")?,
+            (_, Cause::Options(e)) => write!(f, "cannot connect to {target}: {e}")?,
+            (_, Cause::Resolve(e)) => write!(f, "could not resolve {}: {e}", self.report.host)?,
+            (ConnectErrorKind::NoAddresses, _) => {
+                write!(f, "{} resolved to no addresses", self.report.host)?
+            }
+            (ConnectErrorKind::FamilyUnavailable, _) => {
+                let (v4, v6) = (self.count(AddressFamily::V4), self.count(AddressFamily::V6));
+                let (wanted, found, other) = if v6 == 0 {
+                    (AddressFamily::V6, v4, AddressFamily::V4)
+                } else {
+                    (AddressFamily::V4, v6, AddressFamily::V6)
+                };
+                write!(
+                    f,
+                    "{} has no {wanted} address (it resolved to {found} {other} address{})",
+                    self.report.host,
+                    if found == 1 { "" } else { "es" }
+                )?
+            }
+            (ConnectErrorKind::TimedOut, _) => write!(
+                f,
+                "connecting to {target} timed out after {elapsed} ({n} attempt{} started)",
+                plural(n)
+            )?,
+            (ConnectErrorKind::Cancelled, _) => write!(
+                f,
+                "connecting to {target} was cancelled after {elapsed} ({n} attempt{} started)",
+                plural(n)
+            )?,
+            (ConnectErrorKind::SetupRejected, _) => {
+                let terminal = self
+                    .report
+                    .attempts
+                    .iter()
+                    .find(|a| a.failure.as_ref().is_some_and(|f| f.terminal));
+                match terminal.and_then(|a| a.failure.as_ref().map(|fl| (a, fl))) {
+                    Some((a, failure)) => write!(
+                        f,
+                        "connecting to {target} stopped: {} rejected the connection setup: {}",
+                        a.endpoint, failure.message
+                    )?,
+                    None => write!(
+                        f,
+                        "connecting to {target} stopped: a connection setup was rejected"
+                    )?,
+                }
+            }
+            _ => {
+                write!(
+                    f,
+                    "all {n} attempt{} to connect to {target} failed",
+                    plural(n)
+                )?;
+                if let Some(first) = self.first_meaningful_failure() {
+                    if let Some(failure) = &first.failure {
+                        write!(f, "; the first was {}: {failure}", first.endpoint)?;
+                    }
+                }
+            }
+        }
+        if f.alternate() {
+            for attempt in &self.report.attempts {
+                write!(f, "\n  {attempt}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StdError for ConnectError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        match &self.cause {
+            Cause::None => None,
+            Cause::Input(e) => Some(e),
+            Cause::Options(e) => Some(e),
+            Cause::Resolve(e) => Some(e),
+        }
+    }
+}
+
+impl From<ConnectError> for io::Error {
+    /// Keeps the first meaningful OS error code, so that `raw_os_error()` and `kind()`
+    /// read as if the connect had been a single `connect(2)`. Without such a code the
+    /// whole `ConnectError` travels inside the `io::Error`.
+    fn from(error: ConnectError) -> Self {
+        match error.raw_os_error() {
+            Some(code) => io::Error::from_raw_os_error(code),
+            None => io::Error::new(error.io_error_kind(), error),
+        }
+    }
+}

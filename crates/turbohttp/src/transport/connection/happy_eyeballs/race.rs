@@ -1,0 +1,405 @@
+//! The race as a sans-IO state machine: attempt results and the current time go in,
+//! "start this", "cancel that" and the final outcome come out. No sockets, no tasks,
+//! no clock: the caller passes `now` and sleeps until [`Race::poll_timeout`].
+//!
+//! The driver ([`super::driver`]) executes it on tokio; tests and the `simulate`
+//! command run it on fake endpoints in virtual time.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use super::plan::{Mode, Plan, attempt_budget};
+use super::report::{AttemptFailure, AttemptOutcome, AttemptRecord};
+use crate::transport::connection::{AddressFamily, AttemptError};
+
+/// What the race asks its driver to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// Start attempt number `attempt` (counting from 0 in start order) to `addr`.
+    Start {
+        /// The attempt's number.
+        attempt: usize,
+        /// The address to dial.
+        addr: SocketAddr,
+    },
+    /// Stop attempt `attempt` and drop whatever it holds, including a connection it
+    /// may already have made.
+    Cancel {
+        /// The attempt's number.
+        attempt: usize,
+    },
+    /// The race is over; every attempt still running has been cancelled before this.
+    Finished(Outcome),
+}
+
+/// How a race ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Attempt `attempt` connected first and is the winner.
+    Connected {
+        /// The winning attempt's number.
+        attempt: usize,
+    },
+    /// Every address was tried and every attempt failed.
+    AllAttemptsFailed,
+    /// The connect timeout ran out.
+    TimedOut,
+    /// The caller cancelled.
+    Cancelled,
+    /// Attempt `attempt` failed its setup in a way that is terminal by policy.
+    SetupRejected {
+        /// The attempt whose failure ended the race.
+        attempt: usize,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+struct InFlight {
+    attempt: usize,
+    plan_index: usize,
+    family: AddressFamily,
+    deadline: Instant,
+    budget: Duration,
+}
+
+/// A connect or terminal failure reported at the current instant, settled by plan order.
+#[derive(Debug, Clone, Copy)]
+struct Decisive {
+    plan_index: usize,
+    attempt: usize,
+    connected: bool,
+}
+
+/// One Happy Eyeballs race over a [`Plan`]. See the [module docs](super) for the rules.
+#[derive(Debug)]
+pub struct Race {
+    plan: Plan,
+    t0: Instant,
+    deadline: Instant,
+    now: Instant,
+    /// Plan indices not started yet, in plan order.
+    pending: VecDeque<usize>,
+    in_flight: Vec<InFlight>,
+    records: Vec<AttemptRecord>,
+    alternate_started: bool,
+    /// Early starts earned by failures at this instant (the "no wasted delay" rule).
+    credit: usize,
+    decisive: Vec<Decisive>,
+    cancel_requested: bool,
+    dirty: bool,
+    events: VecDeque<Event>,
+    outcome: Option<Outcome>,
+}
+
+impl Race {
+    /// A race over `plan` that starts at `t0` and must be over by `deadline`.
+    pub fn new(plan: Plan, t0: Instant, deadline: Instant) -> Self {
+        let pending = (0..plan.attempts().len()).collect();
+        Self {
+            plan,
+            t0,
+            deadline,
+            now: t0,
+            pending,
+            in_flight: Vec::new(),
+            records: Vec::new(),
+            alternate_started: false,
+            credit: 0,
+            decisive: Vec::new(),
+            cancel_requested: false,
+            dirty: true,
+            events: VecDeque::new(),
+            outcome: None,
+        }
+    }
+
+    /// The plan being executed.
+    pub fn plan(&self) -> &Plan {
+        &self.plan
+    }
+
+    /// The race's start instant.
+    pub fn started_at(&self) -> Instant {
+        self.t0
+    }
+
+    /// The next thing for the driver to do, if any.
+    pub fn poll_event(&mut self) -> Option<Event> {
+        self.settle();
+        self.events.pop_front()
+    }
+
+    /// When the driver must call [`Race::handle_timeout`] next, if nothing else
+    /// happens first. `None` once the race is over.
+    pub fn poll_timeout(&mut self) -> Option<Instant> {
+        self.settle();
+        if self.outcome.is_some() {
+            return None;
+        }
+        let mut next = self.deadline;
+        for f in &self.in_flight {
+            next = next.min(f.deadline);
+        }
+        if self.in_flight.len() < self.plan.max_in_flight() {
+            if let Some(due) = self
+                .next_startable()
+                .and_then(|pos| self.due(self.pending[pos]))
+            {
+                if due > self.now {
+                    next = next.min(due);
+                }
+            }
+        }
+        Some(next)
+    }
+
+    /// Time has passed: start what is due, expire what ran out of time.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        self.observe(now);
+    }
+
+    /// Attempt `attempt` connected (and its setup succeeded). If the race is already
+    /// decided, or the attempt was cancelled, the driver is told to drop it.
+    pub fn handle_connected(&mut self, now: Instant, attempt: usize) {
+        self.observe(now);
+        match self.take_in_flight(attempt) {
+            Some(f) => {
+                self.records[attempt].ended = Some(self.offset(now));
+                self.decisive.push(Decisive {
+                    plan_index: f.plan_index,
+                    attempt,
+                    connected: true,
+                });
+            }
+            None => self.events.push_back(Event::Cancel { attempt }),
+        }
+    }
+
+    /// Attempt `attempt` failed. Late reports for attempts no longer running are ignored.
+    pub fn handle_failed(&mut self, now: Instant, attempt: usize, error: &AttemptError) {
+        self.observe(now);
+        let Some(f) = self.take_in_flight(attempt) else {
+            return;
+        };
+        let record = &mut self.records[attempt];
+        record.ended = Some(now.saturating_duration_since(self.t0));
+        record.outcome = AttemptOutcome::Failed;
+        record.failure = Some(AttemptFailure::from_error(error));
+        if error.is_terminal() {
+            self.decisive.push(Decisive {
+                plan_index: f.plan_index,
+                attempt,
+                connected: false,
+            });
+        } else {
+            self.credit += 1;
+        }
+    }
+
+    /// The caller cancelled: every attempt is cancelled and the race ends, unless a
+    /// winner was already chosen.
+    pub fn handle_cancel(&mut self, now: Instant) {
+        self.observe(now);
+        self.cancel_requested = true;
+    }
+
+    /// The outcome, once the race is over.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+    }
+
+    /// The attempts so far, in start order.
+    pub fn records(&self) -> &[AttemptRecord] {
+        &self.records
+    }
+
+    /// The attempts, in start order.
+    pub fn into_records(self) -> Vec<AttemptRecord> {
+        self.records
+    }
+
+    fn observe(&mut self, now: Instant) {
+        self.now = self.now.max(now);
+        self.dirty = true;
+    }
+
+    fn offset(&self, at: Instant) -> Duration {
+        at.saturating_duration_since(self.t0)
+    }
+
+    fn due(&self, plan_index: usize) -> Option<Instant> {
+        self.t0.checked_add(self.plan.attempts()[plan_index].offset)
+    }
+
+    fn take_in_flight(&mut self, attempt: usize) -> Option<InFlight> {
+        let pos = self.in_flight.iter().position(|f| f.attempt == attempt)?;
+        Some(self.in_flight.remove(pos))
+    }
+
+    /// Decides everything the inputs since the last call imply, in a fixed order:
+    /// a decisive result (earliest in plan order), cancellation, the connect timeout,
+    /// per-attempt budgets, then new starts.
+    fn settle(&mut self) {
+        if !self.dirty {
+            return;
+        }
+        self.dirty = false;
+        if self.outcome.is_some() {
+            self.decisive.clear();
+            return;
+        }
+        if let Some(first) = self.decisive.iter().min_by_key(|d| d.plan_index).copied() {
+            for other in std::mem::take(&mut self.decisive) {
+                if other.connected && other.attempt != first.attempt {
+                    self.records[other.attempt].outcome = AttemptOutcome::Cancelled;
+                    self.events.push_back(Event::Cancel {
+                        attempt: other.attempt,
+                    });
+                }
+            }
+            if first.connected {
+                self.records[first.attempt].outcome = AttemptOutcome::Won;
+                self.finish(Outcome::Connected {
+                    attempt: first.attempt,
+                });
+            } else {
+                self.finish(Outcome::SetupRejected {
+                    attempt: first.attempt,
+                });
+            }
+            return;
+        }
+        if self.cancel_requested {
+            self.finish(Outcome::Cancelled);
+            return;
+        }
+        if self.now >= self.deadline {
+            self.finish(Outcome::TimedOut);
+            return;
+        }
+        self.expire_budgets();
+        self.fill_slots();
+        self.credit = 0;
+        if self.in_flight.is_empty() && self.pending.is_empty() {
+            self.finish(Outcome::AllAttemptsFailed);
+        }
+    }
+
+    /// A stalled address gives its slot up when its budget runs out; that counts as a
+    /// failure and earns the next address an early start.
+    fn expire_budgets(&mut self) {
+        let now = self.now;
+        let mut i = 0;
+        while i < self.in_flight.len() {
+            if self.in_flight[i].deadline <= now {
+                let f = self.in_flight.remove(i);
+                let record = &mut self.records[f.attempt];
+                record.ended = Some(now.saturating_duration_since(self.t0));
+                record.outcome = AttemptOutcome::TimedOut;
+                record.failure = Some(AttemptFailure::timed_out(f.budget));
+                self.events.push_back(Event::Cancel { attempt: f.attempt });
+                self.credit += 1;
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Starts every attempt that is due, in plan order, while slots are free; then one
+    /// more per failure seen at this instant, even if not due yet.
+    fn fill_slots(&mut self) {
+        while self.in_flight.len() < self.plan.max_in_flight() {
+            let Some(pos) = self.next_startable() else {
+                break;
+            };
+            let plan_index = self.pending[pos];
+            let is_due = self.due(plan_index).is_some_and(|due| due <= self.now);
+            if !is_due {
+                if self.credit == 0 {
+                    break;
+                }
+                self.credit -= 1;
+            }
+            self.pending.remove(pos);
+            self.start_attempt(plan_index);
+        }
+    }
+
+    /// The first pending attempt (in plan order) that may take a free slot. Until the
+    /// other family has started, the preferred family may hold all slots but one, so
+    /// that the fallback is never starved by the concurrency cap.
+    fn next_startable(&self) -> Option<usize> {
+        let reserve = self.plan.mode() == Mode::Race && !self.alternate_started;
+        let preferred = self.plan.preferred();
+        let preferred_full = reserve && {
+            let held = self
+                .in_flight
+                .iter()
+                .filter(|f| f.family == preferred)
+                .count();
+            held + 1 >= self.plan.max_in_flight()
+        };
+        self.pending
+            .iter()
+            .position(|&i| !(preferred_full && self.plan.attempts()[i].family == preferred))
+    }
+
+    fn start_attempt(&mut self, plan_index: usize) {
+        let planned = self.plan.attempts()[plan_index];
+        let now = self.now;
+        let remaining = self.deadline.saturating_duration_since(now);
+        let budget = attempt_budget(remaining, self.pending.len() + 1, self.plan.max_in_flight());
+        let deadline = now
+            .checked_add(budget)
+            .unwrap_or(self.deadline)
+            .min(self.deadline);
+        if planned.family != self.plan.preferred() {
+            self.alternate_started = true;
+        }
+        let attempt = self.records.len();
+        self.records.push(AttemptRecord {
+            attempt,
+            endpoint: planned.addr,
+            family: planned.family,
+            started: self.offset(now),
+            ended: None,
+            // Overwritten when the attempt ends; every path that ends the race ends
+            // every attempt first.
+            outcome: AttemptOutcome::Cancelled,
+            failure: None,
+        });
+        self.in_flight.push(InFlight {
+            attempt,
+            plan_index,
+            family: planned.family,
+            deadline,
+            budget,
+        });
+        self.events.push_back(Event::Start {
+            attempt,
+            addr: planned.addr,
+        });
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        let now = self.now;
+        let ended = self.offset(now);
+        for f in std::mem::take(&mut self.in_flight) {
+            let record = &mut self.records[f.attempt];
+            record.ended = Some(ended);
+            if outcome == Outcome::TimedOut {
+                record.outcome = AttemptOutcome::TimedOut;
+                record.failure = Some(AttemptFailure::race_timed_out());
+            } else {
+                record.outcome = AttemptOutcome::Cancelled;
+            }
+            self.events.push_back(Event::Cancel { attempt: f.attempt });
+        }
+        self.pending.clear();
+        self.outcome = Some(outcome);
+        self.events.push_back(Event::Finished(outcome));
+    }
+}

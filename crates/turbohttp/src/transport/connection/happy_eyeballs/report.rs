@@ -1,0 +1,235 @@
+//! What a race leaves behind: one record per attempt, and the report of the whole race.
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::transport::connection::{AddressFamily, AttemptError, AttemptPhase};
+
+/// How one attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AttemptOutcome {
+    /// This attempt's connection was returned to the caller.
+    Won,
+    /// The attempt failed on its own (refused, unreachable, reset, setup failed).
+    Failed,
+    /// The attempt's own deadline or the race's connect timeout ran out first.
+    TimedOut,
+    /// The race stopped the attempt: another attempt won, the caller cancelled, or a
+    /// terminal failure ended the race. Its socket was closed.
+    Cancelled,
+}
+
+impl AttemptOutcome {
+    /// `"won"`, `"failed"`, `"timed_out"` or `"cancelled"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Won => "won",
+            Self::Failed => "failed",
+            Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for AttemptOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an attempt failed, kept as plain data so that records can be cloned, compared
+/// and printed long after the `io::Error` is gone.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AttemptFailure {
+    /// Where the attempt failed.
+    pub phase: AttemptPhase,
+    /// The `io::ErrorKind` of the failure.
+    pub kind: io::ErrorKind,
+    /// The OS error code (`errno`), when the OS reported one.
+    pub os_error: Option<i32>,
+    /// The error's message.
+    pub message: String,
+    /// Whether this failure ended the race.
+    pub terminal: bool,
+}
+
+impl AttemptFailure {
+    pub(crate) fn from_error(error: &AttemptError) -> Self {
+        let io = error.io_error();
+        Self {
+            phase: error.phase(),
+            kind: io.kind(),
+            os_error: io.raw_os_error(),
+            message: io.to_string(),
+            terminal: error.is_terminal(),
+        }
+    }
+
+    pub(crate) fn timed_out(budget: Duration) -> Self {
+        Self {
+            phase: AttemptPhase::Connect,
+            kind: io::ErrorKind::TimedOut,
+            os_error: None,
+            message: format!("no answer within its {} budget", DisplayDuration(budget)),
+            terminal: false,
+        }
+    }
+
+    pub(crate) fn race_timed_out() -> Self {
+        Self {
+            phase: AttemptPhase::Connect,
+            kind: io::ErrorKind::TimedOut,
+            os_error: None,
+            message: "still pending when the connect timeout ran out".to_owned(),
+            terminal: false,
+        }
+    }
+}
+
+impl fmt::Display for AttemptFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.phase == AttemptPhase::Setup {
+            f.write_str("setup failed: ")?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// One connection attempt of a race.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AttemptRecord {
+    /// The attempt's number, counting from 0 in the order attempts started.
+    pub attempt: usize,
+    /// The address dialed.
+    pub endpoint: SocketAddr,
+    /// Its family.
+    pub family: AddressFamily,
+    /// When the attempt started, from the start of the race (after resolution).
+    pub started: Duration,
+    /// When it ended (connected, failed, timed out, or was cancelled), from the start of
+    /// the race; `None` only while the race is still running.
+    pub ended: Option<Duration>,
+    /// How it ended.
+    pub outcome: AttemptOutcome,
+    /// Why it failed or timed out; `None` for a winner and for cancelled attempts.
+    pub failure: Option<AttemptFailure>,
+}
+
+impl fmt::Display for AttemptRecord {
+    /// `#0 [::1]:443 (IPv6) +0.0ms..+3.2ms failed: connection refused (os error 111)`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "#{} {} ({}) +{}..",
+            self.attempt,
+            self.endpoint,
+            self.family,
+            DisplayDuration(self.started)
+        )?;
+        match self.ended {
+            Some(ended) => write!(f, "+{}", DisplayDuration(ended))?,
+            None => f.write_str("pending")?,
+        }
+        write!(f, " {}", self.outcome)?;
+        if let Some(failure) = &self.failure {
+            write!(f, ": {failure}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The story of one connect: what was resolved, every attempt, and who won.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct RaceReport {
+    /// The host as the caller named it (IPv6 literals in brackets).
+    pub host: String,
+    /// The port.
+    pub port: u16,
+    /// The family dialed first.
+    pub preferred_family: AddressFamily,
+    /// The addresses the race chose from, after deduplication, in resolver order.
+    pub resolved: Vec<SocketAddr>,
+    /// How long resolution took.
+    pub resolve_time: Duration,
+    /// Every attempt that started, in the order they started.
+    pub attempts: Vec<AttemptRecord>,
+    /// The winning attempt's number, on success.
+    pub winner: Option<usize>,
+    /// The whole call, from entry to return (resolution included).
+    pub elapsed: Duration,
+}
+
+impl RaceReport {
+    pub(crate) fn new(host: String, port: u16, preferred_family: AddressFamily) -> Self {
+        Self {
+            host,
+            port,
+            preferred_family,
+            resolved: Vec::new(),
+            resolve_time: Duration::ZERO,
+            attempts: Vec::new(),
+            winner: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    /// The winning attempt's record, on success.
+    pub fn winning_attempt(&self) -> Option<&AttemptRecord> {
+        self.winner.and_then(|w| self.attempts.get(w))
+    }
+
+    /// `host:port`, as the caller named it.
+    pub fn target(&self) -> String {
+        format!("{}:{}", self.host, self.port)
+    }
+}
+
+/// Durations as operators read them: `250ms`, `1.5s`, `0.042ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct DisplayDuration(pub Duration);
+
+impl fmt::Display for DisplayDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = self.0.as_secs_f64() * 1000.0;
+        if ms >= 1000.0 {
+            write!(f, "{}s", trim(format!("{:.3}", ms / 1000.0)))
+        } else {
+            write!(f, "{}ms", trim(format!("{ms:.3}")))
+        }
+    }
+}
+
+fn trim(mut s: String) -> String {
+    if s.contains('.') {
+        while s.ends_with('0') {
+            s.pop();
+        }
+        if s.ends_with('.') {
+            s.pop();
+        }
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_naturally() {
+        let d = |ms: u64| DisplayDuration(Duration::from_millis(ms)).to_string();
+        assert_eq!(d(250), "250ms");
+        assert_eq!(d(1500), "1.5s");
+        assert_eq!(d(0), "0ms");
+        assert_eq!(
+            DisplayDuration(Duration::from_micros(42)).to_string(),
+            "0.042ms"
+        );
+    }
+}

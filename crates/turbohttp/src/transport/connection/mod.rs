@@ -1,0 +1,17 @@
+//! Getting from a host name to one connected socket: hosts and families, resolvers,
+//! dialers, and the Happy Eyeballs race that ties them together.
+
+mod dial;
+mod family;
+pub mod happy_eyeballs;
+mod host;
+mod resolve;
+
+pub use dial::{AttemptError, AttemptPhase, Dialer, TcpDialer};
+pub use family::AddressFamily;
+pub use happy_eyeballs::{
+    AttemptFailure, AttemptOutcome, AttemptRecord, ConnectError, ConnectErrorKind, Established,
+    HappyEyeballs, HappyEyeballsOptions, OptionsError, RaceReport, connect,
+};
+pub use host::{Host, InputError, parse_authority, parse_port};
+pub use resolve::{NoResolver, Resolver, StaticResolver, SystemResolver};

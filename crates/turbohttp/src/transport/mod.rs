@@ -1,0 +1,3 @@
+//! The transport: everything between a URL's authority and a connected stream.
+
+pub mod connection;
