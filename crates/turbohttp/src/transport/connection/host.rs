@@ -294,7 +294,7 @@ mod tests {
             assert!(Host::parse(bad).is_err(), "{bad:?} should be refused");
         }
         assert!(Host::parse(&"a".repeat(64)).is_err());
-        let long = ["a".repeat(63); 5].join(".");
+        let long = vec!["a".repeat(63); 5].join(".");
         assert!(Host::parse(&long).is_err());
     }
 

@@ -1,28 +1,30 @@
-//! Runs a [`Race`] on tokio: starts the attempts it asks for as futures in one
-//! bounded set, feeds their results and the clock back in, and drops what it cancels.
-//! All decisions are the race's; this file only does IO and waiting.
+//! Runs a [`Race`] on tokio: starts the attempts it asks for, feeds their results and
+//! the clock back in, and drops what it cancels. All decisions are the race's; this
+//! file only does IO and waiting.
 
-use futures_util::FutureExt;
-use futures_util::stream::{FuturesUnordered, StreamExt};
+use std::future::{Future, poll_fn};
+use std::pin::Pin;
+use std::task::Poll;
+
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::race::{Event, Outcome, Race};
-use crate::transport::connection::Dialer;
+use crate::transport::connection::{AttemptError, Dialer};
 
 /// Executes `race` with `dialer`; returns the outcome, the winner's stream on success,
 /// and the race (for its records). Every other connection is dropped before this
-/// returns; dropping this future drops every attempt too.
+/// returns, and dropping this future drops every attempt too.
 pub(crate) async fn drive<D: Dialer>(
     mut race: Race,
     dialer: &D,
     cancel: &CancellationToken,
 ) -> (Outcome, Option<D::Stream>, Race) {
-    // At most `max_in_flight` running attempts, plus cancelled ones until next polled.
-    let mut in_flight = FuturesUnordered::new();
-    // One child token per attempt (the "linked CTS"): cancelling the caller's token
-    // cancels every attempt at once.
-    let mut tokens: Vec<Option<CancellationToken>> = Vec::new();
+    // The attempts in flight, at most `max_in_flight` of them, all in this one task.
+    // A plain Vec rather than a FuturesUnordered: a cancelled attempt is removed, and
+    // so its socket closed, the moment the race says so, which keeps the number of
+    // open sockets within the cap at every instant.
+    let mut in_flight = Vec::new();
     // Attempts that connected at this instant, until the race picks the winner.
     let mut connected: Vec<(usize, D::Stream)> = Vec::new();
 
@@ -31,29 +33,19 @@ pub(crate) async fn drive<D: Dialer>(
             match event {
                 Event::Start { attempt, addr } => {
                     tracing::debug!(attempt, %addr, "attempt started");
-                    let token = cancel.child_token();
-                    tokens.push(Some(token.clone()));
-                    let dial = dialer.dial(addr);
-                    in_flight.push(async move {
-                        (attempt, token.run_until_cancelled_owned(dial).await)
-                    });
+                    in_flight.push((attempt, Box::pin(dialer.dial(addr))));
                 }
                 Event::Cancel { attempt } => {
                     tracing::debug!(attempt, "attempt cancelled");
-                    if let Some(token) = tokens.get_mut(attempt).and_then(Option::take) {
-                        token.cancel();
-                    }
+                    in_flight.retain(|(a, _)| *a != attempt);
                     connected.retain(|(a, _)| *a != attempt);
                 }
                 Event::Finished(outcome) => {
                     let stream = match outcome {
-                        Outcome::Connected { attempt } => {
-                            tracing::debug!(attempt, "attempt won");
-                            connected
-                                .iter()
-                                .position(|(a, _)| *a == attempt)
-                                .map(|pos| connected.swap_remove(pos).1)
-                        }
+                        Outcome::Connected { attempt } => connected
+                            .iter()
+                            .position(|(a, _)| *a == attempt)
+                            .map(|pos| connected.swap_remove(pos).1),
                         _ => None,
                     };
                     return (outcome, stream, race);
@@ -66,23 +58,16 @@ pub(crate) async fn drive<D: Dialer>(
             // A connection that completes at the same instant as the deadline or a
             // cancellation still wins: results are looked at first.
             biased;
-            Some(first) = in_flight.next(), if !in_flight.is_empty() => {
+            batch = next_results(&mut in_flight), if !in_flight.is_empty() => {
                 let now = Instant::now();
-                // Take every result of this instant, so that ties are settled by plan
-                // order rather than by wake-up order.
-                let mut batch = vec![first];
-                while let Some(Some(more)) = in_flight.next().now_or_never() {
-                    batch.push(more);
-                }
                 for (attempt, result) in batch {
                     match result {
-                        None => {} // cancelled by us; the race already knows
-                        Some(Ok(stream)) => {
+                        Ok(stream) => {
                             tracing::debug!(attempt, "attempt connected");
                             race.handle_connected(now, attempt);
                             connected.push((attempt, stream));
                         }
-                        Some(Err(error)) => {
+                        Err(error) => {
                             tracing::debug!(attempt, %error, "attempt failed");
                             race.handle_failed(now, attempt, &error);
                         }
@@ -95,4 +80,31 @@ pub(crate) async fn drive<D: Dialer>(
             }
         }
     }
+}
+
+type AttemptResult<S> = (usize, Result<S, AttemptError>);
+
+/// Waits until at least one attempt finishes and returns every attempt that finished
+/// in the same poll, in start order, so that the race settles ties by plan order
+/// rather than by wake-up order.
+async fn next_results<S, F>(in_flight: &mut Vec<(usize, Pin<Box<F>>)>) -> Vec<AttemptResult<S>>
+where
+    F: Future<Output = Result<S, AttemptError>>,
+{
+    poll_fn(|cx| {
+        let mut done = Vec::new();
+        in_flight.retain_mut(|(attempt, dial)| match dial.as_mut().poll(cx) {
+            Poll::Ready(result) => {
+                done.push((*attempt, result));
+                false
+            }
+            Poll::Pending => true,
+        });
+        if done.is_empty() {
+            Poll::Pending
+        } else {
+            Poll::Ready(done)
+        }
+    })
+    .await
 }

@@ -142,11 +142,22 @@ pub struct Established<S> {
 /// assert_eq!(won.stream.peer_addr().unwrap().port(), port);
 /// # });
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct HappyEyeballs<R = SystemResolver, D = TcpDialer> {
     options: HappyEyeballsOptions,
     resolver: R,
     dialer: D,
+}
+
+impl Default for HappyEyeballs {
+    /// The default options, the system resolver and plain TCP.
+    fn default() -> Self {
+        Self {
+            options: HappyEyeballsOptions::default(),
+            resolver: SystemResolver,
+            dialer: TcpDialer,
+        }
+    }
 }
 
 impl HappyEyeballs {
@@ -266,6 +277,11 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             }
         };
         report.resolved = plan.addresses().collect();
+        if plan.mode() == plan::Mode::Race {
+            if let Err(e) = self.options.validate_race(connect_timeout) {
+                return Err(ConnectError::options(e, report));
+            }
+        }
         tracing::debug!(host = %report.host, port, addresses = report.resolved.len(), mode = ?plan.mode(), "race starting");
 
         let race = Race::new(plan, Instant::now(), deadline);
@@ -303,7 +319,7 @@ pub async fn connect(
     options: &HappyEyeballsOptions,
     cancel: &CancellationToken,
 ) -> Result<TcpStream, ConnectError> {
-    HappyEyeballs::<SystemResolver, TcpDialer>::default()
+    HappyEyeballs::default()
         .with_options(*options)
         .connect(host, port, requested_family, connect_timeout, cancel)
         .await

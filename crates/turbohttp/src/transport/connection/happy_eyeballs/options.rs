@@ -110,6 +110,14 @@ impl HappyEyeballsOptions {
         if connect_timeout.is_zero() {
             return Err(OptionsError::ZeroTimeout);
         }
+        Ok(())
+    }
+
+    /// Checks that the second family can get its turn within the connect timeout. Only
+    /// a race of two families needs this, so [`connect`](super::connect) checks it once
+    /// the addresses are known (still before any socket is opened): a short timeout to
+    /// a single address is fine.
+    pub fn validate_race(&self, connect_timeout: Duration) -> Result<(), OptionsError> {
         if self.enable && self.family_stagger_delay >= connect_timeout {
             return Err(OptionsError::StaggerExceedsTimeout {
                 stagger: self.family_stagger_delay,

@@ -403,3 +403,149 @@ impl Race {
         self.events.push_back(Event::Finished(outcome));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The state machine on its own: no runtime, no sockets; time is what we say it is.
+
+    use std::io;
+
+    use super::*;
+    use crate::transport::connection::HappyEyeballsOptions;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    fn ms(n: u64) -> Duration {
+        Duration::from_millis(n)
+    }
+
+    fn refused() -> AttemptError {
+        AttemptError::connect(io::Error::from(io::ErrorKind::ConnectionRefused))
+    }
+
+    fn drain(race: &mut Race) -> Vec<Event> {
+        std::iter::from_fn(|| race.poll_event()).collect()
+    }
+
+    fn race(addrs: &[&str], options: HappyEyeballsOptions) -> (Race, Instant) {
+        let addrs: Vec<_> = addrs.iter().map(|a| addr(a)).collect();
+        let plan = Plan::new(&addrs, &options, None).unwrap();
+        let t0 = Instant::now();
+        (Race::new(plan, t0, t0 + Duration::from_secs(10)), t0)
+    }
+
+    #[test]
+    fn steps_through_a_race_without_a_runtime() {
+        let (mut race, t0) = race(
+            &["[::a]:1", "[::b]:1", "10.0.0.1:1"],
+            HappyEyeballsOptions::default(),
+        );
+        assert_eq!(
+            drain(&mut race),
+            [Event::Start {
+                attempt: 0,
+                addr: addr("[::a]:1")
+            }]
+        );
+        // [::b] is due at 125 ms but would take the fallback's slot: wake at 250 ms.
+        assert_eq!(race.poll_timeout(), Some(t0 + ms(250)));
+        race.handle_timeout(t0 + ms(250));
+        assert_eq!(
+            drain(&mut race),
+            [Event::Start {
+                attempt: 1,
+                addr: addr("10.0.0.1:1")
+            }]
+        );
+        // A failure frees a slot and the waiting [::b] starts at once.
+        race.handle_failed(t0 + ms(260), 0, &refused());
+        assert_eq!(
+            drain(&mut race),
+            [Event::Start {
+                attempt: 2,
+                addr: addr("[::b]:1")
+            }]
+        );
+        race.handle_connected(t0 + ms(300), 2);
+        assert_eq!(
+            drain(&mut race),
+            [
+                Event::Cancel { attempt: 1 },
+                Event::Finished(Outcome::Connected { attempt: 2 })
+            ]
+        );
+        assert_eq!(race.poll_timeout(), None);
+        let outcomes: Vec<_> = race.records().iter().map(|r| r.outcome).collect();
+        assert_eq!(
+            outcomes,
+            [
+                AttemptOutcome::Failed,
+                AttemptOutcome::Cancelled,
+                AttemptOutcome::Won
+            ]
+        );
+    }
+
+    #[test]
+    fn simultaneous_results_settle_in_plan_order() {
+        let options = HappyEyeballsOptions {
+            family_stagger_delay: ms(10),
+            ..Default::default()
+        };
+        let (mut race, t0) = race(&["[::a]:1", "10.0.0.1:1"], options);
+        drain(&mut race);
+        race.handle_timeout(t0 + ms(10));
+        drain(&mut race);
+        // Reported in the "wrong" order at the same instant: the plan decides.
+        race.handle_connected(t0 + ms(50), 1);
+        race.handle_connected(t0 + ms(50), 0);
+        assert_eq!(
+            drain(&mut race),
+            [
+                Event::Cancel { attempt: 1 },
+                Event::Finished(Outcome::Connected { attempt: 0 })
+            ]
+        );
+    }
+
+    #[test]
+    fn late_results_after_the_race_are_dropped() {
+        let (mut race, t0) = race(
+            &["10.0.0.1:1", "10.0.0.2:1"],
+            HappyEyeballsOptions::default(),
+        );
+        drain(&mut race);
+        race.handle_cancel(t0 + ms(5));
+        assert_eq!(
+            drain(&mut race),
+            [
+                Event::Cancel { attempt: 0 },
+                Event::Finished(Outcome::Cancelled)
+            ]
+        );
+        // A connection that completes after the cancellation is handed back to be dropped.
+        race.handle_connected(t0 + ms(6), 0);
+        assert_eq!(drain(&mut race), [Event::Cancel { attempt: 0 }]);
+        race.handle_failed(t0 + ms(7), 0, &refused());
+        assert_eq!(drain(&mut race), []);
+        assert_eq!(race.outcome(), Some(Outcome::Cancelled));
+    }
+
+    #[test]
+    fn the_deadline_times_out_every_attempt() {
+        let (mut race, t0) = race(&["10.0.0.1:1"], HappyEyeballsOptions::default());
+        drain(&mut race);
+        assert_eq!(race.poll_timeout(), Some(t0 + Duration::from_secs(10)));
+        race.handle_timeout(t0 + Duration::from_secs(10));
+        assert_eq!(
+            drain(&mut race),
+            [
+                Event::Cancel { attempt: 0 },
+                Event::Finished(Outcome::TimedOut)
+            ]
+        );
+        assert_eq!(race.records()[0].outcome, AttemptOutcome::TimedOut);
+    }
+}
