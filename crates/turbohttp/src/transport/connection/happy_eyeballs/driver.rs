@@ -36,7 +36,8 @@ pub(crate) async fn drive<D: Dialer>(
                     in_flight.push((attempt, Box::pin(dialer.dial(addr))));
                 }
                 Event::Cancel { attempt } => {
-                    tracing::debug!(attempt, "attempt cancelled");
+                    let outcome = race.records().get(attempt).map(|r| r.outcome.as_str());
+                    tracing::debug!(attempt, outcome, "attempt ended");
                     in_flight.retain(|(a, _)| *a != attempt);
                     connected.retain(|(a, _)| *a != attempt);
                 }
