@@ -1,0 +1,178 @@
+//! The command line, as clap sees it.
+//!
+//! Values that need more than a type to check (durations, `HOST:PORT`, `--resolve`,
+//! `--endpoint`, URLs) are kept as text here and checked by [`crate::parse`] and
+//! [`crate::options`], so that every mistake gets one line naming its argument.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// `turbohttp`: shows the whole Happy Eyeballs race (RFC 8305), not just its result.
+#[derive(Debug, Parser)]
+#[command(
+    name = "turbohttp",
+    version,
+    about = "Connect, fetch and simulate with a Happy Eyeballs (RFC 8305) connector, and see the race.",
+    after_help = "Exit codes follow curl's: 0 success, 2 usage error, 6 could not resolve, \
+                  7 could not connect, 22 HTTP error status (get --fail), 23 write error, 28 timed out, 35 TLS failure, \
+                  42 cancelled, 56 HTTP exchange failed."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Race connections to HOST:PORT and print the timeline of every attempt.
+    Connect(ConnectArgs),
+    /// Fetch a URL (http or https) with an HTTP GET over the raced connection.
+    Get(GetArgs),
+    /// Run the real race on simulated endpoints, in virtual time (exactly reproducible).
+    Simulate(SimulateArgs),
+    /// Build a dual-stack lab on loopback (a black-holed IPv6 endpoint, a healthy IPv4
+    /// HTTP server) and fetch from it without and with Happy Eyeballs.
+    Demo(DemoArgs),
+}
+
+/// The preferred family, for `--prefer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Family {
+    /// IPv4 first.
+    Ipv4,
+    /// IPv6 first (the default).
+    Ipv6,
+}
+
+/// The knobs of the race, shared by `connect`, `get` and `simulate`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct RaceArgs {
+    /// Time allowed for the whole connect, resolution included: seconds as curl takes
+    /// them (`2.5`) or a duration (`2500ms`). Default 30s.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub connect_timeout: Option<String>,
+    /// Head start of the preferred family (RFC 8305 "connection attempt delay"). Default 250ms.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub stagger: Option<String>,
+    /// Delay between two attempts of the same family. Default 125ms.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub spacing: Option<String>,
+    /// Most attempts in flight at once (at least 2). Default 2.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub max_concurrent: Option<String>,
+    /// The family dialed first.
+    #[arg(long, value_name = "FAMILY", value_enum)]
+    pub prefer: Option<Family>,
+    /// Dial one address at a time, in resolver order, like a plain sequential connector.
+    #[arg(long)]
+    pub no_happy_eyeballs: bool,
+    /// Use IPv4 addresses only.
+    #[arg(short = '4', long = "ipv4", conflicts_with = "ipv6")]
+    pub ipv4: bool,
+    /// Use IPv6 addresses only.
+    #[arg(short = '6', long = "ipv6")]
+    pub ipv6: bool,
+}
+
+/// TLS on `connect`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TlsArgs {
+    /// Do a TLS handshake as part of each attempt (a failed handshake fails the attempt).
+    #[arg(long)]
+    pub tls: bool,
+    /// Trust the CA certificates in this PEM file instead of the built-in roots.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub cacert: Option<PathBuf>,
+    /// The name to send in SNI and to verify the certificate against (default: the host).
+    #[arg(long, value_name = "NAME", requires = "tls")]
+    pub servername: Option<String>,
+}
+
+/// `turbohttp connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Where to connect: `host:port`, `127.0.0.1:80`, `[::1]:443`.
+    #[arg(value_name = "HOST:PORT")]
+    pub target: String,
+    /// The race's knobs.
+    #[command(flatten)]
+    pub race: RaceArgs,
+    /// Answer HOST:PORT with these addresses, in this order, instead of asking DNS
+    /// (curl's syntax; IPv6 in brackets; may repeat).
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR...]")]
+    pub resolve: Vec<String>,
+    /// TLS.
+    #[command(flatten)]
+    pub tls: TlsArgs,
+    /// Print one JSON object instead of the table and chart.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `turbohttp get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// The URL: `http://host[:port]/path` or `https://...`.
+    #[arg(value_name = "URL")]
+    pub url: String,
+    /// Write the body to FILE instead of standard output.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Print the race timeline and the request and response heads to standard error.
+    #[arg(short, long)]
+    pub verbose: bool,
+    /// Exit 22 (and write no body) when the server answers with a status of 400 or more.
+    #[arg(short, long)]
+    pub fail: bool,
+    /// With `-v`: print the race and the response head as one JSON object on standard
+    /// error instead.
+    #[arg(long, requires = "verbose")]
+    pub json: bool,
+    /// Trust the CA certificates in this PEM file instead of the built-in roots (https).
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// The name to send in SNI and to verify the certificate against (https).
+    #[arg(long, value_name = "NAME")]
+    pub servername: Option<String>,
+    /// The race's knobs.
+    #[command(flatten)]
+    pub race: RaceArgs,
+    /// Answer HOST:PORT with these addresses, in this order, instead of asking DNS
+    /// (curl's syntax; IPv6 in brackets; may repeat).
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR...]")]
+    pub resolve: Vec<String>,
+}
+
+/// `turbohttp simulate`.
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// One simulated address, in resolver order: `ADDR=BEHAVIOUR` with ADDR an IP
+    /// (port 443) or a socket address, and BEHAVIOUR `ok@DURATION`, `refuse@DURATION`,
+    /// `stall`, `setup-fail@DURATION` or `reject@DURATION`. Repeat for each address.
+    #[arg(long, value_name = "ADDR=BEHAVIOUR", required = true)]
+    pub endpoint: Vec<String>,
+    /// Cancel the race this long after it starts, as a caller would.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub cancel_after: Option<String>,
+    /// The race's knobs.
+    #[command(flatten)]
+    pub race: RaceArgs,
+    /// Print one JSON object instead of the table and chart.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `turbohttp demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Run the lab on the simulated network (virtual time) instead of loopback sockets;
+    /// this is also what happens when `::1` is not available.
+    #[arg(long)]
+    pub simulated: bool,
+    /// Print one JSON object with both runs instead of the tables and charts.
+    #[arg(long)]
+    pub json: bool,
+}

@@ -1,0 +1,129 @@
+//! `turbohttp connect HOST:PORT`: run the race, print every attempt.
+
+use tokio_util::sync::CancellationToken;
+use turbohttp::transport::connection::RaceReport;
+use turbohttp::{ConnectError, Scheme, TransportStream};
+
+use crate::args::ConnectArgs;
+use crate::exit::{self, CliError};
+use crate::options::{self, RaceConfig};
+use crate::transport::{self, TlsSettings};
+use crate::{json, output, parse, timeline};
+
+/// Runs `connect`.
+pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
+    let (host, port) = parse::target(&args.target).map_err(|e| CliError::usage("HOST:PORT", e))?;
+    let config = RaceConfig::from_args(&args.race)?;
+    let resolver = options::resolver(&args.resolve)?;
+    let tls = TlsSettings {
+        cacert: args.tls.cacert.clone(),
+        servername: args.tls.servername.clone(),
+        alpn: Vec::new(),
+    };
+    let transport = transport::build(&config, &tls, resolver)?;
+    let scheme = if args.tls.tls {
+        Scheme::Https
+    } else {
+        Scheme::Http
+    };
+    let runtime = super::runtime()?;
+    let host = host.to_string();
+    let result = runtime.block_on(transport.connect(
+        &host,
+        port,
+        config.family,
+        scheme,
+        &CancellationToken::new(),
+    ));
+    let (report, tls_line, error) = match result {
+        Ok(won) => (won.report, tls_summary(&won.stream), None),
+        Err(error) => (error.report().clone(), None, Some(error)),
+    };
+    let mut extra = serde_json::Map::new();
+    if let Some((version, alpn)) = &tls_line {
+        extra.insert(
+            "tls".into(),
+            serde_json::json!({ "version": version, "alpn": alpn }),
+        );
+    }
+    let mut text = present(&report, error.as_ref(), &config, args.json, Some(extra));
+    if let (Some((version, alpn)), false) = (&tls_line, args.json) {
+        text.push_str(&format!(
+            "tls: {version}, ALPN {}\n",
+            alpn.as_deref().unwrap_or("none")
+        ));
+    }
+    output::stdout(&text);
+    finish(error.as_ref(), args.tls.tls, args.json)
+}
+
+/// The TLS version and the ALPN protocol of a TLS stream.
+pub fn tls_summary(stream: &TransportStream) -> Option<(String, Option<String>)> {
+    let tls = stream.tls()?;
+    let version = tls
+        .protocol_version()
+        .map_or_else(|| "unknown".to_owned(), |v| format!("{v:?}"));
+    let alpn = stream
+        .alpn_protocol()
+        .map(|p| String::from_utf8_lossy(p).into_owned());
+    Some((version, alpn))
+}
+
+/// The text to print for a race: the JSON object (with `extra` members merged in), or
+/// the settings line and the timeline. A race that failed before any attempt (resolution,
+/// family) prints no timeline in text mode: the error line says it all.
+pub fn present(
+    report: &RaceReport,
+    error: Option<&ConnectError>,
+    config: &RaceConfig,
+    as_json: bool,
+    extra: Option<serde_json::Map<String, serde_json::Value>>,
+) -> String {
+    if is_usage_error(error) {
+        // Reported as one line, like every other usage error.
+        return String::new();
+    }
+    if as_json {
+        let message = error.map(ToString::to_string);
+        let failure = error
+            .map(|e| exit::kind_name(e.kind()))
+            .zip(message.as_deref());
+        let mut object = json::race(report, failure);
+        object.insert("options".into(), config.to_json());
+        if let Some(extra) = extra {
+            object.extend(extra);
+        }
+        return json::to_text(&serde_json::Value::Object(object));
+    }
+    if error.is_some() && report.attempts.is_empty() {
+        return String::new();
+    }
+    format!("{}\n{}", config.describe(), timeline::render(report))
+}
+
+/// Whether the connect failed on its input (options the library could only check once
+/// it saw the addresses): a usage error, with no race to show.
+pub fn is_usage_error(error: Option<&ConnectError>) -> bool {
+    error.is_some_and(|e| e.kind() == turbohttp::ConnectErrorKind::InvalidInput)
+}
+
+/// The command's result after the race was printed: `Ok` for a winner, else the error
+/// with its exit code (already reported when the JSON object carried it).
+pub fn finish(error: Option<&ConnectError>, tls: bool, as_json: bool) -> Result<(), CliError> {
+    match error {
+        None => Ok(()),
+        // Options the library could only check once it saw both families resolved.
+        Some(error) if error.options_error().is_some() => Err(error
+            .options_error()
+            .cloned()
+            .map_or_else(|| CliError::usage("options", error), options::options_error)),
+        Some(error) => {
+            let failure = CliError::new(exit::connect_code(error, tls), error.to_string());
+            Err(if as_json && !is_usage_error(Some(error)) {
+                failure.reported()
+            } else {
+                failure
+            })
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! `turbohttp get URL`: race, then one HTTP GET through hyper on the transport.
+
+use tokio_util::sync::CancellationToken;
+use turbohttp::Scheme as TransportScheme;
+
+use crate::args::GetArgs;
+use crate::commands::connect::{finish, present, tls_summary};
+use crate::exit::{self, CliError};
+use crate::options::{self, RaceConfig};
+use crate::parse::{self, Scheme};
+use crate::transport::{self, TlsSettings};
+use crate::{http, output};
+
+/// Runs `get`.
+pub fn run(args: &GetArgs) -> Result<(), CliError> {
+    let url = parse::url(&args.url).map_err(|e| CliError::usage("URL", e))?;
+    let config = RaceConfig::from_args(&args.race)?;
+    let resolver = options::resolver(&args.resolve)?;
+    let tls = TlsSettings {
+        cacert: args.cacert.clone(),
+        servername: args.servername.clone(),
+        alpn: Vec::new(),
+    };
+    let transport = transport::build(&config, &tls, resolver)?;
+    let runtime = super::runtime()?;
+    runtime.block_on(fetch(args, &url, &config, &transport))
+}
+
+async fn fetch(
+    args: &GetArgs,
+    url: &parse::Url,
+    config: &RaceConfig,
+    transport: &transport::Transport,
+) -> Result<(), CliError> {
+    let https = url.scheme == Scheme::Https;
+    let scheme = if https {
+        TransportScheme::Https
+    } else {
+        TransportScheme::Http
+    };
+    let json = args.verbose && args.json;
+    let result = transport
+        .connect(
+            &url.host.to_string(),
+            url.port,
+            config.family,
+            scheme,
+            &CancellationToken::new(),
+        )
+        .await;
+    let won = match result {
+        Ok(won) => won,
+        Err(error) => {
+            if args.verbose {
+                output::stderr(&present(error.report(), Some(&error), config, json, None));
+            }
+            return finish(Some(&error), https, json);
+        }
+    };
+    let tls_line = tls_summary(&won.stream);
+    let request = http::request(url, won.stream.is_h2())?;
+    if args.verbose && !json {
+        let mut text = present(&won.report, None, config, false, None);
+        if let Some((version, alpn)) = &tls_line {
+            text.push_str(&format!(
+                "tls: {version}, ALPN {}\n",
+                alpn.as_deref().unwrap_or("none")
+            ));
+        }
+        text.push_str(&http::request_head(&request, url));
+        output::stderr(&text);
+    }
+    let mut extra = serde_json::Map::new();
+    extra.insert("url".into(), url.to_string().into());
+    if let Some((version, alpn)) = &tls_line {
+        extra.insert(
+            "tls".into(),
+            serde_json::json!({ "version": version, "alpn": alpn }),
+        );
+    }
+    let exchange = async {
+        let response = http::send(won.stream, request).await?;
+        if args.verbose && !json {
+            output::stderr(&http::response_head(&response));
+        }
+        extra.insert("http".into(), http::response_json(&response));
+        if args.fail && response.status().as_u16() >= 400 {
+            return Err(CliError::new(
+                exit::HTTP_STATUS,
+                format!(
+                    "the server answered {}",
+                    http::status_text(response.status())
+                ),
+            ));
+        }
+        let body = response.into_body();
+        let bytes = match &args.output {
+            Some(path) => {
+                let mut file = tokio::fs::File::create(path).await.map_err(|e| {
+                    CliError::new(
+                        exit::WRITE,
+                        format!("cannot create {}: {e}", path.display()),
+                    )
+                })?;
+                http::copy_body(body, &mut file).await?
+            }
+            None => http::copy_body(body, &mut tokio::io::stdout()).await?,
+        };
+        extra.insert("body_bytes".into(), bytes.into());
+        Ok(())
+    };
+    let outcome = exchange.await;
+    if json {
+        if let Err(error) = &outcome {
+            extra.insert(
+                "http_error".into(),
+                serde_json::json!({ "exit_code": error.code, "message": error.message }),
+            );
+        }
+        output::stderr(&present(&won.report, None, config, true, Some(extra)));
+        return outcome.map_err(CliError::reported);
+    }
+    outcome
+}

@@ -1,0 +1,27 @@
+//! The subcommands.
+
+pub mod connect;
+pub mod demo;
+pub mod get;
+pub mod simulate;
+
+use crate::args::Command;
+use crate::exit::{self, CliError};
+
+/// Runs one subcommand.
+pub fn run(command: Command) -> Result<(), CliError> {
+    match command {
+        Command::Connect(args) => connect::run(&args),
+        Command::Get(args) => get::run(&args),
+        Command::Simulate(args) => simulate::run(&args),
+        Command::Demo(args) => demo::run(&args),
+    }
+}
+
+/// A runtime for real sockets: one thread is plenty for one race.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(exit::CONNECT, format!("cannot start the runtime: {e}")))
+}

@@ -1,0 +1,167 @@
+//! `turbohttp simulate --endpoint ADDR=BEHAVIOUR ...`: the real race on simulated
+//! endpoints, in virtual time. Two runs with the same arguments print the same bytes.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+use turbohttp::ConnectError;
+use turbohttp::HappyEyeballs;
+use turbohttp::sim::{Behavior, SimNetwork, SimStats};
+use turbohttp::transport::connection::RaceReport;
+
+use crate::args::SimulateArgs;
+use crate::commands::connect::{finish, is_usage_error, present};
+use crate::exit::{self, CliError};
+use crate::options::RaceConfig;
+use crate::{output, parse};
+
+/// The name the simulated network answers for.
+pub const SIMULATED_HOST: &str = "simulated.test";
+
+/// What a simulated race left behind.
+#[derive(Debug)]
+pub struct SimRun {
+    /// The race's report.
+    pub report: RaceReport,
+    /// Why it failed, if it did.
+    pub error: Option<ConnectError>,
+    /// The network's socket counters, after the winner (if any) was closed.
+    pub stats: SimStats,
+}
+
+/// Runs `simulate`.
+pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
+    let endpoints = args
+        .endpoint
+        .iter()
+        .map(|text| parse::endpoint(text).map_err(|e| CliError::usage("--endpoint", e)))
+        .collect::<Result<Vec<_>, _>>()?;
+    let config = RaceConfig::from_args(&args.race)?;
+    let cancel_after = args
+        .cancel_after
+        .as_deref()
+        .map(parse::duration)
+        .transpose()
+        .map_err(|e| CliError::usage("--cancel-after", e))?;
+    let run = simulate(&endpoints, &config, cancel_after)?;
+    if is_usage_error(run.error.as_ref()) {
+        return finish(run.error.as_ref(), false, args.json);
+    }
+
+    let mut extra = serde_json::Map::new();
+    extra.insert(
+        "endpoints".into(),
+        serde_json::Value::Array(
+            endpoints
+                .iter()
+                .map(|(addr, behavior)| {
+                    serde_json::json!({ "address": addr.to_string(), "behaviour": behavior.to_string() })
+                })
+                .collect(),
+        ),
+    );
+    extra.insert(
+        "sockets".into(),
+        serde_json::json!({
+            "opened": run.stats.opened,
+            "closed": run.stats.closed,
+            "open": run.stats.open,
+            "peak_open": run.stats.peak_open,
+        }),
+    );
+    if let Some(after) = cancel_after {
+        extra.insert("cancel_after_ms".into(), crate::json::ms(after).into());
+    }
+    let mut text = String::new();
+    if !args.json {
+        text.push_str(&network_line(&endpoints));
+        text.push('\n');
+        if let Some(after) = cancel_after {
+            text.push_str(&format!(
+                "cancelled by the caller at +{}\n",
+                turbohttp::transport::connection::happy_eyeballs::DisplayDuration(after)
+            ));
+        }
+    }
+    text.push_str(&present(
+        &run.report,
+        run.error.as_ref(),
+        &config,
+        args.json,
+        Some(extra),
+    ));
+    if !args.json {
+        text.push_str(&sockets_line(&run.stats));
+        text.push('\n');
+    }
+    output::stdout(&text);
+    finish(run.error.as_ref(), false, args.json)
+}
+
+/// `simulated network: [2001:db8::1]:443 stall, 192.0.2.1:443 ok@20ms`
+pub fn network_line(endpoints: &[(SocketAddr, Behavior)]) -> String {
+    let list = endpoints
+        .iter()
+        .map(|(addr, behavior)| format!("{addr} {behavior}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("simulated network (virtual time): {list}")
+}
+
+/// `sockets: 2 opened, 2 closed, at most 2 open at once`
+pub fn sockets_line(stats: &SimStats) -> String {
+    format!(
+        "sockets: {} opened, {} closed, at most {} open at once",
+        stats.opened, stats.closed, stats.peak_open
+    )
+}
+
+/// Runs the race on `endpoints` (in resolver order) in virtual time: a current-thread
+/// runtime whose clock is paused, so that only the simulated delays move it.
+/// `cancel_after` cancels the race that long after it starts.
+pub fn simulate(
+    endpoints: &[(SocketAddr, Behavior)],
+    config: &RaceConfig,
+    cancel_after: Option<Duration>,
+) -> Result<SimRun, CliError> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .map_err(|e| CliError::new(exit::CONNECT, format!("cannot start the runtime: {e}")))?;
+    let port = endpoints.first().map_or(443, |(addr, _)| addr.port());
+    let net = SimNetwork::new(endpoints.iter().copied());
+    let connector = HappyEyeballs::default()
+        .with_options(config.options)
+        .with_resolver(net.clone())
+        .with_dialer(net.clone());
+    Ok(runtime.block_on(async {
+        let cancel = CancellationToken::new();
+        if let Some(after) = cancel_after {
+            let cancel = cancel.clone();
+            tokio::spawn(async move {
+                tokio::time::sleep(after).await;
+                cancel.cancel();
+            });
+        }
+        let result = connector
+            .connect(
+                SIMULATED_HOST,
+                port,
+                config.family,
+                config.connect_timeout,
+                &cancel,
+            )
+            .await;
+        let (report, error) = match result {
+            Ok(won) => (won.report, None),
+            Err(error) => (error.report().clone(), Some(error)),
+        };
+        SimRun {
+            report,
+            error,
+            stats: net.stats(),
+        }
+    }))
+}

@@ -1,0 +1,119 @@
+//! Exit codes (curl's, where curl has one) and the error that carries one.
+
+use std::fmt;
+
+use turbohttp::transport::connection::{AttemptOutcome, AttemptPhase};
+use turbohttp::{ConnectError, ConnectErrorKind};
+
+/// Everything went well.
+pub const OK: u8 = 0;
+/// A malformed argument or option (curl: 2, "failed to initialize").
+pub const USAGE: u8 = 2;
+/// The host could not be resolved, or has no address of the requested family.
+pub const RESOLVE: u8 = 6;
+/// Every connection attempt failed.
+pub const CONNECT: u8 = 7;
+/// `get --fail` and the server answered 400 or more (curl: 22).
+pub const HTTP_STATUS: u8 = 22;
+/// The body could not be written (curl: 23, "write error").
+pub const WRITE: u8 = 23;
+/// The connect timeout ran out.
+pub const TIMEOUT: u8 = 28;
+/// A TLS handshake or certificate failure (curl: 35, "SSL connect error").
+pub const TLS: u8 = 35;
+/// The race was cancelled (curl: 42, "aborted by callback"): `simulate --cancel-after`.
+pub const CANCELLED: u8 = 42;
+/// The HTTP exchange failed after connecting (curl: 56, "failure receiving network data").
+pub const HTTP: u8 = 56;
+
+/// A failure of the command: the exit code and the one-line message for standard error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    /// The exit code.
+    pub code: u8,
+    /// The message, without the `turbohttp: error: ` prefix.
+    pub message: String,
+    /// Whether the message was already reported (in a JSON object), so that only the
+    /// exit code is left to give.
+    pub reported: bool,
+}
+
+impl CliError {
+    /// An error with this exit code.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+            reported: false,
+        }
+    }
+
+    /// A usage error about one argument: `--stagger: ...` (exit 2).
+    pub fn usage(arg: &str, message: impl fmt::Display) -> Self {
+        Self::new(USAGE, format!("{arg}: {message}"))
+    }
+
+    /// The same error, marked as already reported.
+    pub fn reported(mut self) -> Self {
+        self.reported = true;
+        self
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// The exit code of a failed connect.
+///
+/// `InvalidInput` → 2, `Resolve`/`NoAddresses`/`FamilyUnavailable` → 6,
+/// `AllAttemptsFailed` → 7 (35 when `tls` and every attempt that failed on its own
+/// failed in its TLS setup), `TimedOut` → 28, `SetupRejected` → 35, `Cancelled` → 42.
+pub fn connect_code(error: &ConnectError, tls: bool) -> u8 {
+    match error.kind() {
+        ConnectErrorKind::InvalidInput => USAGE,
+        ConnectErrorKind::Resolve
+        | ConnectErrorKind::NoAddresses
+        | ConnectErrorKind::FamilyUnavailable => RESOLVE,
+        ConnectErrorKind::TimedOut => TIMEOUT,
+        ConnectErrorKind::Cancelled => CANCELLED,
+        ConnectErrorKind::SetupRejected => TLS,
+        ConnectErrorKind::AllAttemptsFailed if tls && all_failed_in_setup(error) => TLS,
+        _ => CONNECT,
+    }
+}
+
+fn all_failed_in_setup(error: &ConnectError) -> bool {
+    let mut failed = error
+        .attempts()
+        .iter()
+        .filter(|a| a.outcome == AttemptOutcome::Failed)
+        .peekable();
+    failed.peek().is_some()
+        && failed.all(|a| {
+            a.failure
+                .as_ref()
+                .is_some_and(|f| f.phase == AttemptPhase::Setup)
+        })
+}
+
+/// The `kind` of the JSON `error` object for a failed connect: `invalid_input`,
+/// `resolve`, `no_addresses`, `family_unavailable`, `all_attempts_failed`,
+/// `timed_out`, `cancelled` or `setup_rejected`.
+pub fn kind_name(kind: ConnectErrorKind) -> &'static str {
+    match kind {
+        ConnectErrorKind::InvalidInput => "invalid_input",
+        ConnectErrorKind::Resolve => "resolve",
+        ConnectErrorKind::NoAddresses => "no_addresses",
+        ConnectErrorKind::FamilyUnavailable => "family_unavailable",
+        ConnectErrorKind::AllAttemptsFailed => "all_attempts_failed",
+        ConnectErrorKind::TimedOut => "timed_out",
+        ConnectErrorKind::Cancelled => "cancelled",
+        ConnectErrorKind::SetupRejected => "setup_rejected",
+        _ => "other",
+    }
+}

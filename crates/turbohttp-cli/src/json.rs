@@ -1,0 +1,93 @@
+//! The JSON contract of `--json` (on `connect`, `get -v` and `simulate`).
+//!
+//! One object with:
+//! * `outcome`: `"connected"` or `"failed"`;
+//! * `elapsed_ms`: the whole connect, resolution included (a float);
+//! * `winner`: `null`, or `{"address": "ip:port" | "[ip]:port", "family": "ipv4" | "ipv6"}`;
+//! * `attempts`: in start order, each `{"attempt", "address", "family", "start_ms",
+//!   "end_ms" (null if still pending when the race ended), "outcome" ("won", "failed",
+//!   "timed_out", "cancelled"), "error" (text or null), "os_error" (number or null),
+//!   "phase" ("connect", "setup" or null)}`; times in milliseconds from the race start;
+//! * on failure, `error`: `{"kind", "message"}`;
+//! * and for context: `target`, `host`, `port`, `preferred_family`, `resolved`,
+//!   `resolve_ms`.
+
+use std::time::Duration;
+
+use serde_json::{Map, Value, json};
+use turbohttp::transport::connection::{AttemptRecord, RaceReport};
+
+/// Milliseconds as a float (from whole nanoseconds, so that `0.0193` prints as such).
+pub fn ms(d: Duration) -> f64 {
+    d.as_nanos() as f64 / 1_000_000.0
+}
+
+/// One attempt.
+pub fn attempt(a: &AttemptRecord) -> Value {
+    json!({
+        "attempt": a.attempt,
+        "address": a.endpoint.to_string(),
+        "family": a.family.as_str(),
+        "start_ms": ms(a.started),
+        "end_ms": a.ended.map(ms),
+        "outcome": a.outcome.as_str(),
+        "error": a.failure.as_ref().map(ToString::to_string),
+        "os_error": a.failure.as_ref().and_then(|f| f.os_error),
+        "phase": a.failure.as_ref().map(|f| f.phase.to_string()),
+    })
+}
+
+/// The race object. `error` is `Some((kind, message))` for a failed connect.
+pub fn race(report: &RaceReport, error: Option<(&str, &str)>) -> Map<String, Value> {
+    let winner = report.winning_attempt().map(|w| {
+        json!({
+            "attempt": w.attempt,
+            "address": w.endpoint.to_string(),
+            "family": w.family.as_str(),
+        })
+    });
+    let mut object = Map::new();
+    object.insert(
+        "outcome".into(),
+        json!(if winner.is_some() {
+            "connected"
+        } else {
+            "failed"
+        }),
+    );
+    object.insert("target".into(), json!(report.target()));
+    object.insert("host".into(), json!(report.host));
+    object.insert("port".into(), json!(report.port));
+    object.insert(
+        "preferred_family".into(),
+        json!(report.preferred_family.as_str()),
+    );
+    object.insert(
+        "resolved".into(),
+        Value::Array(
+            report
+                .resolved
+                .iter()
+                .map(|a| Value::String(a.to_string()))
+                .collect(),
+        ),
+    );
+    object.insert("resolve_ms".into(), json!(ms(report.resolve_time)));
+    object.insert("elapsed_ms".into(), json!(ms(report.elapsed)));
+    object.insert("winner".into(), winner.unwrap_or(Value::Null));
+    object.insert(
+        "attempts".into(),
+        Value::Array(report.attempts.iter().map(attempt).collect()),
+    );
+    if let Some((kind, message)) = error {
+        object.insert("error".into(), json!({ "kind": kind, "message": message }));
+    }
+    object
+}
+
+/// Pretty-printed, with a final newline.
+pub fn to_text(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).unwrap_or_else(|_| "{}".to_owned());
+    text.push('\n');
+    text
+}

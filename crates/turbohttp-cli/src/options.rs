@@ -1,0 +1,168 @@
+//! Turning the race flags into [`HappyEyeballsOptions`], a connect timeout and a
+//! requested family, and `--resolve` entries into a resolver, checking everything
+//! before anything is dialed.
+
+use std::time::Duration;
+
+use turbohttp::transport::connection::{
+    OptionsError, StaticResolver, SystemResolver, happy_eyeballs::DisplayDuration,
+};
+use turbohttp::{AddressFamily, HappyEyeballsOptions};
+
+use crate::args::{Family, RaceArgs};
+use crate::exit::CliError;
+use crate::parse;
+
+/// The connect timeout when `--connect-timeout` is not given.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = turbohttp::transport::DEFAULT_CONNECT_TIMEOUT;
+
+/// Everything the race needs besides the host and port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RaceConfig {
+    /// The pacing of the race.
+    pub options: HappyEyeballsOptions,
+    /// The bound on the whole connect.
+    pub connect_timeout: Duration,
+    /// `-4` / `-6`.
+    pub family: Option<AddressFamily>,
+}
+
+impl RaceConfig {
+    /// Reads and checks the race flags. Every problem is a usage error naming its flag.
+    pub fn from_args(args: &RaceArgs) -> Result<Self, CliError> {
+        let defaults = HappyEyeballsOptions::default();
+        let delay = |flag: &str, value: &Option<String>, default: Duration| match value {
+            None => Ok(default),
+            Some(text) => parse::duration(text).map_err(|e| CliError::usage(flag, e)),
+        };
+        let connect_timeout = match &args.connect_timeout {
+            None => DEFAULT_CONNECT_TIMEOUT,
+            Some(text) => {
+                parse::timeout(text).map_err(|e| CliError::usage("--connect-timeout", e))?
+            }
+        };
+        let max_concurrent_attempts = match &args.max_concurrent {
+            None => defaults.max_concurrent_attempts,
+            Some(text) => parse::count(text).map_err(|e| CliError::usage("--max-concurrent", e))?,
+        };
+        let options = HappyEyeballsOptions {
+            family_stagger_delay: delay("--stagger", &args.stagger, defaults.family_stagger_delay)?,
+            attempt_spacing_delay: delay(
+                "--spacing",
+                &args.spacing,
+                defaults.attempt_spacing_delay,
+            )?,
+            max_concurrent_attempts,
+            prefer_ipv6: args.prefer.is_none_or(|f| f == Family::Ipv6),
+            enable: !args.no_happy_eyeballs,
+        };
+        options
+            .validate_with_timeout(connect_timeout)
+            .map_err(options_error)?;
+        let family = match (args.ipv4, args.ipv6) {
+            (true, _) => Some(AddressFamily::V4),
+            (_, true) => Some(AddressFamily::V6),
+            _ => None,
+        };
+        Ok(Self {
+            options,
+            connect_timeout,
+            family,
+        })
+    }
+}
+
+/// The library's verdict on the options, as a usage error naming the flag.
+pub fn options_error(error: OptionsError) -> CliError {
+    match error {
+        OptionsError::ConcurrencyTooLow { value } => CliError::usage(
+            "--max-concurrent",
+            format!(
+                "{value} is too low: a race needs at least 2 attempts in flight \
+                 (use --no-happy-eyeballs to dial one address at a time)"
+            ),
+        ),
+        OptionsError::DelayTooShort { field, value } => CliError::usage(
+            if field == "attempt_spacing_delay" {
+                "--spacing"
+            } else {
+                "--stagger"
+            },
+            format!(
+                "{} is below the 10ms minimum of RFC 8305",
+                DisplayDuration(value)
+            ),
+        ),
+        OptionsError::ZeroTimeout => {
+            CliError::usage("--connect-timeout", "zero leaves no time to connect")
+        }
+        OptionsError::StaggerExceedsTimeout { stagger, timeout } => CliError::usage(
+            "--stagger",
+            format!(
+                "{} is not shorter than the connect timeout ({}), so the second family \
+                 could never be tried",
+                DisplayDuration(stagger),
+                DisplayDuration(timeout)
+            ),
+        ),
+        other => CliError::usage("options", other),
+    }
+}
+
+/// A resolver answering the `--resolve` entries and asking `fallback` for the rest.
+pub fn resolver_with<R>(entries: &[String], fallback: R) -> Result<StaticResolver<R>, CliError> {
+    let mut resolver = StaticResolver::with_fallback(fallback);
+    for text in entries {
+        let entry = parse::resolve_entry(text).map_err(|e| CliError::usage("--resolve", e))?;
+        resolver.insert(&entry.host, entry.port, entry.addrs);
+    }
+    Ok(resolver)
+}
+
+/// The resolver of `connect` and `get`: `--resolve` entries in front of the system's.
+pub fn resolver(entries: &[String]) -> Result<StaticResolver<SystemResolver>, CliError> {
+    resolver_with(entries, SystemResolver)
+}
+
+impl RaceConfig {
+    /// One line: `Happy Eyeballs: IPv6 first, stagger 250ms, spacing 125ms, 2 in flight;
+    /// connect timeout 10s`.
+    pub fn describe(&self) -> String {
+        let o = &self.options;
+        let family = match self.family {
+            Some(family) => format!("; {family} only"),
+            None => String::new(),
+        };
+        if o.enable {
+            format!(
+                "Happy Eyeballs: {} first, stagger {}, spacing {}, at most {} in flight; \
+                 connect timeout {}{family}",
+                o.preferred_family(),
+                DisplayDuration(o.family_stagger_delay),
+                DisplayDuration(o.attempt_spacing_delay),
+                o.max_concurrent_attempts,
+                DisplayDuration(self.connect_timeout),
+            )
+        } else {
+            format!(
+                "sequential (no Happy Eyeballs): one address at a time in resolver order; \
+                 connect timeout {}{family}",
+                DisplayDuration(self.connect_timeout),
+            )
+        }
+    }
+
+    /// The settings, for the JSON output.
+    pub fn to_json(&self) -> serde_json::Value {
+        let o = &self.options;
+        serde_json::json!({
+            "happy_eyeballs": o.enable,
+            "prefer": o.preferred_family().as_str(),
+            "stagger_ms": crate::json::ms(o.family_stagger_delay),
+            "spacing_ms": crate::json::ms(o.attempt_spacing_delay),
+            "max_concurrent": o.max_concurrent_attempts,
+            "connect_timeout_ms": crate::json::ms(self.connect_timeout),
+            "family": self.family.map(|f| f.as_str()),
+        })
+    }
+}

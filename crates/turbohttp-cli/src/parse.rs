@@ -1,0 +1,449 @@
+//! Parsers for the values the command line takes as text: durations, `HOST:PORT`,
+//! curl's `--resolve` entries, `--endpoint` specifications and URLs.
+//!
+//! Each returns a message that does not name the argument; the caller prefixes it
+//! (`--stagger: ...`). None of them panics, whatever the input.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use turbohttp::sim::{Behavior, parse_duration};
+use turbohttp::transport::connection::{Host, parse_authority, parse_port};
+
+/// Parses a duration with its unit (`40ms`, `1.5s`, `250us`), refusing negative values.
+///
+/// ```
+/// use std::time::Duration;
+/// use turbohttp_cli::parse::duration;
+/// assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
+/// assert!(duration("-1ms").unwrap_err().contains("negative"));
+/// ```
+pub fn duration(text: &str) -> Result<Duration, String> {
+    if text.trim_start().starts_with('-') {
+        return Err(format!("the duration {text:?} is negative"));
+    }
+    parse_duration(text)
+}
+
+/// Parses a timeout as curl does (a number of seconds, fractions allowed: `2.5`) or as
+/// a duration with a unit (`2500ms`). Zero and negative values are refused.
+///
+/// ```
+/// use std::time::Duration;
+/// use turbohttp_cli::parse::timeout;
+/// assert_eq!(timeout("2.5"), Ok(Duration::from_millis(2500)));
+/// assert_eq!(timeout("300ms"), Ok(Duration::from_millis(300)));
+/// assert!(timeout("0").is_err());
+/// ```
+pub fn timeout(text: &str) -> Result<Duration, String> {
+    let plain_number = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.bytes().filter(|b| *b == b'.').count() <= 1
+        && text.bytes().any(|b| b.is_ascii_digit());
+    let value = if plain_number {
+        let seconds: f64 = text
+            .parse()
+            .map_err(|_| format!("{text:?} is not a number of seconds"))?;
+        Duration::try_from_secs_f64(seconds)
+            .ok()
+            .filter(|d| *d <= Duration::from_secs(86_400 * 365))
+            .ok_or_else(|| format!("the timeout {text:?} is out of range"))?
+    } else {
+        duration(text)?
+    };
+    if value.is_zero() {
+        return Err(format!(
+            "the timeout {text:?} is zero, which leaves no time to connect"
+        ));
+    }
+    Ok(value)
+}
+
+/// Parses a count such as `--max-concurrent`'s: a positive decimal integer.
+pub fn count(text: &str) -> Result<usize, String> {
+    if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(format!("{text:?} is not a whole number"));
+    }
+    text.parse::<usize>()
+        .map_err(|_| format!("{text:?} is too large"))
+}
+
+/// Parses `HOST:PORT` (IPv6 literals in brackets).
+///
+/// ```
+/// use turbohttp_cli::parse::target;
+/// assert_eq!(target("[::1]:443").unwrap().1, 443);
+/// assert!(target("example.com").is_err());
+/// assert!(target("example.com:0").is_err());
+/// ```
+pub fn target(text: &str) -> Result<(Host, u16), String> {
+    parse_authority(text).map_err(|e| e.to_string())
+}
+
+/// One `--resolve HOST:PORT:ADDR[,ADDR...]` entry: curl's syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveEntry {
+    /// The host name it answers for (compared without regard to ASCII case).
+    pub host: String,
+    /// The port it answers for.
+    pub port: u16,
+    /// The addresses, in the order given, each at `port`.
+    pub addrs: Vec<SocketAddr>,
+}
+
+/// Parses a `--resolve` entry: `HOST:PORT:ADDR[,ADDR...]`, with IPv6 addresses in
+/// brackets (`[::1]`; brackets may be left out in the address list, where nothing is
+/// ambiguous). A leading `+` (curl's "expiring entry") is accepted and means nothing
+/// here; curl's `-HOST:PORT` removal and `*` wildcard are refused.
+///
+/// ```
+/// use turbohttp_cli::parse::resolve_entry;
+/// let entry = resolve_entry("example.test:443:[::1],127.0.0.1").unwrap();
+/// assert_eq!(entry.host, "example.test");
+/// assert_eq!(entry.addrs[0].to_string(), "[::1]:443");
+/// assert_eq!(entry.addrs[1].to_string(), "127.0.0.1:443");
+/// assert!(resolve_entry("example.test:443").is_err());
+/// ```
+pub fn resolve_entry(text: &str) -> Result<ResolveEntry, String> {
+    const SYNTAX: &str = "expected HOST:PORT:ADDR[,ADDR...]";
+    if text.starts_with('-') {
+        return Err(format!(
+            "{text:?}: removing entries (-HOST:PORT) is not supported; {SYNTAX}"
+        ));
+    }
+    let entry = text.strip_prefix('+').unwrap_or(text);
+    let (host, rest) = if entry.starts_with('[') {
+        let close = entry
+            .find(']')
+            .ok_or_else(|| format!("{text:?}: a '[' without its closing ']'; {SYNTAX}"))?;
+        let rest = entry[close + 1..]
+            .strip_prefix(':')
+            .ok_or_else(|| format!("{text:?}: no port; {SYNTAX}"))?;
+        (&entry[..=close], rest)
+    } else {
+        entry
+            .split_once(':')
+            .ok_or_else(|| format!("{text:?}: no port; {SYNTAX}"))?
+    };
+    if host == "*" {
+        return Err(format!(
+            "{text:?}: the wildcard host '*' is not supported; name the host"
+        ));
+    }
+    let host = Host::parse(host).map_err(|e| format!("{text:?}: {e}; {SYNTAX}"))?;
+    let (port, addrs) = rest
+        .split_once(':')
+        .ok_or_else(|| format!("{text:?}: no address; {SYNTAX}"))?;
+    let port = parse_port(port).map_err(|e| format!("{text:?}: {e}"))?;
+    let addrs = addrs
+        .split(',')
+        .map(|addr| resolve_address(addr, port).map_err(|e| format!("{text:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let host = match host {
+        Host::Name(name) => name,
+        literal => literal.to_string(),
+    };
+    Ok(ResolveEntry { host, port, addrs })
+}
+
+fn resolve_address(addr: &str, port: u16) -> Result<SocketAddr, String> {
+    if addr.is_empty() {
+        return Err("an empty address in the list".to_owned());
+    }
+    match Host::parse(addr) {
+        Ok(host) => host
+            .socket_addr(port)
+            .ok_or_else(|| format!("{addr:?} is not an IP address")),
+        Err(_) => Err(format!("{addr:?} is not an IP address")),
+    }
+}
+
+/// Parses a `simulate --endpoint ADDR=BEHAVIOUR`: ADDR is an IP address (port 443) or
+/// a socket address (`[2001:db8::1]:8443`, `192.0.2.1:80`); BEHAVIOUR is one of
+/// `ok@DURATION`, `refuse@DURATION`, `stall`, `setup-fail@DURATION`, `reject@DURATION`.
+///
+/// ```
+/// use turbohttp::sim::Behavior;
+/// use turbohttp_cli::parse::endpoint;
+/// let (addr, behavior) = endpoint("2001:db8::1=stall").unwrap();
+/// assert_eq!(addr.to_string(), "[2001:db8::1]:443");
+/// assert_eq!(behavior, Behavior::Stall);
+/// assert!(endpoint("192.0.2.1=explode@1ms").is_err());
+/// ```
+pub fn endpoint(text: &str) -> Result<(SocketAddr, Behavior), String> {
+    let (addr, behavior) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected ADDR=BEHAVIOUR, as 192.0.2.1=ok@40ms"))?;
+    let addr = endpoint_address(addr).map_err(|e| format!("{text:?}: {e}"))?;
+    if behavior.trim_start().contains("@-") {
+        return Err(format!("{text:?}: the duration is negative"));
+    }
+    let behavior = behavior
+        .parse::<Behavior>()
+        .map_err(|e| format!("{text:?}: {e}"))?;
+    Ok((addr, behavior))
+}
+
+fn endpoint_address(addr: &str) -> Result<SocketAddr, String> {
+    if let Ok(socket) = addr.parse::<SocketAddr>() {
+        if socket.port() == 0 {
+            return Err("port 0 cannot be connected to".to_owned());
+        }
+        return Ok(socket);
+    }
+    if let Ok(ip) = addr.parse::<IpAddr>() {
+        return Ok(SocketAddr::new(ip, 443));
+    }
+    if let Ok(Some(socket)) = Host::parse(addr).map(|h| h.socket_addr(443)) {
+        return Ok(socket);
+    }
+    match parse_authority(addr) {
+        Ok((host, port)) => host
+            .socket_addr(port)
+            .ok_or_else(|| format!("{addr:?} is not an IP address")),
+        Err(e) if addr.contains(':') => Err(e.to_string()),
+        Err(_) => Err(format!("{addr:?} is not an IP address")),
+    }
+}
+
+/// The scheme of a URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheme {
+    /// `http://`, port 80 by default.
+    Http,
+    /// `https://`, port 443 by default.
+    Https,
+}
+
+impl Scheme {
+    /// `"http"` or `"https"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Http => "http",
+            Self::Https => "https",
+        }
+    }
+
+    /// The port used when the URL names none.
+    pub fn default_port(self) -> u16 {
+        match self {
+            Self::Http => 80,
+            Self::Https => 443,
+        }
+    }
+}
+
+/// A URL for `get`, taken apart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// http or https.
+    pub scheme: Scheme,
+    /// The host.
+    pub host: Host,
+    /// The port (the scheme's default when the URL names none).
+    pub port: u16,
+    /// Whether the URL named the port.
+    pub explicit_port: bool,
+    /// The path and query, at least `/`.
+    pub path_and_query: String,
+}
+
+impl Url {
+    /// The `Host` header: the host as written (IPv6 in brackets), with the port when the
+    /// URL named one.
+    pub fn authority(&self) -> String {
+        if self.explicit_port {
+            format!("{}:{}", self.host, self.port)
+        } else {
+            self.host.to_string()
+        }
+    }
+
+    /// The host as a TLS server name: a DNS name, or the IP address without brackets.
+    pub fn server_name(&self) -> String {
+        match &self.host {
+            Host::Name(name) => name.trim_end_matches('.').to_owned(),
+            other => other
+                .ip()
+                .map_or_else(|| other.to_string(), |ip| ip.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Url {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}://{}{}",
+            self.scheme.as_str(),
+            self.authority(),
+            self.path_and_query
+        )
+    }
+}
+
+/// Parses an `http://` or `https://` URL. As curl does, a URL without a scheme is
+/// taken as `http://`. User names and passwords in URLs are refused; the fragment is
+/// dropped.
+///
+/// ```
+/// use turbohttp_cli::parse::{url, Scheme};
+/// let u = url("https://[::1]:8443/a?b=c#frag").unwrap();
+/// assert_eq!((u.scheme, u.port, u.path_and_query.as_str()), (Scheme::Https, 8443, "/a?b=c"));
+/// assert_eq!(u.authority(), "[::1]:8443");
+/// assert!(url("ftp://example.com/").unwrap_err().contains("unsupported scheme"));
+/// ```
+pub fn url(text: &str) -> Result<Url, String> {
+    let (scheme, rest) = match text.split_once("://") {
+        Some((scheme, rest)) => (scheme, rest),
+        None => ("http", text),
+    };
+    let scheme = match scheme.to_ascii_lowercase().as_str() {
+        "http" => Scheme::Http,
+        "https" => Scheme::Https,
+        other => {
+            return Err(format!(
+                "{text:?}: unsupported scheme {other:?} (use http:// or https://)"
+            ));
+        }
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(end);
+    if authority.is_empty() {
+        return Err(format!("{text:?}: the URL has no host"));
+    }
+    if authority.contains('@') {
+        return Err(format!(
+            "{text:?}: user names and passwords in URLs are not supported"
+        ));
+    }
+    let has_port = if authority.starts_with('[') {
+        authority
+            .rfind(']')
+            .is_some_and(|close| close + 1 < authority.len())
+    } else {
+        authority.contains(':')
+    };
+    let (host, port) = if has_port {
+        parse_authority(authority).map_err(|e| format!("{text:?}: {e}"))?
+    } else {
+        let host = Host::parse(authority).map_err(|e| format!("{text:?}: {e}"))?;
+        (host, scheme.default_port())
+    };
+    let tail = tail.split('#').next().unwrap_or_default();
+    let path_and_query = if tail.is_empty() {
+        "/".to_owned()
+    } else if tail.starts_with('?') {
+        format!("/{tail}")
+    } else {
+        tail.to_owned()
+    };
+    if path_and_query.parse::<hyper::Uri>().is_err() {
+        return Err(format!(
+            "{text:?}: the path contains characters that must be percent-encoded"
+        ));
+    }
+    Ok(Url {
+        scheme,
+        host,
+        port,
+        explicit_port: has_port,
+        path_and_query,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolve_entries() {
+        let e = resolve_entry("+Dual.test:8080:[::1],127.0.0.1,::2").unwrap();
+        assert_eq!(e.host, "Dual.test");
+        assert_eq!(e.port, 8080);
+        let addrs: Vec<String> = e.addrs.iter().map(ToString::to_string).collect();
+        assert_eq!(addrs, ["[::1]:8080", "127.0.0.1:8080", "[::2]:8080"]);
+        for bad in [
+            "",
+            "host",
+            "host:80",
+            "host:80:",
+            "host:0:127.0.0.1",
+            "host:65536:127.0.0.1",
+            "host:x:127.0.0.1",
+            "host:80:127.0.0.1,",
+            "host:80:localhost",
+            "host:80:[::1",
+            "*:80:127.0.0.1",
+            "-host:80",
+            "[::1:80:127.0.0.1",
+            "a b:80:127.0.0.1",
+        ] {
+            assert!(resolve_entry(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn endpoints() {
+        assert_eq!(
+            endpoint("[2001:db8::1]:8443=ok@40ms").unwrap(),
+            (
+                "[2001:db8::1]:8443".parse().unwrap(),
+                Behavior::Connect(Duration::from_millis(40))
+            )
+        );
+        assert_eq!(
+            endpoint("[2001:db8::1]=stall").unwrap().0.to_string(),
+            "[2001:db8::1]:443"
+        );
+        for bad in [
+            "",
+            "192.0.2.1",
+            "192.0.2.1=",
+            "192.0.2.1=boom@1ms",
+            "192.0.2.1=ok@-1ms",
+            "192.0.2.1:0=stall",
+            "host.test=stall",
+            "=stall",
+        ] {
+            assert!(endpoint(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn urls() {
+        let u = url("example.test").unwrap();
+        assert_eq!(
+            (u.scheme, u.port, u.path_and_query.as_str()),
+            (Scheme::Http, 80, "/")
+        );
+        assert_eq!(url("http://h.test?x=1").unwrap().path_and_query, "/?x=1");
+        assert_eq!(url("HTTPS://h.test").unwrap().port, 443);
+        assert_eq!(url("http://[::1]/").unwrap().authority(), "[::1]");
+        assert_eq!(url("http://[::1]/").unwrap().server_name(), "::1");
+        for bad in [
+            "ftp://h.test/",
+            "http://",
+            "http://h.test:0/",
+            "http://h.test:65536/",
+            "http://h.test:/",
+            "http://u:p@h.test/",
+            "http://::1/",
+            "http://h.test/a b",
+        ] {
+            assert!(url(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn timeouts_and_durations() {
+        assert_eq!(timeout("3"), Ok(Duration::from_secs(3)));
+        for bad in ["", "0", "0ms", "-1", "-1s", "1e3", "abc", ".", "1.2.3"] {
+            assert!(timeout(bad).is_err(), "{bad:?} should be refused");
+        }
+        assert!(duration("-5ms").is_err());
+        assert_eq!(count("3"), Ok(3));
+        assert!(count("-1").is_err());
+        assert!(count("").is_err());
+    }
+}

@@ -1,0 +1,192 @@
+//! The race as people read it: a table with one row per attempt, a small chart of the
+//! attempts over time, and the winner.
+//!
+//! ```text
+//! dual.test:443 resolved to 2 addresses in 0ms: [2001:db8::1]:443, 192.0.2.1:443 (IPv6 first)
+//!
+//!   #  address            family  start   end     outcome    error
+//!   0  [2001:db8::1]:443  ipv6    +0ms    +270ms  cancelled
+//!   1  192.0.2.1:443      ipv4    +250ms  +270ms  won
+//!
+//!   #0 ipv6 |=================================================~|
+//!   #1 ipv4 |                                              ====*|
+//!           0ms                                           270ms
+//!           = dialing  * won  x failed  ! timed out  ~ cancelled  > still pending
+//!
+//! winner: #1 192.0.2.1:443 (IPv4), connected at +270ms; total 270ms
+//! ```
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
+use turbohttp::transport::connection::{AttemptOutcome, AttemptRecord, Host, RaceReport};
+
+/// The width of the chart, in columns.
+pub const CHART_WIDTH: usize = 50;
+
+/// Renders the whole timeline: resolution line, table, chart and the winner line (or
+/// `no winner` and the total time).
+pub fn render(report: &RaceReport) -> String {
+    let mut out = String::new();
+    out.push_str(&resolution_line(report));
+    out.push('\n');
+    if report.attempts.is_empty() {
+        out.push_str("\n  no connection attempt was started\n");
+    } else {
+        out.push('\n');
+        out.push_str(&table(&report.attempts));
+        out.push('\n');
+        out.push_str(&chart(report));
+    }
+    out.push('\n');
+    out.push_str(&summary(report));
+    out.push('\n');
+    out
+}
+
+/// `dual.test:443 resolved to 2 addresses in 0.01ms: [::1]:443, 127.0.0.1:443 (IPv6 first)`
+pub fn resolution_line(report: &RaceReport) -> String {
+    let literal = Host::parse(&report.host).is_ok_and(|h| h.ip().is_some());
+    let addresses = report
+        .resolved
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    if literal {
+        return format!("{} is an IP address: nothing to resolve", report.target());
+    }
+    let n = report.resolved.len();
+    format!(
+        "{} resolved to {n} address{} in {}{}{} ({} first)",
+        report.target(),
+        if n == 1 { "" } else { "es" },
+        DisplayDuration(report.resolve_time),
+        if n == 0 { "" } else { ": " },
+        addresses,
+        report.preferred_family,
+    )
+}
+
+/// One row per attempt: number, address, family, start, end, outcome, error.
+pub fn table(attempts: &[AttemptRecord]) -> String {
+    let header = ["#", "address", "family", "start", "end", "outcome", "error"];
+    let rows: Vec<[String; 7]> = attempts
+        .iter()
+        .map(|a| {
+            [
+                a.attempt.to_string(),
+                a.endpoint.to_string(),
+                a.family.as_str().to_owned(),
+                format!("+{}", DisplayDuration(a.started)),
+                a.ended.map_or_else(
+                    || "pending".to_owned(),
+                    |e| format!("+{}", DisplayDuration(e)),
+                ),
+                a.outcome.as_str().to_owned(),
+                a.failure
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let mut line = |cells: &[&str]| {
+        let mut text = String::from(" ");
+        for (i, cell) in cells.iter().enumerate() {
+            let _ = write!(text, " {cell:<width$} ", width = widths[i]);
+        }
+        out.push_str(text.trim_end());
+        out.push('\n');
+    };
+    line(&header);
+    for row in &rows {
+        line(&row.each_ref().map(String::as_str));
+    }
+    out
+}
+
+fn marker(outcome: AttemptOutcome, ended: Option<Duration>) -> char {
+    if ended.is_none() {
+        return '>';
+    }
+    match outcome {
+        AttemptOutcome::Won => '*',
+        AttemptOutcome::Failed => 'x',
+        AttemptOutcome::TimedOut => '!',
+        _ => '~',
+    }
+}
+
+/// The chart: one bar per attempt from its start to its end, on a common time axis
+/// from the race start to the last moment of the race.
+pub fn chart(report: &RaceReport) -> String {
+    let race_end = report.elapsed.saturating_sub(report.resolve_time);
+    let span = report
+        .attempts
+        .iter()
+        .map(|a| a.ended.unwrap_or(race_end))
+        .chain([race_end])
+        .max()
+        .unwrap_or_default();
+    let column = |t: Duration| -> usize {
+        if span.is_zero() {
+            return 0;
+        }
+        let ratio = t.as_secs_f64() / span.as_secs_f64();
+        // Rounded to the nearest column; the clamp keeps float noise in range.
+        ((ratio * (CHART_WIDTH - 1) as f64).round() as usize).min(CHART_WIDTH - 1)
+    };
+    let labels: Vec<String> = report
+        .attempts
+        .iter()
+        .map(|a| format!("#{} {}", a.attempt, a.family.as_str()))
+        .collect();
+    let label_width = labels.iter().map(String::len).max().unwrap_or(0);
+    let mut out = String::new();
+    for (a, label) in report.attempts.iter().zip(&labels) {
+        let mut bar = vec![' '; CHART_WIDTH];
+        let from = column(a.started);
+        let to = column(a.ended.unwrap_or(span));
+        for cell in &mut bar[from..=to.max(from)] {
+            *cell = '=';
+        }
+        bar[to.max(from)] = marker(a.outcome, a.ended);
+        let bar: String = bar.into_iter().collect();
+        let _ = writeln!(out, "  {label:<label_width$} |{bar}|");
+    }
+    let pad = " ".repeat(label_width + 4);
+    let start = "0ms";
+    let end = DisplayDuration(span).to_string();
+    let gap = CHART_WIDTH.saturating_sub(start.len() + end.len()).max(1);
+    let _ = writeln!(out, "{pad}{start}{}{end}", " ".repeat(gap));
+    let _ = writeln!(
+        out,
+        "{pad}= dialing  * won  x failed  ! timed out  ~ cancelled  > still pending"
+    );
+    out
+}
+
+/// `winner: #1 127.0.0.1:80 (IPv4), connected at +250ms; total 251ms`, or
+/// `no winner; total 2s`.
+pub fn summary(report: &RaceReport) -> String {
+    match report.winning_attempt() {
+        Some(w) => format!(
+            "winner: #{} {} ({}), connected at +{}; total {}",
+            w.attempt,
+            w.endpoint,
+            w.family,
+            DisplayDuration(w.ended.unwrap_or_default()),
+            DisplayDuration(report.elapsed)
+        ),
+        None => format!("no winner; total {}", DisplayDuration(report.elapsed)),
+    }
+}
