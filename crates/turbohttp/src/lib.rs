@@ -27,6 +27,8 @@
 //! * [`transport::connection`]: hosts, resolvers, dialers and the
 //!   [`happy_eyeballs`](transport::connection::happy_eyeballs) race (planner, sans-IO
 //!   state machine, tokio driver, errors).
+//! * [`transport`]: [`RawSocketTransport`], the race over real sockets with socket
+//!   options and rustls TLS, usable as a hyper-util connector.
 //! * [`sim`]: simulated endpoints, to run the real race in virtual time.
 
 #![deny(missing_docs)]
@@ -38,4 +40,8 @@ pub mod transport;
 pub use transport::connection::{
     AddressFamily, ConnectError, ConnectErrorKind, Established, HappyEyeballs,
     HappyEyeballsOptions, connect,
+};
+pub use transport::{
+    RawSocketTransport, Scheme, TlsFailurePolicy, TlsOptions, TransportError, TransportOptions,
+    TransportOptionsError, TransportStream,
 };

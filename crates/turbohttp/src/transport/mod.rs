@@ -1,3 +1,29 @@
 //! The transport: everything between a URL's authority and a connected stream.
+//!
+//! * [`connection`]: hosts, resolvers, dialers and the Happy Eyeballs race.
+//! * [`RawSocketTransport`]: the race over real sockets, with [`TransportOptions`]
+//!   (socket options applied by the one function [`connect_socket`], TLS by
+//!   [`TlsOptions`]), yielding a [`TransportStream`]; a `tower_service::Service<Uri>`
+//!   for hyper-util's legacy client.
 
 pub mod connection;
+pub mod options;
+pub mod raw_socket;
+pub mod scheme;
+pub mod service;
+pub mod socket_options;
+pub mod stream;
+pub mod tls;
+
+pub use options::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE, TransportOptions, TransportOptionsError,
+};
+pub use raw_socket::{RawSocketDialer, RawSocketTransport};
+pub use scheme::Scheme;
+pub use service::{Connecting, TransportError};
+pub use socket_options::{SocketOptions, connect_socket};
+pub use stream::TransportStream;
+pub use tls::{
+    ALPN_H2, ALPN_HTTP_1_1, TlsFailurePolicy, TlsHandshake, TlsOptions, classify_handshake_error,
+    is_certificate_error, server_name_of,
+};

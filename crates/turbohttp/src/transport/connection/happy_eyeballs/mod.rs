@@ -328,5 +328,9 @@ pub async fn connect(
 
 fn dedup(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
     let mut seen = std::collections::HashSet::new();
-    addrs.iter().copied().filter(|a| seen.insert(*a)).collect()
+    addrs
+        .iter()
+        .copied()
+        .filter(|a| seen.insert(plan::endpoint_key(a)))
+        .collect()
 }

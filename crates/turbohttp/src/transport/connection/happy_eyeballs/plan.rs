@@ -2,7 +2,7 @@
 //! function of the resolved addresses and the options; no clock is read here.
 
 use std::collections::HashSet;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::options::HappyEyeballsOptions;
@@ -78,7 +78,7 @@ impl Plan {
         let unique: Vec<SocketAddr> = resolved
             .iter()
             .filter(|a| requested.is_none_or(|family| AddressFamily::of(a) == family))
-            .filter(|a| seen.insert(**a))
+            .filter(|a| seen.insert(endpoint_key(a)))
             .copied()
             .collect();
         if unique.is_empty() {
@@ -185,6 +185,17 @@ pub fn attempt_budget(remaining: Duration, not_started: usize, max_in_flight: us
     let rounds = not_started.div_ceil(max_in_flight.max(1)).max(1);
     let share = remaining / u32::try_from(rounds).unwrap_or(u32::MAX);
     share.max(MIN_ATTEMPT_BUDGET.min(remaining))
+}
+
+/// What makes two resolved addresses the same endpoint: the address (an IPv6 address
+/// with its scope id), the port and so the family. An IPv6 flow label is not part of
+/// it: two answers that differ only there would dial the same endpoint twice.
+pub(crate) fn endpoint_key(addr: &SocketAddr) -> (IpAddr, u16, u32) {
+    let scope = match addr {
+        SocketAddr::V4(_) => 0,
+        SocketAddr::V6(v6) => v6.scope_id(),
+    };
+    (addr.ip(), addr.port(), scope)
 }
 
 fn times(d: Duration, n: usize) -> Duration {

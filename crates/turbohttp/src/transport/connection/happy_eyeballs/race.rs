@@ -2,7 +2,7 @@
 //! "start this", "cancel that" and the final outcome come out. No sockets, no tasks,
 //! no clock: the caller passes `now` and sleeps until [`Race::poll_timeout`].
 //!
-//! The driver ([`super::driver`]) executes it on tokio; tests and the `simulate`
+//! The driver (`driver.rs`, private) executes it on tokio; tests and the `simulate`
 //! command run it on fake endpoints in virtual time.
 
 use std::collections::VecDeque;

@@ -1,0 +1,224 @@
+//! [`RawSocketTransport`]: the Happy Eyeballs race over real sockets, with socket
+//! options and optional TLS, and [`RawSocketDialer`], the dialer that gives each
+//! attempt its socket options and TLS handshake.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+use tokio_util::sync::CancellationToken;
+
+use super::options::{TransportOptions, TransportOptionsError};
+use super::scheme::Scheme;
+use super::socket_options::{SocketOptions, connect_socket};
+use super::stream::TransportStream;
+use super::tls::{TlsHandshake, server_name_of};
+use crate::transport::connection::happy_eyeballs::RaceReport;
+use crate::transport::connection::{
+    AddressFamily, AttemptError, ConnectError, Dialer, Established, HappyEyeballs, Host,
+    InputError, Resolver, SystemResolver,
+};
+
+/// Dials one address for a [`RawSocketTransport`]: [`connect_socket`] (socket options,
+/// local bind, TCP connect), then the TLS handshake if there is one. An attempt is won
+/// only once both are done, so every path of the race (racing, sequential, one family)
+/// yields connections set up the same way.
+#[derive(Debug, Clone)]
+pub struct RawSocketDialer {
+    socket: SocketOptions,
+    tls: Option<TlsHandshake>,
+}
+
+impl RawSocketDialer {
+    /// A dialer that applies `socket` to every connection and then runs `tls`, if any.
+    pub fn new(socket: SocketOptions, tls: Option<TlsHandshake>) -> Self {
+        Self { socket, tls }
+    }
+
+    /// The socket options.
+    pub fn socket_options(&self) -> &SocketOptions {
+        &self.socket
+    }
+
+    /// The TLS step, if any.
+    pub fn tls(&self) -> Option<&TlsHandshake> {
+        self.tls.as_ref()
+    }
+}
+
+impl Dialer for RawSocketDialer {
+    type Stream = TransportStream;
+
+    async fn dial(&self, addr: SocketAddr) -> Result<TransportStream, AttemptError> {
+        let tcp = connect_socket(addr, &self.socket).await?;
+        match &self.tls {
+            None => Ok(TransportStream::Plain(tcp)),
+            Some(tls) => Ok(TransportStream::Tls(Box::new(tls.run(tcp).await?))),
+        }
+    }
+}
+
+/// An HTTP client transport: resolves a host once, races IPv6 and IPv4 (Happy
+/// Eyeballs), sets socket options on every connection and runs the TLS handshake as
+/// part of each attempt.
+///
+/// It is cheap to clone (the options and resolver are shared) and implements
+/// `tower_service::Service<hyper::Uri>`, so it plugs into hyper-util's legacy client:
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use http_body_util::Empty;
+/// use hyper_util::client::legacy::Client;
+/// use hyper_util::rt::TokioExecutor;
+/// use turbohttp::transport::{RawSocketTransport, TransportOptions};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = RawSocketTransport::new(TransportOptions::default())?;
+/// let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(transport);
+/// let response = client.get("https://example.com/".parse()?).await?;
+/// println!("{} {:?}", response.status(), response.version());
+/// # Ok(()) }
+/// ```
+pub struct RawSocketTransport<R = SystemResolver> {
+    shared: Arc<Shared>,
+    resolver: Arc<R>,
+}
+
+struct Shared {
+    options: TransportOptions,
+    tls_config: Arc<ClientConfig>,
+    server_name: Option<ServerName<'static>>,
+}
+
+impl RawSocketTransport {
+    /// A transport on the system resolver. The options are checked and the TLS
+    /// configuration is built now, so that a bad option fails here, not per request.
+    pub fn new(options: TransportOptions) -> Result<Self, TransportOptionsError> {
+        options.validate()?;
+        let tls_config = options.tls.client_config()?;
+        let server_name = options.tls.server_name_override()?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                options,
+                tls_config,
+                server_name,
+            }),
+            resolver: Arc::new(SystemResolver),
+        })
+    }
+}
+
+impl<R> RawSocketTransport<R> {
+    /// The same transport with another resolver, for instance a
+    /// [`StaticResolver`](crate::transport::connection::StaticResolver) that pins
+    /// addresses (curl's `--resolve`).
+    pub fn with_resolver<R2>(self, resolver: R2) -> RawSocketTransport<R2> {
+        RawSocketTransport {
+            shared: self.shared,
+            resolver: Arc::new(resolver),
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &TransportOptions {
+        &self.shared.options
+    }
+
+    /// The resolver.
+    pub fn resolver(&self) -> &R {
+        &self.resolver
+    }
+
+    /// The rustls configuration every TLS handshake uses.
+    pub fn tls_config(&self) -> &Arc<ClientConfig> {
+        &self.shared.tls_config
+    }
+
+    /// The dialer a connect to `host` with `scheme` races with: the socket options,
+    /// and for `https` a TLS handshake for the server name (the override, else `host`).
+    pub fn dialer(&self, host: &str, scheme: Scheme) -> Result<RawSocketDialer, InputError> {
+        let tls = match scheme {
+            Scheme::Http => None,
+            Scheme::Https => {
+                let server_name = match &self.shared.server_name {
+                    Some(name) => name.clone(),
+                    None => {
+                        let parsed = Host::parse(host)?;
+                        server_name_of(&parsed).ok_or_else(|| InputError::InvalidHost {
+                            host: host.to_owned(),
+                            reason: "not usable as a TLS server name",
+                        })?
+                    }
+                };
+                Some(TlsHandshake::new(
+                    Arc::clone(&self.shared.tls_config),
+                    server_name,
+                    self.shared.options.tls.failure_policy,
+                ))
+            }
+        };
+        Ok(RawSocketDialer::new(
+            self.shared.options.socket_options(),
+            tls,
+        ))
+    }
+}
+
+impl<R: Resolver> RawSocketTransport<R> {
+    /// Connects to `host:port`: resolves once, races the addresses (restricted to
+    /// `requested_family` if given) and, for [`Scheme::Https`], completes a TLS
+    /// handshake within each attempt. Returns the connection with the race's report.
+    ///
+    /// The connect timeout of the options bounds the whole call. Cancelling `cancel`,
+    /// or dropping the future, stops every attempt; no socket outlives the call except
+    /// the winner's.
+    pub async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        requested_family: Option<AddressFamily>,
+        scheme: Scheme,
+        cancel: &CancellationToken,
+    ) -> Result<Established<TransportStream>, ConnectError> {
+        let options = &self.shared.options;
+        let dialer = self.dialer(host, scheme).map_err(|e| {
+            let report = RaceReport::new(
+                host.to_owned(),
+                port,
+                options.happy_eyeballs.preferred_family(),
+            );
+            ConnectError::input(e, report)
+        })?;
+        HappyEyeballs::default()
+            .with_options(options.happy_eyeballs)
+            .with_resolver(&*self.resolver)
+            .with_dialer(dialer)
+            .connect(
+                host,
+                port,
+                requested_family,
+                options.connect_timeout,
+                cancel,
+            )
+            .await
+    }
+}
+
+impl<R> Clone for RawSocketTransport<R> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            resolver: Arc::clone(&self.resolver),
+        }
+    }
+}
+
+impl<R> fmt::Debug for RawSocketTransport<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawSocketTransport")
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}

@@ -1,0 +1,102 @@
+//! The transport as a `tower_service::Service<Uri>`: the connector interface of
+//! hyper-util's legacy `Client`.
+
+use std::future::Future;
+use std::io;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use hyper::Uri;
+use hyper_util::rt::TokioIo;
+use tokio_util::sync::CancellationToken;
+use tower_service::Service;
+
+use super::raw_socket::RawSocketTransport;
+use super::scheme::Scheme;
+use super::stream::TransportStream;
+use crate::transport::connection::{ConnectError, Established, Resolver};
+
+/// Why a connect for a URI failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The URI names no host, or a scheme other than `http` and `https`.
+    #[error("cannot connect to {uri}: {reason}")]
+    InvalidUri {
+        /// The URI.
+        uri: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The connect itself failed.
+    #[error(transparent)]
+    Connect(#[from] ConnectError),
+}
+
+impl TransportError {
+    /// The connect error, if the failure happened while connecting.
+    pub fn connect_error(&self) -> Option<&ConnectError> {
+        match self {
+            Self::Connect(e) => Some(e),
+            Self::InvalidUri { .. } => None,
+        }
+    }
+}
+
+impl From<TransportError> for io::Error {
+    fn from(error: TransportError) -> Self {
+        match error {
+            TransportError::Connect(e) => e.into(),
+            invalid => io::Error::new(io::ErrorKind::InvalidInput, invalid),
+        }
+    }
+}
+
+/// The future of [`RawSocketTransport`]'s `Service::call`.
+pub type Connecting =
+    Pin<Box<dyn Future<Output = Result<TokioIo<TransportStream>, TransportError>> + Send>>;
+
+impl<R: Resolver> RawSocketTransport<R> {
+    /// Connects to the host of `uri`: `http` without TLS, `https` with it, the port
+    /// of the URI or the scheme's default (80, 443).
+    pub async fn connect_uri(
+        &self,
+        uri: &Uri,
+        cancel: &CancellationToken,
+    ) -> Result<Established<TransportStream>, TransportError> {
+        let invalid = |reason| TransportError::InvalidUri {
+            uri: uri.to_string(),
+            reason,
+        };
+        let scheme = uri
+            .scheme_str()
+            .ok_or_else(|| invalid("it has no scheme"))?;
+        let scheme =
+            Scheme::parse(scheme).ok_or_else(|| invalid("only http and https are supported"))?;
+        let host = uri.host().ok_or_else(|| invalid("it names no host"))?;
+        let port = uri.port_u16().unwrap_or_else(|| scheme.default_port());
+        Ok(self.connect(host, port, None, scheme, cancel).await?)
+    }
+}
+
+impl<R: Resolver + 'static> Service<Uri> for RawSocketTransport<R> {
+    type Response = TokioIo<TransportStream>;
+    type Error = TransportError;
+    type Future = Connecting;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        // No pool or limit here: every call connects on its own.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, uri: Uri) -> Self::Future {
+        let transport = self.clone();
+        Box::pin(async move {
+            // hyper drops this future when it no longer needs the connection, which
+            // cancels the race as completely as the token would.
+            let cancel = CancellationToken::new();
+            let established = transport.connect_uri(&uri, &cancel).await?;
+            Ok(TokioIo::new(established.stream))
+        })
+    }
+}
