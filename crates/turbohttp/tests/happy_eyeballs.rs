@@ -317,20 +317,22 @@ async fn cancellation_stops_all_attempts() {
     assert_eq!(net.stats().opened, 2);
     assert_all_closed(&net);
 
-    // A token cancelled before the call: nothing is dialed at all.
-    let net = network(&[(V6A, Behavior::Connect(ms(1)))]);
+    // A token cancelled before the call: nothing is dialed at all, for a name or for
+    // an IP literal (which skips the resolver), even to an address that would connect
+    // at once.
+    let net = network(&[(V6A, Behavior::Connect(Duration::ZERO))]);
     let cancelled = CancellationToken::new();
     cancelled.cancel();
-    let err = race_with(
-        &net,
-        HappyEyeballsOptions::default(),
-        Duration::from_secs(1),
-        &cancelled,
-    )
-    .await
-    .unwrap_err();
-    assert_eq!(err.kind(), ConnectErrorKind::Cancelled);
-    assert_all_closed(&net);
+    for host in ["dual.test", "2001:db8::a"] {
+        let err = HappyEyeballs::default()
+            .with_resolver(net.clone())
+            .with_dialer(net.clone())
+            .connect(host, 443, None, Duration::from_secs(1), &cancelled)
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ConnectErrorKind::Cancelled, "{host}");
+        assert_eq!(net.stats().opened, 0, "{host}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -655,6 +657,22 @@ async fn decision_3_a_failure_does_not_waste_the_delay() {
     );
     drop(won);
     assert_all_closed(&net);
+
+    // The next attempt in plan order is the one pulled forward: with a second IPv6
+    // address that stalls, the fallback keeps its own schedule (t0 + stagger).
+    let net = network(&[
+        (V6A, Behavior::Refuse(ms(3))),
+        (V6B, Behavior::Stall),
+        (V4A, Behavior::Connect(ms(5))),
+    ]);
+    let t0 = Instant::now();
+    let won = race(&net, HappyEyeballsOptions::default()).await.unwrap();
+    assert_eq!(
+        dials(&net, t0),
+        [(V6A.into(), 0), (V6B.into(), 3), (V4A.into(), 250)]
+    );
+    drop(won);
+    assert_all_closed(&net);
 }
 
 #[tokio::test(start_paused = true)]
@@ -789,6 +807,28 @@ async fn connect_timeout_bounds_the_whole_race() {
     let io: io::Error = err.into();
     assert_eq!(io.kind(), io::ErrorKind::TimedOut);
     assert_all_closed(&net);
+
+    // A refusal among the attempts does not turn a timeout into a refusal: the kind
+    // stays TimedOut, and the report (with the OS error) travels inside the io::Error.
+    let net = network(&[(V6A, Behavior::Refuse(ms(1))), (V6B, Behavior::Stall)]);
+    let err = race_with(
+        &net,
+        HappyEyeballsOptions::default(),
+        ms(700),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ConnectErrorKind::TimedOut);
+    assert_eq!(err.raw_os_error(), Some(ECONNREFUSED));
+    let io: io::Error = err.into();
+    assert_eq!(io.kind(), io::ErrorKind::TimedOut);
+    let inner = io
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<ConnectError>())
+        .unwrap();
+    assert_eq!(inner.attempts().len(), 2);
+    assert_eq!(inner.raw_os_error(), Some(ECONNREFUSED));
 }
 
 #[tokio::test(start_paused = true)]

@@ -49,6 +49,12 @@ async fn a_closed_port_is_refused_with_the_os_error_kept() {
     .unwrap_err();
     assert_eq!(err.kind(), ConnectErrorKind::AllAttemptsFailed);
     assert_eq!(err.attempts().len(), 1);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the only attempt to connect to 127.0.0.1:{port} failed: 127.0.0.1:{port}: Connection refused (os error 111)"
+        )
+    );
     let failure = err.attempts()[0].failure.as_ref().unwrap();
     assert_eq!(failure.kind, io::ErrorKind::ConnectionRefused);
     assert_eq!(failure.os_error, Some(111));

@@ -9,6 +9,8 @@ use std::sync::Arc;
 
 use tokio::net::TcpStream;
 
+use crate::transport::socket_options::{SocketOptions, connect_socket};
+
 /// Opens a connection to one socket address and runs any per-connection setup on it
 /// (socket options, a TLS handshake). One call is one attempt of the race.
 ///
@@ -45,17 +47,20 @@ impl<D: Dialer + ?Sized> Dialer for Arc<D> {
     }
 }
 
-/// A plain TCP connect, with no socket options and no setup step.
+/// A TCP connect with socket options and no setup step, through the same
+/// [`connect_socket`] as the transport, so that both set sockets up alike. The default
+/// options are the transport's (`TCP_NODELAY` on, keepalive).
 #[derive(Debug, Clone, Copy, Default)]
-pub struct TcpDialer;
+pub struct TcpDialer {
+    /// The options set on every socket.
+    pub socket: SocketOptions,
+}
 
 impl Dialer for TcpDialer {
     type Stream = TcpStream;
 
     async fn dial(&self, addr: SocketAddr) -> Result<TcpStream, AttemptError> {
-        TcpStream::connect(addr)
-            .await
-            .map_err(AttemptError::connect)
+        connect_socket(addr, &self.socket).await
     }
 }
 

@@ -27,6 +27,9 @@ pub(crate) async fn drive<D: Dialer>(
     let mut in_flight = Vec::new();
     // Attempts that connected at this instant, until the race picks the winner.
     let mut connected: Vec<(usize, D::Stream)> = Vec::new();
+    if cancel.is_cancelled() {
+        race.handle_cancel(Instant::now());
+    }
 
     loop {
         while let Some(event) = race.poll_event() {

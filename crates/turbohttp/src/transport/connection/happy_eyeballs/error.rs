@@ -231,15 +231,23 @@ impl fmt::Display for ConnectError {
                 }
             }
             _ => {
-                write!(
-                    f,
-                    "all {n} attempt{} to connect to {target} failed",
-                    plural(n)
-                )?;
-                if let Some(first) = self.first_meaningful_failure() {
-                    if let Some(failure) = &first.failure {
-                        write!(f, "; the first was {}: {failure}", first.endpoint)?;
-                    }
+                let first = self
+                    .first_meaningful_failure()
+                    .and_then(|a| a.failure.as_ref().map(|failure| (a.endpoint, failure)));
+                match (n, first) {
+                    (1, Some((endpoint, failure))) => write!(
+                        f,
+                        "the only attempt to connect to {target} failed: {endpoint}: {failure}"
+                    )?,
+                    (n, Some((endpoint, failure))) => write!(
+                        f,
+                        "all {n} attempts to connect to {target} failed; the first was {endpoint}: {failure}"
+                    )?,
+                    (n, None) => write!(
+                        f,
+                        "all {n} attempt{} to connect to {target} failed",
+                        plural(n)
+                    )?,
                 }
             }
         }
@@ -264,13 +272,18 @@ impl StdError for ConnectError {
 }
 
 impl From<ConnectError> for io::Error {
-    /// Keeps the first meaningful OS error code, so that `raw_os_error()` and `kind()`
-    /// read as if the connect had been a single `connect(2)`. Without such a code the
-    /// whole `ConnectError` travels inside the `io::Error`.
+    /// When every attempt failed (or one was rejected), the `io::Error` is the first
+    /// meaningful OS error itself, so that `raw_os_error()` and `kind()` read as if the
+    /// connect had been a single `connect(2)`; the report is not kept then, so read it
+    /// from the `ConnectError` before converting if you need it. Otherwise (invalid
+    /// input, resolution, timeout, cancellation) the kind says what happened and the
+    /// whole `ConnectError` travels inside, reachable with `get_ref()` and a downcast.
     fn from(error: ConnectError) -> Self {
-        match error.raw_os_error() {
-            Some(code) => io::Error::from_raw_os_error(code),
-            None => io::Error::new(error.io_error_kind(), error),
+        match (error.kind, error.raw_os_error()) {
+            (ConnectErrorKind::AllAttemptsFailed | ConnectErrorKind::SetupRejected, Some(code)) => {
+                io::Error::from_raw_os_error(code)
+            }
+            _ => io::Error::new(error.io_error_kind(), error),
         }
     }
 }

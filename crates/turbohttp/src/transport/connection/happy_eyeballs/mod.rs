@@ -42,14 +42,17 @@
 //!    See [`plan::attempt_budget`].
 //!
 //! 3. **A failure does not waste the delay.** Each failure (including a budget running
-//!    out) lets the next waiting attempt start at once instead of at its scheduled
-//!    time, as in RFC 8305 §5, Go, curl and hyper-util. That includes the other
-//!    family's first attempt: if IPv6 refuses at t=3 ms, IPv4 starts at t=3 ms, not
-//!    at t=250 ms. Later attempts keep their schedule (they only ever move earlier).
+//!    out) lets the next waiting attempt *in plan order* start at once instead of at its
+//!    scheduled time, as in RFC 8305 §5, Go, curl and hyper-util. The other family's
+//!    first attempt is pulled forward when it is that next attempt: when the preferred
+//!    family has no address left to try (it had one address, or all of them failed).
+//!    Otherwise the next preferred address goes first and the fallback keeps its
+//!    `t0 + stagger` (it is never later than that). Attempts only ever move earlier.
 //!
 //!    ```text
-//!    t=0      v6[0] starts
-//!    t=3      v6[0] refused  ->  v4[0] starts now (was due at 250)
+//!    one IPv6 address:   t=0 v6[0] starts; t=3 v6[0] refused -> v4[0] starts (was due at 250)
+//!    two IPv6 addresses: t=0 v6[0] starts; t=3 v6[0] refused -> v6[1] starts (was due at 125);
+//!                        t=250 v4[0] starts, on its schedule
 //!    ```
 //!
 //! 4. **Ties are deterministic.** Attempts due at the same instant start in plan order
@@ -95,7 +98,6 @@ pub mod plan;
 pub mod race;
 mod report;
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -108,10 +110,10 @@ pub use report::{AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration,
 
 use super::{AddressFamily, Dialer, Host, Resolver, SystemResolver, TcpDialer};
 use plan::{Plan, PlanError};
+use race::{Outcome, Race};
 
 /// About thirty years: tokio's own "far future".
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
-use race::{Outcome, Race};
 
 /// A connection that won its race, with the report of the race.
 #[derive(Debug)]
@@ -155,7 +157,7 @@ impl Default for HappyEyeballs {
         Self {
             options: HappyEyeballsOptions::default(),
             resolver: SystemResolver,
-            dialer: TcpDialer,
+            dialer: TcpDialer::default(),
         }
     }
 }
@@ -167,7 +169,7 @@ impl HappyEyeballs {
         Ok(Self {
             options,
             resolver: SystemResolver,
-            dialer: TcpDialer,
+            dialer: TcpDialer::default(),
         })
     }
 }
@@ -243,6 +245,10 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         if let Err(e) = self.options.validate_with_timeout(connect_timeout) {
             return Err(ConnectError::options(e, report));
         }
+        if cancel.is_cancelled() {
+            // Cancelled before we began: not one packet may leave.
+            return Err(ConnectError::new(ConnectErrorKind::Cancelled, report));
+        }
         // A timeout past the end of the clock is no deadline at all: cap it as tokio does.
         let deadline = entered + connect_timeout.min(FAR_FUTURE);
 
@@ -268,7 +274,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let plan = match Plan::new(&resolved, &self.options, requested_family) {
             Ok(plan) => plan,
             Err(e) => {
-                report.resolved = dedup(&resolved);
+                report.resolved = plan::unique(resolved.iter().copied());
                 let kind = match e {
                     PlanError::NoAddresses => ConnectErrorKind::NoAddresses,
                     PlanError::FamilyUnavailable => ConnectErrorKind::FamilyUnavailable,
@@ -309,8 +315,12 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
 /// Resolves `host` once and races TCP connections to its addresses, returning the
 /// first that connects: the entry point of the specification.
 ///
-/// See [`HappyEyeballs::connect`] for the report of the race and for other resolvers
-/// and dialers.
+/// Connections get the transport's default socket options (`TCP_NODELAY`, keepalive;
+/// see [`SocketOptions`](crate::transport::SocketOptions)), through the same
+/// [`connect_socket`](crate::transport::connect_socket) as
+/// [`RawSocketTransport`](crate::transport::RawSocketTransport). See
+/// [`HappyEyeballs::connect`] for the report of the race and for other resolvers and
+/// dialers.
 pub async fn connect(
     host: &str,
     port: u16,
@@ -324,13 +334,4 @@ pub async fn connect(
         .connect(host, port, requested_family, connect_timeout, cancel)
         .await
         .map(|won| won.stream)
-}
-
-fn dedup(addrs: &[SocketAddr]) -> Vec<SocketAddr> {
-    let mut seen = std::collections::HashSet::new();
-    addrs
-        .iter()
-        .copied()
-        .filter(|a| seen.insert(plan::endpoint_key(a)))
-        .collect()
 }

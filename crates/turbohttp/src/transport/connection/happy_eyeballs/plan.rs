@@ -74,13 +74,12 @@ impl Plan {
         if resolved.is_empty() {
             return Err(PlanError::NoAddresses);
         }
-        let mut seen = HashSet::with_capacity(resolved.len());
-        let unique: Vec<SocketAddr> = resolved
-            .iter()
-            .filter(|a| requested.is_none_or(|family| AddressFamily::of(a) == family))
-            .filter(|a| seen.insert(endpoint_key(a)))
-            .copied()
-            .collect();
+        let unique = unique(
+            resolved
+                .iter()
+                .copied()
+                .filter(|a| requested.is_none_or(|family| AddressFamily::of(a) == family)),
+        );
         if unique.is_empty() {
             return Err(PlanError::FamilyUnavailable);
         }
@@ -185,6 +184,12 @@ pub fn attempt_budget(remaining: Duration, not_started: usize, max_in_flight: us
     let rounds = not_started.div_ceil(max_in_flight.max(1)).max(1);
     let share = remaining / u32::try_from(rounds).unwrap_or(u32::MAX);
     share.max(MIN_ATTEMPT_BUDGET.min(remaining))
+}
+
+/// The addresses without duplicate endpoints (see [`endpoint_key`]), first kept, in order.
+pub fn unique(addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+    let mut seen = HashSet::with_capacity(addrs.size_hint().0);
+    addrs.filter(|a| seen.insert(endpoint_key(a))).collect()
 }
 
 /// What makes two resolved addresses the same endpoint: the address (an IPv6 address
