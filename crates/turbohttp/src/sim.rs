@@ -121,8 +121,10 @@ impl FromStr for Behavior {
     }
 }
 
-/// Parses a duration written as a decimal number and a unit: `40ms`, `1.5s`, `250us`,
-/// `0ms`. Negative, empty, unit-less and absurdly large values are refused.
+/// Parses a duration written as a decimal number and a unit: `40ms`, `1.5s`, `2m`,
+/// `0ms`, `1000us`. Negative, empty, unit-less and absurdly large values are refused,
+/// and so is anything finer than a millisecond (`0.5ms`, `250us`): tokio's timers tick
+/// in whole milliseconds, so such a value could not be honoured exactly.
 ///
 /// ```
 /// use std::time::Duration;
@@ -130,32 +132,64 @@ impl FromStr for Behavior {
 /// assert_eq!(parse_duration("1.5s"), Ok(Duration::from_millis(1500)));
 /// assert!(parse_duration("-1ms").is_err());
 /// assert!(parse_duration("10").is_err());
+/// assert!(parse_duration("0.5ms").is_err());
 /// ```
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    const NS_PER_MS: u128 = 1_000_000;
+    const MAX: u128 = 86_400 * 365 * 1_000_000_000; // one year, in nanoseconds
     let split = s
         .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .ok_or_else(|| format!("the duration {s:?} has no unit (write 40ms, 1.5s or 250us)"))?;
+        .ok_or_else(|| format!("the duration {s:?} has no unit (write 40ms, 1.5s or 2m)"))?;
     let (number, unit) = s.split_at(split);
-    let scale = match unit {
-        "us" | "µs" => 1e-6,
-        "ms" => 1e-3,
-        "s" => 1.0,
-        "m" | "min" => 60.0,
+    let unit_ns: u128 = match unit {
+        "us" | "µs" => 1_000,
+        "ms" => NS_PER_MS,
+        "s" => 1_000_000_000,
+        "m" | "min" => 60_000_000_000,
         _ => {
             return Err(format!(
-                "the duration {s:?} has an unknown unit {unit:?} (use us, ms, s or m)"
+                "the duration {s:?} has an unknown unit {unit:?} (use ms, s, m or us)"
             ));
         }
     };
-    let digits_ok = !number.is_empty()
-        && number.bytes().filter(|b| *b == b'.').count() <= 1
-        && number.bytes().any(|b| b.is_ascii_digit());
-    let value: f64 = if digits_ok { number.parse().ok() } else { None }
-        .ok_or_else(|| format!("the duration {s:?} is not a non-negative number with a unit"))?;
-    Duration::try_from_secs_f64(value * scale)
-        .ok()
-        .filter(|d| *d <= Duration::from_secs(86_400 * 365))
-        .ok_or_else(|| format!("the duration {s:?} is out of range"))
+    let (whole, fraction) = number.split_once('.').unwrap_or((number, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if (whole.is_empty() && fraction.is_empty()) || !digits(whole) || !digits(fraction) {
+        return Err(format!(
+            "the duration {s:?} is not a non-negative number with a unit"
+        ));
+    }
+    // Exact decimal arithmetic: no float rounding decides what is a whole millisecond.
+    let out_of_range = || format!("the duration {s:?} is out of range (at most a year)");
+    let whole = whole.trim_start_matches('0');
+    let fraction = fraction.trim_end_matches('0');
+    if whole.len() > 20 || fraction.len() > 20 {
+        return Err(out_of_range());
+    }
+    let whole: u128 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|_| out_of_range())?
+    };
+    let scale = 10u128.pow(u32::try_from(fraction.len()).map_err(|_| out_of_range())?);
+    let fraction: u128 = if fraction.is_empty() {
+        0
+    } else {
+        fraction.parse().map_err(|_| out_of_range())?
+    };
+    let total = whole
+        .checked_mul(unit_ns)
+        .and_then(|w| w.checked_add(fraction * unit_ns / scale))
+        .filter(|t| *t <= MAX)
+        .ok_or_else(out_of_range)?;
+    if total % NS_PER_MS != 0 || (fraction * unit_ns) % scale != 0 {
+        return Err(format!(
+            "the duration {s:?} is finer than a millisecond, the resolution of the timers"
+        ));
+    }
+    u64::try_from(total)
+        .map(Duration::from_nanos)
+        .map_err(|_| out_of_range())
 }
 
 /// What a [`SimNetwork`] has seen.
@@ -294,6 +328,29 @@ mod tests {
     use super::*;
 
     #[test]
+    fn durations_are_exact_whole_milliseconds() {
+        let ms = Duration::from_millis;
+        assert_eq!(parse_duration("0ms"), Ok(ms(0)));
+        assert_eq!(parse_duration("0.001s"), Ok(ms(1)));
+        assert_eq!(parse_duration("1000us"), Ok(ms(1)));
+        assert_eq!(parse_duration(".25s"), Ok(ms(250)));
+        assert_eq!(parse_duration("2m"), Ok(ms(120_000)));
+        assert_eq!(parse_duration("1.500000000000000000000s"), Ok(ms(1500)));
+        for bad in [
+            "0.0001s",
+            "1.5ms",
+            "5µs",
+            ".",
+            "ms",
+            "1.2.3ms",
+            "366d",
+            "400000000s",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
     fn behaviours_round_trip() {
         for s in [
             "ok@40ms",
@@ -314,6 +371,9 @@ mod tests {
             "ok@1.2.3ms",
             "ok@.ms",
             "ok@1e3ms",
+            "ok@0.5ms",
+            "ok@250us",
+            "ok@99999999999999999999999s",
         ] {
             assert!(
                 bad.parse::<Behavior>().is_err(),

@@ -196,7 +196,9 @@ pub struct DisplayDuration(pub Duration);
 
 impl fmt::Display for DisplayDuration {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = self.0.as_secs_f64() * 1000.0;
+        // Choose the unit after rounding to the printed precision, so that 999.9996ms
+        // reads "1s" rather than "1000ms".
+        let ms = (self.0.as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;
         if ms >= 1000.0 {
             write!(f, "{}s", trim(format!("{:.3}", ms / 1000.0)))
         } else {
