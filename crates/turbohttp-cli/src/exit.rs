@@ -100,20 +100,3 @@ fn all_failed_in_setup(error: &ConnectError) -> bool {
                 .is_some_and(|f| f.phase == AttemptPhase::Setup)
         })
 }
-
-/// The `kind` of the JSON `error` object for a failed connect: `invalid_input`,
-/// `resolve`, `no_addresses`, `family_unavailable`, `all_attempts_failed`,
-/// `timed_out`, `cancelled` or `setup_rejected`.
-pub fn kind_name(kind: ConnectErrorKind) -> &'static str {
-    match kind {
-        ConnectErrorKind::InvalidInput => "invalid_input",
-        ConnectErrorKind::Resolve => "resolve",
-        ConnectErrorKind::NoAddresses => "no_addresses",
-        ConnectErrorKind::FamilyUnavailable => "family_unavailable",
-        ConnectErrorKind::AllAttemptsFailed => "all_attempts_failed",
-        ConnectErrorKind::TimedOut => "timed_out",
-        ConnectErrorKind::Cancelled => "cancelled",
-        ConnectErrorKind::SetupRejected => "setup_rejected",
-        _ => "other",
-    }
-}

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::body::Incoming;
-use hyper::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
+use hyper::header::{ACCEPT, CONTENT_TYPE, HOST, HeaderMap, HeaderValue, USER_AGENT};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
@@ -99,14 +99,7 @@ pub fn request_head(request: &Request<Empty<Bytes>>, url: &Url) -> String {
     if h2 {
         let _ = writeln!(out, "> :authority: {}", url.authority());
     }
-    for (name, value) in request.headers() {
-        let _ = writeln!(
-            out,
-            "> {name}: {}",
-            String::from_utf8_lossy(value.as_bytes())
-        );
-    }
-    out.push_str(">\n");
+    push_headers(&mut out, '>', request.headers());
     out
 }
 
@@ -117,15 +110,20 @@ pub fn response_head<B>(response: &Response<B>) -> String {
         response.version(),
         status_text(response.status())
     );
-    for (name, value) in response.headers() {
+    push_headers(&mut out, '<', response.headers());
+    out
+}
+
+/// `{marker} name: value` for every header, then a line with the marker alone.
+fn push_headers(out: &mut String, marker: char, headers: &HeaderMap) {
+    for (name, value) in headers {
         let _ = writeln!(
             out,
-            "< {name}: {}",
+            "{marker} {name}: {}",
             String::from_utf8_lossy(value.as_bytes())
         );
     }
-    out.push_str("<\n");
-    out
+    let _ = writeln!(out, "{marker}");
 }
 
 /// `200 OK`.

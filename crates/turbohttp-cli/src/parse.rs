@@ -4,11 +4,14 @@
 //! Each returns a message that does not name the argument; the caller prefixes it
 //! (`--stagger: ...`). None of them panics, whatever the input.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::time::Duration;
 
+use hyper::Uri;
+use hyper::http::uri::{Authority, InvalidUri};
 use turbohttp::sim::{Behavior, parse_duration};
 use turbohttp::transport::connection::{Host, parse_authority, parse_port};
+use turbohttp::transport::{Scheme, server_name_of};
 
 /// Parses a duration with its unit (`40ms`, `1.5s`, `250us`), refusing negative values.
 ///
@@ -185,52 +188,13 @@ pub fn endpoint(text: &str) -> Result<(SocketAddr, Behavior), String> {
 }
 
 fn endpoint_address(addr: &str) -> Result<SocketAddr, String> {
-    if let Ok(socket) = addr.parse::<SocketAddr>() {
-        if socket.port() == 0 {
-            return Err("port 0 cannot be connected to".to_owned());
-        }
-        return Ok(socket);
-    }
-    if let Ok(ip) = addr.parse::<IpAddr>() {
-        return Ok(SocketAddr::new(ip, 443));
-    }
-    if let Ok(Some(socket)) = Host::parse(addr).map(|h| h.socket_addr(443)) {
-        return Ok(socket);
-    }
-    match parse_authority(addr) {
-        Ok((host, port)) => host
-            .socket_addr(port)
-            .ok_or_else(|| format!("{addr:?} is not an IP address")),
-        Err(e) if addr.contains(':') => Err(e.to_string()),
-        Err(_) => Err(format!("{addr:?} is not an IP address")),
-    }
-}
-
-/// The scheme of a URL.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheme {
-    /// `http://`, port 80 by default.
-    Http,
-    /// `https://`, port 443 by default.
-    Https,
-}
-
-impl Scheme {
-    /// `"http"` or `"https"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Http => "http",
-            Self::Https => "https",
-        }
-    }
-
-    /// The port used when the URL names none.
-    pub fn default_port(self) -> u16 {
-        match self {
-            Self::Http => 80,
-            Self::Https => 443,
-        }
-    }
+    let not_an_ip = || format!("{addr:?} is not an IP address");
+    let (host, port) = match Host::parse(addr) {
+        Ok(host) => (host, 443),
+        Err(_) if addr.contains(':') => parse_authority(addr).map_err(|e| e.to_string())?,
+        Err(_) => return Err(not_an_ip()),
+    };
+    host.socket_addr(port).ok_or_else(not_an_ip)
 }
 
 /// A URL for `get`, taken apart.
@@ -259,14 +223,15 @@ impl Url {
         }
     }
 
-    /// The host as a TLS server name: a DNS name, or the IP address without brackets.
+    /// The host as a TLS server name, as the transport derives it when `--servername`
+    /// does not override it ([`server_name_of`]): a DNS name without its trailing dot,
+    /// or the IP address without brackets. A name rustls cannot use (`1.2.3`) is given
+    /// the same way, for the transport to refuse.
     pub fn server_name(&self) -> String {
-        match &self.host {
-            Host::Name(name) => name.trim_end_matches('.').to_owned(),
-            other => other
-                .ip()
-                .map_or_else(|| other.to_string(), |ip| ip.to_string()),
-        }
+        server_name_of(&self.host).map_or_else(
+            || self.host.to_string().trim_end_matches('.').to_owned(),
+            |name| name.to_str().into_owned(),
+        )
     }
 }
 
@@ -275,81 +240,108 @@ impl std::fmt::Display for Url {
         write!(
             f,
             "{}://{}{}",
-            self.scheme.as_str(),
+            self.scheme,
             self.authority(),
             self.path_and_query
         )
     }
 }
 
+const USERINFO_REFUSED: &str = "user names and passwords in URLs are not supported";
+
 /// Parses an `http://` or `https://` URL. As curl does, a URL without a scheme is
 /// taken as `http://`. User names and passwords in URLs are refused; the fragment is
 /// dropped.
 ///
 /// ```
-/// use turbohttp_cli::parse::{url, Scheme};
+/// use turbohttp::transport::Scheme;
+/// use turbohttp_cli::parse::url;
 /// let u = url("https://[::1]:8443/a?b=c#frag").unwrap();
 /// assert_eq!((u.scheme, u.port, u.path_and_query.as_str()), (Scheme::Https, 8443, "/a?b=c"));
 /// assert_eq!(u.authority(), "[::1]:8443");
 /// assert!(url("ftp://example.com/").unwrap_err().contains("unsupported scheme"));
+/// assert_eq!(url("h.test/?u=http://x").unwrap().path_and_query, "/?u=http://x");
 /// ```
 pub fn url(text: &str) -> Result<Url, String> {
-    let (scheme, rest) = match text.split_once("://") {
-        Some((scheme, rest)) => (scheme, rest),
-        None => ("http", text),
+    let fail = |message: &dyn std::fmt::Display| format!("{text:?}: {message}");
+    // The fragment is never sent: dropped first, wherever it stands.
+    let without_fragment = text.split_once('#').map_or(text, |(url, _)| url);
+    // A scheme is what precedes "://" only if no '/' or '?' comes first, so that
+    // `h.test/?u=http://x` is a scheme-less URL (taken as http://, as curl does).
+    let (scheme, rest) = match without_fragment.split_once("://") {
+        Some((scheme, rest)) if !scheme.contains(['/', '?']) => (scheme, rest),
+        _ => ("http", without_fragment),
     };
-    let scheme = match scheme.to_ascii_lowercase().as_str() {
-        "http" => Scheme::Http,
-        "https" => Scheme::Https,
-        other => {
-            return Err(format!(
-                "{text:?}: unsupported scheme {other:?} (use http:// or https://)"
-            ));
-        }
-    };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(end);
-    if authority.is_empty() {
-        return Err(format!("{text:?}: the URL has no host"));
+    let scheme = Scheme::parse(scheme).ok_or_else(|| {
+        fail(&format_args!(
+            "unsupported scheme {:?} (use http:// or https://)",
+            scheme.to_ascii_lowercase()
+        ))
+    })?;
+    if rest.is_empty() || rest.starts_with(['/', '?']) {
+        return Err(fail(&"the URL has no host"));
     }
-    if authority.contains('@') {
-        return Err(format!(
-            "{text:?}: user names and passwords in URLs are not supported"
-        ));
-    }
-    let has_port = if authority.starts_with('[') {
-        authority
-            .rfind(']')
-            .is_some_and(|close| close + 1 < authority.len())
-    } else {
-        authority.contains(':')
+    let uri = match format!("{scheme}://{rest}").parse::<Uri>() {
+        Ok(uri) => uri,
+        Err(error) => return Err(fail(&uri_error(scheme, rest, &error))),
     };
-    let (host, port) = if has_port {
-        parse_authority(authority).map_err(|e| format!("{text:?}: {e}"))?
-    } else {
-        let host = Host::parse(authority).map_err(|e| format!("{text:?}: {e}"))?;
-        (host, scheme.default_port())
+    let (host, port, explicit_port) = host_and_port(&uri, scheme).map_err(|e| fail(&e))?;
+    let path_and_query = match uri.query() {
+        Some(query) => format!("{}?{query}", uri.path()),
+        None => uri.path().to_owned(),
     };
-    let tail = tail.split('#').next().unwrap_or_default();
-    let path_and_query = if tail.is_empty() {
-        "/".to_owned()
-    } else if tail.starts_with('?') {
-        format!("/{tail}")
-    } else {
-        tail.to_owned()
-    };
-    if path_and_query.parse::<hyper::Uri>().is_err() {
-        return Err(format!(
-            "{text:?}: the path contains characters that must be percent-encoded"
-        ));
-    }
     Ok(Url {
         scheme,
         host,
         port,
-        explicit_port: has_port,
+        explicit_port,
         path_and_query,
     })
+}
+
+/// The host and port of an absolute `uri` (the scheme's default port when it names
+/// none), and whether it named one; user names and passwords are refused.
+fn host_and_port(uri: &Uri, scheme: Scheme) -> Result<(Host, u16, bool), String> {
+    let authority = uri.authority().map_or("", Authority::as_str);
+    if authority.contains('@') {
+        return Err(USERINFO_REFUSED.to_owned());
+    }
+    // hyper's host keeps an IPv6 literal's brackets: anything after it is the port.
+    if uri.host() == Some(authority) {
+        let host = Host::parse(authority).map_err(|e| e.to_string())?;
+        Ok((host, scheme.default_port(), false))
+    } else {
+        let (host, port) = parse_authority(authority).map_err(|e| e.to_string())?;
+        Ok((host, port, true))
+    }
+}
+
+/// Why hyper refused `scheme://rest`, in the terms of the URL's parts. The authority
+/// ends at the first `/` or `?`, as in hyper's parser: when the URL without the rest
+/// parses and names a valid host and port, the path is at fault.
+fn uri_error(scheme: Scheme, rest: &str, error: &InvalidUri) -> String {
+    let authority = rest.split(['/', '?']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return USERINFO_REFUSED.to_owned();
+    }
+    if let Ok(uri) = format!("{scheme}://{authority}").parse::<Uri>() {
+        return match host_and_port(&uri, scheme) {
+            Ok(_) => "the path contains characters that must be percent-encoded".to_owned(),
+            Err(e) => e,
+        };
+    }
+    // hyper refused the authority itself: the library says what is wrong with it.
+    let names_port = if authority.starts_with('[') {
+        !authority.ends_with(']')
+    } else {
+        authority.contains(':')
+    };
+    let library = if names_port {
+        parse_authority(authority).err()
+    } else {
+        Host::parse(authority).err()
+    };
+    library.map_or_else(|| format!("not a valid URL ({error})"), |e| e.to_string())
 }
 
 #[cfg(test)]
@@ -421,6 +413,10 @@ mod tests {
         assert_eq!(url("HTTPS://h.test").unwrap().port, 443);
         assert_eq!(url("http://[::1]/").unwrap().authority(), "[::1]");
         assert_eq!(url("http://[::1]/").unwrap().server_name(), "::1");
+        assert_eq!(url("h.test.").unwrap().server_name(), "h.test");
+        assert_eq!(url("h.test#a://b").unwrap().to_string(), "http://h.test/");
+        assert!(url("http://a b/").unwrap_err().contains("the host \"a b\""));
+        assert!(url("http://::1/").unwrap_err().contains("ambiguous"));
         for bad in [
             "ftp://h.test/",
             "http://",

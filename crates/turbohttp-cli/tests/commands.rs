@@ -275,7 +275,7 @@ fn connect_refused_exits_7_with_the_os_error() {
     assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
     assert!(
         run.stderr
-            .starts_with("turbohttp: error: all 1 attempt to connect")
+            .starts_with("turbohttp: error: the only attempt to connect")
     );
 }
 

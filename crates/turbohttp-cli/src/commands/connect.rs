@@ -35,30 +35,49 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         scheme,
         &CancellationToken::new(),
     ));
-    let (report, tls_line, error) = match result {
+    let (report, tls, error) = match result {
         Ok(won) => (won.report, tls_summary(&won.stream), None),
         Err(error) => (error.report().clone(), None, Some(error)),
     };
     let mut extra = serde_json::Map::new();
-    if let Some((version, alpn)) = &tls_line {
-        extra.insert(
-            "tls".into(),
-            serde_json::json!({ "version": version, "alpn": alpn }),
-        );
+    if let Some(tls) = &tls {
+        extra.insert("tls".into(), tls.to_json());
     }
     let mut text = present(&report, error.as_ref(), &config, args.json, Some(extra));
-    if let (Some((version, alpn)), false) = (&tls_line, args.json) {
-        text.push_str(&format!(
-            "tls: {version}, ALPN {}\n",
-            alpn.as_deref().unwrap_or("none")
-        ));
+    if let (Some(tls), false) = (&tls, args.json) {
+        text.push_str(&tls.line());
     }
     output::stdout(&text);
     finish(error.as_ref(), args.tls.tls, args.json)
 }
 
-/// The TLS version and the ALPN protocol of a TLS stream.
-pub fn tls_summary(stream: &TransportStream) -> Option<(String, Option<String>)> {
+/// The TLS version and the ALPN protocol a TLS stream negotiated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSummary {
+    /// The protocol version, as rustls names it (`TLSv1_3`).
+    pub version: String,
+    /// The ALPN protocol, if one was agreed.
+    pub alpn: Option<String>,
+}
+
+impl TlsSummary {
+    /// `tls: TLSv1_3, ALPN h2`, with its newline.
+    pub fn line(&self) -> String {
+        format!(
+            "tls: {}, ALPN {}\n",
+            self.version,
+            self.alpn.as_deref().unwrap_or("none")
+        )
+    }
+
+    /// `{"version": ..., "alpn": ...}`, for the JSON output.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({ "version": self.version, "alpn": self.alpn })
+    }
+}
+
+/// The TLS version and the ALPN protocol of a TLS stream; `None` for plain TCP.
+pub fn tls_summary(stream: &TransportStream) -> Option<TlsSummary> {
     let tls = stream.tls()?;
     let version = tls
         .protocol_version()
@@ -66,7 +85,7 @@ pub fn tls_summary(stream: &TransportStream) -> Option<(String, Option<String>)>
     let alpn = stream
         .alpn_protocol()
         .map(|p| String::from_utf8_lossy(p).into_owned());
-    Some((version, alpn))
+    Some(TlsSummary { version, alpn })
 }
 
 /// The text to print for a race: the JSON object (with `extra` members merged in), or
@@ -85,9 +104,7 @@ pub fn present(
     }
     if as_json {
         let message = error.map(ToString::to_string);
-        let failure = error
-            .map(|e| exit::kind_name(e.kind()))
-            .zip(message.as_deref());
+        let failure = error.map(|e| e.kind().as_str()).zip(message.as_deref());
         let mut object = json::race(report, failure);
         object.insert("options".into(), config.to_json());
         if let Some(extra) = extra {

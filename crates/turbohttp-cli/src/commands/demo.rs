@@ -22,11 +22,11 @@ use tokio_util::sync::CancellationToken;
 use turbohttp::sim::Behavior;
 use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 use turbohttp::transport::connection::{NoResolver, RaceReport, StaticResolver};
-use turbohttp::{ConnectError, HappyEyeballsOptions, Scheme as TransportScheme};
+use turbohttp::{ConnectError, HappyEyeballsOptions};
 
 use crate::args::DemoArgs;
 use crate::commands::connect::present;
-use crate::commands::simulate::simulate;
+use crate::commands::simulate::{endpoints_json, network_line, simulate};
 use crate::exit::{self, CliError};
 use crate::lab::{Lab, LabError};
 use crate::options::RaceConfig;
@@ -40,6 +40,13 @@ pub const LAB_HOST: &str = "dual-stack.test";
 /// The connect timeout of both runs. The sequential connector gives the stalled IPv6
 /// address its budget (`max(timeout / 2, 2s)` = 2 s) before it tries IPv4.
 pub const LAB_CONNECT_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The heading of the first run.
+const SEQUENTIAL_TITLE: &str =
+    "1. plain sequential connector (--no-happy-eyeballs --connect-timeout 3)";
+
+/// The heading of the second run.
+const HAPPY_EYEBALLS_TITLE: &str = "2. Happy Eyeballs (the defaults: IPv6 first, IPv4 250ms later)";
 
 /// What the IPv4 server answers.
 pub const LAB_BODY: &str = "hello from the IPv4 side of the dual-stack lab\n";
@@ -79,7 +86,7 @@ impl Run {
         let failure = self
             .error
             .as_ref()
-            .map(|e| (exit::kind_name(e.kind()), e.to_string()));
+            .map(|e| (e.kind().as_str(), e.to_string()));
         let mut object = json::race(
             &self.report,
             failure.as_ref().map(|(k, m)| (*k, m.as_str())),
@@ -126,7 +133,7 @@ async fn fetch(
             &url.host.to_string(),
             url.port,
             None,
-            TransportScheme::Http,
+            url.scheme,
             &CancellationToken::new(),
         )
         .await;
@@ -180,11 +187,7 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
         .await
         .map_err(LabError::Failed)?;
     if !as_json {
-        output::stdout(&section(
-            "1. plain sequential connector (--no-happy-eyeballs --connect-timeout 3)",
-            &sequential,
-            &url,
-        ));
+        output::stdout(&section(SEQUENTIAL_TITLE, &sequential, &url));
     }
     let happy = fetch(happy_eyeballs_config(), resolver, &url)
         .await
@@ -212,11 +215,7 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
         });
         output::stdout(&comparison_json(lab, &sequential, &happy));
     } else {
-        output::stdout(&section(
-            "2. Happy Eyeballs (the defaults: IPv6 first, IPv4 250ms later)",
-            &happy,
-            &url,
-        ));
+        output::stdout(&section(HAPPY_EYEBALLS_TITLE, &happy, &url));
         output::stdout(&format!(
             "{}\n{simulate_hint}\n",
             verdict(&sequential, &happy)
@@ -225,7 +224,8 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
     outcome(&happy).map_err(LabError::Failed)
 }
 
-fn section(title: &str, run: &Run, url: &Url) -> String {
+/// The heading and the race of one run.
+fn race_section(title: &str, run: &Run) -> String {
     let mut text = format!("\n== {title} ==\n");
     text.push_str(&present(
         &run.report,
@@ -234,6 +234,12 @@ fn section(title: &str, run: &Run, url: &Url) -> String {
         false,
         None,
     ));
+    text
+}
+
+/// The heading, the race and the HTTP exchange of one run.
+fn section(title: &str, run: &Run, url: &Url) -> String {
+    let mut text = race_section(title, run);
     match (&run.error, &run.response) {
         (Some(error), _) => text.push_str(&format!("connect failed: {error}\n")),
         (None, Some(Ok((status, body)))) => text.push_str(&format!(
@@ -325,7 +331,7 @@ fn simulated(as_json: bool, no_ipv6: Option<String>) -> Result<(), CliError> {
         let lab = json!({
             "mode": "simulated",
             "url": null,
-            "endpoints": endpoints.iter().map(|(a, b)| json!({ "address": a.to_string(), "behaviour": b.to_string() })).collect::<Vec<_>>(),
+            "endpoints": endpoints_json(&endpoints),
             "ipv6_unavailable": no_ipv6,
         });
         output::stdout(&comparison_json(lab, &sequential, &happy));
@@ -344,28 +350,12 @@ fn simulated(as_json: bool, no_ipv6: Option<String>) -> Result<(), CliError> {
              sockets, no HTTP)\n",
         );
     }
-    text.push_str(&format!(
-        "\n  {}\n",
-        crate::commands::simulate::network_line(&endpoints)
-    ));
+    text.push_str(&format!("\n  {}\n", network_line(&endpoints)));
     for (title, run) in [
-        (
-            "1. plain sequential connector (--no-happy-eyeballs --connect-timeout 3)",
-            &sequential,
-        ),
-        (
-            "2. Happy Eyeballs (the defaults: IPv6 first, IPv4 250ms later)",
-            &happy,
-        ),
+        (SEQUENTIAL_TITLE, &sequential),
+        (HAPPY_EYEBALLS_TITLE, &happy),
     ] {
-        text.push_str(&format!("\n== {title} ==\n"));
-        text.push_str(&present(
-            &run.report,
-            run.error.as_ref(),
-            &run.config,
-            false,
-            None,
-        ));
+        text.push_str(&race_section(title, run));
     }
     text.push_str(&verdict(&sequential, &happy));
     text.push('\n');

@@ -1,13 +1,12 @@
 //! `turbohttp get URL`: race, then one HTTP GET through hyper on the transport.
 
 use tokio_util::sync::CancellationToken;
-use turbohttp::Scheme as TransportScheme;
 
 use crate::args::GetArgs;
 use crate::commands::connect::{finish, present, tls_summary};
 use crate::exit::{self, CliError};
 use crate::options::{self, RaceConfig};
-use crate::parse::{self, Scheme};
+use crate::parse;
 use crate::transport::{self, TlsSettings};
 use crate::{http, output};
 
@@ -32,19 +31,14 @@ async fn fetch(
     config: &RaceConfig,
     transport: &transport::Transport,
 ) -> Result<(), CliError> {
-    let https = url.scheme == Scheme::Https;
-    let scheme = if https {
-        TransportScheme::Https
-    } else {
-        TransportScheme::Http
-    };
+    let https = url.scheme.uses_tls();
     let json = args.verbose && args.json;
     let result = transport
         .connect(
             &url.host.to_string(),
             url.port,
             config.family,
-            scheme,
+            url.scheme,
             &CancellationToken::new(),
         )
         .await;
@@ -57,26 +51,20 @@ async fn fetch(
             return finish(Some(&error), https, json);
         }
     };
-    let tls_line = tls_summary(&won.stream);
+    let tls = tls_summary(&won.stream);
     let request = http::request(url, won.stream.is_h2())?;
     if args.verbose && !json {
         let mut text = present(&won.report, None, config, false, None);
-        if let Some((version, alpn)) = &tls_line {
-            text.push_str(&format!(
-                "tls: {version}, ALPN {}\n",
-                alpn.as_deref().unwrap_or("none")
-            ));
+        if let Some(tls) = &tls {
+            text.push_str(&tls.line());
         }
         text.push_str(&http::request_head(&request, url));
         output::stderr(&text);
     }
     let mut extra = serde_json::Map::new();
     extra.insert("url".into(), url.to_string().into());
-    if let Some((version, alpn)) = &tls_line {
-        extra.insert(
-            "tls".into(),
-            serde_json::json!({ "version": version, "alpn": alpn }),
-        );
+    if let Some(tls) = &tls {
+        extra.insert("tls".into(), tls.to_json());
     }
     let exchange = async {
         let response = http::send(won.stream, request).await?;

@@ -9,10 +9,11 @@ use turbohttp::ConnectError;
 use turbohttp::HappyEyeballs;
 use turbohttp::sim::{Behavior, SimNetwork, SimStats};
 use turbohttp::transport::connection::RaceReport;
+use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 
 use crate::args::SimulateArgs;
 use crate::commands::connect::{finish, is_usage_error, present};
-use crate::exit::{self, CliError};
+use crate::exit::CliError;
 use crate::options::RaceConfig;
 use crate::{output, parse};
 
@@ -50,17 +51,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     }
 
     let mut extra = serde_json::Map::new();
-    extra.insert(
-        "endpoints".into(),
-        serde_json::Value::Array(
-            endpoints
-                .iter()
-                .map(|(addr, behavior)| {
-                    serde_json::json!({ "address": addr.to_string(), "behaviour": behavior.to_string() })
-                })
-                .collect(),
-        ),
-    );
+    extra.insert("endpoints".into(), endpoints_json(&endpoints));
     extra.insert(
         "sockets".into(),
         serde_json::json!({
@@ -80,7 +71,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         if let Some(after) = cancel_after {
             text.push_str(&format!(
                 "cancelled by the caller at +{}\n",
-                turbohttp::transport::connection::happy_eyeballs::DisplayDuration(after)
+                DisplayDuration(after)
             ));
         }
     }
@@ -109,6 +100,16 @@ pub fn network_line(endpoints: &[(SocketAddr, Behavior)]) -> String {
     format!("simulated network (virtual time): {list}")
 }
 
+/// `[{"address": "192.0.2.1:443", "behaviour": "ok@20ms"}, ...]`
+pub fn endpoints_json(endpoints: &[(SocketAddr, Behavior)]) -> serde_json::Value {
+    endpoints
+        .iter()
+        .map(|(addr, behavior)| {
+            serde_json::json!({ "address": addr.to_string(), "behaviour": behavior.to_string() })
+        })
+        .collect()
+}
+
 /// `sockets: 2 opened, 2 closed, at most 2 open at once`
 pub fn sockets_line(stats: &SimStats) -> String {
     format!(
@@ -125,11 +126,11 @@ pub fn simulate(
     config: &RaceConfig,
     cancel_after: Option<Duration>,
 ) -> Result<SimRun, CliError> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_time()
-        .start_paused(true)
-        .build()
-        .map_err(|e| CliError::new(exit::CONNECT, format!("cannot start the runtime: {e}")))?;
+    let runtime = super::build_runtime(
+        tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .start_paused(true),
+    )?;
     let port = endpoints.first().map_or(443, |(addr, _)| addr.port());
     let net = SimNetwork::new(endpoints.iter().copied());
     let connector = HappyEyeballs::default()

@@ -32,6 +32,22 @@ pub enum ConnectErrorKind {
     SetupRejected,
 }
 
+impl ConnectErrorKind {
+    /// The kind in snake case (`"all_attempts_failed"`), as the command's JSON spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidInput => "invalid_input",
+            Self::Resolve => "resolve",
+            Self::NoAddresses => "no_addresses",
+            Self::FamilyUnavailable => "family_unavailable",
+            Self::AllAttemptsFailed => "all_attempts_failed",
+            Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
+            Self::SetupRejected => "setup_rejected",
+        }
+    }
+}
+
 #[derive(Debug)]
 enum Cause {
     None,
