@@ -5,7 +5,7 @@ use std::fmt;
 use std::io;
 
 use super::options::OptionsError;
-use super::report::{AttemptOutcome, AttemptRecord, DisplayDuration, RaceReport};
+use super::report::{AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, RaceReport};
 use crate::transport::connection::{AddressFamily, InputError};
 
 /// The broad reason a connect failed. Match on this; read the [`ConnectError`]'s
@@ -155,10 +155,25 @@ impl ConnectError {
     pub fn raw_os_error(&self) -> Option<i32> {
         match &self.cause {
             Cause::Resolve(e) => e.raw_os_error(),
+            _ => self.deciding_failure().and_then(|f| f.os_error),
+        }
+    }
+
+    /// The failure that sums the error up: for [`ConnectErrorKind::SetupRejected`] the
+    /// terminal one that stopped the race, otherwise the first meaningful one.
+    fn deciding_failure(&self) -> Option<&AttemptFailure> {
+        let terminal = || {
+            self.report
+                .attempts
+                .iter()
+                .filter_map(|a| a.failure.as_ref())
+                .find(|f| f.terminal)
+        };
+        match self.kind {
+            ConnectErrorKind::SetupRejected => terminal(),
             _ => self
                 .first_meaningful_failure()
-                .and_then(|a| a.failure.as_ref())
-                .and_then(|f| f.os_error),
+                .and_then(|a| a.failure.as_ref()),
         }
     }
 
@@ -176,8 +191,7 @@ impl ConnectError {
             ConnectErrorKind::TimedOut => io::ErrorKind::TimedOut,
             ConnectErrorKind::Cancelled => io::ErrorKind::Interrupted,
             ConnectErrorKind::AllAttemptsFailed | ConnectErrorKind::SetupRejected => self
-                .first_meaningful_failure()
-                .and_then(|a| a.failure.as_ref())
+                .deciding_failure()
                 .map_or(io::ErrorKind::Other, |f| f.kind),
         }
     }

@@ -253,11 +253,18 @@ impl Race {
         }
         if let Some(first) = self.decisive.iter().min_by_key(|d| d.plan_index).copied() {
             for other in std::mem::take(&mut self.decisive) {
-                if other.connected && other.attempt != first.attempt {
+                if other.attempt == first.attempt {
+                    continue;
+                }
+                if other.connected {
                     self.records[other.attempt].outcome = AttemptOutcome::Cancelled;
                     self.events.push_back(Event::Cancel {
                         attempt: other.attempt,
                     });
+                } else if let Some(failure) = self.records[other.attempt].failure.as_mut() {
+                    // Terminal by policy, but another one decided the race: only the
+                    // deciding failure is marked terminal in the report.
+                    failure.terminal = false;
                 }
             }
             if first.connected {
@@ -508,6 +515,31 @@ mod tests {
                 Event::Finished(Outcome::Connected { attempt: 0 })
             ]
         );
+    }
+
+    #[test]
+    fn of_two_terminal_failures_at_one_instant_the_earlier_in_plan_decides() {
+        let options = HappyEyeballsOptions {
+            family_stagger_delay: ms(10),
+            ..Default::default()
+        };
+        let (mut race, t0) = race(&["[::a]:1", "10.0.0.1:1"], options);
+        drain(&mut race);
+        race.handle_timeout(t0 + ms(10));
+        drain(&mut race);
+        let rejected = || AttemptError::terminal(io::Error::from(io::ErrorKind::InvalidData));
+        race.handle_failed(t0 + ms(20), 1, &rejected());
+        race.handle_failed(t0 + ms(20), 0, &rejected());
+        assert_eq!(
+            drain(&mut race),
+            [Event::Finished(Outcome::SetupRejected { attempt: 0 })]
+        );
+        let terminal: Vec<_> = race
+            .records()
+            .iter()
+            .map(|r| r.failure.as_ref().unwrap().terminal)
+            .collect();
+        assert_eq!(terminal, [true, false]);
     }
 
     #[test]

@@ -53,7 +53,8 @@ pub struct AttemptFailure {
     pub os_error: Option<i32>,
     /// The error's message.
     pub message: String,
-    /// Whether this failure ended the race.
+    /// Whether this failure ended the race (a failure terminal by policy; of several
+    /// reported at the same instant, only the one first in plan order, which decided).
     pub terminal: bool,
 }
 

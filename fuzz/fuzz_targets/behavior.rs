@@ -1,0 +1,8 @@
+//! Fuzz target `behavior`: the check lives in `fuzz/checks/behavior.rs`, shared with the corpus
+//! replay test (`crates/turbohttp/tests/fuzz_corpus.rs`).
+#![no_main]
+
+#[path = "../checks/behavior.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));

@@ -1,0 +1,8 @@
+//! Fuzz target `cli_url`: the check lives in `fuzz/checks/cli_url.rs`, shared with the CLI's
+//! corpus replay test (`crates/turbohttp-cli/tests/fuzz_corpus.rs`).
+#![no_main]
+
+#[path = "../checks/cli_url.rs"]
+mod check;
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| check::check(data));
