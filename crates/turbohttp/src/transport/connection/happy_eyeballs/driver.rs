@@ -30,6 +30,13 @@ pub(crate) async fn drive<D: Dialer>(
     if cancel.is_cancelled() {
         race.handle_cancel(Instant::now());
     }
+    // One cancellation future and one timer for the whole race, the timer re-armed only
+    // when the race's next deadline changes.
+    let cancelled = cancel.cancelled();
+    tokio::pin!(cancelled);
+    let timer = sleep_until(Instant::now());
+    tokio::pin!(timer);
+    let mut armed: Option<Instant> = None;
 
     loop {
         while let Some(event) = race.poll_event() {
@@ -58,6 +65,12 @@ pub(crate) async fn drive<D: Dialer>(
         }
 
         let wake = race.poll_timeout();
+        if let Some(at) = wake {
+            if armed != Some(at) {
+                timer.as_mut().reset(at);
+                armed = Some(at);
+            }
+        }
         tokio::select! {
             // A connection that completes at the same instant as the deadline or a
             // cancellation still wins: results are looked at first.
@@ -78,8 +91,9 @@ pub(crate) async fn drive<D: Dialer>(
                     }
                 }
             }
-            () = cancel.cancelled() => race.handle_cancel(Instant::now()),
-            () = sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {
+            () = &mut cancelled => race.handle_cancel(Instant::now()),
+            () = &mut timer, if wake.is_some() => {
+                armed = None;
                 race.handle_timeout(Instant::now());
             }
         }

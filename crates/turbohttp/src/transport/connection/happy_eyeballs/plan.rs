@@ -188,7 +188,9 @@ pub fn attempt_budget(remaining: Duration, not_started: usize, max_in_flight: us
 
 /// The addresses without duplicate endpoints (see [`endpoint_key`]), first kept, in order.
 pub fn unique(addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
-    let mut seen = HashSet::with_capacity(addrs.size_hint().0);
+    // A filtered iterator's lower bound is 0: size the set for the upper bound.
+    let (low, high) = addrs.size_hint();
+    let mut seen = HashSet::with_capacity(high.unwrap_or(low));
     addrs.filter(|a| seen.insert(endpoint_key(a))).collect()
 }
 

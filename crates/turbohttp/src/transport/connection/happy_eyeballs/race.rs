@@ -105,6 +105,8 @@ impl Race {
             now: t0,
             pending,
             in_flight: Vec::new(),
+            // Not sized for the plan: most races end after an attempt or two, and a
+            // plan can hold 100,000 addresses.
             records: Vec::new(),
             alternate_started: false,
             credit: 0,
