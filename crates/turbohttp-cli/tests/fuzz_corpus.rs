@@ -11,40 +11,13 @@ mod cli_timeout;
 #[path = "../../../fuzz/checks/cli_url.rs"]
 mod cli_url;
 
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::path::PathBuf;
+#[path = "../../../fuzz/checks/replay.rs"]
+mod corpus;
 
-/// Runs every file of `fuzz/corpus/<target>/` (minimized by `cargo fuzz cmin`) and of
-/// `fuzz/regressions/<target>/` (crashes found, kept as they were) through `check`; a
-/// failure names the file.
+/// Replays `fuzz/corpus/<target>/` and `fuzz/regressions/<target>/` through `check`.
 fn replay(target: &str, check: fn(&[u8])) {
-    let fuzz = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
-    let dir = fuzz.join("corpus").join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|entry| entry.expect("a corpus entry").path())
-        .collect();
-    if let Ok(regressions) = std::fs::read_dir(fuzz.join("regressions").join(target)) {
-        files.extend(regressions.map(|entry| entry.expect("a regression").path()));
-    }
-    files.sort();
-    assert!(
-        files.len() >= 5,
-        "{}: only {} inputs; the corpus is committed with the fuzz targets",
-        dir.display(),
-        files.len()
-    );
-    for file in &files {
-        let data = std::fs::read(file).unwrap_or_else(|e| panic!("{}: {e}", file.display()));
-        if catch_unwind(AssertUnwindSafe(|| check(&data))).is_err() {
-            panic!(
-                "fuzz target {target}: {} fails its check; reproduce with \
-                 `cd fuzz && RUSTC_BOOTSTRAP=1 cargo fuzz run -s none -a {target} {}`",
-                file.display(),
-                file.display()
-            );
-        }
-    }
+    let fuzz = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    corpus::replay(&fuzz, target, check);
 }
 
 #[test]
