@@ -116,7 +116,9 @@ impl HappyEyeballsOptions {
     /// Checks that the second family can get its turn within the connect timeout. Only
     /// a race of two families needs this, so [`connect`](super::connect) checks it once
     /// the addresses are known (still before any socket is opened): a short timeout to
-    /// a single address is fine.
+    /// a single address is fine. It is checked against the whole timeout, not what
+    /// resolution left of it: a slow resolver is not a configuration error, though it
+    /// can leave the fallback no time.
     pub fn validate_race(&self, connect_timeout: Duration) -> Result<(), OptionsError> {
         if self.enable && self.family_stagger_delay >= connect_timeout {
             return Err(OptionsError::StaggerExceedsTimeout {
