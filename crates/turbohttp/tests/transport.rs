@@ -2,7 +2,8 @@
 //! IPv6 paths, TLS as the per-attempt setup step, socket options on every path, and
 //! hyper-util's client on top.
 
-mod transport_support;
+#[path = "support/tls_lab.rs"]
+mod tls_lab;
 
 use std::io;
 use std::net::IpAddr;
@@ -24,7 +25,7 @@ use turbohttp::transport::{
 };
 use turbohttp::{ConnectErrorKind, HappyEyeballsOptions};
 
-use transport_support::*;
+use tls_lab::*;
 
 /// The port the name is looked up with; the pinned addresses carry their own ports.
 const PORT: u16 = 443;

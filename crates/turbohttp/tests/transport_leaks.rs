@@ -7,7 +7,8 @@
 //! runs the tests of one file on threads of one process, nextest in processes of
 //! their own; either way nothing else runs beside it here.
 
-mod transport_support;
+#[path = "support/tls_lab.rs"]
+mod tls_lab;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use turbohttp::transport::{
 };
 use turbohttp::{ConnectErrorKind, HappyEyeballsOptions};
 
-use transport_support::*;
+use tls_lab::*;
 
 /// Races per kind.
 const ROUNDS: usize = 200;
