@@ -10,11 +10,10 @@
 use std::collections::{HashMap, HashSet};
 use std::io;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::common;
 use arbitrary::Unstructured;
-use tokio::time::Instant;
 use turbohttp::AddressFamily;
 use turbohttp::transport::connection::happy_eyeballs::plan::{Mode, Plan};
 use turbohttp::transport::connection::happy_eyeballs::race::{Event, Outcome, Race};

@@ -849,14 +849,13 @@ impl Sampler {
                     })
                     .count();
                 peak = peak.max(sockets);
-                if let Ok(text) = std::fs::read_to_string(&status) {
-                    if let Some(kib) = text
+                if let Ok(text) = std::fs::read_to_string(&status)
+                    && let Some(kib) = text
                         .lines()
                         .find_map(|l| l.strip_prefix("VmHWM:"))
                         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                    {
-                        hwm = hwm.max(kib);
-                    }
+                {
+                    hwm = hwm.max(kib);
                 }
             }
             (peak, hwm)
@@ -1296,7 +1295,7 @@ impl Results {
 /// two middle values).
 fn percentile(sorted: &[f64], p: f64) -> f64 {
     let n = sorted.len();
-    if p == 0.5 && n % 2 == 0 {
+    if p == 0.5 && n.is_multiple_of(2) {
         return (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
     }
     let rank = (p * n as f64).ceil() as usize;

@@ -182,7 +182,7 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         .and_then(|w| w.checked_add(fraction * unit_ns / scale))
         .filter(|t| *t <= MAX)
         .ok_or_else(out_of_range)?;
-    if total % NS_PER_MS != 0 || (fraction * unit_ns) % scale != 0 {
+    if total % NS_PER_MS != 0 || !(fraction * unit_ns).is_multiple_of(scale) {
         return Err(format!(
             "the duration {s:?} is finer than a millisecond, the resolution of the timers"
         ));

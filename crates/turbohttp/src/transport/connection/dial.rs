@@ -1,13 +1,13 @@
-//! Opening one connection to one address: the [`Dialer`] trait, the error of a single
-//! attempt, and the plain TCP dialer.
+//! Opening one connection to one address: the [`Dialer`] trait and the plain TCP
+//! dialer.
 
-use std::fmt;
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use tokio::net::TcpStream;
+
+use turbohttp_proto::AttemptError;
 
 use crate::transport::socket_options::{SocketOptions, connect_socket};
 
@@ -61,94 +61,5 @@ impl Dialer for TcpDialer {
 
     async fn dial(&self, addr: SocketAddr) -> Result<TcpStream, AttemptError> {
         connect_socket(addr, &self.socket).await
-    }
-}
-
-/// Where in an attempt a failure happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum AttemptPhase {
-    /// The TCP connect itself.
-    Connect,
-    /// After TCP connected: socket options, the TLS handshake.
-    Setup,
-}
-
-impl fmt::Display for AttemptPhase {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Connect => "connect",
-            Self::Setup => "setup",
-        })
-    }
-}
-
-/// Why one attempt failed, and whether that failure ends the whole race.
-#[derive(Debug)]
-pub struct AttemptError {
-    phase: AttemptPhase,
-    terminal: bool,
-    error: io::Error,
-}
-
-impl AttemptError {
-    /// The TCP connect failed; the race goes on with the next address.
-    pub fn connect(error: io::Error) -> Self {
-        Self {
-            phase: AttemptPhase::Connect,
-            terminal: false,
-            error,
-        }
-    }
-
-    /// TCP connected but the setup failed; the race goes on with the next address.
-    pub fn setup(error: io::Error) -> Self {
-        Self {
-            phase: AttemptPhase::Setup,
-            terminal: false,
-            error,
-        }
-    }
-
-    /// The setup failed in a way no other address can fix (for example a certificate
-    /// that does not verify for the host): the race stops with this error.
-    pub fn terminal(error: io::Error) -> Self {
-        Self {
-            phase: AttemptPhase::Setup,
-            terminal: true,
-            error,
-        }
-    }
-
-    /// Where the attempt failed.
-    pub fn phase(&self) -> AttemptPhase {
-        self.phase
-    }
-
-    /// Whether the failure stops the race.
-    pub fn is_terminal(&self) -> bool {
-        self.terminal
-    }
-
-    /// The underlying IO error.
-    pub fn io_error(&self) -> &io::Error {
-        &self.error
-    }
-
-    /// Takes the underlying IO error.
-    pub fn into_io_error(self) -> io::Error {
-        self.error
-    }
-}
-
-impl fmt::Display for AttemptError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} failed: {}", self.phase, self.error)
-    }
-}
-
-impl std::error::Error for AttemptError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
     }
 }

@@ -2,16 +2,15 @@
 //! dialers, and the Happy Eyeballs race that ties them together.
 
 mod dial;
-mod family;
 pub mod happy_eyeballs;
 mod host;
 mod resolve;
 
-pub use dial::{AttemptError, AttemptPhase, Dialer, TcpDialer};
-pub use family::AddressFamily;
+pub use dial::{Dialer, TcpDialer};
 pub use happy_eyeballs::{
     AttemptFailure, AttemptOutcome, AttemptRecord, ConnectError, ConnectErrorKind, Established,
     HappyEyeballs, HappyEyeballsOptions, OptionsError, RaceReport, connect,
 };
 pub use host::{Host, InputError, parse_authority, parse_port};
 pub use resolve::{NoResolver, Resolver, StaticResolver, SystemResolver};
+pub use turbohttp_proto::{AddressFamily, AttemptError, AttemptPhase};

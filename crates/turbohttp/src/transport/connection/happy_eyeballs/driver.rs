@@ -28,7 +28,7 @@ pub(crate) async fn drive<D: Dialer>(
     // Attempts that connected at this instant, until the race picks the winner.
     let mut connected: Vec<(usize, D::Stream)> = Vec::new();
     if cancel.is_cancelled() {
-        race.handle_cancel(Instant::now());
+        race.handle_cancel(Instant::now().into_std());
     }
     // One cancellation future and one timer for the whole race, the timer re-armed only
     // when the race's next deadline changes.
@@ -64,19 +64,19 @@ pub(crate) async fn drive<D: Dialer>(
             }
         }
 
-        let wake = race.poll_timeout();
-        if let Some(at) = wake {
-            if armed != Some(at) {
-                timer.as_mut().reset(at);
-                armed = Some(at);
-            }
+        let wake = race.poll_timeout().map(Instant::from_std);
+        if let Some(at) = wake
+            && armed != Some(at)
+        {
+            timer.as_mut().reset(at);
+            armed = Some(at);
         }
         tokio::select! {
             // A connection that completes at the same instant as the deadline or a
             // cancellation still wins: results are looked at first.
             biased;
             batch = next_results(&mut in_flight), if !in_flight.is_empty() => {
-                let now = Instant::now();
+                let now = Instant::now().into_std();
                 for (attempt, result) in batch {
                     match result {
                         Ok(stream) => {
@@ -91,10 +91,10 @@ pub(crate) async fn drive<D: Dialer>(
                     }
                 }
             }
-            () = &mut cancelled => race.handle_cancel(Instant::now()),
+            () = &mut cancelled => race.handle_cancel(Instant::now().into_std()),
             () = &mut timer, if wake.is_some() => {
                 armed = None;
-                race.handle_timeout(Instant::now());
+                race.handle_timeout(Instant::now().into_std());
             }
         }
     }

@@ -4,9 +4,9 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 
-use super::options::OptionsError;
-use super::report::{AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, RaceReport};
 use crate::transport::connection::{AddressFamily, InputError};
+use turbohttp_proto::OptionsError;
+use turbohttp_proto::{AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, RaceReport};
 
 /// The broad reason a connect failed. Match on this; read the [`ConnectError`]'s
 /// report for the details.

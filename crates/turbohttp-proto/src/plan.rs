@@ -5,8 +5,7 @@ use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use super::options::HappyEyeballsOptions;
-use crate::transport::connection::AddressFamily;
+use crate::{AddressFamily, HappyEyeballsOptions};
 
 /// The least time an attempt is given before the race moves its slot on to the next
 /// address, unless less than this remains of the connect timeout. Go's dialer uses the
@@ -174,7 +173,7 @@ impl Plan {
 ///
 /// ```
 /// use std::time::Duration;
-/// use turbohttp::transport::connection::happy_eyeballs::plan::attempt_budget;
+/// use turbohttp_proto::plan::attempt_budget;
 /// let s = Duration::from_secs;
 /// assert_eq!(attempt_budget(s(30), 3, 1), s(10)); // three left, one at a time
 /// assert_eq!(attempt_budget(s(30), 100, 2), s(2)); // the floor
@@ -197,7 +196,7 @@ pub fn unique(addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
 /// What makes two resolved addresses the same endpoint: the address (an IPv6 address
 /// with its scope id), the port and so the family. An IPv6 flow label is not part of
 /// it: two answers that differ only there would dial the same endpoint twice.
-pub(crate) fn endpoint_key(addr: &SocketAddr) -> (IpAddr, u16, u32) {
+pub fn endpoint_key(addr: &SocketAddr) -> (IpAddr, u16, u32) {
     let scope = match addr {
         SocketAddr::V4(_) => 0,
         SocketAddr::V6(v6) => v6.scope_id(),

@@ -5,7 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::transport::connection::{AddressFamily, AttemptError, AttemptPhase};
+use crate::{AddressFamily, AttemptError, AttemptPhase};
 
 /// How one attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -59,7 +59,8 @@ pub struct AttemptFailure {
 }
 
 impl AttemptFailure {
-    pub(crate) fn from_error(error: &AttemptError) -> Self {
+    /// The record of `error`, as plain data.
+    pub fn from_error(error: &AttemptError) -> Self {
         let io = error.io_error();
         Self {
             phase: error.phase(),
@@ -70,7 +71,8 @@ impl AttemptFailure {
         }
     }
 
-    pub(crate) fn timed_out(budget: Duration) -> Self {
+    /// An attempt whose own budget of `budget` ran out.
+    pub fn timed_out(budget: Duration) -> Self {
         Self {
             phase: AttemptPhase::Connect,
             kind: io::ErrorKind::TimedOut,
@@ -80,7 +82,8 @@ impl AttemptFailure {
         }
     }
 
-    pub(crate) fn race_timed_out() -> Self {
+    /// An attempt still pending when the connect timeout ran out.
+    pub fn race_timed_out() -> Self {
         Self {
             phase: AttemptPhase::Connect,
             kind: io::ErrorKind::TimedOut,
@@ -167,7 +170,8 @@ pub struct RaceReport {
 }
 
 impl RaceReport {
-    pub(crate) fn new(host: String, port: u16, preferred_family: AddressFamily) -> Self {
+    /// An empty report for a connect to `host:port`.
+    pub fn new(host: String, port: u16, preferred_family: AddressFamily) -> Self {
         Self {
             host,
             port,

@@ -9,11 +9,11 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::time::Instant;
+use std::time::Instant;
 
-use super::plan::{Mode, Plan, attempt_budget};
-use super::report::{AttemptFailure, AttemptOutcome, AttemptRecord};
-use crate::transport::connection::{AddressFamily, AttemptError};
+use crate::plan::{Mode, Plan, attempt_budget};
+use crate::report::{AttemptFailure, AttemptOutcome, AttemptRecord};
+use crate::{AddressFamily, AttemptError};
 
 /// What the race asks its driver to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +73,7 @@ struct Decisive {
     connected: bool,
 }
 
-/// One Happy Eyeballs race over a [`Plan`]. See the [module docs](super) for the rules.
+/// One Happy Eyeballs race over a [`Plan`]. See the [crate docs](crate) for the rules.
 #[derive(Debug)]
 pub struct Race {
     plan: Plan,
@@ -145,15 +145,13 @@ impl Race {
         for f in &self.in_flight {
             next = next.min(f.deadline);
         }
-        if self.in_flight.len() < self.plan.max_in_flight() {
-            if let Some(due) = self
+        if self.in_flight.len() < self.plan.max_in_flight()
+            && let Some(due) = self
                 .next_startable()
                 .and_then(|pos| self.due(self.pending[pos]))
-            {
-                if due > self.now {
-                    next = next.min(due);
-                }
-            }
+            && due > self.now
+        {
+            next = next.min(due);
         }
         Some(next)
     }
@@ -420,7 +418,7 @@ mod tests {
     use std::io;
 
     use super::*;
-    use crate::transport::connection::HappyEyeballsOptions;
+    use crate::HappyEyeballsOptions;
 
     fn addr(s: &str) -> SocketAddr {
         s.parse().unwrap()

@@ -15,7 +15,7 @@ pub const MIN_DELAY: Duration = Duration::from_millis(10);
 ///
 /// ```
 /// use std::time::Duration;
-/// use turbohttp::HappyEyeballsOptions;
+/// use turbohttp_proto::HappyEyeballsOptions;
 ///
 /// let options = HappyEyeballsOptions {
 ///     family_stagger_delay: Duration::from_millis(300),
@@ -69,15 +69,15 @@ impl HappyEyeballsOptions {
     }
 
     /// The family dialed first.
-    pub fn preferred_family(&self) -> super::AddressFamily {
+    pub fn preferred_family(&self) -> crate::AddressFamily {
         if self.prefer_ipv6 {
-            super::AddressFamily::V6
+            crate::AddressFamily::V6
         } else {
-            super::AddressFamily::V4
+            crate::AddressFamily::V4
         }
     }
 
-    /// Checks the options on their own. [`connect`](super::connect) also checks them
+    /// Checks the options on their own. the connector also checks them
     /// against the connect timeout, before any socket is opened.
     pub fn validate(&self) -> Result<(), OptionsError> {
         if !self.enable {
@@ -114,7 +114,7 @@ impl HappyEyeballsOptions {
     }
 
     /// Checks that the second family can get its turn within the connect timeout. Only
-    /// a race of two families needs this, so [`connect`](super::connect) checks it once
+    /// a race of two families needs this, so the connector checks it once
     /// the addresses are known (still before any socket is opened): a short timeout to
     /// a single address is fine. It is checked against the whole timeout, not what
     /// resolution left of it: a slow resolver is not a configuration error, though it

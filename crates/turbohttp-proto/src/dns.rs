@@ -1,0 +1,91 @@
+//! What the race knows of DNS: which queries a connect sends, and how each one ended.
+//! Plain data; the resolvers that send the queries live in the runtime crate.
+
+use std::fmt;
+
+/// One query of a resolution, as the race sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum QueryType {
+    /// An AAAA query: the IPv6 addresses.
+    Aaaa,
+    /// An A query: the IPv4 addresses.
+    A,
+    /// A one-shot lookup (`getaddrinfo`, a static table) whose single answer carries
+    /// every family.
+    AddrInfo,
+}
+
+impl QueryType {
+    /// `"AAAA"`, `"A"` or `"getaddrinfo"`, the spelling of the command's JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Aaaa => "AAAA",
+            Self::A => "A",
+            Self::AddrInfo => "getaddrinfo",
+        }
+    }
+}
+
+impl fmt::Display for QueryType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a query gave no address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum LookupFailureKind {
+    /// The name does not exist (NXDOMAIN).
+    NxDomain,
+    /// The name exists but has no record of this type (NODATA).
+    NoData,
+    /// The server failed (SERVFAIL).
+    ServFail,
+    /// The server refused the query (REFUSED).
+    Refused,
+    /// No answer came within the resolver's own timeout.
+    TimedOut,
+    /// The answer could not be used: malformed, for another name, a CNAME loop.
+    BadAnswer,
+    /// Anything else: no server reachable, a system resolver error.
+    Other,
+}
+
+impl LookupFailureKind {
+    /// `"nxdomain"`, `"nodata"`, `"servfail"`, `"refused"`, `"timed_out"`,
+    /// `"bad_answer"` or `"error"`, the spelling of the command's JSON output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NxDomain => "nxdomain",
+            Self::NoData => "nodata",
+            Self::ServFail => "servfail",
+            Self::Refused => "refused",
+            Self::TimedOut => "timed_out",
+            Self::BadAnswer => "bad_answer",
+            Self::Other => "error",
+        }
+    }
+}
+
+/// A query that gave no address, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+#[non_exhaustive]
+pub struct LookupFailure {
+    /// The kind of failure.
+    pub kind: LookupFailureKind,
+    /// What the resolver said, as a sentence fragment (`"no record of this type"`).
+    pub message: String,
+}
+
+impl LookupFailure {
+    /// A failure of `kind` with the resolver's words.
+    pub fn new(kind: LookupFailureKind, message: impl Into<String>) -> Self {
+        Self {
+            kind,
+            message: message.into(),
+        }
+    }
+}
