@@ -76,6 +76,9 @@ pub fn options(u: &mut Unstructured<'_>) -> Result<HappyEyeballsOptions> {
         },
         prefer_ipv6: u.arbitrary()?,
         enable: !u.ratio(1, 4)?,
+        // The DNS knobs keep their defaults here, so that the committed corpus decodes
+        // as before; the resolving race's target draws its own.
+        ..HappyEyeballsOptions::default()
     })
 }
 

@@ -109,7 +109,17 @@ pub fn check_plan(
         assert_eq!(plan.max_in_flight(), 1);
         let order: Vec<SocketAddr> = plan.addresses().collect();
         assert_eq!(order, unique, "sequential plans keep resolver order");
-        assert!(attempts.iter().all(|a| a.offset == Duration::ZERO));
+        if !options.enable {
+            assert!(attempts.iter().all(|a| a.offset == Duration::ZERO));
+        } else {
+            // One family: its race schedule, in case the other family joins later.
+            for (i, a) in attempts.iter().enumerate() {
+                let spacing = options
+                    .attempt_spacing_delay
+                    .saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
+                assert_eq!(a.offset, spacing, "single family #{i}");
+            }
+        }
         return;
     }
 

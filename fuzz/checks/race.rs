@@ -299,6 +299,7 @@ impl Harness {
     fn on_event(&mut self, event: Event) {
         let cap = self.plan.max_in_flight();
         match event {
+            Event::Resolve { .. } => panic!("a race over a known plan sends no query"),
             Event::Start { attempt, addr } => {
                 assert!(self.finished.is_none(), "start after the finish");
                 assert_eq!(
@@ -549,6 +550,7 @@ impl Harness {
                     AttemptOutcome::Failed | AttemptOutcome::TimedOut
                 )));
             }
+            other => panic!("a race over a known plan cannot end {other:?}"),
         }
     }
 }

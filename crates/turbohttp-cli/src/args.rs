@@ -45,6 +45,9 @@ pub enum Family {
     Ipv4,
     /// IPv6 first (the default).
     Ipv6,
+    /// The family of the resolver's first address (what Go and hyper-util do); with
+    /// per-family DNS queries, the family that answers first.
+    Resolver,
 }
 
 /// The knobs of the race, shared by `connect`, `get` and `simulate`.
@@ -66,6 +69,14 @@ pub struct RaceArgs {
     /// The family dialed first.
     #[arg(long, value_name = "FAMILY", value_enum)]
     pub prefer: Option<Family>,
+    /// How long an A answer that comes first waits for the AAAA answer (RFC 8305
+    /// "resolution delay"; with `--prefer ipv4`, the other way round). Default 50ms.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub resolution_delay: Option<String>,
+    /// How many attempts of the preferred family come before the other family's first
+    /// (RFC 8305 "first address family count"). Default 1.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub first_family_count: Option<String>,
     /// Dial one address at a time, in resolver order, like a plain sequential connector.
     #[arg(long)]
     pub no_happy_eyeballs: bool,

@@ -53,8 +53,20 @@ impl RaceConfig {
                 defaults.attempt_spacing_delay,
             )?,
             max_concurrent_attempts,
-            prefer_ipv6: args.prefer.is_none_or(|f| f == Family::Ipv6),
+            prefer_ipv6: args.prefer != Some(Family::Ipv4),
             enable: !args.no_happy_eyeballs,
+            resolution_delay: delay(
+                "--resolution-delay",
+                &args.resolution_delay,
+                defaults.resolution_delay,
+            )?,
+            first_address_family_count: match &args.first_family_count {
+                None => defaults.first_address_family_count,
+                Some(text) => {
+                    parse::count(text).map_err(|e| CliError::usage("--first-family-count", e))?
+                }
+            },
+            follow_resolver_order: args.prefer == Some(Family::Resolver),
         };
         options
             .validate_with_timeout(connect_timeout)
@@ -83,28 +95,23 @@ pub fn options_error(error: OptionsError) -> CliError {
             ),
         ),
         OptionsError::DelayTooShort { field, value } => CliError::usage(
-            if field == "attempt_spacing_delay" {
-                "--spacing"
-            } else {
-                "--stagger"
+            match field {
+                "attempt_spacing_delay" => "--spacing",
+                "resolution_delay" => "--resolution-delay",
+                _ => "--stagger",
             },
             format!(
                 "{} is below the 10ms minimum of RFC 8305",
                 DisplayDuration(value)
             ),
         ),
+        OptionsError::FirstFamilyCountZero => CliError::usage(
+            "--first-family-count",
+            "0 would let the other family go first; use --prefer to choose the family",
+        ),
         OptionsError::ZeroTimeout => {
             CliError::usage("--connect-timeout", "zero leaves no time to connect")
         }
-        OptionsError::StaggerExceedsTimeout { stagger, timeout } => CliError::usage(
-            "--stagger",
-            format!(
-                "{} is not shorter than the connect timeout ({}), so the second family \
-                 could never be tried",
-                DisplayDuration(stagger),
-                DisplayDuration(timeout)
-            ),
-        ),
         other => CliError::usage("options", other),
     }
 }

@@ -248,15 +248,21 @@ const CASES: &[(&[&str], &str)] = &[
         &[
             "simulate",
             "--endpoint",
-            "2001:db8::1=stall",
+            "192.0.2.1=stall",
+            "--resolution-delay",
+            "5ms",
+        ],
+        "--resolution-delay: 5ms is below the 10ms minimum",
+    ),
+    (
+        &[
+            "simulate",
             "--endpoint",
             "192.0.2.1=stall",
-            "--stagger",
-            "2s",
-            "--connect-timeout",
-            "1",
+            "--first-family-count",
+            "0",
         ],
-        "--stagger: 2s is not shorter than the connect timeout (1s)",
+        "--first-family-count: 0 would let the other family go first",
     ),
     // the command line itself
     (&[], "turbohttp"),

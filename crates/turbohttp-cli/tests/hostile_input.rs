@@ -40,23 +40,6 @@ fn rows(refused: u16) -> Vec<Row> {
         .collect();
     vec![
         Row {
-            name: "a stagger not shorter than the timeout, on two families",
-            args: args(&[
-                "simulate",
-                "--endpoint",
-                "2001:db8::1=stall",
-                "--endpoint",
-                "192.0.2.1=ok@1ms",
-                "--stagger",
-                "2s",
-                "--connect-timeout",
-                "1s",
-            ]),
-            code: 2,
-            expect: "is not shorter than the connect timeout",
-            attempts: None,
-        },
-        Row {
             name: "every address stalls: the timeout wins",
             args: args(&[
                 "simulate",

@@ -96,4 +96,7 @@ mod report;
 pub use attempt::{AttemptError, AttemptPhase};
 pub use family::AddressFamily;
 pub use options::{HappyEyeballsOptions, MIN_DELAY, OptionsError};
-pub use report::{AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, RaceReport};
+pub use report::{
+    AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, QueryOutcome, QueryRecord,
+    RaceReport,
+};

@@ -11,7 +11,8 @@ pub const MIN_DELAY: Duration = Duration::from_millis(10);
 ///
 /// The defaults are the ones of the specification (and close to RFC 8305's
 /// recommendations): a 250 ms head start for the preferred family, 125 ms between
-/// attempts of one family, at most two attempts in flight, IPv6 first.
+/// attempts of one family, at most two attempts in flight, IPv6 first, and an A answer
+/// that comes first waits up to 50 ms for the AAAA answer.
 ///
 /// ```
 /// use std::time::Duration;
@@ -43,8 +44,24 @@ pub struct HappyEyeballsOptions {
     /// Whether IPv6 is the preferred family (dialed first). Default true.
     pub prefer_ipv6: bool,
     /// Whether to race at all. When false, addresses are dialed one after another in
-    /// resolver order, exactly like a plain sequential connector. Default true.
+    /// resolver order, exactly like a plain sequential connector: a resolver that
+    /// queries each family on its own is waited for until every query has ended, as
+    /// `getaddrinfo` does. Default true.
     pub enable: bool,
+    /// How long an answer for the other family waits for the preferred family's
+    /// answer before its first attempt starts (RFC 8305 §3, "Resolution Delay"). A
+    /// failed query for the preferred family ends the wait at once. Default 50 ms.
+    pub resolution_delay: Duration,
+    /// How many attempts of the preferred family come before the other family's
+    /// first (RFC 8305 §4, "First Address Family Count"): the stagger is counted
+    /// from the due time of the preferred family's attempt number `count` (or its
+    /// last, if it has fewer addresses). Default 1.
+    pub first_address_family_count: usize,
+    /// Whether the family of the first address the resolver gives leads the race,
+    /// whatever `prefer_ipv6` says (what Go and hyper-util do). With a resolver that
+    /// queries each family on its own, the first answer with an address leads and no
+    /// resolution delay is waited. Default false.
+    pub follow_resolver_order: bool,
 }
 
 impl Default for HappyEyeballsOptions {
@@ -55,6 +72,9 @@ impl Default for HappyEyeballsOptions {
             max_concurrent_attempts: 2,
             prefer_ipv6: true,
             enable: true,
+            resolution_delay: Duration::from_millis(50),
+            first_address_family_count: 1,
+            follow_resolver_order: false,
         }
     }
 }
@@ -101,6 +121,15 @@ impl HappyEyeballsOptions {
                 value: self.attempt_spacing_delay,
             });
         }
+        if self.resolution_delay < MIN_DELAY {
+            return Err(OptionsError::DelayTooShort {
+                field: "resolution_delay",
+                value: self.resolution_delay,
+            });
+        }
+        if self.first_address_family_count == 0 {
+            return Err(OptionsError::FirstFamilyCountZero);
+        }
         Ok(())
     }
 
@@ -113,20 +142,31 @@ impl HappyEyeballsOptions {
         Ok(())
     }
 
-    /// Checks that the second family can get its turn within the connect timeout. Only
-    /// a race of two families needs this, so the connector checks it once
-    /// the addresses are known (still before any socket is opened): a short timeout to
-    /// a single address is fine. It is checked against the whole timeout, not what
-    /// resolution left of it: a slow resolver is not a configuration error, though it
-    /// can leave the fallback no time.
-    pub fn validate_race(&self, connect_timeout: Duration) -> Result<(), OptionsError> {
-        if self.enable && self.family_stagger_delay >= connect_timeout {
-            return Err(OptionsError::StaggerExceedsTimeout {
-                stagger: self.family_stagger_delay,
-                timeout: connect_timeout,
-            });
+    /// The options a connect with `connect_timeout` runs with: when the timeout is
+    /// not longer than the stagger, the preferred family's head start is half the
+    /// timeout (and so is the spacing, if longer), so that a stalled preferred family
+    /// still leaves the other family half of the budget. Otherwise unchanged.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use turbohttp_proto::HappyEyeballsOptions;
+    /// let ms = Duration::from_millis;
+    /// let scaled = HappyEyeballsOptions::default().for_timeout(ms(200));
+    /// assert_eq!(scaled.family_stagger_delay, ms(100));
+    /// assert_eq!(scaled.attempt_spacing_delay, ms(100));
+    /// let kept = HappyEyeballsOptions::default().for_timeout(ms(1000));
+    /// assert_eq!(kept, HappyEyeballsOptions::default());
+    /// ```
+    pub fn for_timeout(&self, connect_timeout: Duration) -> Self {
+        if self.family_stagger_delay < connect_timeout {
+            return *self;
         }
-        Ok(())
+        let half = connect_timeout / 2;
+        Self {
+            family_stagger_delay: half,
+            attempt_spacing_delay: self.attempt_spacing_delay.min(half),
+            ..*self
+        }
     }
 }
 
@@ -151,18 +191,13 @@ pub enum OptionsError {
         /// The value given.
         value: Duration,
     },
+    /// A first address family count of zero would let the other family go first.
+    #[error(
+        "first_address_family_count is 0, but at least one attempt of the preferred family \
+         must come first; set prefer_ipv6 to choose the other family"
+    )]
+    FirstFamilyCountZero,
     /// A connect timeout of zero leaves no time to connect.
     #[error("the connect timeout is zero, which leaves no time to connect")]
     ZeroTimeout,
-    /// The other family would never get its turn before the race times out.
-    #[error(
-        "family_stagger_delay ({stagger:?}) is not shorter than the connect timeout ({timeout:?}), \
-         so the second family could never be tried"
-    )]
-    StaggerExceedsTimeout {
-        /// The stagger delay given.
-        stagger: Duration,
-        /// The connect timeout given.
-        timeout: Duration,
-    },
 }

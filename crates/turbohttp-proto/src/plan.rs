@@ -30,17 +30,29 @@ pub struct PlannedAttempt {
     pub addr: SocketAddr,
     /// Its family.
     pub family: AddressFamily,
-    /// Its scheduled start, from the race start.
+    /// Its scheduled start, from the race start. Only a race of two families waits
+    /// for it; a sequential plan starts each attempt when the previous one failed.
     pub offset: Duration,
 }
 
-/// The ordered attempts of a race and how many may be in flight at once.
+/// The attempts of a race, each with its scheduled start, and how many may be in
+/// flight at once.
+///
+/// A plan grows: [`Plan::new`] makes one from a single answer that carries every
+/// family; a race fed DNS answers one query at a time adds each answer's addresses
+/// with [`Plan::schedule`] as it arrives. An address is planned once, however many
+/// answers carry it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
-    mode: Mode,
+    options: HappyEyeballsOptions,
+    requested: Option<AddressFamily>,
     preferred: AddressFamily,
-    max_in_flight: usize,
     attempts: Vec<PlannedAttempt>,
+    seen: HashSet<(IpAddr, u16, u32)>,
+    /// The offset of each family's first and latest planned attempt (V4, V6).
+    first: [Option<Duration>; 2],
+    last: [Option<Duration>; 2],
+    count: [usize; 2],
 }
 
 /// Why no plan can be made from the resolved addresses.
@@ -53,7 +65,8 @@ pub enum PlanError {
 }
 
 impl Plan {
-    /// Builds the plan.
+    /// Builds the plan of one answer that carries every family (`getaddrinfo`, a
+    /// static table, IP literals), as if it arrived at the race start.
     ///
     /// 1. Keep only the requested family, if one is requested.
     /// 2. Drop exact duplicates of (address, port, family), keeping the first.
@@ -61,8 +74,8 @@ impl Plan {
     ///    a time ([`Mode::Sequential`]).
     /// 4. Otherwise split into the preferred and the other family, each in resolver
     ///    order; the preferred family's attempt `i` is due at `i × spacing`, the other
-    ///    family's attempt `j` at `stagger + j × spacing`; merge by due time, the
-    ///    preferred family first on a tie.
+    ///    family's attempt `j` at `head start + j × spacing` (see
+    ///    [`Plan::head_start`]); merge by due time, the preferred family first on a tie.
     ///
     /// The options are assumed valid ([`HappyEyeballsOptions::validate`]).
     pub fn new(
@@ -73,75 +86,135 @@ impl Plan {
         if resolved.is_empty() {
             return Err(PlanError::NoAddresses);
         }
-        let unique = unique(
-            resolved
-                .iter()
-                .copied()
-                .filter(|a| requested.is_none_or(|family| AddressFamily::of(a) == family)),
-        );
-        if unique.is_empty() {
+        let mut plan = Self::empty(options, requested);
+        let kept = plan.accept(resolved.iter().copied());
+        plan.schedule_answer(&kept, Duration::ZERO, true);
+        if plan.attempts.is_empty() {
             return Err(PlanError::FamilyUnavailable);
         }
-        let preferred = options.preferred_family();
-        let has = |family| unique.iter().any(|a| AddressFamily::of(a) == family);
-        let both = has(AddressFamily::V4) && has(AddressFamily::V6);
-
-        if !options.enable || !both {
-            let attempts = unique
-                .iter()
-                .map(|&addr| PlannedAttempt {
-                    addr,
-                    family: AddressFamily::of(&addr),
-                    offset: Duration::ZERO,
-                })
-                .collect();
-            return Ok(Self {
-                mode: Mode::Sequential,
-                preferred,
-                max_in_flight: 1,
-                attempts,
-            });
+        // One answer: plan order is due order, the preferred family first on ties.
+        if plan.options.enable {
+            let preferred = plan.preferred;
+            plan.attempts
+                .sort_by_key(|a| (a.offset, a.family != preferred));
         }
-
-        let (first, second): (Vec<SocketAddr>, Vec<SocketAddr>) = unique
-            .iter()
-            .partition(|a| AddressFamily::of(a) == preferred);
-        let spacing = options.attempt_spacing_delay;
-        let stagger = options.family_stagger_delay;
-        let due = |base: Duration, i: usize| base.saturating_add(times(spacing, i));
-
-        let mut attempts = Vec::with_capacity(unique.len());
-        let (mut i, mut j) = (0, 0);
-        while i < first.len() || j < second.len() {
-            let take_first = match (first.get(i), second.get(j)) {
-                (Some(_), Some(_)) => due(Duration::ZERO, i) <= due(stagger, j),
-                (Some(_), None) => true,
-                _ => false,
-            };
-            let (addr, offset) = if take_first {
-                i += 1;
-                (first[i - 1], due(Duration::ZERO, i - 1))
-            } else {
-                j += 1;
-                (second[j - 1], due(stagger, j - 1))
-            };
-            attempts.push(PlannedAttempt {
-                addr,
-                family: AddressFamily::of(&addr),
-                offset,
-            });
-        }
-        Ok(Self {
-            mode: Mode::Race,
-            preferred,
-            max_in_flight: options.max_concurrent_attempts,
-            attempts,
-        })
+        Ok(plan)
     }
 
-    /// Race or sequential.
+    /// A plan with no address yet, for a race that resolves as it goes.
+    pub fn empty(options: &HappyEyeballsOptions, requested: Option<AddressFamily>) -> Self {
+        Self {
+            options: *options,
+            requested,
+            preferred: options.preferred_family(),
+            attempts: Vec::new(),
+            seen: HashSet::new(),
+            first: [None; 2],
+            last: [None; 2],
+            count: [0; 2],
+        }
+    }
+
+    /// Schedules the addresses of one answer, already [accepted](Plan::accept), that
+    /// arrived at `at`: each family in resolver order, the preferred family from
+    /// `at`, the other after the preferred family's [head start](Plan::head_start),
+    /// or from `at` when `preferred_idle` says the preferred family has nothing left
+    /// to try. With racing disabled every address is due at `at`, in resolver order.
+    pub fn schedule_answer(&mut self, kept: &[SocketAddr], at: Duration, preferred_idle: bool) {
+        if !self.options.enable {
+            for &addr in kept {
+                self.push(addr, at);
+            }
+            return;
+        }
+        if self.options.follow_resolver_order
+            && let Some(first) = kept.first()
+        {
+            self.set_preferred(AddressFamily::of(first));
+        }
+        let preferred = self.preferred;
+        let (first, second): (Vec<SocketAddr>, Vec<SocketAddr>) =
+            kept.iter().partition(|a| AddressFamily::of(a) == preferred);
+        self.schedule(&first, at);
+        let base = if preferred_idle && first.is_empty() {
+            at
+        } else {
+            self.base_for_other(at)
+        };
+        self.schedule(&second, base);
+    }
+
+    /// Keeps the addresses not planned yet and of the requested family, in order,
+    /// and remembers them as seen. Does not schedule them.
+    pub fn accept(&mut self, addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+        let requested = self.requested;
+        addrs
+            .filter(|a| requested.is_none_or(|family| AddressFamily::of(a) == family))
+            .filter(|a| self.seen.insert(endpoint_key(a)))
+            .collect()
+    }
+
+    /// Plans addresses already [accepted](Plan::accept), all of one family, in order:
+    /// the first is due at `base` (or one spacing after that family's latest planned
+    /// attempt, if later), each next one a spacing after the previous.
+    pub fn schedule(&mut self, addrs: &[SocketAddr], base: Duration) {
+        for &addr in addrs {
+            let family = AddressFamily::of(&addr);
+            let due = match self.last[index(family)] {
+                Some(last) => base.max(last.saturating_add(self.options.attempt_spacing_delay)),
+                None => base,
+            };
+            self.push(addr, due);
+        }
+    }
+
+    /// When the other family's first attempt is due if its addresses are known at
+    /// `at`: after the preferred family's head start (the stagger, counted from the
+    /// preferred family's `first_address_family_count`-th attempt), or at `at` when
+    /// the preferred family has no address planned.
+    pub fn base_for_other(&self, at: Duration) -> Duration {
+        match self.head_start() {
+            Some(start) => start.max(at),
+            None => at,
+        }
+    }
+
+    /// When the other family may start at the earliest, given the preferred family's
+    /// planned attempts: `stagger` after the preferred family's
+    /// `min(first_address_family_count, planned)`-th attempt is due. `None` while the
+    /// preferred family has no address planned.
+    pub fn head_start(&self) -> Option<Duration> {
+        let i = index(self.preferred);
+        let first = self.first[i]?;
+        let count = self.count[i].min(self.options.first_address_family_count.max(1));
+        let spacing = times(self.options.attempt_spacing_delay, count - 1);
+        Some(
+            first
+                .saturating_add(spacing)
+                .saturating_add(self.options.family_stagger_delay),
+        )
+    }
+
+    fn push(&mut self, addr: SocketAddr, due: Duration) {
+        let family = AddressFamily::of(&addr);
+        let i = index(family);
+        self.first[i].get_or_insert(due);
+        self.last[i] = Some(due);
+        self.count[i] += 1;
+        self.attempts.push(PlannedAttempt {
+            addr,
+            family,
+            offset: due,
+        });
+    }
+
+    /// Whether two families race, and so several attempts may be in flight.
     pub fn mode(&self) -> Mode {
-        self.mode
+        if self.options.enable && self.count[0] > 0 && self.count[1] > 0 {
+            Mode::Race
+        } else {
+            Mode::Sequential
+        }
     }
 
     /// The family dialed first.
@@ -149,19 +222,65 @@ impl Plan {
         self.preferred
     }
 
-    /// The most attempts in flight at once.
-    pub fn max_in_flight(&self) -> usize {
-        self.max_in_flight
+    /// Makes `family` the one dialed first (`follow_resolver_order`); only before any
+    /// address is planned.
+    pub fn set_preferred(&mut self, family: AddressFamily) {
+        if self.attempts.is_empty() {
+            self.preferred = family;
+        }
     }
 
-    /// The attempts, in plan order.
+    /// The options the plan follows.
+    pub fn options(&self) -> &HappyEyeballsOptions {
+        &self.options
+    }
+
+    /// The family requested, if only one may be dialed.
+    pub fn requested(&self) -> Option<AddressFamily> {
+        self.requested
+    }
+
+    /// The most attempts in flight at once: the options' cap when two families race,
+    /// one otherwise.
+    pub fn max_in_flight(&self) -> usize {
+        match self.mode() {
+            Mode::Race => self.options.max_concurrent_attempts,
+            Mode::Sequential => 1,
+        }
+    }
+
+    /// How many addresses of `family` are planned.
+    pub fn count(&self, family: AddressFamily) -> usize {
+        self.count[index(family)]
+    }
+
+    /// Where attempt `plan_index` goes among those not started yet: by due time, the
+    /// preferred family first on a tie, then in the order planned. With racing
+    /// disabled, in the order planned (resolver order).
+    pub fn order_key(&self, plan_index: usize) -> (Duration, bool, usize) {
+        if !self.options.enable {
+            return (Duration::ZERO, false, plan_index);
+        }
+        let a = &self.attempts[plan_index];
+        (a.offset, a.family != self.preferred, plan_index)
+    }
+
+    /// The attempts in the order they were planned; for a plan made by [`Plan::new`],
+    /// plan order.
     pub fn attempts(&self) -> &[PlannedAttempt] {
         &self.attempts
     }
 
-    /// The addresses, in plan order.
+    /// The addresses, in the order planned.
     pub fn addresses(&self) -> impl Iterator<Item = SocketAddr> + '_ {
         self.attempts.iter().map(|a| a.addr)
+    }
+}
+
+fn index(family: AddressFamily) -> usize {
+    match family {
+        AddressFamily::V4 => 0,
+        AddressFamily::V6 => 1,
     }
 }
 
@@ -286,9 +405,11 @@ mod tests {
         let v4 = [addr("127.0.0.2:80"), addr("127.0.0.1:80")];
         let plan = Plan::new(&v4, &HappyEyeballsOptions::default(), None).unwrap();
         assert_eq!((plan.mode(), plan.max_in_flight()), (Mode::Sequential, 1));
+        // The offsets are the race schedule, should the other family join later; a
+        // sequential plan starts each attempt when the previous one failed.
         assert_eq!(
             layout(&plan),
-            [("127.0.0.2:80".into(), 0), ("127.0.0.1:80".into(), 0)]
+            [("127.0.0.2:80".into(), 0), ("127.0.0.1:80".into(), 125)]
         );
 
         let mixed = [addr("127.0.0.1:80"), addr("[::1]:80")];

@@ -1,23 +1,31 @@
-//! The race as a sans-IO state machine: attempt results and the current time go in,
-//! "start this", "cancel that" and the final outcome come out. No sockets, no tasks,
-//! no clock: the caller passes `now` and sleeps until [`Race::poll_timeout`].
+//! The race as a sans-IO state machine: DNS answers, attempt results and the current
+//! time go in; "query this", "start this", "cancel that" and the final outcome come
+//! out. No sockets, no tasks, no clock: the caller passes `now` and sleeps until
+//! [`Race::poll_timeout`].
 //!
-//! The driver (`driver.rs`, private) executes it on tokio; tests and the `simulate`
-//! command run it on fake endpoints in virtual time.
+//! The driver (in the `turbohttp` crate) executes it on tokio; tests and the
+//! `simulate` command run it on fake endpoints in virtual time.
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use std::time::Instant;
-
+use crate::dns::{LookupFailure, LookupFailureKind, QueryType};
 use crate::plan::{Mode, Plan, attempt_budget};
-use crate::report::{AttemptFailure, AttemptOutcome, AttemptRecord};
-use crate::{AddressFamily, AttemptError};
+use crate::report::{AttemptFailure, AttemptOutcome, AttemptRecord, QueryOutcome, QueryRecord};
+use crate::{AddressFamily, AttemptError, HappyEyeballsOptions};
 
 /// What the race asks its driver to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
+    /// Send DNS query number `query` (counting from 0 in the order sent) of type
+    /// `kind`, and report its answer with [`Race::handle_answer`].
+    Resolve {
+        /// The query's number.
+        query: usize,
+        /// What to ask.
+        kind: QueryType,
+    },
     /// Start attempt number `attempt` (counting from 0 in start order) to `addr`.
     Start {
         /// The attempt's number.
@@ -31,12 +39,14 @@ pub enum Event {
         /// The attempt's number.
         attempt: usize,
     },
-    /// The race is over; every attempt still running has been cancelled before this.
+    /// The race is over; every attempt still running has been cancelled before this,
+    /// and every query still running is no longer needed.
     Finished(Outcome),
 }
 
 /// How a race ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Outcome {
     /// Attempt `attempt` connected first and is the winner.
     Connected {
@@ -54,6 +64,13 @@ pub enum Outcome {
         /// The attempt whose failure ended the race.
         attempt: usize,
     },
+    /// Every query ended without an address and at least one failed (NXDOMAIN,
+    /// SERVFAIL, a resolver timeout...): the name could not be resolved.
+    Unresolved,
+    /// Every query answered, with no address at all.
+    NoAddresses,
+    /// Addresses were found, but none of the requested family.
+    FamilyUnavailable,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -68,9 +85,17 @@ struct InFlight {
 /// A connect or terminal failure reported at the current instant, settled by plan order.
 #[derive(Debug, Clone, Copy)]
 struct Decisive {
-    plan_index: usize,
+    order: (Duration, bool, usize),
     attempt: usize,
     connected: bool,
+}
+
+/// The other family's answer, waiting for the preferred family's (the resolution
+/// delay), or, with racing disabled, every answer waiting for the last query.
+#[derive(Debug)]
+struct Held {
+    addrs: Vec<SocketAddr>,
+    until: Option<Instant>,
 }
 
 /// One Happy Eyeballs race over a [`Plan`]. See the [crate docs](crate) for the rules.
@@ -80,10 +105,15 @@ pub struct Race {
     t0: Instant,
     deadline: Instant,
     now: Instant,
+    resolution_delay: Duration,
     /// Plan indices not started yet, in plan order.
     pending: VecDeque<usize>,
     in_flight: Vec<InFlight>,
     records: Vec<AttemptRecord>,
+    queries: Vec<QueryRecord>,
+    held: Option<Held>,
+    /// When the first address became known, from `t0`.
+    first_answer: Option<Duration>,
     alternate_started: bool,
     /// Early starts earned by failures at this instant (the "no wasted delay" rule).
     credit: usize,
@@ -95,19 +125,76 @@ pub struct Race {
 }
 
 impl Race {
-    /// A race over `plan` that starts at `t0` and must be over by `deadline`.
+    /// A race over `plan`, whose addresses are all known at `t0`, that must be over by
+    /// `deadline`.
     pub fn new(plan: Plan, t0: Instant, deadline: Instant) -> Self {
         let pending = (0..plan.attempts().len()).collect();
+        let mut race = Self::empty(plan, t0, deadline, Duration::ZERO);
+        race.pending = pending;
+        race.first_answer = Some(Duration::ZERO);
+        race
+    }
+
+    /// A race that starts by sending `queries` at `t0` and plans each answer as it
+    /// arrives ([`Race::handle_answer`]), by the rules of the [crate docs](crate).
+    /// The options are assumed valid ([`HappyEyeballsOptions::validate`]); a request
+    /// for one family keeps only that family's addresses.
+    ///
+    /// ```
+    /// use std::time::{Duration, Instant};
+    /// use turbohttp_proto::dns::QueryType;
+    /// use turbohttp_proto::race::{Event, Race};
+    /// use turbohttp_proto::HappyEyeballsOptions;
+    ///
+    /// let t0 = Instant::now();
+    /// let options = HappyEyeballsOptions::default();
+    /// let queries = [QueryType::Aaaa, QueryType::A];
+    /// let mut race = Race::resolving(&options, None, &queries, t0, t0 + Duration::from_secs(5));
+    /// assert_eq!(race.poll_event(), Some(Event::Resolve { query: 0, kind: QueryType::Aaaa }));
+    /// assert_eq!(race.poll_event(), Some(Event::Resolve { query: 1, kind: QueryType::A }));
+    /// // The A answer comes first: it waits up to 50 ms for the AAAA answer.
+    /// let v4 = "192.0.2.1:443".parse().unwrap();
+    /// race.handle_answer(t0 + Duration::from_millis(5), 1, Ok(vec![v4]));
+    /// assert_eq!(race.poll_event(), None);
+    /// assert_eq!(race.poll_timeout(), Some(t0 + Duration::from_millis(55)));
+    /// ```
+    pub fn resolving(
+        options: &HappyEyeballsOptions,
+        requested: Option<AddressFamily>,
+        queries: &[QueryType],
+        t0: Instant,
+        deadline: Instant,
+    ) -> Self {
+        let plan = Plan::empty(options, requested);
+        let mut race = Self::empty(plan, t0, deadline, options.resolution_delay);
+        for (query, &kind) in queries.iter().enumerate() {
+            race.queries.push(QueryRecord {
+                query: kind,
+                started: Duration::ZERO,
+                ended: None,
+                outcome: QueryOutcome::Pending,
+                addresses: Vec::new(),
+            });
+            race.events.push_back(Event::Resolve { query, kind });
+        }
+        race
+    }
+
+    fn empty(plan: Plan, t0: Instant, deadline: Instant, resolution_delay: Duration) -> Self {
         Self {
             plan,
             t0,
             deadline,
             now: t0,
-            pending,
+            resolution_delay,
+            pending: VecDeque::new(),
             in_flight: Vec::new(),
             // Not sized for the plan: most races end after an attempt or two, and a
             // plan can hold 100,000 addresses.
             records: Vec::new(),
+            queries: Vec::new(),
+            held: None,
+            first_answer: None,
             alternate_started: false,
             credit: 0,
             decisive: Vec::new(),
@@ -118,12 +205,12 @@ impl Race {
         }
     }
 
-    /// The plan being executed.
+    /// The plan so far.
     pub fn plan(&self) -> &Plan {
         &self.plan
     }
 
-    /// The race's start instant.
+    /// The race's start instant: the start of the connect.
     pub fn started_at(&self) -> Instant {
         self.t0
     }
@@ -145,6 +232,9 @@ impl Race {
         for f in &self.in_flight {
             next = next.min(f.deadline);
         }
+        if let Some(until) = self.held.as_ref().and_then(|h| h.until) {
+            next = next.min(until);
+        }
         if self.in_flight.len() < self.plan.max_in_flight()
             && let Some(due) = self
                 .next_startable()
@@ -161,6 +251,54 @@ impl Race {
         self.observe(now);
     }
 
+    /// Query `query` ended: its addresses (for an AAAA query only the IPv6 ones are
+    /// kept, for an A query only the IPv4 ones), or why it gave none. Addresses
+    /// already planned are not planned again. Reports for queries that already
+    /// ended, or after the race, are ignored.
+    pub fn handle_answer(
+        &mut self,
+        now: Instant,
+        query: usize,
+        answer: Result<Vec<SocketAddr>, LookupFailure>,
+    ) {
+        self.observe(now);
+        if self.outcome.is_some() {
+            return;
+        }
+        let ended = self.offset(now);
+        let Some(record) = self.queries.get_mut(query) else {
+            return;
+        };
+        if record.outcome != QueryOutcome::Pending {
+            return;
+        }
+        record.ended = Some(ended);
+        let kind = record.query;
+        let addrs = match answer {
+            Ok(addrs) => {
+                record.outcome = QueryOutcome::Answered {
+                    addresses: addrs.len(),
+                };
+                let of_kind = |a: &SocketAddr| match kind {
+                    QueryType::Aaaa => a.is_ipv6(),
+                    QueryType::A => a.is_ipv4(),
+                    _ => true,
+                };
+                let kept: Vec<SocketAddr> = addrs.iter().copied().filter(of_kind).collect();
+                record.addresses = addrs;
+                self.plan.accept(kept.into_iter())
+            }
+            Err(failure) => {
+                record.outcome = QueryOutcome::Failed(failure);
+                Vec::new()
+            }
+        };
+        if !addrs.is_empty() && self.first_answer.is_none() {
+            self.first_answer = Some(ended);
+        }
+        self.admit(kind, addrs, now);
+    }
+
     /// Attempt `attempt` connected (and its setup succeeded). If the race is already
     /// decided, or the attempt was cancelled, the driver is told to drop it.
     pub fn handle_connected(&mut self, now: Instant, attempt: usize) {
@@ -169,7 +307,7 @@ impl Race {
             Some(f) => {
                 self.records[attempt].ended = Some(self.offset(now));
                 self.decisive.push(Decisive {
-                    plan_index: f.plan_index,
+                    order: self.plan.order_key(f.plan_index),
                     attempt,
                     connected: true,
                 });
@@ -190,7 +328,7 @@ impl Race {
         record.failure = Some(AttemptFailure::from_error(error));
         if error.is_terminal() {
             self.decisive.push(Decisive {
-                plan_index: f.plan_index,
+                order: self.plan.order_key(f.plan_index),
                 attempt,
                 connected: false,
             });
@@ -216,9 +354,24 @@ impl Race {
         &self.records
     }
 
+    /// The DNS queries, in the order sent.
+    pub fn queries(&self) -> &[QueryRecord] {
+        &self.queries
+    }
+
+    /// When the first address became known, from the race start; `None` until then.
+    pub fn first_answer(&self) -> Option<Duration> {
+        self.first_answer
+    }
+
     /// The attempts, in start order.
     pub fn into_records(self) -> Vec<AttemptRecord> {
         self.records
+    }
+
+    /// The attempts and the queries, in start order.
+    pub fn into_parts(self) -> (Vec<AttemptRecord>, Vec<QueryRecord>) {
+        (self.records, self.queries)
     }
 
     fn observe(&mut self, now: Instant) {
@@ -231,6 +384,10 @@ impl Race {
     }
 
     fn due(&self, plan_index: usize) -> Option<Instant> {
+        if self.plan.mode() == Mode::Sequential {
+            // One at a time: the next starts when the previous one is over.
+            return Some(self.t0);
+        }
         self.t0.checked_add(self.plan.attempts()[plan_index].offset)
     }
 
@@ -239,9 +396,119 @@ impl Race {
         Some(self.in_flight.remove(pos))
     }
 
+    fn queries_pending(&self, kind: QueryType) -> bool {
+        self.queries
+            .iter()
+            .any(|q| q.query == kind && q.outcome == QueryOutcome::Pending)
+    }
+
+    fn all_queries_ended(&self) -> bool {
+        self.queries
+            .iter()
+            .all(|q| q.outcome != QueryOutcome::Pending)
+    }
+
+    /// Plans the addresses of one answer by the resolution rules.
+    fn admit(&mut self, kind: QueryType, addrs: Vec<SocketAddr>, now: Instant) {
+        let at = self.offset(now);
+        if !self.plan_enable_flag() {
+            // Sequential: wait for every query, then dial in query order.
+            let held = self.held.get_or_insert(Held {
+                addrs: Vec::new(),
+                until: None,
+            });
+            held.addrs.extend(addrs);
+            if self.all_queries_ended() {
+                let held = self.held.take().map(|h| h.addrs).unwrap_or_default();
+                self.plan_addresses(held.as_slice(), at);
+            }
+            return;
+        }
+        let family = match kind {
+            QueryType::Aaaa => AddressFamily::V6,
+            QueryType::A => AddressFamily::V4,
+            _ => {
+                self.plan_addresses(&addrs, at);
+                return;
+            }
+        };
+        if self.plan.attempts().is_empty()
+            && self.held.is_none()
+            && !addrs.is_empty()
+            && self.plan_follows_resolver()
+        {
+            // The first answer with an address leads: it is the preferred family.
+            self.plan_addresses(&addrs, at);
+            return;
+        }
+        let preferred = self.plan.preferred();
+        if family == preferred {
+            self.plan_addresses(&addrs, at);
+            // The other family's answer stops waiting: now, or after the head start.
+            if let Some(held) = self.held.take() {
+                self.plan_addresses(&held.addrs, at);
+            }
+        } else if addrs.is_empty() {
+            // Nothing to plan.
+        } else if self.plan.count(preferred) > 0 || !self.preferred_query_pending() {
+            self.plan_addresses(&addrs, at);
+        } else {
+            // The preferred family's answer may be moments away: wait for it, a while.
+            let until = now.checked_add(self.resolution_delay);
+            self.held = Some(Held { addrs, until });
+        }
+    }
+
+    fn preferred_query_pending(&self) -> bool {
+        let kind = match self.plan.preferred() {
+            AddressFamily::V6 => QueryType::Aaaa,
+            AddressFamily::V4 => QueryType::A,
+        };
+        self.queries_pending(kind)
+    }
+
+    fn plan_enable_flag(&self) -> bool {
+        self.plan.options().enable
+    }
+
+    fn plan_follows_resolver(&self) -> bool {
+        self.plan.options().follow_resolver_order
+    }
+
+    /// Plans addresses (one answer's, already accepted): the preferred family from
+    /// `at`, the other after the head start, or at once when the preferred family
+    /// has nothing left to try.
+    fn plan_addresses(&mut self, addrs: &[SocketAddr], at: Duration) {
+        if addrs.is_empty() {
+            return;
+        }
+        let first_new = self.plan.attempts().len();
+        let preferred_idle = !self.pending_or_running(self.plan.preferred());
+        self.plan.schedule_answer(addrs, at, preferred_idle);
+        for plan_index in first_new..self.plan.attempts().len() {
+            let key = self.plan.order_key(plan_index);
+            let pos = self
+                .pending
+                .iter()
+                .position(|&p| self.plan.order_key(p) > key)
+                .unwrap_or(self.pending.len());
+            self.pending.insert(pos, plan_index);
+        }
+        self.dirty = true;
+    }
+
+    /// Whether `family` has an attempt waiting or in flight.
+    fn pending_or_running(&self, family: AddressFamily) -> bool {
+        self.in_flight.iter().any(|f| f.family == family)
+            || self
+                .pending
+                .iter()
+                .any(|&p| self.plan.attempts()[p].family == family)
+    }
+
     /// Decides everything the inputs since the last call imply, in a fixed order:
     /// a decisive result (earliest in plan order), cancellation, the connect timeout,
-    /// per-attempt budgets, then new starts.
+    /// the resolution delay, per-attempt budgets, then new starts.
     fn settle(&mut self) {
         if !self.dirty {
             return;
@@ -251,7 +518,7 @@ impl Race {
             self.decisive.clear();
             return;
         }
-        if let Some(first) = self.decisive.iter().min_by_key(|d| d.plan_index).copied() {
+        if let Some(first) = self.decisive.iter().min_by_key(|d| d.order).copied() {
             for other in std::mem::take(&mut self.decisive) {
                 if other.attempt == first.attempt {
                     continue;
@@ -287,11 +554,55 @@ impl Race {
             self.finish(Outcome::TimedOut);
             return;
         }
+        if self
+            .held
+            .as_ref()
+            .and_then(|h| h.until)
+            .is_some_and(|until| until <= self.now)
+        {
+            // The resolution delay is over: the other family goes without waiting.
+            let held = self.held.take().map(|h| h.addrs).unwrap_or_default();
+            let at = self.offset(self.now);
+            self.plan_addresses(&held, at);
+        }
         self.expire_budgets();
         self.fill_slots();
         self.credit = 0;
-        if self.in_flight.is_empty() && self.pending.is_empty() {
-            self.finish(Outcome::AllAttemptsFailed);
+        if self.in_flight.is_empty()
+            && self.pending.is_empty()
+            && self.held.is_none()
+            && self.all_queries_ended()
+        {
+            let outcome = self.exhausted();
+            self.finish(outcome);
+        }
+    }
+
+    /// Why the race ends with nothing left to try or to wait for.
+    fn exhausted(&self) -> Outcome {
+        if !self.plan.attempts().is_empty() {
+            return Outcome::AllAttemptsFailed;
+        }
+        let answered_any = self
+            .queries
+            .iter()
+            .any(|q| matches!(q.outcome, QueryOutcome::Answered { addresses } if addresses > 0));
+        if answered_any {
+            return Outcome::FamilyUnavailable;
+        }
+        let only_nodata = self.queries.iter().all(|q| match &q.outcome {
+            QueryOutcome::Answered { .. } => true,
+            QueryOutcome::Failed(f) => f.kind == LookupFailureKind::NoData,
+            _ => false,
+        });
+        if only_nodata {
+            if self.plan.requested().is_some() {
+                Outcome::FamilyUnavailable
+            } else {
+                Outcome::NoAddresses
+            }
+        } else {
+            Outcome::Unresolved
         }
     }
 
@@ -406,6 +717,17 @@ impl Race {
             self.events.push_back(Event::Cancel { attempt: f.attempt });
         }
         self.pending.clear();
+        self.held = None;
+        for query in &mut self.queries {
+            if query.outcome == QueryOutcome::Pending {
+                query.ended = Some(ended);
+                query.outcome = if outcome == Outcome::TimedOut {
+                    QueryOutcome::TimedOut
+                } else {
+                    QueryOutcome::Cancelled
+                };
+            }
+        }
         self.outcome = Some(outcome);
         self.events.push_back(Event::Finished(outcome));
     }

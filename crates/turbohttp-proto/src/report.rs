@@ -5,6 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::dns::{LookupFailure, QueryType};
 use crate::{AddressFamily, AttemptError, AttemptPhase};
 
 /// How one attempt ended.
@@ -113,10 +114,10 @@ pub struct AttemptRecord {
     pub endpoint: SocketAddr,
     /// Its family.
     pub family: AddressFamily,
-    /// When the attempt started, from the start of the race (after resolution).
+    /// When the attempt started, from the start of the connect (resolution included).
     pub started: Duration,
     /// When it ended (connected, failed, timed out, or was cancelled), from the start of
-    /// the race; `None` only while the race is still running.
+    /// the connect; `None` only while the race is still running.
     pub ended: Option<Duration>,
     /// How it ended.
     pub outcome: AttemptOutcome,
@@ -147,6 +148,87 @@ impl fmt::Display for AttemptRecord {
     }
 }
 
+/// How one DNS query of a connect ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum QueryOutcome {
+    /// The query has not ended (only while the race runs).
+    Pending,
+    /// The query answered with this many addresses (possibly none).
+    Answered {
+        /// How many addresses the answer carried, before deduplication.
+        addresses: usize,
+    },
+    /// The query failed: NXDOMAIN, NODATA, SERVFAIL, a timeout of the resolver...
+    Failed(LookupFailure),
+    /// The connect timeout ran out before the query ended.
+    TimedOut,
+    /// The race ended (won, failed or cancelled) before the query did, so its answer
+    /// was not needed; the query was dropped.
+    Cancelled,
+}
+
+impl QueryOutcome {
+    /// `"answered"`, `"nxdomain"`, `"nodata"`, `"servfail"`, `"refused"`,
+    /// `"timed_out"`, `"bad_answer"`, `"error"`, `"cancelled"` or `"pending"`: the
+    /// spelling of the command's JSON output. A query the resolver itself gave up on
+    /// and one the connect timeout cut short both read `"timed_out"`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Answered { .. } => "answered",
+            Self::Failed(failure) => failure.kind.as_str(),
+            Self::TimedOut => "timed_out",
+            Self::Cancelled => "cancelled",
+        }
+    }
+}
+
+impl fmt::Display for QueryOutcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pending => f.write_str("pending"),
+            Self::Answered { addresses: 1 } => f.write_str("1 address"),
+            Self::Answered { addresses } => write!(f, "{addresses} addresses"),
+            Self::Failed(failure) => write!(f, "{}", failure),
+            Self::TimedOut => f.write_str("no answer before the connect timeout"),
+            Self::Cancelled => f.write_str("not needed: the race ended first"),
+        }
+    }
+}
+
+/// One DNS query of a connect (or the one-shot lookup of a resolver that answers every
+/// family at once).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct QueryRecord {
+    /// What was asked.
+    pub query: QueryType,
+    /// When it was sent, from the start of the connect.
+    pub started: Duration,
+    /// When it ended, from the start of the connect; `None` only while it runs.
+    pub ended: Option<Duration>,
+    /// How it ended.
+    pub outcome: QueryOutcome,
+    /// The addresses it answered, in the resolver's order, duplicates included.
+    pub addresses: Vec<SocketAddr>,
+}
+
+impl fmt::Display for QueryRecord {
+    /// `AAAA +0ms..+12.3ms 2 addresses` or `A +0ms..+5s servfail: the server failed`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} +{}..", self.query, DisplayDuration(self.started))?;
+        match self.ended {
+            Some(ended) => write!(f, "+{} ", DisplayDuration(ended))?,
+            None => f.write_str("pending ")?,
+        }
+        match &self.outcome {
+            QueryOutcome::Failed(failure) => write!(f, "{}: {}", failure.kind.as_str(), failure),
+            other => write!(f, "{other}"),
+        }
+    }
+}
+
 /// The story of one connect: what was resolved, every attempt, and who won.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
@@ -157,10 +239,17 @@ pub struct RaceReport {
     pub port: u16,
     /// The family dialed first.
     pub preferred_family: AddressFamily,
-    /// The addresses the race chose from, after deduplication, in resolver order.
+    /// The addresses the race chose from, after deduplication, in the order they
+    /// were planned (resolver order within an answer, answers in arrival order).
     pub resolved: Vec<SocketAddr>,
-    /// How long resolution took.
+    /// When the first address became known, from the start of the connect: the end
+    /// of the first answer that carried one (zero for an IP literal). Until then no
+    /// attempt could start.
     pub resolve_time: Duration,
+    /// Every DNS query, in the order sent: AAAA and A for a resolver that queries
+    /// each family, one `getaddrinfo` lookup for a one-shot resolver, none for an IP
+    /// literal.
+    pub dns: Vec<QueryRecord>,
     /// Every attempt that started, in the order they started.
     pub attempts: Vec<AttemptRecord>,
     /// The winning attempt's number, on success.
@@ -178,6 +267,7 @@ impl RaceReport {
             preferred_family,
             resolved: Vec::new(),
             resolve_time: Duration::ZERO,
+            dns: Vec::new(),
             attempts: Vec::new(),
             winner: None,
             elapsed: Duration::ZERO,

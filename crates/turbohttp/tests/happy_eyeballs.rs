@@ -255,11 +255,16 @@ async fn both_families_fail_aggregates_errors() {
     assert!(sentence.starts_with("all 4 attempts to connect to dual.test:443 failed; the first was [2001:db8::a]:443: Connection refused (os error 111)"), "{sentence}");
     assert!(!sentence.contains('\n'));
     let detailed = format!("{err:#}");
-    assert_eq!(detailed.lines().count(), 5, "{detailed}");
+    // The sentence, the one lookup, then the four attempts.
+    assert_eq!(detailed.lines().count(), 6, "{detailed}");
+    assert_eq!(
+        detailed.lines().nth(1).unwrap(),
+        "  getaddrinfo +0ms..+0ms 4 addresses"
+    );
     assert!(
         detailed
             .lines()
-            .nth(3)
+            .nth(4)
             .unwrap()
             .contains("#2 192.0.2.10:443 (IPv4) +10ms..+30ms failed: setup failed"),
         "{detailed}"
@@ -1011,12 +1016,25 @@ async fn bad_input_is_a_typed_error_before_any_dial() {
                 443,
                 ms(100),
                 HappyEyeballsOptions {
-                    family_stagger_delay: ms(200),
+                    resolution_delay: ms(5),
                     ..ok
                 },
             )
             .await,
-            "cannot connect to dual.test:443: family_stagger_delay (200ms) is not shorter than the connect timeout (100ms), so the second family could never be tried",
+            "cannot connect to dual.test:443: resolution_delay is 5ms, below the 10ms minimum of RFC 8305",
+        ),
+        (
+            go(
+                "dual.test",
+                443,
+                ms(100),
+                HappyEyeballsOptions {
+                    first_address_family_count: 0,
+                    ..ok
+                },
+            )
+            .await,
+            "cannot connect to dual.test:443: first_address_family_count is 0, but at least one attempt of the preferred family must come first; set prefer_ipv6 to choose the other family",
         ),
         (
             go(
@@ -1084,5 +1102,8 @@ async fn resolver_failures_and_empty_answers_are_typed() {
         err.to_string(),
         "could not resolve nowhere.test: no address is configured for nowhere.test:80"
     );
-    assert!(std::error::Error::source(&err).is_some());
+    // The sentence already carries the resolver's words: no source repeats them.
+    assert!(std::error::Error::source(&err).is_none());
+    assert_eq!(err.report().dns.len(), 1);
+    assert_eq!(err.report().dns[0].outcome.as_str(), "nxdomain");
 }

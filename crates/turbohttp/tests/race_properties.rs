@@ -59,6 +59,7 @@ fn case() -> impl Strategy<Value = Case> {
                     max_concurrent_attempts: cap,
                     prefer_ipv6,
                     enable,
+                    ..HappyEyeballsOptions::default()
                 },
                 // Always longer than the stagger, which is what validation demands.
                 timeout: Duration::from_millis(stagger + extra),

@@ -113,6 +113,7 @@ impl Race {
             max_concurrent_attempts: rng.range(2, 4) as usize,
             prefer_ipv6: rng.chance(50),
             enable: rng.chance(85),
+            ..HappyEyeballsOptions::default()
         };
         let family = match rng.range(0, 19) {
             0 => Some(AddressFamily::V4),

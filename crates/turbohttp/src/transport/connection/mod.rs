@@ -12,5 +12,5 @@ pub use happy_eyeballs::{
     HappyEyeballs, HappyEyeballsOptions, OptionsError, RaceReport, connect,
 };
 pub use host::{Host, InputError, parse_authority, parse_port};
-pub use resolve::{NoResolver, Resolver, StaticResolver, SystemResolver};
+pub use resolve::{Answers, NoResolver, Resolver, StaticResolver, SystemResolver};
 pub use turbohttp_proto::{AddressFamily, AttemptError, AttemptPhase};

@@ -7,10 +7,30 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+
+/// How a resolver answers a name: all at once, or one query per family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answers {
+    /// One answer carries every family ([`Resolver::resolve`]): `getaddrinfo`, a
+    /// static table. The race starts when it arrives.
+    Combined,
+    /// AAAA and A are asked separately ([`Resolver::lookup`]) and the race starts on
+    /// the first answer, by the resolution delay rule (RFC 8305 §3).
+    PerFamily,
+}
+
 /// Resolves a host name into socket addresses, in the resolver's order of preference.
 ///
-/// The race calls it once per connect. An implementation must not block the calling
-/// thread: [`SystemResolver`] moves `getaddrinfo` onto tokio's blocking pool.
+/// A one-shot resolver implements [`Resolver::resolve`] only: its single answer
+/// carries every family. A resolver that can ask for each family on its own (like
+/// [`DnsResolver`](super::DnsResolver)) also says [`Answers::PerFamily`] and
+/// implements [`Resolver::lookup`], so that the race can start on the first answer.
+///
+/// An implementation must not block the calling thread ([`SystemResolver`] moves
+/// `getaddrinfo` onto tokio's blocking pool), and the race drops a lookup's future
+/// once its answer is not needed.
 pub trait Resolver: Send + Sync {
     /// The addresses of `host` at `port`, in resolver order. An empty list is allowed
     /// (the connect then fails with
@@ -20,6 +40,40 @@ pub trait Resolver: Send + Sync {
         host: &str,
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+
+    /// How this resolver answers `host:port`. [`Answers::Combined`] unless overridden.
+    fn answers(&self, host: &str, port: u16) -> Answers {
+        let _ = (host, port);
+        Answers::Combined
+    }
+
+    /// One query: [`QueryType::Aaaa`] or [`QueryType::A`] for a resolver that answers
+    /// [`Answers::PerFamily`], [`QueryType::AddrInfo`] for every resolver. The default
+    /// answers every query with [`Resolver::resolve`].
+    fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send {
+        let _ = query;
+        async move {
+            self.resolve(host, port)
+                .await
+                .map_err(|e| lookup_failure(&e))
+        }
+    }
+}
+
+/// A one-shot resolver's error as a query failure: its kind where it tells one, its
+/// words in any case.
+pub(crate) fn lookup_failure(error: &io::Error) -> LookupFailure {
+    let kind = match error.kind() {
+        io::ErrorKind::TimedOut => LookupFailureKind::TimedOut,
+        io::ErrorKind::NotFound => LookupFailureKind::NxDomain,
+        _ => LookupFailureKind::Other,
+    };
+    LookupFailure::new(kind, error.to_string())
 }
 
 impl<R: Resolver + ?Sized> Resolver for &R {
@@ -30,6 +84,19 @@ impl<R: Resolver + ?Sized> Resolver for &R {
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
         (**self).resolve(host, port)
     }
+
+    fn answers(&self, host: &str, port: u16) -> Answers {
+        (**self).answers(host, port)
+    }
+
+    fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send {
+        (**self).lookup(host, port, query)
+    }
 }
 
 impl<R: Resolver + ?Sized> Resolver for Arc<R> {
@@ -39,6 +106,19 @@ impl<R: Resolver + ?Sized> Resolver for Arc<R> {
         port: u16,
     ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
         (**self).resolve(host, port)
+    }
+
+    fn answers(&self, host: &str, port: u16) -> Answers {
+        (**self).answers(host, port)
+    }
+
+    fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send {
+        (**self).lookup(host, port, query)
     }
 }
 
@@ -111,7 +191,7 @@ impl<R> StaticResolver<R> {
     }
 
     /// The overridden addresses for `host:port`, if any.
-    pub fn lookup(&self, host: &str, port: u16) -> Option<&[SocketAddr]> {
+    pub fn get(&self, host: &str, port: u16) -> Option<&[SocketAddr]> {
         self.table
             .get(&(host.to_ascii_lowercase(), port))
             .map(Vec::as_slice)
@@ -120,9 +200,37 @@ impl<R> StaticResolver<R> {
 
 impl<R: Resolver> Resolver for StaticResolver<R> {
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
-        match self.lookup(host, port) {
+        match self.get(host, port) {
             Some(addrs) => Ok(addrs.to_vec()),
             None => self.fallback.resolve(host, port).await,
+        }
+    }
+
+    /// An override is one answer with every family; other names are the fallback's.
+    fn answers(&self, host: &str, port: u16) -> Answers {
+        match self.get(host, port) {
+            Some(_) => Answers::Combined,
+            None => self.fallback.answers(host, port),
+        }
+    }
+
+    async fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> Result<Vec<SocketAddr>, LookupFailure> {
+        match self.get(host, port) {
+            Some(addrs) => Ok(addrs
+                .iter()
+                .copied()
+                .filter(|a| match query {
+                    QueryType::Aaaa => a.is_ipv6(),
+                    QueryType::A => a.is_ipv4(),
+                    _ => true,
+                })
+                .collect()),
+            None => self.fallback.lookup(host, port, query).await,
         }
     }
 }

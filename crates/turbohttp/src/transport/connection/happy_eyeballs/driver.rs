@@ -1,6 +1,6 @@
-//! Runs a [`Race`] on tokio: starts the attempts it asks for, feeds their results and
-//! the clock back in, and drops what it cancels. All decisions are the race's; this
-//! file only does IO and waiting.
+//! Runs a [`Race`] on tokio: sends the DNS queries and starts the attempts it asks
+//! for, feeds their answers, results and the clock back in, and drops what it
+//! cancels. All decisions are the race's; this file only does IO and waiting.
 
 use std::future::{Future, poll_fn};
 use std::pin::Pin;
@@ -10,16 +10,22 @@ use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::race::{Event, Outcome, Race};
-use crate::transport::connection::{AttemptError, Dialer};
+use crate::transport::connection::{Dialer, Resolver};
 
-/// Executes `race` with `dialer`; returns the outcome, the winner's stream on success,
-/// and the race (for its records). Every other connection is dropped before this
-/// returns, and dropping this future drops every attempt too.
-pub(crate) async fn drive<D: Dialer>(
+/// Executes `race`, asking `resolver` about `host` and dialing with `dialer`; returns
+/// the outcome, the winner's stream on success, and the race (for its records). Every
+/// other connection and every query still running is dropped before this returns,
+/// and dropping this future drops them too: no lookup outlives its connect.
+pub(crate) async fn drive<R: Resolver, D: Dialer>(
     mut race: Race,
+    resolver: &R,
+    host: &str,
+    port: u16,
     dialer: &D,
     cancel: &CancellationToken,
 ) -> (Outcome, Option<D::Stream>, Race) {
+    // The queries in flight (two at most), polled in this task like the attempts.
+    let mut lookups = Vec::new();
     // The attempts in flight, at most `max_in_flight` of them, all in this one task.
     // A plain Vec rather than a FuturesUnordered: a cancelled attempt is removed, and
     // so its socket closed, the moment the race says so, which keeps the number of
@@ -41,6 +47,10 @@ pub(crate) async fn drive<D: Dialer>(
     loop {
         while let Some(event) = race.poll_event() {
             match event {
+                Event::Resolve { query, kind } => {
+                    tracing::debug!(query, %kind, host, "query sent");
+                    lookups.push((query, Box::pin(resolver.lookup(host, port, kind))));
+                }
                 Event::Start { attempt, addr } => {
                     tracing::debug!(attempt, %addr, "attempt started");
                     in_flight.push((attempt, Box::pin(dialer.dial(addr))));
@@ -75,6 +85,16 @@ pub(crate) async fn drive<D: Dialer>(
             // A connection that completes at the same instant as the deadline or a
             // cancellation still wins: results are looked at first.
             biased;
+            answers = next_results(&mut lookups), if !lookups.is_empty() => {
+                let now = Instant::now().into_std();
+                for (query, answer) in answers {
+                    match &answer {
+                        Ok(addrs) => tracing::debug!(query, addresses = addrs.len(), "query answered"),
+                        Err(failure) => tracing::debug!(query, %failure, "query failed"),
+                    }
+                    race.handle_answer(now, query, answer);
+                }
+            }
             batch = next_results(&mut in_flight), if !in_flight.is_empty() => {
                 let now = Instant::now().into_std();
                 for (attempt, result) in batch {
@@ -100,14 +120,12 @@ pub(crate) async fn drive<D: Dialer>(
     }
 }
 
-type AttemptResult<S> = (usize, Result<S, AttemptError>);
-
-/// Waits until at least one attempt finishes and returns every attempt that finished
-/// in the same poll, in start order, so that the race settles ties by plan order
-/// rather than by wake-up order.
-async fn next_results<S, F>(in_flight: &mut Vec<(usize, Pin<Box<F>>)>) -> Vec<AttemptResult<S>>
+/// Waits until at least one future (an attempt, a query) finishes and returns every
+/// one that finished in the same poll, in start order, so that the race settles ties
+/// by plan order rather than by wake-up order.
+async fn next_results<T, F>(in_flight: &mut Vec<(usize, Pin<Box<F>>)>) -> Vec<(usize, T)>
 where
-    F: Future<Output = Result<S, AttemptError>>,
+    F: Future<Output = T>,
 {
     poll_fn(|cx| {
         let mut done = Vec::new();

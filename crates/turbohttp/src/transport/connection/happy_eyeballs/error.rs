@@ -6,7 +6,11 @@ use std::io;
 
 use crate::transport::connection::{AddressFamily, InputError};
 use turbohttp_proto::OptionsError;
-use turbohttp_proto::{AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, RaceReport};
+use turbohttp_proto::dns::LookupFailureKind;
+use turbohttp_proto::{
+    AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, QueryOutcome, QueryRecord,
+    RaceReport,
+};
 
 /// The broad reason a connect failed. Match on this; read the [`ConnectError`]'s
 /// report for the details.
@@ -53,7 +57,6 @@ enum Cause {
     None,
     Input(InputError),
     Options(OptionsError),
-    Resolve(io::Error),
 }
 
 /// A connect that did not produce a connection.
@@ -88,14 +91,6 @@ impl ConnectError {
         Self {
             kind: ConnectErrorKind::InvalidInput,
             cause: Cause::Options(error),
-            report: Box::new(report),
-        }
-    }
-
-    pub(crate) fn resolve(error: io::Error, report: RaceReport) -> Self {
-        Self {
-            kind: ConnectErrorKind::Resolve,
-            cause: Cause::Resolve(error),
             report: Box::new(report),
         }
     }
@@ -153,10 +148,7 @@ impl ConnectError {
 
     /// The first meaningful OS error code (`errno`), for telemetry.
     pub fn raw_os_error(&self) -> Option<i32> {
-        match &self.cause {
-            Cause::Resolve(e) => e.raw_os_error(),
-            _ => self.deciding_failure().and_then(|f| f.os_error),
-        }
+        self.deciding_failure().and_then(|f| f.os_error)
     }
 
     /// The failure that sums the error up: for [`ConnectErrorKind::SetupRejected`] the
@@ -181,10 +173,14 @@ impl ConnectError {
     pub fn io_error_kind(&self) -> io::ErrorKind {
         match self.kind {
             ConnectErrorKind::InvalidInput => io::ErrorKind::InvalidInput,
-            ConnectErrorKind::Resolve => match &self.cause {
-                Cause::Resolve(e) => e.kind(),
-                _ => io::ErrorKind::NotFound,
-            },
+            ConnectErrorKind::Resolve => {
+                let timed_out = |q: &QueryRecord| matches!(&q.outcome, QueryOutcome::Failed(f) if f.kind == LookupFailureKind::TimedOut);
+                if !self.report.dns.is_empty() && self.report.dns.iter().all(timed_out) {
+                    io::ErrorKind::TimedOut
+                } else {
+                    io::ErrorKind::NotFound
+                }
+            }
             ConnectErrorKind::NoAddresses | ConnectErrorKind::FamilyUnavailable => {
                 io::ErrorKind::NotFound
             }
@@ -193,6 +189,30 @@ impl ConnectError {
             ConnectErrorKind::AllAttemptsFailed | ConnectErrorKind::SetupRejected => self
                 .deciding_failure()
                 .map_or(io::ErrorKind::Other, |f| f.kind),
+        }
+    }
+
+    /// Each query's outcome: `AAAA: timed out after 5s; A: no such name`, or the one
+    /// lookup's words alone.
+    fn write_queries(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let outcome = |q: &QueryRecord| match &q.outcome {
+            QueryOutcome::Failed(failure) => failure.message.clone(),
+            other => other.to_string(),
+        };
+        match self.report.dns.as_slice() {
+            [] => f.write_str("no query was answered"),
+            [one] if one.query == turbohttp_proto::dns::QueryType::AddrInfo => {
+                f.write_str(&outcome(one))
+            }
+            queries => {
+                for (i, q) in queries.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str("; ")?;
+                    }
+                    write!(f, "{} {}", q.query, outcome(q))?;
+                }
+                Ok(())
+            }
         }
     }
 
@@ -214,23 +234,34 @@ impl fmt::Display for ConnectError {
         match (&self.kind, &self.cause) {
             (_, Cause::Input(e)) => write!(f, "cannot connect: {e}")?,
             (_, Cause::Options(e)) => write!(f, "cannot connect to {target}: {e}")?,
-            (_, Cause::Resolve(e)) => write!(f, "could not resolve {}: {e}", self.report.host)?,
+            (ConnectErrorKind::Resolve, _) => {
+                write!(f, "could not resolve {}: ", self.report.host)?;
+                self.write_queries(f)?
+            }
             (ConnectErrorKind::NoAddresses, _) => {
                 write!(f, "{} resolved to no addresses", self.report.host)?
             }
             (ConnectErrorKind::FamilyUnavailable, _) => {
                 let (v4, v6) = (self.count(AddressFamily::V4), self.count(AddressFamily::V6));
-                let (wanted, found, other) = if v6 == 0 {
+                let asked_v4_only = self.report.dns.len() == 1
+                    && self.report.dns[0].query == turbohttp_proto::dns::QueryType::A;
+                let (wanted, found, other) = if v6 == 0 && !asked_v4_only {
                     (AddressFamily::V6, v4, AddressFamily::V4)
                 } else {
                     (AddressFamily::V4, v6, AddressFamily::V6)
                 };
-                write!(
-                    f,
-                    "{} has no {wanted} address (it resolved to {found} {other} address{})",
-                    self.report.host,
-                    if found == 1 { "" } else { "es" }
-                )?
+                if found == 0 {
+                    // Only the requested family was asked for, and it has none.
+                    write!(f, "{} has no {wanted} address: ", self.report.host)?;
+                    self.write_queries(f)?
+                } else {
+                    write!(
+                        f,
+                        "{} has no {wanted} address (it resolved to {found} {other} address{})",
+                        self.report.host,
+                        if found == 1 { "" } else { "es" }
+                    )?
+                }
             }
             (ConnectErrorKind::TimedOut, _) => write!(
                 f,
@@ -282,6 +313,9 @@ impl fmt::Display for ConnectError {
             }
         }
         if f.alternate() {
+            for query in &self.report.dns {
+                write!(f, "\n  {query}")?;
+            }
             for attempt in &self.report.attempts {
                 write!(f, "\n  {attempt}")?;
             }
@@ -296,7 +330,6 @@ impl StdError for ConnectError {
             Cause::None => None,
             Cause::Input(e) => Some(e),
             Cause::Options(e) => Some(e),
-            Cause::Resolve(e) => Some(e),
         }
     }
 }

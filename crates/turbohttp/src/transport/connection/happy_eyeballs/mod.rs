@@ -41,7 +41,7 @@ pub use turbohttp_proto::{plan, race};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use error::{ConnectError, ConnectErrorKind};
@@ -50,9 +50,10 @@ pub use turbohttp_proto::{
     MIN_DELAY, OptionsError, RaceReport,
 };
 
-use super::{AddressFamily, Dialer, Host, Resolver, SystemResolver, TcpDialer};
+use super::{AddressFamily, Answers, Dialer, Host, Resolver, SystemResolver, TcpDialer};
 use plan::{Plan, PlanError};
 use race::{Outcome, Race};
+use turbohttp_proto::dns::QueryType;
 
 /// About thirty years: tokio's own "far future".
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
@@ -194,47 +195,60 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         // A timeout past the end of the clock is no deadline at all: cap it as tokio does.
         let deadline = entered + connect_timeout.min(FAR_FUTURE);
 
-        let resolved = if let Host::Name(name) = &host {
-            let lookup = tokio::select! {
-                biased;
-                () = cancel.cancelled() => None,
-                () = sleep_until(deadline) => Some(None),
-                result = self.resolver.resolve(name, port) => Some(Some(result)),
-            };
-            report.resolve_time = entered.elapsed();
-            report.elapsed = report.resolve_time;
-            match lookup {
-                None => return Err(ConnectError::new(ConnectErrorKind::Cancelled, report)),
-                Some(None) => return Err(ConnectError::new(ConnectErrorKind::TimedOut, report)),
-                Some(Some(Err(e))) => return Err(ConnectError::resolve(e, report)),
-                Some(Some(Ok(addrs))) => addrs,
+        let options = self.options.for_timeout(connect_timeout);
+        let race = match &host {
+            Host::Name(name) => {
+                let queries = queries(
+                    self.resolver.answers(name, port),
+                    requested_family,
+                    &options,
+                );
+                Race::resolving(
+                    &options,
+                    requested_family,
+                    &queries,
+                    entered.into_std(),
+                    deadline.into_std(),
+                )
             }
+            Host::V4(_) | Host::V6(..) => {
+                let literal: Vec<_> = host.socket_addr(port).into_iter().collect();
+                match Plan::new(&literal, &options, requested_family) {
+                    Ok(plan) => Race::new(plan, entered.into_std(), deadline.into_std()),
+                    Err(e) => {
+                        report.resolved = plan::unique(literal.iter().copied());
+                        let kind = match e {
+                            PlanError::NoAddresses => ConnectErrorKind::NoAddresses,
+                            PlanError::FamilyUnavailable => ConnectErrorKind::FamilyUnavailable,
+                        };
+                        return Err(ConnectError::new(kind, report));
+                    }
+                }
+            }
+        };
+        tracing::debug!(host = %report.host, port, "race starting");
+
+        let name = match &host {
+            Host::Name(name) => name.as_str(),
+            Host::V4(_) | Host::V6(..) => "",
+        };
+        let (outcome, stream, race) =
+            driver::drive(race, &self.resolver, name, port, &self.dialer, cancel).await;
+        report.preferred_family = race.plan().preferred();
+        report.resolved = if outcome == Outcome::FamilyUnavailable {
+            // Nothing of the requested family: say what there was instead.
+            let answered = race
+                .queries()
+                .iter()
+                .flat_map(|q| q.addresses.iter().copied());
+            plan::unique(answered)
         } else {
-            host.socket_addr(port).into_iter().collect()
+            race.plan().addresses().collect()
         };
-
-        let plan = match Plan::new(&resolved, &self.options, requested_family) {
-            Ok(plan) => plan,
-            Err(e) => {
-                report.resolved = plan::unique(resolved.iter().copied());
-                let kind = match e {
-                    PlanError::NoAddresses => ConnectErrorKind::NoAddresses,
-                    PlanError::FamilyUnavailable => ConnectErrorKind::FamilyUnavailable,
-                };
-                return Err(ConnectError::new(kind, report));
-            }
-        };
-        report.resolved = plan.addresses().collect();
-        if plan.mode() == plan::Mode::Race
-            && let Err(e) = self.options.validate_race(connect_timeout)
-        {
-            return Err(ConnectError::options(e, report));
-        }
-        tracing::debug!(host = %report.host, port, addresses = report.resolved.len(), mode = ?plan.mode(), "race starting");
-
-        let race = Race::new(plan, Instant::now().into_std(), deadline.into_std());
-        let (outcome, stream, race) = driver::drive(race, &self.dialer, cancel).await;
-        report.attempts = race.into_records();
+        report.resolve_time = race.first_answer().unwrap_or_default();
+        let (attempts, dns) = race.into_parts();
+        report.attempts = attempts;
+        report.dns = dns;
         report.elapsed = entered.elapsed();
         let kind = match (outcome, stream) {
             (Outcome::Connected { attempt }, Some(stream)) => {
@@ -248,9 +262,34 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             (Outcome::TimedOut, _) => ConnectErrorKind::TimedOut,
             (Outcome::Cancelled, _) => ConnectErrorKind::Cancelled,
             (Outcome::SetupRejected { .. }, _) => ConnectErrorKind::SetupRejected,
+            (Outcome::Unresolved, _) => ConnectErrorKind::Resolve,
+            (Outcome::NoAddresses, _) => ConnectErrorKind::NoAddresses,
+            (Outcome::FamilyUnavailable, _) => ConnectErrorKind::FamilyUnavailable,
+            (_, _) => ConnectErrorKind::AllAttemptsFailed,
         };
         tracing::debug!(host = %report.host, port, ?kind, "race failed");
         Err(ConnectError::new(kind, report))
+    }
+}
+
+/// The queries a connect sends: one lookup for a one-shot resolver; otherwise AAAA
+/// and A (the preferred family's first), or only the requested family's.
+fn queries(
+    answers: Answers,
+    requested: Option<AddressFamily>,
+    options: &HappyEyeballsOptions,
+) -> Vec<QueryType> {
+    let query = |family| match family {
+        AddressFamily::V6 => QueryType::Aaaa,
+        AddressFamily::V4 => QueryType::A,
+    };
+    match (answers, requested) {
+        (Answers::PerFamily, Some(family)) => vec![query(family)],
+        (Answers::PerFamily, None) => {
+            let preferred = options.preferred_family();
+            vec![query(preferred), query(preferred.other())]
+        }
+        _ => vec![QueryType::AddrInfo],
     }
 }
 
