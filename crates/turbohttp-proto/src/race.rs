@@ -274,29 +274,48 @@ impl Race {
         }
         record.ended = Some(ended);
         let kind = record.query;
-        let addrs = match answer {
+        match answer {
             Ok(addrs) => {
                 record.outcome = QueryOutcome::Answered {
                     addresses: addrs.len(),
                 };
-                let of_kind = |a: &SocketAddr| match kind {
-                    QueryType::Aaaa => a.is_ipv6(),
-                    QueryType::A => a.is_ipv4(),
-                    _ => true,
-                };
-                let kept: Vec<SocketAddr> = addrs.iter().copied().filter(of_kind).collect();
                 record.addresses = addrs;
-                self.plan.accept(kept.into_iter())
             }
-            Err(failure) => {
-                record.outcome = QueryOutcome::Failed(failure);
-                Vec::new()
+            Err(failure) => record.outcome = QueryOutcome::Failed(failure),
+        }
+        if !self.plan.options().enable {
+            // Sequential, like getaddrinfo: wait for every query, then dial the
+            // answers in query order (the preferred family's first).
+            if self.all_queries_ended() {
+                let answers: Vec<SocketAddr> = (0..self.queries.len())
+                    .flat_map(|q| self.answered(q))
+                    .collect();
+                let kept = self.plan.accept(answers.into_iter());
+                if !kept.is_empty() {
+                    self.first_answer = Some(ended);
+                }
+                self.plan_addresses(&kept, ended);
             }
-        };
+            return;
+        }
+        let answered = self.answered(query);
+        let addrs = self.plan.accept(answered.into_iter());
         if !addrs.is_empty() && self.first_answer.is_none() {
             self.first_answer = Some(ended);
         }
         self.admit(kind, addrs, now);
+    }
+
+    /// The addresses query `query` answered that are of its type: AAAA answers keep
+    /// their IPv6 addresses, A answers their IPv4 ones.
+    fn answered(&self, query: usize) -> Vec<SocketAddr> {
+        let record = &self.queries[query];
+        let of_kind = |a: &SocketAddr| match record.query {
+            QueryType::Aaaa => a.is_ipv6(),
+            QueryType::A => a.is_ipv4(),
+            _ => true,
+        };
+        record.addresses.iter().copied().filter(of_kind).collect()
     }
 
     /// Attempt `attempt` connected (and its setup succeeded). If the race is already
@@ -411,19 +430,6 @@ impl Race {
     /// Plans the addresses of one answer by the resolution rules.
     fn admit(&mut self, kind: QueryType, addrs: Vec<SocketAddr>, now: Instant) {
         let at = self.offset(now);
-        if !self.plan_enable_flag() {
-            // Sequential: wait for every query, then dial in query order.
-            let held = self.held.get_or_insert(Held {
-                addrs: Vec::new(),
-                until: None,
-            });
-            held.addrs.extend(addrs);
-            if self.all_queries_ended() {
-                let held = self.held.take().map(|h| h.addrs).unwrap_or_default();
-                self.plan_addresses(held.as_slice(), at);
-            }
-            return;
-        }
         let family = match kind {
             QueryType::Aaaa => AddressFamily::V6,
             QueryType::A => AddressFamily::V4,
@@ -465,10 +471,6 @@ impl Race {
             AddressFamily::V4 => QueryType::A,
         };
         self.queries_pending(kind)
-    }
-
-    fn plan_enable_flag(&self) -> bool {
-        self.plan.options().enable
     }
 
     fn plan_follows_resolver(&self) -> bool {

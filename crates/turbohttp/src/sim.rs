@@ -38,7 +38,9 @@ use std::time::Duration;
 
 use tokio::time::{Instant, sleep};
 
-use crate::transport::connection::{AttemptError, Dialer, Resolver};
+use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+
+use crate::transport::connection::{Answers, AttemptError, Dialer, Resolver};
 
 /// `ECONNREFUSED`, as the OS would report it.
 pub const ECONNREFUSED: i32 = if cfg!(windows) {
@@ -205,6 +207,64 @@ pub struct SimStats {
     pub closed: usize,
     /// Every dial, in order: the address and the instant it started.
     pub dials: Vec<(SocketAddr, Instant)>,
+    /// Every DNS query, in order: its type and the instant it was sent.
+    pub queries: Vec<(QueryType, Instant)>,
+    /// DNS queries still running (sent, not answered, not dropped).
+    pub queries_open: usize,
+}
+
+/// How a simulated DNS server answers one query type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DnsBehavior {
+    /// Answers with the network's addresses of that family after this long.
+    Answer(Duration),
+    /// Never answers (a lost query, a middlebox that drops AAAA).
+    Lost,
+    /// SERVFAIL after this long.
+    ServFail(Duration),
+    /// NXDOMAIN after this long.
+    NxDomain(Duration),
+    /// NODATA (the name exists, no record of this type) after this long.
+    NoData(Duration),
+}
+
+impl fmt::Display for DnsBehavior {
+    /// The `--dns` spelling: `answer@40ms`, `lost`, `servfail@5ms`, `nxdomain@5ms`,
+    /// `nodata@5ms`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: &Duration| crate::transport::connection::happy_eyeballs::DisplayDuration(*d);
+        match self {
+            Self::Answer(d) => write!(f, "answer@{}", ms(d)),
+            Self::Lost => f.write_str("lost"),
+            Self::ServFail(d) => write!(f, "servfail@{}", ms(d)),
+            Self::NxDomain(d) => write!(f, "nxdomain@{}", ms(d)),
+            Self::NoData(d) => write!(f, "nodata@{}", ms(d)),
+        }
+    }
+}
+
+impl FromStr for DnsBehavior {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (name, delay) = match s.split_once('@') {
+            Some((name, delay)) => (name, Some(parse_duration(delay)?)),
+            None => (s, None),
+        };
+        let after = delay.unwrap_or(Duration::ZERO);
+        match (name, delay) {
+            ("answer", _) => Ok(Self::Answer(after)),
+            ("lost", None) => Ok(Self::Lost),
+            ("lost", Some(_)) => Err("\"lost\" takes no delay: it never answers".to_owned()),
+            ("servfail", _) => Ok(Self::ServFail(after)),
+            ("nxdomain", _) => Ok(Self::NxDomain(after)),
+            ("nodata", _) => Ok(Self::NoData(after)),
+            _ => Err(format!(
+                "unknown DNS behaviour {name:?}: expected answer, lost, servfail, nxdomain or nodata \
+                 (with @DELAY, e.g. answer@40ms)"
+            )),
+        }
+    }
 }
 
 /// A set of simulated endpoints. Cloning shares the endpoints and the counters.
@@ -212,9 +272,13 @@ pub struct SimStats {
 /// As a [`Resolver`] it answers every name with all its addresses in the order given
 /// (duplicates included); as a [`Dialer`] it plays each address's [`Behavior`];
 /// an address it does not know is unreachable at once.
+///
+/// With [`SimNetwork::with_dns`] it is a DNS server too: AAAA and A are asked
+/// separately ([`Answers::PerFamily`]) and each is answered (or not) as told.
 #[derive(Debug, Clone, Default)]
 pub struct SimNetwork {
     endpoints: Arc<Vec<(SocketAddr, Behavior)>>,
+    dns: Option<(DnsBehavior, DnsBehavior)>,
     stats: Arc<Mutex<SimStats>>,
 }
 
@@ -223,8 +287,21 @@ impl SimNetwork {
     pub fn new(endpoints: impl IntoIterator<Item = (SocketAddr, Behavior)>) -> Self {
         Self {
             endpoints: Arc::new(endpoints.into_iter().collect()),
+            dns: None,
             stats: Arc::default(),
         }
+    }
+
+    /// The same network answering AAAA and A queries separately: `aaaa` and `a` say
+    /// how. Without this the network answers every name at once with every address.
+    pub fn with_dns(mut self, aaaa: DnsBehavior, a: DnsBehavior) -> Self {
+        self.dns = Some((aaaa, a));
+        self
+    }
+
+    /// How AAAA and A are answered, if per family.
+    pub fn dns(&self) -> Option<(DnsBehavior, DnsBehavior)> {
+        self.dns
     }
 
     /// The endpoints, in resolver order.
@@ -253,6 +330,78 @@ impl SimNetwork {
 impl Resolver for SimNetwork {
     async fn resolve(&self, _host: &str, _port: u16) -> io::Result<Vec<SocketAddr>> {
         Ok(self.endpoints.iter().map(|(a, _)| *a).collect())
+    }
+
+    fn answers(&self, _host: &str, _port: u16) -> Answers {
+        match self.dns {
+            Some(_) => Answers::PerFamily,
+            None => Answers::Combined,
+        }
+    }
+
+    async fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> Result<Vec<SocketAddr>, LookupFailure> {
+        let _open = OpenQuery::new(&self.stats, query);
+        let (behavior, v6) = match (self.dns, query) {
+            (Some((aaaa, _)), QueryType::Aaaa) => (aaaa, true),
+            (Some((_, a)), QueryType::A) => (a, false),
+            _ => {
+                return self
+                    .resolve(host, port)
+                    .await
+                    .map_err(|e| LookupFailure::new(LookupFailureKind::Other, e.to_string()));
+            }
+        };
+        let fail = |kind, words: &str| Err(LookupFailure::new(kind, format!("{words} for {host}")));
+        match behavior {
+            DnsBehavior::Lost => std::future::pending().await,
+            DnsBehavior::Answer(after) => {
+                sleep(after).await;
+                Ok(self
+                    .endpoints
+                    .iter()
+                    .map(|(a, _)| *a)
+                    .filter(|a| a.is_ipv6() == v6)
+                    .collect())
+            }
+            DnsBehavior::ServFail(after) => {
+                sleep(after).await;
+                fail(LookupFailureKind::ServFail, "the server failed (SERVFAIL)")
+            }
+            DnsBehavior::NxDomain(after) => {
+                sleep(after).await;
+                fail(LookupFailureKind::NxDomain, "no such name (NXDOMAIN)")
+            }
+            DnsBehavior::NoData(after) => {
+                sleep(after).await;
+                fail(LookupFailureKind::NoData, &format!("no {query} record"))
+            }
+        }
+    }
+}
+
+/// A query counted open while its future lives: dropped means closed.
+struct OpenQuery<'a>(&'a Mutex<SimStats>);
+
+impl<'a> OpenQuery<'a> {
+    fn new(stats: &'a Mutex<SimStats>, query: QueryType) -> Self {
+        let mut s = stats.lock().unwrap_or_else(PoisonError::into_inner);
+        s.queries.push((query, Instant::now()));
+        s.queries_open += 1;
+        Self(stats)
+    }
+}
+
+impl Drop for OpenQuery<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .queries_open -= 1;
     }
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use proptest::prelude::*;
 use tokio_util::sync::CancellationToken;
-use turbohttp::sim::{Behavior, SimNetwork, SimStats};
+use turbohttp::sim::{Behavior, DnsBehavior, SimNetwork, SimStats};
 use turbohttp::transport::connection::{AttemptOutcome, AttemptRecord};
 use turbohttp::{AddressFamily, ConnectErrorKind, HappyEyeballs, HappyEyeballsOptions};
 
@@ -15,6 +15,19 @@ struct Case {
     endpoints: Vec<(SocketAddr, Behavior)>,
     options: HappyEyeballsOptions,
     timeout: Duration,
+    /// How AAAA and A are answered; `None`: one answer with every address at once.
+    dns: Option<(DnsBehavior, DnsBehavior)>,
+}
+
+fn dns_behavior() -> impl Strategy<Value = DnsBehavior> {
+    let ms = Duration::from_millis;
+    prop_oneof![
+        4 => (0u64..=400).prop_map(move |d| DnsBehavior::Answer(ms(d))),
+        1 => Just(DnsBehavior::Lost),
+        1 => (0u64..=100).prop_map(move |d| DnsBehavior::ServFail(ms(d))),
+        1 => (0u64..=100).prop_map(move |d| DnsBehavior::NxDomain(ms(d))),
+        1 => (0u64..=100).prop_map(move |d| DnsBehavior::NoData(ms(d))),
+    ]
 }
 
 fn endpoint() -> impl Strategy<Value = (SocketAddr, Behavior)> {
@@ -49,9 +62,11 @@ fn case() -> impl Strategy<Value = Case> {
         any::<bool>(),
         any::<bool>(),
         1u64..=30_000,
+        prop::option::of((dns_behavior(), dns_behavior())),
+        10u64..=200,
     )
         .prop_map(
-            |(endpoints, stagger, spacing, cap, prefer_ipv6, enable, extra)| Case {
+            |(endpoints, stagger, spacing, cap, prefer_ipv6, enable, extra, dns, delay)| Case {
                 endpoints,
                 options: HappyEyeballsOptions {
                     family_stagger_delay: Duration::from_millis(stagger),
@@ -59,10 +74,12 @@ fn case() -> impl Strategy<Value = Case> {
                     max_concurrent_attempts: cap,
                     prefer_ipv6,
                     enable,
+                    resolution_delay: Duration::from_millis(delay),
                     ..HappyEyeballsOptions::default()
                 },
-                // Always longer than the stagger, which is what validation demands.
+                // Longer than the stagger, so that the head start is the option's.
                 timeout: Duration::from_millis(stagger + extra),
+                dns,
             },
         )
 }
@@ -75,6 +92,8 @@ struct Run {
     elapsed: Duration,
     /// Every dial, with its offset from the race start.
     dials: Vec<(SocketAddr, Duration)>,
+    /// Every query's end and outcome, and the addresses it answered.
+    queries: Vec<(Duration, String, Vec<SocketAddr>)>,
     stats_at_return: SimStats,
     stats_after_drop: SimStats,
 }
@@ -86,7 +105,10 @@ fn run(case: &Case) -> Run {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let net = SimNetwork::new(case.endpoints.iter().copied());
+        let mut net = SimNetwork::new(case.endpoints.iter().copied());
+        if let Some((aaaa, a)) = case.dns {
+            net = net.with_dns(aaaa, a);
+        }
         let connector = HappyEyeballs::default()
             .with_options(case.options)
             .with_resolver(net.clone())
@@ -106,6 +128,23 @@ fn run(case: &Case) -> Run {
         let dials = std::mem::take(&mut stats_at_return.dials)
             .into_iter()
             .map(|(a, at)| (a, at - t0))
+            .collect();
+        // Sent at the start; their instants differ from run to run.
+        stats_at_return.queries.clear();
+        let report = match &result {
+            Ok(won) => won.report.clone(),
+            Err(e) => e.report().clone(),
+        };
+        let queries = report
+            .dns
+            .iter()
+            .map(|q| {
+                (
+                    q.ended.unwrap(),
+                    q.outcome.as_str().to_owned(),
+                    q.addresses.clone(),
+                )
+            })
             .collect();
         let (attempts, winner, error, elapsed) = match result {
             Ok(won) => (
@@ -128,9 +167,11 @@ fn run(case: &Case) -> Run {
             error,
             elapsed,
             dials,
+            queries,
             stats_at_return,
             stats_after_drop: SimStats {
                 dials: Vec::new(),
+                queries: Vec::new(),
                 ..net.stats()
             },
         }
@@ -153,9 +194,26 @@ proptest! {
         let second = run(&case);
         prop_assert_eq!(&first, &second);
 
-        let families: Vec<AddressFamily> = case.endpoints.iter().map(|(a, _)| AddressFamily::of(a)).collect();
+        // The families the race could dial: with per-family DNS, those whose query
+        // answered before the race ended.
+        let answered = |family: AddressFamily| match case.dns {
+            None => true,
+            Some((aaaa, a)) => {
+                let behavior = if family == AddressFamily::V6 { aaaa } else { a };
+                matches!(behavior, DnsBehavior::Answer(d) if d <= first.elapsed)
+            }
+        };
+        let families: Vec<AddressFamily> = case
+            .endpoints
+            .iter()
+            .map(|(a, _)| AddressFamily::of(a))
+            .filter(|f| answered(*f))
+            .collect();
         let racing = options.enable && families.contains(&AddressFamily::V4) && families.contains(&AddressFamily::V6);
         let cap = if racing { options.max_concurrent_attempts } else { 1 };
+        // With per-family DNS, one family may race alone for a while at the cap of one
+        // and the other join later: the cap is the option's.
+        let cap = if case.dns.is_some() && options.enable { options.max_concurrent_attempts } else { cap };
 
         // In-flight attempts never exceed the cap, counted as open sockets at any instant.
         prop_assert!(first.stats_at_return.peak_open <= cap, "peak {} > cap {}", first.stats_at_return.peak_open, cap);
@@ -171,7 +229,7 @@ proptest! {
         prop_assert_eq!(dialed.len(), n);
 
         // The other family starts no later than t0 + stagger, unless a winner came first.
-        if racing {
+        if racing && case.dns.is_none() {
             let other = options.preferred_family().other();
             match first.attempts.iter().find(|a| a.family == other) {
                 Some(a) => prop_assert!(a.started <= options.family_stagger_delay, "{}", a),
@@ -212,5 +270,74 @@ proptest! {
         prop_assert_eq!(first.stats_after_drop.opened, first.attempts.len());
         let starts: Vec<(SocketAddr, Duration)> = first.attempts.iter().map(|a| (a.endpoint, a.started)).collect();
         prop_assert_eq!(&first.dials, &starts);
+        // No query outlives the connect.
+        prop_assert_eq!(first.stats_at_return.queries_open, 0);
+
+        if case.dns.is_some() {
+            dns_invariants(&case, &first)?;
+        }
     }
+}
+
+/// What per-family DNS adds: no attempt before its family's answer, the resolution
+/// delay never exceeded, and every answered address dialed or not needed.
+fn dns_invariants(case: &Case, run: &Run) -> Result<(), TestCaseError> {
+    let options = &case.options;
+    // When each family's addresses became known (the end of its answered query).
+    let known = |family: AddressFamily| {
+        run.queries
+            .iter()
+            .filter(|(_, outcome, addrs)| {
+                outcome == "answered" && addrs.iter().any(|a| AddressFamily::of(a) == family)
+            })
+            .map(|(ended, _, _)| *ended)
+            .min()
+    };
+    for a in &run.attempts {
+        let at = known(a.family);
+        prop_assert!(
+            at.is_some_and(|t| a.started >= t),
+            "{} before its answer ({:?})",
+            a,
+            at
+        );
+    }
+    let first_known = [AddressFamily::V6, AddressFamily::V4]
+        .into_iter()
+        .filter_map(known)
+        .min();
+    if let Some(t) = first_known {
+        let last_query = run
+            .queries
+            .iter()
+            .map(|(ended, _, _)| *ended)
+            .max()
+            .unwrap_or_default();
+        // Racing: the first attempt waits at most the resolution delay after the first
+        // answer. Sequential: it starts when the last query ended.
+        let bound = if options.enable {
+            t + options.resolution_delay
+        } else {
+            last_query
+        };
+        match run.attempts.first() {
+            Some(a) => prop_assert!(a.started <= bound, "{} later than {:?}", a, bound),
+            None => prop_assert!(run.elapsed <= bound, "nothing dialed by {:?}", bound),
+        }
+    }
+    if run.error == Some(ConnectErrorKind::AllAttemptsFailed) {
+        // Every answered address of its query's family was tried.
+        let mut unique: Vec<SocketAddr> = run
+            .queries
+            .iter()
+            .filter(|(_, outcome, _)| outcome == "answered")
+            .flat_map(|(_, _, addrs)| addrs.iter().copied())
+            .collect();
+        unique.sort();
+        unique.dedup();
+        let mut dialed: Vec<SocketAddr> = run.attempts.iter().map(|a| a.endpoint).collect();
+        dialed.sort();
+        prop_assert_eq!(dialed, unique);
+    }
+    Ok(())
 }

@@ -2,11 +2,13 @@
 //! dialers, and the Happy Eyeballs race that ties them together.
 
 mod dial;
+mod dns_resolver;
 pub mod happy_eyeballs;
 mod host;
 mod resolve;
 
 pub use dial::{Dialer, TcpDialer};
+pub use dns_resolver::{DnsConfigError, DnsOptions, DnsResolver};
 pub use happy_eyeballs::{
     AttemptFailure, AttemptOutcome, AttemptRecord, ConnectError, ConnectErrorKind, Established,
     HappyEyeballs, HappyEyeballsOptions, OptionsError, RaceReport, connect,

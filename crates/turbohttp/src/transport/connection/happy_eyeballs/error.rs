@@ -192,8 +192,8 @@ impl ConnectError {
         }
     }
 
-    /// Each query's outcome: `AAAA: timed out after 5s; A: no such name`, or the one
-    /// lookup's words alone.
+    /// Each query's outcome (`AAAA: the server failed (SERVFAIL); A: no such name`),
+    /// or the one lookup's words alone.
     fn write_queries(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let outcome = |q: &QueryRecord| match &q.outcome {
             QueryOutcome::Failed(failure) => failure.message.clone(),
@@ -209,7 +209,7 @@ impl ConnectError {
                     if i > 0 {
                         f.write_str("; ")?;
                     }
-                    write!(f, "{} {}", q.query, outcome(q))?;
+                    write!(f, "{}: {}", q.query, outcome(q))?;
                 }
                 Ok(())
             }
