@@ -88,6 +88,28 @@ pub struct RaceArgs {
     pub ipv6: bool,
 }
 
+/// Which resolver answers names, on `connect` and `get`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ResolverKind {
+    /// DNS queries per family (AAAA and A apart, the race starting on the first
+    /// answer), from /etc/resolv.conf and /etc/hosts; the default.
+    Dns,
+    /// The system's getaddrinfo (nsswitch: mDNS, LDAP...), which waits for both answers.
+    System,
+}
+
+/// How names are resolved, on `connect` and `get`.
+#[derive(Debug, Clone, Default, Args)]
+pub struct ResolverArgs {
+    /// Ask these DNS servers instead of those of /etc/resolv.conf (curl's flag):
+    /// `ADDR[:PORT][,ADDR[:PORT]...]`, IPv6 in brackets when a port is given.
+    #[arg(long, value_name = "ADDR[:PORT][,...]")]
+    pub dns_servers: Option<String>,
+    /// `dns` (the default: AAAA and A asked separately) or `system` (getaddrinfo).
+    #[arg(long, value_name = "RESOLVER", value_enum)]
+    pub resolver: Option<ResolverKind>,
+}
+
 /// TLS on `connect`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TlsArgs {
@@ -115,6 +137,9 @@ pub struct ConnectArgs {
     /// (curl's syntax; IPv6 in brackets; may repeat).
     #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR...]")]
     pub resolve: Vec<String>,
+    /// The resolver.
+    #[command(flatten)]
+    pub resolver: ResolverArgs,
     /// TLS.
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -155,6 +180,9 @@ pub struct GetArgs {
     /// (curl's syntax; IPv6 in brackets; may repeat).
     #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR...]")]
     pub resolve: Vec<String>,
+    /// The resolver.
+    #[command(flatten)]
+    pub resolver: ResolverArgs,
 }
 
 /// `turbohttp simulate`.
@@ -165,6 +193,15 @@ pub struct SimulateArgs {
     /// `stall`, `setup-fail@DURATION` or `reject@DURATION`. Repeat for each address.
     #[arg(long, value_name = "ADDR=BEHAVIOUR", required = true)]
     pub endpoint: Vec<String>,
+    /// How the simulated DNS server answers the AAAA query: `answer@DURATION`, `lost`,
+    /// `servfail@DURATION`, `nxdomain@DURATION` or `nodata@DURATION`. With `--dns-a`
+    /// (the other defaults to `answer@0ms`), AAAA and A are asked separately; without
+    /// either, every address is known at once.
+    #[arg(long, value_name = "BEHAVIOUR")]
+    pub dns_aaaa: Option<String>,
+    /// How the simulated DNS server answers the A query (see `--dns-aaaa`).
+    #[arg(long, value_name = "BEHAVIOUR")]
+    pub dns_a: Option<String>,
     /// Cancel the race this long after it starts, as a caller would.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub cancel_after: Option<String>,

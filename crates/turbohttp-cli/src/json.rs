@@ -7,15 +7,22 @@
 //! * `attempts`: in start order, each `{"attempt", "address", "family", "start_ms",
 //!   "end_ms" (null if still pending when the race ended), "outcome" ("won", "failed",
 //!   "timed_out", "cancelled"), "error" (text or null), "os_error" (number or null),
-//!   "phase" ("connect", "setup" or null)}`; times in milliseconds from the race start;
+//!   "phase" ("connect", "setup" or null)}`; times in milliseconds from the start of
+//!   the connect (resolution included: an attempt can start no earlier than the
+//!   answer that carried its address);
+//! * `dns`: every query in the order sent, each `{"type" ("AAAA", "A", or "lookup" for
+//!   a one-shot resolver: getaddrinfo, `--resolve`), "start_ms", "end_ms", "outcome"
+//!   ("answered", "nxdomain", "nodata", "servfail", "refused", "timed_out",
+//!   "bad_answer", "error", "cancelled"), "addresses" (those answered), "error" (text or
+//!   null)}`; empty for an IP literal;
 //! * on failure, `error`: `{"kind", "message"}`;
 //! * and for context: `target`, `host`, `port`, `preferred_family`, `resolved`,
-//!   `resolve_ms`.
+//!   `resolve_ms` (when the first address was known).
 
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use turbohttp::transport::connection::{AttemptRecord, RaceReport};
+use turbohttp::transport::connection::{AttemptRecord, QueryOutcome, QueryRecord, RaceReport};
 
 /// Milliseconds as a float (from whole nanoseconds, so that `0.0193` prints as such).
 pub fn ms(d: Duration) -> f64 {
@@ -34,6 +41,21 @@ pub fn attempt(a: &AttemptRecord) -> Value {
         "error": a.failure.as_ref().map(ToString::to_string),
         "os_error": a.failure.as_ref().and_then(|f| f.os_error),
         "phase": a.failure.as_ref().map(|f| f.phase.to_string()),
+    })
+}
+
+/// One DNS query.
+pub fn query(q: &QueryRecord) -> Value {
+    json!({
+        "type": q.query.as_str(),
+        "start_ms": ms(q.started),
+        "end_ms": q.ended.map(ms),
+        "outcome": q.outcome.as_str(),
+        "addresses": q.addresses.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "error": match &q.outcome {
+            QueryOutcome::Failed(failure) => Some(failure.message.clone()),
+            _ => None,
+        },
     })
 }
 
@@ -75,6 +97,10 @@ pub fn race(report: &RaceReport, error: Option<(&str, &str)>) -> Map<String, Val
     object.insert("resolve_ms".into(), json!(ms(report.resolve_time)));
     object.insert("elapsed_ms".into(), json!(ms(report.elapsed)));
     object.insert("winner".into(), winner.unwrap_or(Value::Null));
+    object.insert(
+        "dns".into(),
+        Value::Array(report.dns.iter().map(query).collect()),
+    );
     object.insert(
         "attempts".into(),
         Value::Array(report.attempts.iter().map(attempt).collect()),

@@ -5,11 +5,11 @@
 use std::time::Duration;
 
 use turbohttp::transport::connection::{
-    OptionsError, StaticResolver, SystemResolver, happy_eyeballs::DisplayDuration,
+    DefaultResolver, DnsResolver, OptionsError, StaticResolver, happy_eyeballs::DisplayDuration,
 };
 use turbohttp::{AddressFamily, HappyEyeballsOptions};
 
-use crate::args::{Family, RaceArgs};
+use crate::args::{Family, RaceArgs, ResolverArgs, ResolverKind};
 use crate::exit::CliError;
 use crate::parse;
 
@@ -126,9 +126,28 @@ pub fn resolver_with<R>(entries: &[String], fallback: R) -> Result<StaticResolve
     Ok(resolver)
 }
 
-/// The resolver of `connect` and `get`: `--resolve` entries in front of the system's.
-pub fn resolver(entries: &[String]) -> Result<StaticResolver<SystemResolver>, CliError> {
-    resolver_with(entries, SystemResolver)
+/// The resolver of `connect` and `get`: `--resolve` entries in front of DNS per family
+/// (the system's servers, or `--dns-servers`), or of getaddrinfo (`--resolver system`).
+pub fn resolver(
+    entries: &[String],
+    args: &ResolverArgs,
+) -> Result<StaticResolver<DefaultResolver>, CliError> {
+    let fallback = match (args.resolver, &args.dns_servers) {
+        (Some(ResolverKind::System), Some(_)) => {
+            return Err(CliError::usage(
+                "--dns-servers",
+                "getaddrinfo (--resolver system) asks the system's servers only; drop one of the two",
+            ));
+        }
+        (Some(ResolverKind::System), None) => DefaultResolver::system(),
+        (_, Some(list)) => {
+            let servers =
+                parse::dns_servers(list).map_err(|e| CliError::usage("--dns-servers", e))?;
+            DefaultResolver::dns(DnsResolver::with_servers(&servers))
+        }
+        (_, None) => DefaultResolver::new(),
+    };
+    resolver_with(entries, fallback)
 }
 
 impl RaceConfig {
@@ -141,10 +160,29 @@ impl RaceConfig {
             None => String::new(),
         };
         if o.enable {
+            // The DNS knobs are named only when they differ from RFC 8305's defaults.
+            let defaults = HappyEyeballsOptions::default();
+            let mut dns = String::new();
+            if o.resolution_delay != defaults.resolution_delay {
+                dns.push_str(&format!(
+                    ", resolution delay {}",
+                    DisplayDuration(o.resolution_delay)
+                ));
+            }
+            if o.first_address_family_count != defaults.first_address_family_count {
+                dns.push_str(&format!(
+                    ", {} of the first family first",
+                    o.first_address_family_count
+                ));
+            }
+            let first = if o.follow_resolver_order {
+                "the resolver's first family".to_owned()
+            } else {
+                format!("{} first", o.preferred_family())
+            };
             format!(
-                "Happy Eyeballs: {} first, stagger {}, spacing {}, at most {} in flight; \
+                "Happy Eyeballs: {first}, stagger {}, spacing {}, at most {} in flight{dns}; \
                  connect timeout {}{family}",
-                o.preferred_family(),
                 DisplayDuration(o.family_stagger_delay),
                 DisplayDuration(o.attempt_spacing_delay),
                 o.max_concurrent_attempts,
@@ -164,7 +202,9 @@ impl RaceConfig {
         let o = &self.options;
         serde_json::json!({
             "happy_eyeballs": o.enable,
-            "prefer": o.preferred_family().as_str(),
+            "prefer": if o.follow_resolver_order { "resolver" } else { o.preferred_family().as_str() },
+            "resolution_delay_ms": crate::json::ms(o.resolution_delay),
+            "first_family_count": o.first_address_family_count,
             "stagger_ms": crate::json::ms(o.family_stagger_delay),
             "spacing_ms": crate::json::ms(o.attempt_spacing_delay),
             "max_concurrent": o.max_concurrent_attempts,

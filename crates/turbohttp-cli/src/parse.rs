@@ -182,6 +182,43 @@ pub fn endpoint(text: &str) -> Result<(SocketAddr, Behavior), String> {
     Ok((addr, behavior))
 }
 
+/// Parses `--dns-servers`: `ADDR[:PORT][,ADDR[:PORT]...]`, port 53 unless given, IPv6
+/// in brackets when a port is given (curl's syntax).
+///
+/// ```
+/// use turbohttp_cli::parse::dns_servers;
+/// let servers = dns_servers("127.0.0.1:5353,::1,[::1]:53").unwrap();
+/// let text: Vec<String> = servers.iter().map(|s| s.to_string()).collect();
+/// assert_eq!(text, ["127.0.0.1:5353", "[::1]:53", "[::1]:53"]);
+/// assert!(dns_servers("").is_err());
+/// assert!(dns_servers("dns.test").is_err());
+/// assert!(dns_servers("127.0.0.1:0").is_err());
+/// ```
+pub fn dns_servers(text: &str) -> Result<Vec<SocketAddr>, String> {
+    if text.trim().is_empty() {
+        return Err("no server given".to_owned());
+    }
+    text.split(',')
+        .map(|item| {
+            let item = item.trim();
+            let not_an_ip = || format!("{item:?} is not an IP address (with an optional port)");
+            let (host, port) = match Host::parse(item) {
+                Ok(host) => (host, 53),
+                Err(_) if item.contains(':') => {
+                    parse_authority(item).map_err(|e| format!("{item:?}: {e}"))?
+                }
+                Err(_) => return Err(not_an_ip()),
+            };
+            if port == 0 {
+                return Err(format!(
+                    "{item:?}: port 0 is not a port a server listens on"
+                ));
+            }
+            host.socket_addr(port).ok_or_else(not_an_ip)
+        })
+        .collect()
+}
+
 fn endpoint_address(addr: &str) -> Result<SocketAddr, String> {
     let not_an_ip = || format!("{addr:?} is not an IP address");
     let (host, port) = match Host::parse(addr) {

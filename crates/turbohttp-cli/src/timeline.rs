@@ -1,26 +1,33 @@
-//! The race as people read it: a table with one row per attempt, a small chart of the
-//! attempts over time, and the winner.
+//! The race as people read it: a table with one row per DNS query, a table with one
+//! row per attempt, a small chart of both over time, and the winner. Every time counts
+//! from the start of the connect.
 //!
 //! ```text
-//! dual.test:443 resolved to 2 addresses in 0ms: [2001:db8::1]:443, 192.0.2.1:443 (IPv6 first)
+//! dual.test:443 resolved to 1 address in 0.4ms: 192.0.2.1:443 (IPv6 first)
 //!
-//!   #  address            family  start   end     outcome    error
-//!   0  [2001:db8::1]:443  ipv6    +0ms    +270ms  cancelled
-//!   1  192.0.2.1:443      ipv4    +250ms  +270ms  won
+//!   query  start  end     outcome    answer
+//!   AAAA   +0ms   +51ms   cancelled  not needed: the race ended first
+//!   A      +0ms   +0.4ms  answered   192.0.2.1:443
 //!
-//!   #0 ipv6 |=================================================~|
-//!   #1 ipv4 |                                              ====*|
-//!           0ms                                           270ms
-//!           = dialing  * won  x failed  ! timed out  ~ cancelled  > still pending
+//!   #  address        family  start   end     outcome  error
+//!   0  192.0.2.1:443  ipv4    +50ms   +51ms   won
 //!
-//! winner: #1 192.0.2.1:443 (IPv4), connected at +270ms; total 270ms
+//!   AAAA    |=================================================~|
+//!   A       |*                                                 |
+//!   #0 ipv4 |                                                 *|
+//!           0ms                                            51ms
+//!           = waiting  * won/answered  x failed  ! timed out  ~ cancelled  > still pending
+//!
+//! winner: #0 192.0.2.1:443 (IPv4), connected at +51ms; total 51ms
 //! ```
 
 use std::fmt::Write as _;
 use std::time::Duration;
 
 use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
-use turbohttp::transport::connection::{AttemptOutcome, AttemptRecord, Host, RaceReport};
+use turbohttp::transport::connection::{
+    AttemptOutcome, AttemptRecord, Host, QueryOutcome, QueryRecord, RaceReport,
+};
 
 /// The width of the chart, in columns.
 pub const CHART_WIDTH: usize = 50;
@@ -31,11 +38,17 @@ pub fn render(report: &RaceReport) -> String {
     let mut out = String::new();
     out.push_str(&resolution_line(report));
     out.push('\n');
+    if !report.dns.is_empty() {
+        out.push('\n');
+        out.push_str(&dns_table(&report.dns));
+    }
     if report.attempts.is_empty() {
         out.push_str("\n  no connection attempt was started\n");
     } else {
         out.push('\n');
         out.push_str(&table(&report.attempts));
+    }
+    if !report.attempts.is_empty() || !report.dns.is_empty() {
         out.push('\n');
         out.push_str(&chart(report));
     }
@@ -69,6 +82,37 @@ pub fn resolution_line(report: &RaceReport) -> String {
     )
 }
 
+/// One row per DNS query: type, start, end, outcome, and its addresses or why none.
+pub fn dns_table(queries: &[QueryRecord]) -> String {
+    let header = ["query", "start", "end", "outcome", "answer"];
+    let rows: Vec<[String; 5]> = queries
+        .iter()
+        .map(|q| {
+            let answer = match &q.outcome {
+                QueryOutcome::Answered { .. } if q.addresses.is_empty() => "no address".to_owned(),
+                QueryOutcome::Answered { .. } => q
+                    .addresses
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                other => other.to_string(),
+            };
+            [
+                q.query.to_string(),
+                format!("+{}", DisplayDuration(q.started)),
+                q.ended.map_or_else(
+                    || "pending".to_owned(),
+                    |e| format!("+{}", DisplayDuration(e)),
+                ),
+                q.outcome.as_str().to_owned(),
+                answer,
+            ]
+        })
+        .collect();
+    columns(&header, &rows)
+}
+
 /// One row per attempt: number, address, family, start, end, outcome, error.
 pub fn table(attempts: &[AttemptRecord]) -> String {
     let header = ["#", "address", "family", "start", "end", "outcome", "error"];
@@ -92,8 +136,13 @@ pub fn table(attempts: &[AttemptRecord]) -> String {
             ]
         })
         .collect();
+    columns(&header, &rows)
+}
+
+/// A left-aligned table, two spaces in, columns as wide as their widest cell.
+fn columns<const N: usize>(header: &[&str; N], rows: &[[String; N]]) -> String {
     let mut widths = header.map(str::len);
-    for row in &rows {
+    for row in rows {
         for (w, cell) in widths.iter_mut().zip(row) {
             *w = (*w).max(cell.chars().count());
         }
@@ -107,8 +156,8 @@ pub fn table(attempts: &[AttemptRecord]) -> String {
         out.push_str(text.trim_end());
         out.push('\n');
     };
-    line(&header);
-    for row in &rows {
+    line(header);
+    for row in rows {
         line(&row.each_ref().map(String::as_str));
     }
     out
@@ -126,14 +175,25 @@ fn marker(outcome: AttemptOutcome, ended: Option<Duration>) -> char {
     }
 }
 
-/// The chart: one bar per attempt from its start to its end, on a common time axis
-/// from the race start to the last moment of the race.
+fn query_marker(outcome: &QueryOutcome, ended: Option<Duration>) -> char {
+    match (outcome, ended) {
+        (_, None) | (QueryOutcome::Pending, _) => '>',
+        (QueryOutcome::Answered { .. }, _) => '*',
+        (QueryOutcome::Failed(_), _) => 'x',
+        (QueryOutcome::TimedOut, _) => '!',
+        _ => '~',
+    }
+}
+
+/// The chart: one bar per query and per attempt from its start to its end, on a common
+/// time axis from the start of the connect to its last moment.
 pub fn chart(report: &RaceReport) -> String {
-    let race_end = report.elapsed.saturating_sub(report.resolve_time);
+    let race_end = report.elapsed;
     let span = report
         .attempts
         .iter()
         .map(|a| a.ended.unwrap_or(race_end))
+        .chain(report.dns.iter().map(|q| q.ended.unwrap_or(race_end)))
         .chain([race_end])
         .max()
         .unwrap_or_default();
@@ -145,21 +205,29 @@ pub fn chart(report: &RaceReport) -> String {
         // Rounded to the nearest column; the clamp keeps float noise in range.
         ((ratio * (CHART_WIDTH - 1) as f64).round() as usize).min(CHART_WIDTH - 1)
     };
-    let labels: Vec<String> = report
-        .attempts
+    // (label, start, end, marker) per query, then per attempt.
+    let bars: Vec<(String, Duration, Option<Duration>, char)> = report
+        .dns
         .iter()
-        .map(|a| format!("#{} {}", a.attempt, a.family.as_str()))
+        .map(|q| {
+            let mark = query_marker(&q.outcome, q.ended);
+            (q.query.to_string(), q.started, q.ended, mark)
+        })
+        .chain(report.attempts.iter().map(|a| {
+            let label = format!("#{} {}", a.attempt, a.family.as_str());
+            (label, a.started, a.ended, marker(a.outcome, a.ended))
+        }))
         .collect();
-    let label_width = labels.iter().map(String::len).max().unwrap_or(0);
+    let label_width = bars.iter().map(|b| b.0.len()).max().unwrap_or(0);
     let mut out = String::new();
-    for (a, label) in report.attempts.iter().zip(&labels) {
+    for (label, started, ended, mark) in &bars {
         let mut bar = vec![' '; CHART_WIDTH];
-        let from = column(a.started);
-        let to = column(a.ended.unwrap_or(span));
+        let from = column(*started);
+        let to = column(ended.unwrap_or(span));
         for cell in &mut bar[from..=to.max(from)] {
             *cell = '=';
         }
-        bar[to.max(from)] = marker(a.outcome, a.ended);
+        bar[to.max(from)] = *mark;
         let bar: String = bar.into_iter().collect();
         let _ = writeln!(out, "  {label:<label_width$} |{bar}|");
     }
@@ -170,7 +238,7 @@ pub fn chart(report: &RaceReport) -> String {
     let _ = writeln!(out, "{pad}{start}{}{end}", " ".repeat(gap));
     let _ = writeln!(
         out,
-        "{pad}= dialing  * won  x failed  ! timed out  ~ cancelled  > still pending"
+        "{pad}= waiting  * won/answered  x failed  ! timed out  ~ cancelled  > still pending"
     );
     out
 }

@@ -4,14 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use turbohttp::transport::TlsOptions;
-use turbohttp::transport::connection::{StaticResolver, SystemResolver};
+use turbohttp::transport::connection::{DefaultResolver, StaticResolver};
 use turbohttp::{RawSocketTransport, TransportOptions, TransportOptionsError};
 
 use crate::exit::CliError;
 use crate::options::{RaceConfig, options_error};
 
-/// The transport the commands use: `--resolve` entries in front of the system resolver.
-pub type Transport<R = StaticResolver<SystemResolver>> = RawSocketTransport<R>;
+/// The transport the commands use: `--resolve` entries in front of DNS (or getaddrinfo).
+pub type Transport<R = StaticResolver<DefaultResolver>> = RawSocketTransport<R>;
 
 /// TLS settings from the command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -377,14 +377,18 @@ simulated network (virtual time): [2001:db8::1]:443 stall, 192.0.2.1:443 ok@20ms
 Happy Eyeballs: IPv6 first, stagger 250ms, spacing 125ms, at most 2 in flight; connect timeout 30s
 simulated.test:443 resolved to 2 addresses in 0ms: [2001:db8::1]:443, 192.0.2.1:443 (IPv6 first)
 
+  query   start  end   outcome   answer
+  lookup  +0ms   +0ms  answered  [2001:db8::1]:443, 192.0.2.1:443
+
   #  address            family  start   end     outcome    error
   0  [2001:db8::1]:443  ipv6    +0ms    +270ms  cancelled
   1  192.0.2.1:443      ipv4    +250ms  +270ms  won
 
+  lookup  |*                                                 |
   #0 ipv6 |=================================================~|
   #1 ipv4 |                                             ====*|
            0ms                                          270ms
-           = dialing  * won  x failed  ! timed out  ~ cancelled  > still pending
+           = waiting  * won/answered  x failed  ! timed out  ~ cancelled  > still pending
 
 winner: #1 192.0.2.1:443 (IPv4), connected at +270ms; total 270ms
 sockets: 2 opened, 2 closed, at most 2 open at once

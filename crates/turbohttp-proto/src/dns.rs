@@ -17,12 +17,12 @@ pub enum QueryType {
 }
 
 impl QueryType {
-    /// `"AAAA"`, `"A"` or `"getaddrinfo"`, the spelling of the command's JSON output.
+    /// `"AAAA"`, `"A"` or `"lookup"` (one-shot), the spelling of the command's JSON output.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Aaaa => "AAAA",
             Self::A => "A",
-            Self::AddrInfo => "getaddrinfo",
+            Self::AddrInfo => "lookup",
         }
     }
 }

@@ -424,7 +424,7 @@ fn rows() -> Vec<Row> {
                     kind: ConnectErrorKind::TimedOut,
                     cause: Cause::None,
                     message: Some(
-                        "connecting to dual.test:443 timed out after 2s (0 attempts started)",
+                        "connecting to dual.test:443 timed out after 2s while resolving: no answer before the connect timeout",
                     ),
                     resolves: 1,
                     dials: 0,

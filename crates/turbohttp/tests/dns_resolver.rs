@@ -320,7 +320,7 @@ fn getaddrinfo_is_not_a_dns_query() {
         assert_eq!(failure.kind, LookupFailureKind::Other);
         assert_eq!(
             failure.message,
-            "getaddrinfo is not a DNS query; ask for AAAA or A"
+            "a one-shot lookup of every family is not a DNS query; ask for AAAA or A"
         );
         assert!(lab.queries().is_empty());
     });

@@ -259,7 +259,7 @@ async fn both_families_fail_aggregates_errors() {
     assert_eq!(detailed.lines().count(), 6, "{detailed}");
     assert_eq!(
         detailed.lines().nth(1).unwrap(),
-        "  getaddrinfo +0ms..+0ms 4 addresses"
+        "  lookup +0ms..+0ms 4 addresses"
     );
     assert!(
         detailed

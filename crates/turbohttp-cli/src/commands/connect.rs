@@ -14,7 +14,7 @@ use crate::{json, output, parse, timeline};
 pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
     let (host, port) = parse::target(&args.target).map_err(|e| CliError::usage("HOST:PORT", e))?;
     let config = RaceConfig::from_args(&args.race)?;
-    let resolver = options::resolver(&args.resolve)?;
+    let resolver = options::resolver(&args.resolve, &args.resolver)?;
     let tls = TlsSettings {
         cacert: args.tls.cacert.clone(),
         servername: args.tls.servername.clone(),
@@ -89,8 +89,9 @@ pub fn tls_summary(stream: &TransportStream) -> Option<TlsSummary> {
 }
 
 /// The text to print for a race: the JSON object (with `extra` members merged in), or
-/// the settings line and the timeline. A race that failed before any attempt (resolution,
-/// family) prints no timeline in text mode: the error line says it all.
+/// the settings line and the timeline. A race that failed before any query or attempt
+/// (an IP literal of the wrong family) prints no timeline in text mode: the error line
+/// says it all.
 pub fn present(
     report: &RaceReport,
     error: Option<&ConnectError>,
@@ -112,7 +113,7 @@ pub fn present(
         }
         return json::to_text(&serde_json::Value::Object(object));
     }
-    if error.is_some() && report.attempts.is_empty() {
+    if error.is_some() && report.attempts.is_empty() && report.dns.is_empty() {
         return String::new();
     }
     format!("{}\n{}", config.describe(), timeline::render(report))

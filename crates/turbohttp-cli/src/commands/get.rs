@@ -14,7 +14,7 @@ use crate::{http, output};
 pub fn run(args: &GetArgs) -> Result<(), CliError> {
     let url = parse::url(&args.url).map_err(|e| CliError::usage("URL", e))?;
     let config = RaceConfig::from_args(&args.race)?;
-    let resolver = options::resolver(&args.resolve)?;
+    let resolver = options::resolver(&args.resolve, &args.resolver)?;
     let tls = TlsSettings {
         cacert: args.cacert.clone(),
         servername: args.servername.clone(),

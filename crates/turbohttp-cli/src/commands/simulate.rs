@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 use turbohttp::ConnectError;
 use turbohttp::HappyEyeballs;
-use turbohttp::sim::{Behavior, SimNetwork, SimStats};
+use turbohttp::sim::{Behavior, DnsBehavior, SimNetwork, SimStats};
 use turbohttp::transport::connection::RaceReport;
 use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 
@@ -45,13 +45,20 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         .map(parse::duration)
         .transpose()
         .map_err(|e| CliError::usage("--cancel-after", e))?;
-    let run = simulate(&endpoints, &config, cancel_after)?;
+    let dns = dns_behaviours(args)?;
+    let run = simulate(&endpoints, dns, &config, cancel_after)?;
     if is_usage_error(run.error.as_ref()) {
         return finish(run.error.as_ref(), false, args.json);
     }
 
     let mut extra = serde_json::Map::new();
     extra.insert("endpoints".into(), endpoints_json(&endpoints));
+    if let Some((aaaa, a)) = dns {
+        extra.insert(
+            "dns_behaviour".into(),
+            serde_json::json!({ "AAAA": aaaa.to_string(), "A": a.to_string() }),
+        );
+    }
     extra.insert(
         "sockets".into(),
         serde_json::json!({
@@ -68,6 +75,11 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     if !args.json {
         text.push_str(&network_line(&endpoints));
         text.push('\n');
+        if let Some((aaaa, a)) = dns {
+            text.push_str(&format!(
+                "simulated DNS: AAAA {aaaa}, A {a} (asked separately)\n"
+            ));
+        }
         if let Some(after) = cancel_after {
             text.push_str(&format!(
                 "cancelled by the caller at +{}\n",
@@ -88,6 +100,32 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     }
     output::stdout(&text);
     finish(run.error.as_ref(), false, args.json)
+}
+
+/// `--dns-aaaa` and `--dns-a`: `None` when neither is given (every address known at
+/// once), else both, the one not given answering at once.
+pub fn dns_behaviours(args: &SimulateArgs) -> Result<Option<(DnsBehavior, DnsBehavior)>, CliError> {
+    let parse = |flag: &str, text: &Option<String>| {
+        text.as_deref()
+            .map(|t| {
+                if t.contains("@-") {
+                    return Err(CliError::usage(
+                        flag,
+                        format!("{t:?}: the duration is negative"),
+                    ));
+                }
+                t.parse::<DnsBehavior>()
+                    .map_err(|e| CliError::usage(flag, e))
+            })
+            .transpose()
+    };
+    let aaaa = parse("--dns-aaaa", &args.dns_aaaa)?;
+    let a = parse("--dns-a", &args.dns_a)?;
+    let at_once = DnsBehavior::Answer(Duration::ZERO);
+    Ok(match (aaaa, a) {
+        (None, None) => None,
+        (aaaa, a) => Some((aaaa.unwrap_or(at_once), a.unwrap_or(at_once))),
+    })
 }
 
 /// `simulated network: [2001:db8::1]:443 stall, 192.0.2.1:443 ok@20ms`
@@ -120,9 +158,11 @@ pub fn sockets_line(stats: &SimStats) -> String {
 
 /// Runs the race on `endpoints` (in resolver order) in virtual time: a current-thread
 /// runtime whose clock is paused, so that only the simulated delays move it.
-/// `cancel_after` cancels the race that long after it starts.
+/// `dns` says how AAAA and A are answered, if separately. `cancel_after` cancels the
+/// race that long after it starts.
 pub fn simulate(
     endpoints: &[(SocketAddr, Behavior)],
+    dns: Option<(DnsBehavior, DnsBehavior)>,
     config: &RaceConfig,
     cancel_after: Option<Duration>,
 ) -> Result<SimRun, CliError> {
@@ -132,11 +172,11 @@ pub fn simulate(
             .start_paused(true),
     )?;
     let port = endpoints.first().map_or(443, |(addr, _)| addr.port());
-    let net = SimNetwork::new(endpoints.iter().copied());
-    let connector = HappyEyeballs::default()
-        .with_options(config.options)
-        .with_resolver(net.clone())
-        .with_dialer(net.clone());
+    let mut net = SimNetwork::new(endpoints.iter().copied());
+    if let Some((aaaa, a)) = dns {
+        net = net.with_dns(aaaa, a);
+    }
+    let connector = HappyEyeballs::from_parts(config.options, net.clone(), net.clone());
     Ok(runtime.block_on(async {
         let cancel = CancellationToken::new();
         if let Some(after) = cancel_after {

@@ -17,8 +17,8 @@ use super::stream::TransportStream;
 use super::tls::{TlsHandshake, server_name_of};
 use crate::transport::connection::happy_eyeballs::RaceReport;
 use crate::transport::connection::{
-    AddressFamily, AttemptError, ConnectError, Dialer, Established, HappyEyeballs, Host,
-    InputError, Resolver, SystemResolver,
+    AddressFamily, AttemptError, ConnectError, DefaultResolver, Dialer, Established, HappyEyeballs,
+    Host, InputError, Resolver,
 };
 
 /// Dials one address for a [`RawSocketTransport`]: [`connect_socket`] (socket options,
@@ -81,7 +81,7 @@ impl Dialer for RawSocketDialer {
 /// println!("{} {:?}", response.status(), response.version());
 /// # Ok(()) }
 /// ```
-pub struct RawSocketTransport<R = SystemResolver> {
+pub struct RawSocketTransport<R = DefaultResolver> {
     shared: Arc<Shared>,
     resolver: Arc<R>,
 }
@@ -93,8 +93,10 @@ struct Shared {
 }
 
 impl RawSocketTransport {
-    /// A transport on the system resolver. The options are checked and the TLS
-    /// configuration is built now, so that a bad option fails here, not per request.
+    /// A transport on the [`DefaultResolver`] (DNS per family from the system
+    /// configuration, its cache shared by every connect of this transport). The
+    /// options are checked and the TLS configuration is built now, so that a bad
+    /// option fails here, not per request.
     pub fn new(options: TransportOptions) -> Result<Self, TransportOptionsError> {
         options.validate()?;
         let tls_config = options.tls.client_config()?;
@@ -105,7 +107,7 @@ impl RawSocketTransport {
                 tls_config,
                 server_name,
             }),
-            resolver: Arc::new(SystemResolver),
+            resolver: Arc::new(DefaultResolver::new()),
         })
     }
 }

@@ -2,17 +2,21 @@
 //! dialers, and the Happy Eyeballs race that ties them together.
 
 mod dial;
-mod dns_resolver;
 pub mod happy_eyeballs;
 mod host;
 mod resolve;
 
 pub use dial::{Dialer, TcpDialer};
-pub use dns_resolver::{DnsConfigError, DnsOptions, DnsResolver};
 pub use happy_eyeballs::{
     AttemptFailure, AttemptOutcome, AttemptRecord, ConnectError, ConnectErrorKind, Established,
-    HappyEyeballs, HappyEyeballsOptions, OptionsError, RaceReport, connect,
+    HappyEyeballs, HappyEyeballsOptions, OptionsError, QueryOutcome, QueryRecord, RaceReport,
+    connect,
 };
 pub use host::{Host, InputError, parse_authority, parse_port};
-pub use resolve::{Answers, NoResolver, Resolver, StaticResolver, SystemResolver};
+pub use resolve::{
+    Answers, DefaultResolver, DnsConfigError, DnsOptions, DnsResolver, NoResolver, Resolver,
+    StaticResolver, SystemResolver,
+};
+/// What the race knows of DNS: query types and their failures.
+pub use turbohttp_proto::dns;
 pub use turbohttp_proto::{AddressFamily, AttemptError, AttemptPhase};

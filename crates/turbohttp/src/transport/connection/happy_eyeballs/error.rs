@@ -263,6 +263,13 @@ impl fmt::Display for ConnectError {
                     )?
                 }
             }
+            (ConnectErrorKind::TimedOut, _) if n == 0 && !self.report.dns.is_empty() => {
+                write!(
+                    f,
+                    "connecting to {target} timed out after {elapsed} while resolving: "
+                )?;
+                self.write_queries(f)?
+            }
             (ConnectErrorKind::TimedOut, _) => write!(
                 f,
                 "connecting to {target} timed out after {elapsed} ({n} attempt{} started)",

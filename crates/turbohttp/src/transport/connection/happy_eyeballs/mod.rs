@@ -47,10 +47,10 @@ use tokio_util::sync::CancellationToken;
 pub use error::{ConnectError, ConnectErrorKind};
 pub use turbohttp_proto::{
     AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, HappyEyeballsOptions,
-    MIN_DELAY, OptionsError, RaceReport,
+    MIN_DELAY, OptionsError, QueryOutcome, QueryRecord, RaceReport,
 };
 
-use super::{AddressFamily, Answers, Dialer, Host, Resolver, SystemResolver, TcpDialer};
+use super::{AddressFamily, Answers, DefaultResolver, Dialer, Host, Resolver, TcpDialer};
 use plan::{Plan, PlanError};
 use race::{Outcome, Race};
 use turbohttp_proto::dns::QueryType;
@@ -88,36 +88,46 @@ pub struct Established<S> {
 /// # });
 /// ```
 #[derive(Debug, Clone)]
-pub struct HappyEyeballs<R = SystemResolver, D = TcpDialer> {
+pub struct HappyEyeballs<R = DefaultResolver, D = TcpDialer> {
     options: HappyEyeballsOptions,
     resolver: R,
     dialer: D,
 }
 
 impl Default for HappyEyeballs {
-    /// The default options, the system resolver and plain TCP.
+    /// The default options, the [`DefaultResolver`] (DNS per family) and plain TCP.
     fn default() -> Self {
         Self {
             options: HappyEyeballsOptions::default(),
-            resolver: SystemResolver,
+            resolver: DefaultResolver::new(),
             dialer: TcpDialer::default(),
         }
     }
 }
 
 impl HappyEyeballs {
-    /// A connector with the system resolver and plain TCP; the options are checked now.
+    /// A connector with the [`DefaultResolver`] and plain TCP; the options are checked now.
     pub fn new(options: HappyEyeballsOptions) -> Result<Self, OptionsError> {
         options.validate()?;
         Ok(Self {
             options,
-            resolver: SystemResolver,
+            resolver: DefaultResolver::new(),
             dialer: TcpDialer::default(),
         })
     }
 }
 
 impl<R, D> HappyEyeballs<R, D> {
+    /// A connector of these parts; the options are checked when connecting (or now,
+    /// with [`HappyEyeballsOptions::validate`]).
+    pub fn from_parts(options: HappyEyeballsOptions, resolver: R, dialer: D) -> Self {
+        Self {
+            options,
+            resolver,
+            dialer,
+        }
+    }
+
     /// The same connector with another resolver.
     pub fn with_resolver<R2>(self, resolver: R2) -> HappyEyeballs<R2, D> {
         HappyEyeballs {

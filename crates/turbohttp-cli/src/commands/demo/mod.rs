@@ -9,8 +9,14 @@
 //! * a resolver that answers `dual-stack.test` with the IPv6 address first, then the
 //!   IPv4 one, as `getaddrinfo` orders them on a dual-stack host.
 //!
-//! Where `::1` is not available, the demo says so and runs the same two races on the
+//! A third scene ([`lost_aaaa`]) puts a DNS server on loopback that never answers AAAA:
+//! a resolver that waits for both answers, as `getaddrinfo` does, against turbohttp's,
+//! which asks each family apart and starts on the first answer.
+//!
+//! Where `::1` is not available, the demo says so and runs the same races on the
 //! simulated network, in virtual time.
+
+mod lost_aaaa;
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -21,7 +27,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use turbohttp::sim::Behavior;
 use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
-use turbohttp::transport::connection::{NoResolver, RaceReport, StaticResolver};
+use turbohttp::transport::connection::{NoResolver, RaceReport, Resolver, StaticResolver};
 use turbohttp::{ConnectError, HappyEyeballsOptions};
 
 use crate::args::DemoArgs;
@@ -121,9 +127,9 @@ fn happy_eyeballs_config() -> RaceConfig {
     }
 }
 
-async fn fetch(
+async fn fetch<R: Resolver + 'static>(
     config: RaceConfig,
-    resolver: StaticResolver<NoResolver>,
+    resolver: R,
     url: &Url,
 ) -> Result<Run, CliError> {
     let transport = transport::build(&config, &TlsSettings::default(), resolver)?;
@@ -192,6 +198,11 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
     let happy = fetch(happy_eyeballs_config(), resolver, &url)
         .await
         .map_err(LabError::Failed)?;
+    if !as_json {
+        output::stdout(&section(HAPPY_EYEBALLS_TITLE, &happy, &url));
+        output::stdout(&format!("{}\n", verdict(&sequential, &happy)));
+    }
+    let dns_scene = lost_aaaa::run(lab.v4).await.map_err(LabError::Failed)?;
     drop(lab);
     let simulate_hint = format!(
         "the same race without sockets: turbohttp simulate --endpoint '[::1]:{}=stall' \
@@ -213,15 +224,19 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
             ],
             "ipv6_unavailable": null,
         });
-        output::stdout(&comparison_json(lab, &sequential, &happy));
+        let mut object = comparison(lab, &sequential, &happy);
+        object.insert("lost_aaaa".into(), dns_scene.json());
+        output::stdout(&json::to_text(&Value::Object(object)));
     } else {
-        output::stdout(&section(HAPPY_EYEBALLS_TITLE, &happy, &url));
+        output::stdout(&dns_scene.text());
         output::stdout(&format!(
-            "{}\n{simulate_hint}\n",
-            verdict(&sequential, &happy)
+            "\n{simulate_hint}\n{}\n",
+            lost_aaaa::SIMULATE_HINT
         ));
     }
-    outcome(&happy).map_err(LabError::Failed)
+    outcome(&happy)
+        .and_then(|()| dns_scene.outcome())
+        .map_err(LabError::Failed)
 }
 
 /// The heading and the race of one run.
@@ -276,14 +291,18 @@ fn verdict(sequential: &Run, happy: &Run) -> String {
     }
 }
 
-fn comparison_json(lab: Value, sequential: &Run, happy: &Run) -> String {
+fn comparison(lab: Value, sequential: &Run, happy: &Run) -> Map<String, Value> {
     let saved = sequential.total.as_secs_f64() - happy.total.as_secs_f64();
     let mut object = Map::new();
     object.insert("lab".into(), lab);
     object.insert("sequential".into(), sequential.json());
     object.insert("happy_eyeballs".into(), happy.json());
     object.insert("saved_ms".into(), (saved * 1000.0).into());
-    json::to_text(&Value::Object(object))
+    object
+}
+
+fn comparison_json(lab: Value, sequential: &Run, happy: &Run) -> String {
+    json::to_text(&Value::Object(comparison(lab, sequential, happy)))
 }
 
 fn outcome(happy: &Run) -> Result<(), CliError> {
@@ -311,7 +330,7 @@ fn simulated(as_json: bool, no_ipv6: Option<String>) -> Result<(), CliError> {
     ];
     let mut runs = Vec::new();
     for config in [sequential_config(), happy_eyeballs_config()] {
-        let sim = simulate(&endpoints, &config, None)?;
+        let sim = simulate(&endpoints, None, &config, None)?;
         runs.push(Run {
             config,
             total: sim.report.elapsed,

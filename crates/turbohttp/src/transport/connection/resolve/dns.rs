@@ -325,7 +325,8 @@ impl DnsResolver {
             _ => {
                 return Err(LookupFailure::new(
                     LookupFailureKind::Other,
-                    format!("{query} is not a DNS query; ask for AAAA or A"),
+                    "a one-shot lookup of every family is not a DNS query; ask for AAAA or A"
+                        .to_owned(),
                 ));
             }
         };
@@ -509,6 +510,51 @@ fn reason(error: &NetError) -> String {
     match error {
         NetError::Io(io) => io.to_string(),
         other => other.to_string(),
+    }
+}
+
+impl super::Resolver for DnsResolver {
+    /// AAAA and A at once, joined: the IPv6 addresses first. The race does not use
+    /// this; it asks each family on its own ([`Answers::PerFamily`](super::Answers)).
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        let (v6, v4) = tokio::join!(
+            DnsResolver::lookup(self, host, QueryType::Aaaa),
+            DnsResolver::lookup(self, host, QueryType::A)
+        );
+        match (v6, v4) {
+            (Err(v6), Err(v4)) => Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("AAAA: {v6}; A: {v4}"),
+            )),
+            (v6, v4) => Ok(v6
+                .unwrap_or_default()
+                .into_iter()
+                .chain(v4.unwrap_or_default())
+                .map(|ip| SocketAddr::new(ip, port))
+                .collect()),
+        }
+    }
+
+    fn answers(&self, _host: &str, _port: u16) -> super::Answers {
+        super::Answers::PerFamily
+    }
+
+    async fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> Result<Vec<SocketAddr>, LookupFailure> {
+        if query == QueryType::AddrInfo {
+            return super::Resolver::resolve(self, host, port)
+                .await
+                .map_err(|e| super::lookup_failure(&e));
+        }
+        let ips = DnsResolver::lookup(self, host, query).await?;
+        Ok(ips
+            .into_iter()
+            .map(|ip| SocketAddr::new(ip, port))
+            .collect())
     }
 }
 

@@ -1,0 +1,134 @@
+//! Turning a host name into socket addresses: the [`Resolver`] trait, and its
+//! implementations, one per file: DNS queries per family (`dns.rs`), `getaddrinfo`
+//! (`system.rs`), the choice between them (`default.rs`), and a static override
+//! table in front of either (`static_table.rs`).
+
+mod default;
+mod dns;
+mod static_table;
+mod system;
+
+pub use default::DefaultResolver;
+pub use dns::{DnsConfigError, DnsOptions, DnsResolver};
+pub use static_table::{NoResolver, StaticResolver};
+pub use system::SystemResolver;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+
+/// How a resolver answers a name: all at once, or one query per family.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Answers {
+    /// One answer carries every family ([`Resolver::resolve`]): `getaddrinfo`, a
+    /// static table. The race starts when it arrives.
+    Combined,
+    /// AAAA and A are asked separately ([`Resolver::lookup`]) and the race starts on
+    /// the first answer, by the resolution delay rule (RFC 8305 §3).
+    PerFamily,
+}
+
+/// Resolves a host name into socket addresses, in the resolver's order of preference.
+///
+/// A one-shot resolver implements [`Resolver::resolve`] only: its single answer
+/// carries every family. A resolver that can ask for each family on its own (like
+/// [`DnsResolver`](super::DnsResolver)) also says [`Answers::PerFamily`] and
+/// implements [`Resolver::lookup`], so that the race can start on the first answer.
+///
+/// An implementation must not block the calling thread ([`SystemResolver`] moves
+/// `getaddrinfo` onto tokio's blocking pool), and the race drops a lookup's future
+/// once its answer is not needed.
+pub trait Resolver: Send + Sync {
+    /// The addresses of `host` at `port`, in resolver order. An empty list is allowed
+    /// (the connect then fails with
+    /// [`ConnectErrorKind::NoAddresses`](super::ConnectErrorKind::NoAddresses)).
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send;
+
+    /// How this resolver answers `host:port`. [`Answers::Combined`] unless overridden.
+    fn answers(&self, host: &str, port: u16) -> Answers {
+        let _ = (host, port);
+        Answers::Combined
+    }
+
+    /// One query: [`QueryType::Aaaa`] or [`QueryType::A`] for a resolver that answers
+    /// [`Answers::PerFamily`], [`QueryType::AddrInfo`] for every resolver. The default
+    /// answers every query with [`Resolver::resolve`].
+    fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send {
+        let _ = query;
+        async move {
+            self.resolve(host, port)
+                .await
+                .map_err(|e| lookup_failure(&e))
+        }
+    }
+}
+
+/// A one-shot resolver's error as a query failure: its kind where it tells one, its
+/// words in any case.
+pub(crate) fn lookup_failure(error: &io::Error) -> LookupFailure {
+    let kind = match error.kind() {
+        io::ErrorKind::TimedOut => LookupFailureKind::TimedOut,
+        io::ErrorKind::NotFound => LookupFailureKind::NxDomain,
+        _ => LookupFailureKind::Other,
+    };
+    LookupFailure::new(kind, error.to_string())
+}
+
+impl<R: Resolver + ?Sized> Resolver for &R {
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
+        (**self).resolve(host, port)
+    }
+
+    fn answers(&self, host: &str, port: u16) -> Answers {
+        (**self).answers(host, port)
+    }
+
+    fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send {
+        (**self).lookup(host, port, query)
+    }
+}
+
+impl<R: Resolver + ?Sized> Resolver for Arc<R> {
+    fn resolve(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = io::Result<Vec<SocketAddr>>> + Send {
+        (**self).resolve(host, port)
+    }
+
+    fn answers(&self, host: &str, port: u16) -> Answers {
+        (**self).answers(host, port)
+    }
+
+    fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send {
+        (**self).lookup(host, port, query)
+    }
+}

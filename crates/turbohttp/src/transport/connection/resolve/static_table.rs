@@ -1,0 +1,126 @@
+//! Fixed answers for chosen names (curl's `--resolve`), in front of another resolver.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::SocketAddr;
+
+use turbohttp_proto::dns::{LookupFailure, QueryType};
+
+use super::{Answers, Resolver, SystemResolver};
+
+/// A resolver that answers from a fixed table for the `host:port` pairs it knows, in
+/// the order given, and asks its fallback for all others: curl's `--resolve`.
+///
+/// ```
+/// # tokio_test_block_on(async {
+/// use turbohttp::transport::connection::{Resolver, StaticResolver};
+/// let resolver = StaticResolver::new()
+///     .with_override("example.test", 443, ["[::1]:443".parse().unwrap(), "127.0.0.1:443".parse().unwrap()]);
+/// let addrs = resolver.resolve("EXAMPLE.test", 443).await.unwrap();
+/// assert_eq!(addrs.len(), 2);
+/// assert!(addrs[0].is_ipv6());
+/// # });
+/// # fn tokio_test_block_on<F: std::future::Future>(f: F) -> F::Output {
+/// #     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+/// # }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct StaticResolver<R = SystemResolver> {
+    table: HashMap<(String, u16), Vec<SocketAddr>>,
+    fallback: R,
+}
+
+impl StaticResolver<SystemResolver> {
+    /// An empty table in front of the system resolver.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl<R> StaticResolver<R> {
+    /// An empty table in front of `fallback`.
+    pub fn with_fallback(fallback: R) -> Self {
+        Self {
+            table: HashMap::new(),
+            fallback,
+        }
+    }
+
+    /// Answers `host:port` with `addrs`, in that order. Host names match without regard
+    /// to ASCII case; a later override of the same pair replaces the earlier one.
+    pub fn with_override(
+        mut self,
+        host: &str,
+        port: u16,
+        addrs: impl IntoIterator<Item = SocketAddr>,
+    ) -> Self {
+        self.insert(host, port, addrs);
+        self
+    }
+
+    /// Adds or replaces an override in place.
+    pub fn insert(&mut self, host: &str, port: u16, addrs: impl IntoIterator<Item = SocketAddr>) {
+        self.table.insert(
+            (host.to_ascii_lowercase(), port),
+            addrs.into_iter().collect(),
+        );
+    }
+
+    /// The overridden addresses for `host:port`, if any.
+    pub fn get(&self, host: &str, port: u16) -> Option<&[SocketAddr]> {
+        self.table
+            .get(&(host.to_ascii_lowercase(), port))
+            .map(Vec::as_slice)
+    }
+}
+
+impl<R: Resolver> Resolver for StaticResolver<R> {
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        match self.get(host, port) {
+            Some(addrs) => Ok(addrs.to_vec()),
+            None => self.fallback.resolve(host, port).await,
+        }
+    }
+
+    /// An override is one answer with every family; other names are the fallback's.
+    fn answers(&self, host: &str, port: u16) -> Answers {
+        match self.get(host, port) {
+            Some(_) => Answers::Combined,
+            None => self.fallback.answers(host, port),
+        }
+    }
+
+    async fn lookup(
+        &self,
+        host: &str,
+        port: u16,
+        query: QueryType,
+    ) -> Result<Vec<SocketAddr>, LookupFailure> {
+        match self.get(host, port) {
+            Some(addrs) => Ok(addrs
+                .iter()
+                .copied()
+                .filter(|a| match query {
+                    QueryType::Aaaa => a.is_ipv6(),
+                    QueryType::A => a.is_ipv4(),
+                    _ => true,
+                })
+                .collect()),
+            None => self.fallback.lookup(host, port, query).await,
+        }
+    }
+}
+
+/// A resolver that knows no name: every lookup fails with `NotFound`. The fallback for
+/// a [`StaticResolver`] that must never touch DNS (tests, the `simulate` command).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoResolver;
+
+impl Resolver for NoResolver {
+    async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
+        Err(io::Error::new(
+            io::ErrorKind::NotFound,
+            format!("no address is configured for {host}:{port}"),
+        ))
+    }
+}
