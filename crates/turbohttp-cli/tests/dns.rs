@@ -305,3 +305,74 @@ fn simulate_refuses_unknown_dns_behaviours() {
         assert!(stderr.contains(expected), "{flag} {value}: {stderr}");
     }
 }
+
+/// Whether this machine lets the test make a private network and mount namespace
+/// (root, or user namespaces), where getaddrinfo can be pointed at a server of ours.
+fn namespaces() -> Result<(), String> {
+    let status = std::process::Command::new("unshare")
+        .args(["-n", "-m", "true"])
+        .status()
+        .map_err(|e| format!("no unshare: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("unshare -n -m failed ({status}): not root?"))
+    }
+}
+
+/// getaddrinfo blocked on a DNS server that never answers (glibc: 5 s a try, 2 tries)
+/// holds a thread; the command still exits when `--connect-timeout 2` says, process
+/// included. The server is a UDP socket that is never read, on 127.0.0.1:53 inside a
+/// private network namespace whose /etc/resolv.conf (bind-mounted there only) names it.
+#[test]
+fn with_getaddrinfo_blocked_the_command_exits_at_its_timeout() {
+    if let Err(reason) = namespaces() {
+        eprintln!("skipped: {reason}");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("turbohttp-dns-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let resolv = dir.join("resolv.conf");
+    std::fs::write(
+        &resolv,
+        "nameserver 127.0.0.1\noptions timeout:5 attempts:2\n",
+    )
+    .expect("resolv.conf");
+    let silent = "import socket, time\n\
+                  s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n\
+                  s.bind(('127.0.0.1', 53))\n\
+                  time.sleep(12)";
+    let binary = assert_cmd::cargo::cargo_bin("turbohttp");
+    // Wait until the silent server is bound (python starts slowly on a busy machine),
+    // then time the command alone, from its start to its exit.
+    let script = format!(
+        "ip link set lo up && mount --bind '{resolv}' /etc/resolv.conf && \
+         {{ python3 -c \"{silent}\" >/dev/null 2>&1 </dev/null & }} && \
+         i=0; until ss -Huln 'sport = :53' | grep -q 127.0.0.1 || [ $i -ge 400 ]; \
+         do sleep 0.05; i=$((i+1)); done; \
+         start=$(date +%s%N); '{binary}' connect --resolver system --connect-timeout 2 \
+         lost.test:443; code=$?; end=$(date +%s%N); \
+         echo \"took_ms=$(( (end - start) / 1000000 ))\" >&2; exit $code",
+        resolv = resolv.display(),
+        binary = binary.display(),
+    );
+    let output = std::process::Command::new("unshare")
+        .args(["-n", "-m", "sh", "-c", &script])
+        .output()
+        .expect("runs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(28), "{stderr}");
+    assert!(stderr.contains("timed out after 2"), "{stderr}");
+    let took = stderr
+        .lines()
+        .find_map(|line| line.strip_prefix("took_ms="))
+        .and_then(|ms| ms.trim().parse::<u64>().ok())
+        .map(Duration::from_millis)
+        .expect("the script timed the command");
+    // Two seconds of timeout; getaddrinfo alone holds its thread 5 s or more.
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_millis(4_500),
+        "{took:?}: {stderr}"
+    );
+}

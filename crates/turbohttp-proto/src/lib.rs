@@ -23,15 +23,57 @@
 //! # The rules
 //!
 //! * **Partition and order.** Duplicated `(address, port, family)` tuples are dropped
-//!   (first kept). The preferred family's attempt `i` is due at `t0 + i × spacing`, the
-//!   other family's attempt `j` at `t0 + stagger + j × spacing`, each family in resolver
-//!   order.
+//!   (first kept), across answers too. The preferred family's attempt `i` is due at
+//!   `t0 + i × spacing`, the other family's attempt `j` at `t0 + stagger + j × spacing`,
+//!   each family in resolver order, where `t0` is when the addresses became known.
 //! * **First success wins.** Scheduling stops, every other attempt is cancelled and its
 //!   socket dropped before `connect` returns, including attempts that connect later.
 //! * **Timeouts.** The connect timeout bounds the whole call, resolution included. Each
 //!   attempt also has a budget (decision 2) bounded by what remains.
 //! * **Cancellation.** Cancelling the token (or dropping the future) cancels every
 //!   attempt at once. A winner already chosen is still returned.
+//!
+//! # DNS inside the race (RFC 8305 §3)
+//!
+//! A resolver that can ask each family on its own gets an AAAA and an A query, sent
+//! together at the start of the connect ([`race::Race::resolving`]); each answer is
+//! planned the moment it arrives ([`race::Race::handle_answer`]). Times count from the
+//! start of the connect.
+//!
+//! * **The preferred family's answer starts it at once**, and the other family's
+//!   addresses then follow its head start, exactly as if both had come together then.
+//! * **An answer for the other family that comes first waits** up to
+//!   `resolution_delay` (50 ms) for the preferred family's answer. If that answer
+//!   comes in time, the rule above applies from its arrival; if the preferred query
+//!   fails (NXDOMAIN, NODATA, SERVFAIL, the resolver's timeout) the wait ends at once;
+//!   otherwise the other family starts when the delay runs out.
+//! * **A late answer joins the race**: its addresses are planned from their arrival,
+//!   into the part of the schedule not started yet, by the same interleaving; the
+//!   preferred family's are due at once.
+//! * **The race is not over while a query may still bring addresses**: with every
+//!   attempt failed and a query pending, it waits for the answer (or the timeout).
+//! * **Nothing is dialed twice**, however many answers carry an address.
+//! * **Ending without an address**: every query failed (at least one not NODATA) is
+//!   [`race::Outcome::Unresolved`]; every query answered nothing,
+//!   [`race::Outcome::NoAddresses`]; only other families' addresses (a `-4`/`-6`
+//!   request), [`race::Outcome::FamilyUnavailable`].
+//! * **Queries are dropped with the race**: when it ends, queries still running are
+//!   recorded `cancelled` (or `timed_out`, at the connect timeout) and the driver drops
+//!   them; no lookup outlives its connect.
+//!
+//! `first_address_family_count` (RFC 8305 §4, default 1) is how many of the preferred
+//! family's attempts come before the other family's first: the stagger is counted
+//! from the due time of the preferred family's attempt number `count`.
+//! `follow_resolver_order` lets the family of the first address (the first answer with
+//! an address, when each family is asked apart) lead instead of `prefer_ipv6`; then
+//! nothing waits for a resolution delay. Within a family, addresses keep the answer's
+//! order (no RFC 6724 sorting: the resolver's order is the operator's).
+//!
+//! ```text
+//! lost AAAA:       t=0 AAAA, A sent; t=0.4 A answers -> waits; t=50.4 v4[0] starts
+//! AAAA at 30 ms:   t=0 A answers -> waits; t=30 AAAA answers -> v6[0] starts; v4[0] due at 280
+//! AAAA SERVFAIL:   t=0 A answers -> waits; t=7 AAAA fails -> v4[0] starts at 7
+//! ```
 //!
 //! # Decisions the specification leaves open
 //!
@@ -73,7 +115,9 @@
 //!
 //! 5. **`enable = false`** dials one address at a time in resolver order, each starting
 //!    when the previous one failed, with the budgets of rule 2; the single-family path
-//!    (only IPv4 or only IPv6 resolved) is this same sequential path.
+//!    (only IPv4 or only IPv6 resolved) is this same sequential path. With per-family
+//!    queries, `enable = false` waits for every query, as `getaddrinfo` does, then
+//!    dials the preferred family's answer first.
 //!
 //! 6. **A connected socket whose setup fails** (socket options, TLS handshake) is a
 //!    failed attempt and the race goes on, unless the dialer marks the failure terminal
@@ -81,6 +125,11 @@
 //!    for example a certificate that does not verify for the host): the race then
 //!    stops with [`Outcome::SetupRejected`](race::Outcome::SetupRejected).
 //!
+//! 7. **A connect timeout not longer than the stagger** does not refuse the race: the
+//!    head start becomes half the timeout (and the spacing at most that), so a stalled
+//!    preferred family leaves the other family the second half
+//!    ([`HappyEyeballsOptions::for_timeout`]). A refused preferred family still hands
+//!    over at once (decision 3).
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
