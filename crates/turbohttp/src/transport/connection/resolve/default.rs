@@ -35,7 +35,12 @@ impl DefaultResolver {
     /// DNS from the system configuration, or `getaddrinfo` if it cannot be read (a
     /// missing `/etc/resolv.conf`, no nameserver in it): a warning says which and why.
     pub fn new() -> Self {
-        match DnsResolver::system() {
+        Self::or_system(DnsResolver::system())
+    }
+
+    /// The DNS resolver, or `getaddrinfo` with a warning saying why.
+    fn or_system(dns: Result<DnsResolver, super::DnsConfigError>) -> Self {
+        match dns {
             Ok(dns) => Self::dns(dns),
             Err(error) => {
                 tracing::warn!(
@@ -102,5 +107,31 @@ impl Resolver for DefaultResolver {
             Inner::Dns(dns) => Resolver::lookup(dns, host, port, query).await,
             Inner::System(system) => system.lookup(host, port, query).await,
         }
+    }
+}
+
+#[cfg(all(test, unix, not(any(target_os = "android", target_vendor = "apple"))))]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    #[test]
+    fn falls_back_to_getaddrinfo_where_the_configuration_cannot_be_read() {
+        let missing = DnsResolver::from_resolv_conf_file(Path::new("/nonexistent/resolv.conf"));
+        let resolver = DefaultResolver::or_system(missing);
+        assert_eq!(resolver.kind(), "system");
+        assert_eq!(resolver.answers("dual.test", 443), Answers::Combined);
+
+        let empty = DnsResolver::from_resolv_conf(Path::new("resolv.conf"), b"# no server\n");
+        assert_eq!(DefaultResolver::or_system(empty).kind(), "system");
+
+        let good = DnsResolver::from_resolv_conf(
+            Path::new("resolv.conf"),
+            b"nameserver 127.0.0.1\noptions unknown-option timeout:1\n",
+        );
+        let resolver = DefaultResolver::or_system(good);
+        assert_eq!(resolver.kind(), "dns");
+        assert_eq!(resolver.answers("dual.test", 443), Answers::PerFamily);
     }
 }
