@@ -2,6 +2,9 @@
 //! Plain data; the resolvers that send the queries live in the runtime crate.
 
 use std::fmt;
+use std::net::SocketAddr;
+
+use crate::AddressFamily;
 
 /// One query of a resolution, as the race sees it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -24,6 +27,32 @@ impl QueryType {
             Self::A => "A",
             Self::AddrInfo => "lookup",
         }
+    }
+}
+
+impl QueryType {
+    /// The query that asks for `family`'s addresses: AAAA or A.
+    pub fn of(family: AddressFamily) -> Self {
+        match family {
+            AddressFamily::V6 => Self::Aaaa,
+            AddressFamily::V4 => Self::A,
+        }
+    }
+
+    /// The family this query asks for; `None` for a one-shot lookup of every family.
+    pub fn family(self) -> Option<AddressFamily> {
+        match self {
+            Self::Aaaa => Some(AddressFamily::V6),
+            Self::A => Some(AddressFamily::V4),
+            Self::AddrInfo => None,
+        }
+    }
+
+    /// Whether `addr` belongs in this query's answer (an A answer carries no IPv6
+    /// address, and so on).
+    pub fn admits(self, addr: &SocketAddr) -> bool {
+        self.family()
+            .is_none_or(|family| AddressFamily::of(addr) == family)
     }
 }
 

@@ -310,12 +310,13 @@ impl Race {
     /// their IPv6 addresses, A answers their IPv4 ones.
     fn answered(&self, query: usize) -> Vec<SocketAddr> {
         let record = &self.queries[query];
-        let of_kind = |a: &SocketAddr| match record.query {
-            QueryType::Aaaa => a.is_ipv6(),
-            QueryType::A => a.is_ipv4(),
-            _ => true,
-        };
-        record.addresses.iter().copied().filter(of_kind).collect()
+        let kind = record.query;
+        record
+            .addresses
+            .iter()
+            .copied()
+            .filter(|a| kind.admits(a))
+            .collect()
     }
 
     /// Attempt `attempt` connected (and its setup succeeded). If the race is already
@@ -430,13 +431,10 @@ impl Race {
     /// Plans the addresses of one answer by the resolution rules.
     fn admit(&mut self, kind: QueryType, addrs: Vec<SocketAddr>, now: Instant) {
         let at = self.offset(now);
-        let family = match kind {
-            QueryType::Aaaa => AddressFamily::V6,
-            QueryType::A => AddressFamily::V4,
-            _ => {
-                self.plan_addresses(&addrs, at);
-                return;
-            }
+        let Some(family) = kind.family() else {
+            // One answer with every family.
+            self.plan_addresses(&addrs, at);
+            return;
         };
         if self.plan.attempts().is_empty()
             && self.held.is_none()
@@ -466,11 +464,7 @@ impl Race {
     }
 
     fn preferred_query_pending(&self) -> bool {
-        let kind = match self.plan.preferred() {
-            AddressFamily::V6 => QueryType::Aaaa,
-            AddressFamily::V4 => QueryType::A,
-        };
-        self.queries_pending(kind)
+        self.queries_pending(QueryType::of(self.plan.preferred()))
     }
 
     fn plan_follows_resolver(&self) -> bool {

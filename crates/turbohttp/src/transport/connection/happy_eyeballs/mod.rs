@@ -289,15 +289,11 @@ fn queries(
     requested: Option<AddressFamily>,
     options: &HappyEyeballsOptions,
 ) -> Vec<QueryType> {
-    let query = |family| match family {
-        AddressFamily::V6 => QueryType::Aaaa,
-        AddressFamily::V4 => QueryType::A,
-    };
     match (answers, requested) {
-        (Answers::PerFamily, Some(family)) => vec![query(family)],
+        (Answers::PerFamily, Some(family)) => vec![QueryType::of(family)],
         (Answers::PerFamily, None) => {
             let preferred = options.preferred_family();
-            vec![query(preferred), query(preferred.other())]
+            vec![QueryType::of(preferred), QueryType::of(preferred.other())]
         }
         _ => vec![QueryType::AddrInfo],
     }

@@ -97,15 +97,7 @@ impl<R: Resolver> Resolver for StaticResolver<R> {
         query: QueryType,
     ) -> Result<Vec<SocketAddr>, LookupFailure> {
         match self.get(host, port) {
-            Some(addrs) => Ok(addrs
-                .iter()
-                .copied()
-                .filter(|a| match query {
-                    QueryType::Aaaa => a.is_ipv6(),
-                    QueryType::A => a.is_ipv4(),
-                    _ => true,
-                })
-                .collect()),
+            Some(addrs) => Ok(addrs.iter().copied().filter(|a| query.admits(a)).collect()),
             None => self.fallback.lookup(host, port, query).await,
         }
     }
