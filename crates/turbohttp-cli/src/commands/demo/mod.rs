@@ -9,7 +9,7 @@
 //! * a resolver that answers `dual-stack.test` with the IPv6 address first, then the
 //!   IPv4 one, as `getaddrinfo` orders them on a dual-stack host.
 //!
-//! A third scene ([`lost_aaaa`]) puts a DNS server on loopback that never answers AAAA:
+//! A third scene (`lost_aaaa.rs`) puts a DNS server on loopback that never answers AAAA:
 //! a resolver that waits for both answers, as `getaddrinfo` does, against turbohttp's,
 //! which asks each family apart and starts on the first answer.
 //!
