@@ -38,10 +38,13 @@ pub mod sim;
 pub mod transport;
 
 pub use transport::connection::{
-    AddressFamily, ConnectError, ConnectErrorKind, Established, HappyEyeballs,
-    HappyEyeballsOptions, connect,
+    AddressFamily, AttemptRecord, ConnectError, ConnectErrorKind, DefaultResolver, DnsOptions,
+    DnsResolver, Established, HappyEyeballs, HappyEyeballsOptions, QueryRecord, RaceReport,
+    Resolver, StaticResolver, SystemResolver, connect,
 };
 pub use transport::{
-    RawSocketTransport, Scheme, TlsFailurePolicy, TlsOptions, TransportError, TransportOptions,
-    TransportOptionsError, TransportStream,
+    RawSocketTransport, Scheme, SocketOptions, TlsFailurePolicy, TlsOptions, TransportError,
+    TransportOptions, TransportOptionsError, TransportStream,
 };
+/// The token that cancels a connect (dropping its future does too).
+pub use tokio_util::sync::CancellationToken;
