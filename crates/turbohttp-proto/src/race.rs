@@ -579,10 +579,9 @@ impl Race {
         if !self.plan.attempts().is_empty() {
             return Outcome::AllAttemptsFailed;
         }
-        let answered_any = self
-            .queries
-            .iter()
-            .any(|q| matches!(q.outcome, QueryOutcome::Answered { addresses } if addresses > 0));
+        // Addresses of the query's own type only: an A record in an AAAA answer is
+        // no address of anything.
+        let answered_any = (0..self.queries.len()).any(|q| !self.answered(q).is_empty());
         if answered_any {
             return Outcome::FamilyUnavailable;
         }

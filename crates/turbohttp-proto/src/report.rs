@@ -243,8 +243,9 @@ pub struct RaceReport {
     /// were planned (resolver order within an answer, answers in arrival order).
     pub resolved: Vec<SocketAddr>,
     /// When the first address became known, from the start of the connect: the end
-    /// of the first answer that carried one (zero for an IP literal). Until then no
-    /// attempt could start.
+    /// of the first answer that carried one (zero for an IP literal; with racing
+    /// disabled, the end of the last query, which it waits for). Until then no attempt
+    /// could start.
     pub resolve_time: Duration,
     /// Every DNS query, in the order sent: AAAA and A for a resolver that queries
     /// each family, one `getaddrinfo` lookup for a one-shot resolver, none for an IP

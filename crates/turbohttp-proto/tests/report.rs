@@ -1,0 +1,205 @@
+//! What a race leaves behind, as operators read it: durations, attempt and query
+//! records (taken from real races, as they cannot be built outside the crate), and
+//! the report of a whole connect.
+
+mod support;
+
+use std::io;
+use std::time::Duration;
+
+use support::*;
+use turbohttp_proto::dns::LookupFailureKind;
+use turbohttp_proto::dns::QueryType::{A, Aaaa, AddrInfo};
+use turbohttp_proto::{
+    AddressFamily, AttemptError, AttemptFailure, AttemptOutcome, AttemptPhase, DisplayDuration,
+    HappyEyeballsOptions, QueryOutcome, RaceReport,
+};
+
+fn shown(d: Duration) -> String {
+    DisplayDuration(d).to_string()
+}
+
+#[test]
+fn durations_read_naturally() {
+    assert_eq!(shown(ms(250)), "250ms");
+    assert_eq!(shown(ms(100)), "100ms");
+    assert_eq!(shown(ms(0)), "0ms");
+    assert_eq!(shown(Duration::from_micros(42)), "0.042ms");
+    assert_eq!(shown(Duration::from_micros(12_340)), "12.34ms");
+    assert_eq!(shown(Duration::from_nanos(12_345_600)), "12.346ms");
+    assert_eq!(shown(ms(999)), "999ms");
+    assert_eq!(shown(ms(1_000)), "1s");
+    assert_eq!(shown(ms(1_500)), "1.5s");
+    assert_eq!(shown(ms(2_250)), "2.25s");
+    assert_eq!(shown(secs(10)), "10s");
+    // The unit is chosen after rounding: not "1000ms".
+    assert_eq!(shown(Duration::from_nanos(999_999_600)), "1s");
+}
+
+#[test]
+fn attempt_outcomes_have_their_json_spelling() {
+    let all = [
+        (AttemptOutcome::Won, "won"),
+        (AttemptOutcome::Failed, "failed"),
+        (AttemptOutcome::TimedOut, "timed_out"),
+        (AttemptOutcome::Cancelled, "cancelled"),
+    ];
+    for (outcome, text) in all {
+        assert_eq!(outcome.as_str(), text);
+        assert_eq!(outcome.to_string(), text);
+    }
+}
+
+#[test]
+fn a_failure_keeps_the_error_as_plain_data() {
+    let error = AttemptError::connect(io::Error::from_raw_os_error(111));
+    let failure = AttemptFailure::from_error(&error);
+    assert_eq!(failure.phase, AttemptPhase::Connect);
+    assert_eq!(failure.kind, io::ErrorKind::ConnectionRefused);
+    assert_eq!(failure.os_error, Some(111));
+    assert_eq!(
+        failure.message,
+        io::Error::from_raw_os_error(111).to_string()
+    );
+    assert!(!failure.terminal);
+    assert_eq!(failure.to_string(), failure.message);
+
+    let failure = AttemptFailure::from_error(&rejected());
+    assert_eq!(failure.phase, AttemptPhase::Setup);
+    assert_eq!(failure.kind, io::ErrorKind::InvalidData);
+    assert_eq!(failure.os_error, None);
+    assert!(failure.terminal);
+    assert_eq!(
+        failure.to_string(),
+        "setup failed: certificate not valid for the host"
+    );
+}
+
+#[test]
+fn timeouts_are_failures_of_the_connect_phase() {
+    let budget = AttemptFailure::timed_out(ms(2_500));
+    assert_eq!(budget.phase, AttemptPhase::Connect);
+    assert_eq!(budget.kind, io::ErrorKind::TimedOut);
+    assert_eq!(budget.os_error, None);
+    assert!(!budget.terminal);
+    assert_eq!(budget.to_string(), "no answer within its 2.5s budget");
+    let race = AttemptFailure::race_timed_out();
+    assert_eq!(race.phase, AttemptPhase::Connect);
+    assert_eq!(race.kind, io::ErrorKind::TimedOut);
+    assert_eq!(race.os_error, None);
+    assert!(!race.terminal);
+    assert_eq!(
+        race.to_string(),
+        "still pending when the connect timeout ran out"
+    );
+}
+
+#[test]
+fn attempt_records_read_as_one_line_each() {
+    let mut sim = Sim::new(&[V6A, V4A, V4B], HappyEyeballsOptions::default(), secs(10));
+    sim.events();
+    sim.race.handle_failed(
+        sim.at(3),
+        0,
+        &AttemptError::connect(io::Error::from(io::ErrorKind::ConnectionRefused)),
+    );
+    sim.events();
+    let lines =
+        |sim: &Sim| -> Vec<String> { sim.race.records().iter().map(|r| r.to_string()).collect() };
+    assert_eq!(
+        lines(&sim),
+        [
+            "#0 [2001:db8::a]:443 (IPv6) +0ms..+3ms failed: connection refused",
+            "#1 192.0.2.1:443 (IPv4) +3ms..pending cancelled",
+        ]
+    );
+    sim.fail_with(1_500, 1, &setup_failed());
+    sim.connect(2_250, 2);
+    assert_eq!(
+        lines(&sim)[1..],
+        [
+            "#1 192.0.2.1:443 (IPv4) +3ms..+1.5s failed: setup failed: handshake failed",
+            "#2 192.0.2.2:443 (IPv4) +1.5s..+2.25s won",
+        ]
+    );
+}
+
+#[test]
+fn query_outcomes_have_their_json_spelling_and_a_sentence() {
+    let mut sim = Sim::resolving(
+        &[Aaaa, A, AddrInfo],
+        HappyEyeballsOptions::default(),
+        None,
+        secs(5),
+    );
+    sim.events();
+    let outcome = |sim: &Sim, q: usize| sim.race.queries()[q].outcome.clone();
+    assert_eq!(outcome(&sim, 0).as_str(), "pending");
+    assert_eq!(outcome(&sim, 0).to_string(), "pending");
+    sim.answer_fail(1, 0, LookupFailureKind::ServFail);
+    assert_eq!(outcome(&sim, 0).as_str(), "servfail");
+    assert_eq!(outcome(&sim, 0).to_string(), "the resolver said no");
+    sim.answer(2, 1, &[V4A]);
+    assert_eq!(outcome(&sim, 1), QueryOutcome::Answered { addresses: 1 });
+    assert_eq!(outcome(&sim, 1).as_str(), "answered");
+    assert_eq!(outcome(&sim, 1).to_string(), "1 address");
+    let shown = |n: usize| QueryOutcome::Answered { addresses: n }.to_string();
+    assert_eq!(shown(0), "0 addresses");
+    assert_eq!(shown(2), "2 addresses");
+    assert_eq!(QueryOutcome::TimedOut.as_str(), "timed_out");
+    assert_eq!(
+        QueryOutcome::TimedOut.to_string(),
+        "no answer before the connect timeout"
+    );
+    assert_eq!(QueryOutcome::Cancelled.as_str(), "cancelled");
+    assert_eq!(
+        QueryOutcome::Cancelled.to_string(),
+        "not needed: the race ended first"
+    );
+}
+
+#[test]
+fn query_records_read_as_one_line_each() {
+    let mut sim = Sim::resolving(&[Aaaa, A], HappyEyeballsOptions::default(), None, secs(5));
+    sim.events();
+    let lines =
+        |sim: &Sim| -> Vec<String> { sim.race.queries().iter().map(|q| q.to_string()).collect() };
+    assert_eq!(
+        lines(&sim),
+        ["AAAA +0ms..pending pending", "A +0ms..pending pending"]
+    );
+    sim.race
+        .handle_answer(sim.at(12), 0, Ok(addrs(&[V6A, V6B])));
+    sim.answer_fail(5_000, 1, LookupFailureKind::ServFail);
+    assert_eq!(
+        lines(&sim),
+        [
+            "AAAA +0ms..+12ms 2 addresses",
+            "A +0ms..+5s servfail: the resolver said no",
+        ]
+    );
+}
+
+#[test]
+fn the_report_names_its_target_and_winner() {
+    let mut report = RaceReport::new("[::1]".to_owned(), 443, AddressFamily::V6);
+    assert_eq!(report.target(), "[::1]:443");
+    assert_eq!(report.preferred_family, AddressFamily::V6);
+    assert_eq!(report.winning_attempt(), None);
+    assert!(report.resolved.is_empty() && report.dns.is_empty() && report.attempts.is_empty());
+    assert_eq!(
+        (report.resolve_time, report.elapsed),
+        (Duration::ZERO, Duration::ZERO)
+    );
+
+    let mut sim = Sim::new(&[V6A, V4A], HappyEyeballsOptions::default(), secs(10));
+    sim.events();
+    sim.tick(250);
+    sim.connect(260, 1);
+    report.attempts = sim.race.records().to_vec();
+    report.winner = Some(1);
+    assert_eq!(report.winning_attempt().unwrap().endpoint, addr(V4A));
+    // A winner number with no record is no winner.
+    report.winner = Some(7);
+    assert_eq!(report.winning_attempt(), None);
+}
