@@ -169,7 +169,8 @@ impl<R, D> HappyEyeballs<R, D> {
 }
 
 impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
-    /// Resolves `host` once and races connections to its addresses.
+    /// Resolves `host` and races connections to its addresses, starting on the first
+    /// DNS answer when the resolver asks each family apart.
     ///
     /// `host` is a name or an IP literal (`::1`, `[::1]`, `127.0.0.1`).
     /// `requested_family` restricts dialing to one family. `connect_timeout` bounds the
@@ -299,8 +300,11 @@ fn queries(
     }
 }
 
-/// Resolves `host` once and races TCP connections to its addresses, returning the
-/// first that connects: the entry point of the specification.
+/// Resolves `host` (AAAA and A apart, through a fresh [`DefaultResolver`]) and races
+/// TCP connections to its addresses, returning the first that connects: the entry
+/// point of the specification. Each call reads the system's DNS configuration and
+/// starts with a cold cache; keep a [`HappyEyeballs`] (or a
+/// [`RawSocketTransport`](crate::transport::RawSocketTransport)) to share one.
 ///
 /// Connections get the transport's default socket options (`TCP_NODELAY`, keepalive;
 /// see [`SocketOptions`](crate::transport::SocketOptions)), through the same
