@@ -198,6 +198,20 @@ impl DnsLab {
     /// there. Call it inside a tokio runtime; the lab's tasks run on it.
     pub async fn start(zone: Zone) -> io::Result<DnsLab> {
         let (udp, tcp) = bind_pair().await?;
+        Self::serve(udp, tcp, zone)
+    }
+
+    /// Binds UDP then TCP on `addr` itself and serves `zone` there: for a lab that
+    /// `getaddrinfo` must reach through resolv.conf, which takes no port (127.0.0.1:53
+    /// inside a network namespace of the caller's). Call it inside a tokio runtime.
+    pub async fn start_on(addr: SocketAddr, zone: Zone) -> io::Result<DnsLab> {
+        let udp = UdpSocket::bind(addr).await?;
+        let tcp = TcpListener::bind(udp.local_addr()?).await?;
+        Self::serve(udp, tcp, zone)
+    }
+
+    /// Serves `zone` on a bound pair, UDP and TCP on the same address.
+    fn serve(udp: UdpSocket, tcp: TcpListener, zone: Zone) -> io::Result<DnsLab> {
         let addr = udp.local_addr()?;
         let shared = Arc::new(Shared {
             zone,
@@ -214,7 +228,7 @@ impl DnsLab {
         })
     }
 
-    /// `127.0.0.1:port`, the same for UDP and TCP.
+    /// `127.0.0.1:port` (or `start_on`'s address), the same for UDP and TCP.
     pub fn addr(&self) -> SocketAddr {
         self.addr
     }
