@@ -114,6 +114,51 @@ fn the_cache_answers_a_repeated_lookup() {
 }
 
 #[test]
+fn a_cached_answer_lasts_its_ttl_and_no_longer() {
+    run(async {
+        let answer = Behaviour::Answer {
+            addrs: vec![ip("2001:db8::7")],
+            ttl: 1,
+            delay: Duration::ZERO,
+        };
+        let lab = lab(Zone::new().aaaa("short.test", answer)).await;
+        let resolver = resolver(&lab);
+        let expected = Ok(vec![ip("2001:db8::7")]);
+        assert_eq!(
+            resolver.lookup("short.test", QueryType::Aaaa).await,
+            expected
+        );
+        assert_eq!(
+            resolver.lookup("short.test", QueryType::Aaaa).await,
+            expected
+        );
+        assert_eq!(lab.queries_for("short.test").len(), 1);
+        // The one-second TTL runs out: the server is asked again.
+        tokio::time::sleep(Duration::from_millis(1_100)).await;
+        assert_eq!(
+            resolver.lookup("short.test", QueryType::Aaaa).await,
+            expected
+        );
+        assert_eq!(lab.queries_for("short.test").len(), 2);
+
+        // With the cache off, every lookup asks.
+        let uncached = DnsResolver::new(
+            &[lab.addr()],
+            &DnsOptions::default()
+                .with_timeout(TIMEOUT)
+                .with_cache(false),
+        );
+        for _ in 0..2 {
+            assert_eq!(
+                uncached.lookup("short.test", QueryType::Aaaa).await,
+                expected
+            );
+        }
+        assert_eq!(lab.queries_for("short.test").len(), 4);
+    });
+}
+
+#[test]
 fn a_delayed_aaaa_does_not_delay_the_a_lookup() {
     run(async {
         let lab = lab(Zone::new()

@@ -4,12 +4,13 @@
 //!
 //! hickory's `lookup_ip` joins the A and AAAA queries into one future; it is not used.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use hickory_resolver::TokioResolver;
 use hickory_resolver::config::{
@@ -67,7 +68,20 @@ struct Inner {
     source: Option<PathBuf>,
     servers: Vec<SocketAddr>,
     options: DnsOptions,
+    /// Addresses answered before, until their TTL runs out, [A, AAAA], when the cache
+    /// is on. hickory caches whole messages; on a warm connect, going through its cache
+    /// costs more than the connect's own race, so answers are kept here too.
+    answers: Option<Mutex<[HashMap<String, Answer>; 2]>>,
 }
+
+/// A remembered answer.
+struct Answer {
+    addrs: Vec<IpAddr>,
+    valid_until: Instant,
+}
+
+/// The most names remembered per record type; past it the memory starts over.
+const MAX_REMEMBERED: usize = 1024;
 
 /// How a [`DnsResolver`] built by [`DnsResolver::new`] queries its servers.
 ///
@@ -295,12 +309,14 @@ impl DnsResolver {
         let resolver = TokioResolver::builder_with_config(config, TokioRuntimeProvider::default())
             .with_options(opts)
             .build();
+        let answers = options.cache.then(Mutex::default);
         Self {
             inner: Arc::new(Inner {
                 resolver,
                 source,
                 servers,
                 options,
+                answers,
             }),
         }
     }
@@ -344,6 +360,9 @@ impl DnsResolver {
         if name.is_empty() {
             return Err(invalid_name(name, "it is empty"));
         }
+        if let Some(addrs) = self.remembered(name, want_v6) {
+            return Ok(addrs);
+        }
         let dns_name =
             Name::from_utf8(name).map_err(|error| invalid_name(name, &error.to_string()))?;
         let resolver = match &self.inner.resolver {
@@ -369,11 +388,38 @@ impl DnsResolver {
                         format!("the answer for {name} held no {query} record"),
                     ))
                 } else {
+                    self.remember(name, want_v6, &addrs, lookup.valid_until());
                     Ok(addrs)
                 }
             }
             Err(error) => Err(self.failure(&error, name, query)),
         }
+    }
+
+    /// The addresses answered for `name` before, if still within their TTL.
+    fn remembered(&self, name: &str, want_v6: bool) -> Option<Vec<IpAddr>> {
+        let answers = self.inner.answers.as_ref()?;
+        let answers = answers.lock().unwrap_or_else(PoisonError::into_inner);
+        let answer = answers[usize::from(want_v6)].get(name)?;
+        (Instant::now() < answer.valid_until).then(|| answer.addrs.clone())
+    }
+
+    fn remember(&self, name: &str, want_v6: bool, addrs: &[IpAddr], valid_until: Instant) {
+        let Some(answers) = &self.inner.answers else {
+            return;
+        };
+        let mut answers = answers.lock().unwrap_or_else(PoisonError::into_inner);
+        let table = &mut answers[usize::from(want_v6)];
+        if table.len() >= MAX_REMEMBERED && !table.contains_key(name) {
+            table.clear();
+        }
+        table.insert(
+            name.to_owned(),
+            Answer {
+                addrs: addrs.to_vec(),
+                valid_until,
+            },
+        );
     }
 
     /// hickory's error as the race's kind and a short phrase.
@@ -453,23 +499,24 @@ impl fmt::Debug for DnsResolver {
 /// a CNAME target reached from it: hickory hands back the server's whole message when
 /// it holds the answer, other owners included.
 fn addresses(lookup: &Lookup, asked: &Name, want_v6: bool) -> Vec<IpAddr> {
-    let mut owners = vec![asked.clone()];
+    // The names whose records count, borrowed (no Name is cloned on the hot path).
+    let mut owners: Vec<&Name> = vec![asked];
     // With a search list, the name that answered is the one hickory asked last.
     if let Some(query) = lookup.message().queries.first() {
-        owners.push(query.name().clone());
+        owners.push(query.name());
     }
     for record in lookup.answers() {
         if let RData::CNAME(CNAME(target)) = &record.data
-            && owners.contains(&record.name)
-            && !owners.contains(target)
+            && owners.contains(&&record.name)
+            && !owners.contains(&target)
         {
-            owners.push(target.clone());
+            owners.push(target);
         }
     }
     lookup
         .answers()
         .iter()
-        .filter(|record| owners.contains(&record.name))
+        .filter(|record| owners.contains(&&record.name))
         .filter_map(|record| match (&record.data, want_v6) {
             (RData::AAAA(AAAA(v6)), true) => Some(IpAddr::V6(*v6)),
             (RData::A(A(v4)), false) => Some(IpAddr::V4(*v4)),
