@@ -37,6 +37,8 @@
 pub mod sim;
 pub mod transport;
 
+/// The token that cancels a connect (dropping its future does too).
+pub use tokio_util::sync::CancellationToken;
 pub use transport::connection::{
     AddressFamily, AttemptRecord, ConnectError, ConnectErrorKind, DefaultResolver, DnsOptions,
     DnsResolver, Established, HappyEyeballs, HappyEyeballsOptions, QueryRecord, RaceReport,
@@ -46,5 +48,3 @@ pub use transport::{
     RawSocketTransport, Scheme, SocketOptions, TlsFailurePolicy, TlsOptions, TransportError,
     TransportOptions, TransportOptionsError, TransportStream,
 };
-/// The token that cancels a connect (dropping its future does too).
-pub use tokio_util::sync::CancellationToken;

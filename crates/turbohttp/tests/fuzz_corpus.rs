@@ -17,6 +17,8 @@ mod host;
 mod planner;
 #[path = "../../../fuzz/checks/race.rs"]
 mod race;
+#[path = "../../../fuzz/checks/resolving_race.rs"]
+mod resolving_race;
 
 use std::net::{SocketAddr, SocketAddrV6};
 
@@ -60,6 +62,11 @@ fn corpus_planner() {
 #[test]
 fn corpus_race() {
     replay("race", race::check);
+}
+
+#[test]
+fn corpus_resolving_race() {
+    replay("resolving_race", resolving_race::check);
 }
 
 /// Finding (planner): two answers for the same endpoint that differed only in their
