@@ -270,7 +270,10 @@ impl Harness {
     fn decode(u: &mut Unstructured<'_>) -> arbitrary::Result<Self> {
         let mut options = common::valid_options(u)?;
         options.resolution_delay = common::delay(u)?.max(MIN_DELAY);
-        options.first_address_family_count = u.int_in_range(1..=4)?;
+        // At most one fewer than may be in flight: the last slot is the other family's.
+        options.first_address_family_count = u
+            .int_in_range(1..=4)?
+            .min(options.max_concurrent_attempts - 1);
         options.follow_resolver_order = u.arbitrary()?;
         assert_eq!(options.validate(), Ok(()));
         let requested = common::family(u)?;
@@ -750,8 +753,11 @@ impl Harness {
                                 .is_err_and(|f| f.kind == LookupFailureKind::NoData)
                     });
                     // Addresses, but none of the requested family; or no address and
-                    // a family was requested.
-                    if any_address || (only_nodata && self.requested.is_some()) {
+                    // only the requested family was asked for (a one-shot lookup that
+                    // found nothing found no address at all).
+                    let asked_one_family = self.kinds.iter().all(|k| k.family().is_some());
+                    if any_address || (only_nodata && self.requested.is_some() && asked_one_family)
+                    {
                         Outcome::FamilyUnavailable
                     } else if only_nodata {
                         Outcome::NoAddresses
@@ -903,15 +909,19 @@ impl Harness {
                 if self.running.len() >= cap {
                     return;
                 }
-                let preferred = plan.preferred();
-                let alternate_started = records.iter().any(|r| r.family != preferred);
-                let preferred_running = self
-                    .running
-                    .iter()
-                    .filter(|a| records[**a].family == preferred)
-                    .count();
-                let reserved = !alternate_started && preferred_running + 1 >= cap;
-                for next in waiting.filter(|a| !reserved || a.family != preferred) {
+                // Until both families have started, the one that has keeps the last
+                // slot free for the other (decision 1, either way round).
+                let started_any = |family| records.iter().any(|r| r.family == family);
+                let running = |family| {
+                    self.running
+                        .iter()
+                        .filter(|a| records[**a].family == family)
+                        .count()
+                };
+                let reserved = |family: AddressFamily| {
+                    !started_any(family.other()) && running(family) + 1 >= cap
+                };
+                for next in waiting.filter(|a| !reserved(a.family)) {
                     assert!(
                         next.offset > elapsed,
                         "{} due at {:?} waits at {elapsed:?} with a free slot",

@@ -109,6 +109,17 @@ pub fn options_error(error: OptionsError) -> CliError {
             "--first-family-count",
             "0 would let the other family go first; use --prefer to choose the family",
         ),
+        OptionsError::FirstFamilyCountTooHigh {
+            count,
+            max_concurrent_attempts,
+        } => CliError::usage(
+            "--first-family-count",
+            format!(
+                "{count} needs --max-concurrent {} or more (it is {max_concurrent_attempts}): \
+                 the last slot is the other family's until it starts",
+                count + 1
+            ),
+        ),
         OptionsError::ZeroTimeout => {
             CliError::usage("--connect-timeout", "zero leaves no time to connect")
         }
@@ -145,7 +156,11 @@ pub fn resolver(
                 parse::dns_servers(list).map_err(|e| CliError::usage("--dns-servers", e))?;
             DefaultResolver::dns(DnsResolver::with_servers(&servers))
         }
-        (_, None) => DefaultResolver::new(),
+        // Asked for by name: no silent fallback to getaddrinfo.
+        (Some(ResolverKind::Dns), None) => DefaultResolver::dns(
+            DnsResolver::system().map_err(|e| CliError::usage("--resolver", e))?,
+        ),
+        (None, None) => DefaultResolver::new(),
     };
     resolver_with(entries, fallback)
 }

@@ -264,6 +264,16 @@ const CASES: &[(&[&str], &str)] = &[
         ],
         "--first-family-count: 0 would let the other family go first",
     ),
+    (
+        &[
+            "simulate",
+            "--endpoint",
+            "192.0.2.1=stall",
+            "--first-family-count",
+            "2",
+        ],
+        "--first-family-count: 2 needs --max-concurrent 3 or more (it is 2)",
+    ),
     // the command line itself
     (&[], "turbohttp"),
     (&["teleport"], "unrecognized subcommand 'teleport'"),

@@ -46,7 +46,9 @@
 //!   `resolution_delay` (50 ms) for the preferred family's answer. If that answer
 //!   comes in time, the rule above applies from its arrival; if the preferred query
 //!   fails (NXDOMAIN, NODATA, SERVFAIL, the resolver's timeout) the wait ends at once;
-//!   otherwise the other family starts when the delay runs out.
+//!   otherwise the other family starts when the delay runs out. A second early answer
+//!   joins the first one's wait. With a requested family (`-4`, `-6`), that family
+//!   waits for nothing.
 //! * **A late answer joins the race**: its addresses are planned from their arrival,
 //!   into the part of the schedule not started yet, by the same interleaving; the
 //!   preferred family's are due at once.
@@ -59,11 +61,13 @@
 //!   request), [`race::Outcome::FamilyUnavailable`].
 //! * **Queries are dropped with the race**: when it ends, queries still running are
 //!   recorded `cancelled` (or `timed_out`, at the connect timeout) and the driver drops
-//!   them; no lookup outlives its connect.
+//!   them (a DNS client may still finish an exchange it had sent, within its own
+//!   timeout, but nothing waits for it).
 //!
 //! `first_address_family_count` (RFC 8305 §4, default 1) is how many of the preferred
 //! family's attempts come before the other family's first: the stagger is counted
-//! from the due time of the preferred family's attempt number `count`.
+//! from the due time of the preferred family's attempt number `count`. It must be
+//! below `max_concurrent_attempts`, whose last slot is the other family's (decision 1).
 //! `follow_resolver_order` lets the family of the first address (the first answer with
 //! an address, when each family is asked apart) lead instead of `prefer_ipv6`; then
 //! nothing waits for a resolution delay. Within a family, addresses keep the answer's
@@ -77,9 +81,11 @@
 //!
 //! # Decisions the specification leaves open
 //!
-//! 1. **The fallback is never starved by the concurrency cap.** Until the other family
-//!    has started, the preferred family may hold all slots but one. With the defaults
-//!    and three stalled IPv6 addresses before one IPv4 address:
+//! 1. **The fallback is never starved by the concurrency cap.** Until both families
+//!    have started, the family that has may hold all slots but one: the preferred
+//!    family before the fallback starts, or the other family before a late preferred
+//!    answer starts. With the defaults and three stalled IPv6 addresses before one
+//!    IPv4 address:
 //!
 //!    ```text
 //!    t=0      v6[0] starts                       (slot 1)
@@ -92,6 +98,8 @@
 //!    of attempts not started yet (itself included) divided by the cap, rounded up; that
 //!    is Go's rule (`partialDeadline`, 2 s floor) with `max_concurrent_attempts` lanes.
 //!    When the budget runs out the attempt ends as `timed_out` and frees its slot.
+//!    An answer that brings more addresses while attempts run shortens their budgets
+//!    to what they would have had with those addresses known at their start.
 //!    See [`plan::attempt_budget`].
 //!
 //! 3. **A failure does not waste the delay.** Each failure (including a budget running
@@ -127,7 +135,8 @@
 //!
 //! 7. **A connect timeout not longer than the stagger** does not refuse the race: the
 //!    head start becomes half the timeout (and the spacing at most that), so a stalled
-//!    preferred family leaves the other family the second half
+//!    preferred family leaves the other family the second half of what remains after
+//!    the first answer; the resolution delay is never more than half the timeout
 //!    ([`HappyEyeballsOptions::for_timeout`]). A refused preferred family still hands
 //!    over at once (decision 3).
 

@@ -130,6 +130,14 @@ impl HappyEyeballsOptions {
         if self.first_address_family_count == 0 {
             return Err(OptionsError::FirstFamilyCountZero);
         }
+        if self.first_address_family_count >= self.max_concurrent_attempts {
+            // The last slot is the other family's until it starts (decision 1): the
+            // preferred family can only have that many attempts going before it.
+            return Err(OptionsError::FirstFamilyCountTooHigh {
+                count: self.first_address_family_count,
+                max_concurrent_attempts: self.max_concurrent_attempts,
+            });
+        }
         Ok(())
     }
 
@@ -145,7 +153,8 @@ impl HappyEyeballsOptions {
     /// The options a connect with `connect_timeout` runs with: when the timeout is
     /// not longer than the stagger, the preferred family's head start is half the
     /// timeout (and so is the spacing, if longer), so that a stalled preferred family
-    /// still leaves the other family half of the budget. Otherwise unchanged.
+    /// still leaves the other family half of the budget; and the resolution delay is
+    /// at most half the timeout. Otherwise unchanged.
     ///
     /// ```
     /// use std::time::Duration;
@@ -158,13 +167,19 @@ impl HappyEyeballsOptions {
     /// assert_eq!(kept, HappyEyeballsOptions::default());
     /// ```
     pub fn for_timeout(&self, connect_timeout: Duration) -> Self {
-        if self.family_stagger_delay < connect_timeout {
-            return *self;
-        }
         let half = connect_timeout / 2;
+        // An early answer never waits more than half the connect for the other one.
+        let resolution_delay = self.resolution_delay.min(half);
+        if self.family_stagger_delay < connect_timeout {
+            return Self {
+                resolution_delay,
+                ..*self
+            };
+        }
         Self {
             family_stagger_delay: half,
             attempt_spacing_delay: self.attempt_spacing_delay.min(half),
+            resolution_delay,
             ..*self
         }
     }
@@ -197,6 +212,21 @@ pub enum OptionsError {
          must come first; set prefer_ipv6 to choose the other family"
     )]
     FirstFamilyCountZero,
+    /// More attempts of the preferred family first than may be in flight beside the
+    /// other family's first.
+    #[error(
+        "first_address_family_count is {count}, but with max_concurrent_attempts {max_concurrent_attempts} \
+         at most {} attempts of the preferred family can run before the other family's first; \
+         raise max_concurrent_attempts to {} or more",
+        max_concurrent_attempts - 1,
+        count + 1
+    )]
+    FirstFamilyCountTooHigh {
+        /// The count given.
+        count: usize,
+        /// The cap given.
+        max_concurrent_attempts: usize,
+    },
     /// A connect timeout of zero leaves no time to connect.
     #[error("the connect timeout is zero, which leaves no time to connect")]
     ZeroTimeout,

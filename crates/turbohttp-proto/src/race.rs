@@ -114,7 +114,9 @@ pub struct Race {
     held: Option<Held>,
     /// When the first address became known, from `t0`.
     first_answer: Option<Duration>,
-    alternate_started: bool,
+    /// Whether each family (V4, V6) has started an attempt: until both have, the one
+    /// that has may not take the last slot.
+    started: [bool; 2],
     /// Early starts earned by failures at this instant (the "no wasted delay" rule).
     credit: usize,
     decisive: Vec<Decisive>,
@@ -195,7 +197,7 @@ impl Race {
             queries: Vec::new(),
             held: None,
             first_answer: None,
-            alternate_started: false,
+            started: [false; 2],
             credit: 0,
             decisive: Vec::new(),
             cancel_requested: false,
@@ -445,7 +447,7 @@ impl Race {
             self.plan_addresses(&addrs, at);
             return;
         }
-        let preferred = self.plan.preferred();
+        let preferred = self.leading_family();
         if family == preferred {
             self.plan_addresses(&addrs, at);
             // The other family's answer stops waiting: now, or after the head start.
@@ -457,14 +459,27 @@ impl Race {
         } else if self.plan.count(preferred) > 0 || !self.preferred_query_pending() {
             self.plan_addresses(&addrs, at);
         } else {
-            // The preferred family's answer may be moments away: wait for it, a while.
-            let until = now.checked_add(self.resolution_delay);
-            self.held = Some(Held { addrs, until });
+            // The preferred family's answer may be moments away: wait for it, a while
+            // (from the first such answer: a second one joins the wait).
+            match &mut self.held {
+                Some(held) => held.addrs.extend(addrs),
+                None => {
+                    let until = now.checked_add(self.resolution_delay);
+                    self.held = Some(Held { addrs, until });
+                }
+            }
         }
     }
 
     fn preferred_query_pending(&self) -> bool {
-        self.queries_pending(QueryType::of(self.plan.preferred()))
+        self.queries_pending(QueryType::of(self.leading_family()))
+    }
+
+    /// The family whose answer the other waits for: the requested one when only one
+    /// may be dialed (the other's addresses would be dropped anyway), else the
+    /// preferred one.
+    fn leading_family(&self) -> AddressFamily {
+        self.plan.requested().unwrap_or(self.plan.preferred())
     }
 
     fn plan_follows_resolver(&self) -> bool {
@@ -490,7 +505,28 @@ impl Race {
                 .unwrap_or(self.pending.len());
             self.pending.insert(pos, plan_index);
         }
+        self.rebudget();
         self.dirty = true;
+    }
+
+    /// Attempts already running got their budget (decision 2) when fewer addresses
+    /// were known; with more to try now, each gets what it would have been given had
+    /// they been known at its start, if that is less.
+    fn rebudget(&mut self) {
+        let cap = self.plan.max_in_flight();
+        let not_started = self.pending.len();
+        for f in &mut self.in_flight {
+            let started = self.t0 + self.records[f.attempt].started;
+            let remaining = self.deadline.saturating_duration_since(started);
+            let budget = attempt_budget(remaining, not_started + 1, cap);
+            if budget < f.budget {
+                f.budget = budget;
+                f.deadline = started
+                    .checked_add(budget)
+                    .unwrap_or(self.deadline)
+                    .min(self.deadline);
+            }
+        }
     }
 
     /// Whether `family` has an attempt waiting or in flight.
@@ -590,8 +626,11 @@ impl Race {
             QueryOutcome::Failed(f) => f.kind == LookupFailureKind::NoData,
             _ => false,
         });
+        // Asked only for the requested family, which has nothing: that family is
+        // unavailable. A one-shot lookup that found nothing found no address at all.
+        let asked_one_family = self.queries.iter().all(|q| q.query.family().is_some());
         if only_nodata {
-            if self.plan.requested().is_some() {
+            if self.plan.requested().is_some() && asked_one_family {
                 Outcome::FamilyUnavailable
             } else {
                 Outcome::NoAddresses
@@ -641,23 +680,22 @@ impl Race {
         }
     }
 
-    /// The first pending attempt (in plan order) that may take a free slot. Until the
-    /// other family has started, the preferred family may hold all slots but one, so
-    /// that the fallback is never starved by the concurrency cap.
+    /// The first pending attempt (in plan order) that may take a free slot. Until both
+    /// families have started, the family that has may hold all slots but one, so that
+    /// the other is never starved by the concurrency cap: the fallback, or a preferred
+    /// family whose answer came after the other family had started.
     fn next_startable(&self) -> Option<usize> {
-        let reserve = self.plan.mode() == Mode::Race && !self.alternate_started;
-        let preferred = self.plan.preferred();
-        let preferred_full = reserve && {
-            let held = self
-                .in_flight
-                .iter()
-                .filter(|f| f.family == preferred)
-                .count();
-            held + 1 >= self.plan.max_in_flight()
+        let racing = self.plan.mode() == Mode::Race;
+        let cap = self.plan.max_in_flight();
+        let full = |family: AddressFamily| {
+            racing
+                && !self.started[family_index(family.other())]
+                && self.in_flight.iter().filter(|f| f.family == family).count() + 1 >= cap
         };
+        let full = [full(AddressFamily::V4), full(AddressFamily::V6)];
         self.pending
             .iter()
-            .position(|&i| !(preferred_full && self.plan.attempts()[i].family == preferred))
+            .position(|&i| !full[family_index(self.plan.attempts()[i].family)])
     }
 
     fn start_attempt(&mut self, plan_index: usize) {
@@ -669,9 +707,7 @@ impl Race {
             .checked_add(budget)
             .unwrap_or(self.deadline)
             .min(self.deadline);
-        if planned.family != self.plan.preferred() {
-            self.alternate_started = true;
-        }
+        self.started[family_index(planned.family)] = true;
         let attempt = self.records.len();
         self.records.push(AttemptRecord {
             attempt,
@@ -725,6 +761,13 @@ impl Race {
         }
         self.outcome = Some(outcome);
         self.events.push_back(Event::Finished(outcome));
+    }
+}
+
+fn family_index(family: AddressFamily) -> usize {
+    match family {
+        AddressFamily::V4 => 0,
+        AddressFamily::V6 => 1,
     }
 }
 

@@ -90,8 +90,20 @@ fn the_preferred_family_must_come_first() {
         options(|o| o.first_address_family_count = 0).validate(),
         Err(OptionsError::FirstFamilyCountZero)
     );
+    // The last slot is the other family's: two first need three in flight.
     assert_eq!(
         options(|o| o.first_address_family_count = 2).validate(),
+        Err(OptionsError::FirstFamilyCountTooHigh {
+            count: 2,
+            max_concurrent_attempts: 2
+        })
+    );
+    assert_eq!(
+        options(|o| {
+            o.first_address_family_count = 2;
+            o.max_concurrent_attempts = 3;
+        })
+        .validate(),
         Ok(())
     );
 }

@@ -540,3 +540,73 @@ fn into_parts_hands_over_attempts_and_queries() {
     assert_eq!(attempts.len(), 1);
     assert_eq!(queries.len(), 2);
 }
+
+// ---- answers that come while attempts already run (found in review) ----
+
+#[test]
+fn an_attempt_started_alone_gets_its_budget_shared_when_more_addresses_come() {
+    // AAAA first: V6A is the only address, so it gets the whole 10 s. The A answer
+    // brings two more: V6A's budget becomes what it would have been with all three
+    // known (10 s over two rounds), and V4B gets its turn at 5 s.
+    let mut sim = dual();
+    assert_eq!(sim.answer(0, 0, &[V6A]), [start(0, V6A)]);
+    assert_eq!(sim.answer(20, 1, &[V4A, V4B]), []);
+    assert_eq!(
+        sim.run_until(6_000),
+        [
+            (250, start(1, V4A)),
+            (5_000, cancel(0)),
+            (5_000, start(2, V4B))
+        ]
+    );
+}
+
+#[test]
+fn a_late_aaaa_answer_gets_the_slot_before_further_ipv4_addresses() {
+    // IPv4 started after the resolution delay; when AAAA comes, the last slot is
+    // IPv6's until it has started (decision 1, the other way round).
+    let mut sim = dual();
+    assert_eq!(sim.answer(5, 1, &[V4A, V4B]), []);
+    assert_eq!(sim.tick(55), [start(0, V4A)]);
+    assert_eq!(sim.answer(300, 0, &[V6A]), [start(1, V6A)]);
+    // V4B waits for a slot.
+    assert_eq!(sim.fail(310, 0), [start(2, V4B)]);
+}
+
+#[test]
+fn a_second_answer_for_the_waiting_family_joins_the_wait() {
+    let mut sim = Sim::resolving(&[Aaaa, A, A], default(), None, secs(10));
+    sim.events();
+    assert_eq!(sim.answer(0, 1, &[V4A]), []);
+    assert_eq!(sim.answer(10, 2, &[V4B]), []);
+    // The delay counts from the first answer, and both answers' addresses are kept.
+    assert_eq!(sim.wake(), Some(ms(50)));
+    assert_eq!(sim.tick(50), [start(0, V4A)]);
+    let planned: Vec<String> = sim.race.plan().addresses().map(|a| a.to_string()).collect();
+    assert_eq!(planned, [V4A, V4B]);
+}
+
+#[test]
+fn a_requested_family_waits_for_no_other_answer() {
+    let mut sim = Sim::resolving(&[Aaaa, A], default(), Some(AddressFamily::V4), secs(10));
+    sim.events();
+    // IPv6 could not be dialed anyway: the A answer starts at once.
+    assert_eq!(sim.answer(1, 1, &[V4A]), [start(0, V4A)]);
+}
+
+#[test]
+fn an_empty_one_shot_answer_to_a_requested_family_is_no_addresses() {
+    let mut sim = Sim::resolving(&[AddrInfo], default(), Some(AddressFamily::V4), secs(10));
+    sim.events();
+    assert_eq!(sim.answer(1, 0, &[]), [finished(Outcome::NoAddresses)]);
+}
+
+#[test]
+fn a_short_timeout_halves_the_resolution_delay_too() {
+    let options = default().for_timeout(ms(40));
+    assert_eq!(options.resolution_delay, ms(20));
+    let mut sim = Sim::resolving(&[Aaaa, A], options, None, ms(40));
+    sim.events();
+    assert_eq!(sim.answer(1, 1, &[V4A]), []);
+    assert_eq!(sim.tick(21), [start(0, V4A)]);
+}

@@ -267,7 +267,8 @@ async fn first_address_family_count_gives_the_preferred_family_more_attempts_fir
     ] {
         let options = HappyEyeballsOptions {
             first_address_family_count: count,
-            max_concurrent_attempts: 3,
+            // The last slot is the other family's until it starts.
+            max_concurrent_attempts: count.max(2) + 1,
             ..HappyEyeballsOptions::default()
         };
         let net = network(

@@ -15,7 +15,8 @@ use crate::transport::connection::{Dialer, Resolver};
 /// Executes `race`, asking `resolver` about `host` and dialing with `dialer`; returns
 /// the outcome, the winner's stream on success, and the race (for its records). Every
 /// other connection and every query still running is dropped before this returns,
-/// and dropping this future drops them too: no lookup outlives its connect.
+/// and dropping this future drops them too: nothing waits for a lookup once its
+/// connect is over.
 pub(crate) async fn drive<R: Resolver, D: Dialer>(
     mut race: Race,
     resolver: &R,
