@@ -74,7 +74,8 @@ pub struct RaceArgs {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub resolution_delay: Option<String>,
     /// How many attempts of the preferred family come before the other family's first
-    /// (RFC 8305 "first address family count"). Default 1.
+    /// (RFC 8305 "first address family count"); below --max-concurrent, whose last slot
+    /// is the other family's. Default 1.
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub first_family_count: Option<String>,
     /// Dial one address at a time, in resolver order, like a plain sequential connector.
