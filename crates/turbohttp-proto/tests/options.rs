@@ -193,3 +193,16 @@ fn refusals_explain_themselves() {
         "the connect timeout is zero, which leaves no time to connect"
     );
 }
+
+#[test]
+fn a_short_timeout_caps_the_resolution_delay_even_when_the_stagger_fits() {
+    let options = options(|o| {
+        o.family_stagger_delay = ms(20);
+        o.attempt_spacing_delay = ms(20);
+    });
+    let scaled = options.for_timeout(ms(80));
+    // The stagger fits in the timeout and stays; the resolution delay is halved.
+    assert_eq!(scaled.family_stagger_delay, ms(20));
+    assert_eq!(scaled.resolution_delay, ms(40));
+    assert_eq!(options.for_timeout(ms(1_000)), options);
+}

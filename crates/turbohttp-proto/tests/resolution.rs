@@ -545,20 +545,33 @@ fn into_parts_hands_over_attempts_and_queries() {
 
 #[test]
 fn an_attempt_started_alone_gets_its_budget_shared_when_more_addresses_come() {
-    // AAAA first: V6A is the only address, so it gets the whole 10 s. The A answer
-    // brings two more: V6A's budget becomes what it would have been with all three
-    // known (10 s over two rounds), and V4B gets its turn at 5 s.
+    // AAAA first: V6A is the only address, so it gets all that remains (9.9 s). The
+    // A answer brings two more: V6A's budget becomes what it would have been with all
+    // three known at its start (9.9 s over two rounds), and V4B gets its turn then.
     let mut sim = dual();
-    assert_eq!(sim.answer(0, 0, &[V6A]), [start(0, V6A)]);
-    assert_eq!(sim.answer(20, 1, &[V4A, V4B]), []);
+    assert_eq!(sim.answer(100, 0, &[V6A]), [start(0, V6A)]);
+    assert_eq!(sim.answer(120, 1, &[V4A, V4B]), []);
     assert_eq!(
         sim.run_until(6_000),
         [
-            (250, start(1, V4A)),
-            (5_000, cancel(0)),
-            (5_000, start(2, V4B))
+            (350, start(1, V4A)),
+            (5_050, cancel(0)),
+            (5_050, start(2, V4B))
         ]
     );
+}
+
+#[test]
+fn answers_joining_the_schedule_keep_plan_order_for_early_starts() {
+    // IPv4 leads after the resolution delay (55, 180, 305); IPv6 comes at 60 (60, 185,
+    // 310) and its addresses slot in between. When a failure earns an early start, it
+    // goes to the next address in that merged order: V6B (185) before V4C (305).
+    let mut sim = dual();
+    assert_eq!(sim.answer(5, 1, &[V4A, V4B, V4C]), []);
+    assert_eq!(sim.tick(55), [start(0, V4A)]);
+    assert_eq!(sim.answer(60, 0, &[V6A, V6B, V6C]), [start(1, V6A)]);
+    assert_eq!(sim.fail(200, 0), [start(2, V4B)]);
+    assert_eq!(sim.fail(210, 1), [start(3, V6B)]);
 }
 
 #[test]
