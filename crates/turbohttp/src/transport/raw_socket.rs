@@ -193,10 +193,8 @@ impl<R: Resolver> RawSocketTransport<R> {
             );
             ConnectError::input(e, report)
         })?;
-        HappyEyeballs::default()
-            .with_options(options.happy_eyeballs)
-            .with_resolver(&*self.resolver)
-            .with_dialer(dialer)
+        // From its parts: `default()` would build (and drop) a resolver per connect.
+        HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
             .connect(
                 host,
                 port,
