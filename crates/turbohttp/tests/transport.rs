@@ -18,12 +18,13 @@ use rustls::pki_types::CertificateDer;
 use socket2::SockRef;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
+use turbohttp::transport::ConnectionInfo;
 use turbohttp::transport::connection::{AttemptOutcome, AttemptPhase, AttemptRecord};
 use turbohttp::transport::{
     ALPN_H2, ALPN_HTTP_1_1, RawSocketTransport, Scheme, TlsFailurePolicy, TlsOptions,
     TransportError, TransportOptions, TransportOptionsError, TransportStream,
 };
-use turbohttp::{ConnectErrorKind, HappyEyeballsOptions};
+use turbohttp::{ConnectError, ConnectErrorKind, HappyEyeballsOptions};
 
 use tls_lab::*;
 
@@ -492,6 +493,53 @@ fn plain_http_get_through_hyper_client() {
         let body = response.into_body().collect().await.unwrap().to_bytes();
         assert_eq!(body, "HTTP/1.1 /plain");
         drop(client);
+        servers.shutdown().await;
+    });
+}
+
+/// Through hyper-util's pooled client: the response says which address, which
+/// attempt, how long; a failed request gives its ConnectError in one call.
+#[test]
+fn the_race_reaches_responses_and_errors_of_the_pooled_client() {
+    run(async {
+        let mut servers = Servers::new();
+        let p4 = servers.http(v4(0)).await;
+        let refused = closed_port(v6(0));
+        let transport = RawSocketTransport::new(TransportOptions::default())
+            .unwrap()
+            .with_resolver(resolver(NAME, p4, [v6(refused), v4(p4)]));
+        let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(transport);
+
+        let uri: Uri = format!("http://{NAME}:{p4}/info").parse().unwrap();
+        let response = client.get(uri).await.expect("GET");
+        let info = response
+            .extensions()
+            .get::<ConnectionInfo>()
+            .expect("the connection's info")
+            .clone();
+        assert_eq!(info.remote_addr, v4(p4));
+        assert_eq!(info.local_addr.ip(), v4(0).ip());
+        assert_eq!(info.alpn, None);
+        let winner = info.winning_attempt().expect("a winner");
+        assert_eq!(winner.endpoint, v4(p4));
+        // The refused IPv6 address is in the story too.
+        assert_eq!(info.report.attempts.len(), 2);
+        assert_eq!(info.report.attempts[0].outcome, AttemptOutcome::Failed);
+        drop(response);
+
+        // Nothing listens on this one: the client's error carries the race.
+        let transport = RawSocketTransport::new(TransportOptions::default())
+            .unwrap()
+            .with_resolver(resolver(NAME, refused, [v6(refused)]));
+        let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(transport);
+        let uri: Uri = format!("http://{NAME}:{refused}/").parse().unwrap();
+        let error = client.get(uri).await.expect_err("refused");
+        let connect = ConnectError::find_in(&error).expect("a ConnectError in the chain");
+        assert_eq!(connect.kind(), ConnectErrorKind::AllAttemptsFailed);
+        assert_eq!(connect.attempts()[0].endpoint, v6(refused));
+        // Not from an unrelated error.
+        let unrelated = io::Error::other("unrelated");
+        assert!(ConnectError::find_in(&unrelated).is_none());
         servers.shutdown().await;
     });
 }

@@ -7,6 +7,7 @@
 //!   for hyper-util's legacy client.
 
 pub mod connection;
+pub mod connection_info;
 pub mod options;
 pub mod raw_socket;
 pub mod scheme;
@@ -15,6 +16,7 @@ pub mod socket_options;
 pub mod stream;
 pub mod tls;
 
+pub use connection_info::{ClientStream, ConnectionInfo};
 pub use options::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE, TransportOptions, TransportOptionsError,
 };

@@ -11,6 +11,7 @@ use hyper_util::rt::TokioIo;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
+use super::connection_info::{ClientStream, ConnectionInfo};
 use super::raw_socket::RawSocketTransport;
 use super::scheme::Scheme;
 use super::stream::TransportStream;
@@ -31,6 +32,9 @@ pub enum TransportError {
     /// The connect itself failed.
     #[error(transparent)]
     Connect(#[from] ConnectError),
+    /// The connection was made but its addresses could not be read (it closed at once).
+    #[error("the connection closed before it could be used: {0}")]
+    Connected(io::Error),
 }
 
 impl TransportError {
@@ -38,7 +42,7 @@ impl TransportError {
     pub fn connect_error(&self) -> Option<&ConnectError> {
         match self {
             Self::Connect(e) => Some(e),
-            Self::InvalidUri { .. } => None,
+            Self::InvalidUri { .. } | Self::Connected(_) => None,
         }
     }
 }
@@ -47,6 +51,7 @@ impl From<TransportError> for io::Error {
     fn from(error: TransportError) -> Self {
         match error {
             TransportError::Connect(e) => e.into(),
+            TransportError::Connected(e) => e,
             invalid => io::Error::new(io::ErrorKind::InvalidInput, invalid),
         }
     }
@@ -54,7 +59,7 @@ impl From<TransportError> for io::Error {
 
 /// The future of [`RawSocketTransport`]'s `Service::call`.
 pub type Connecting =
-    Pin<Box<dyn Future<Output = Result<TokioIo<TransportStream>, TransportError>> + Send>>;
+    Pin<Box<dyn Future<Output = Result<TokioIo<ClientStream>, TransportError>> + Send>>;
 
 impl<R: Resolver> RawSocketTransport<R> {
     /// Connects to the host of `uri`: `http` without TLS, `https` with it, the port
@@ -80,7 +85,7 @@ impl<R: Resolver> RawSocketTransport<R> {
 }
 
 impl<R: Resolver + 'static> Service<Uri> for RawSocketTransport<R> {
-    type Response = TokioIo<TransportStream>;
+    type Response = TokioIo<ClientStream>;
     type Error = TransportError;
     type Future = Connecting;
 
@@ -96,7 +101,9 @@ impl<R: Resolver + 'static> Service<Uri> for RawSocketTransport<R> {
             // cancels the race as completely as the token would.
             let cancel = CancellationToken::new();
             let established = transport.connect_uri(&uri, &cancel).await?;
-            Ok(TokioIo::new(established.stream))
+            // Carried into every response's extensions by hyper-util's client.
+            let info = ConnectionInfo::of(&established).map_err(TransportError::Connected)?;
+            Ok(TokioIo::new(ClientStream::new(established.stream, info)))
         })
     }
 }
