@@ -46,9 +46,9 @@ impl TlsSettings {
 
 fn cacert_error(path: &Path, error: &TransportOptionsError) -> CliError {
     match error {
-        TransportOptionsError::ReadRootCertificates { source, .. } => CliError::usage(
+        TransportOptionsError::ReadRootCertificates { error, .. } => CliError::usage(
             "--cacert",
-            format!("cannot read {}: {source}", path.display()),
+            format!("cannot read {}: {error}", path.display()),
         ),
         other => CliError::usage("--cacert", other),
     }

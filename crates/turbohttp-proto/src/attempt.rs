@@ -87,8 +87,6 @@ impl fmt::Display for AttemptError {
     }
 }
 
-impl std::error::Error for AttemptError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
-    }
-}
+/// The message already holds the IO error's, so `source()` does not repeat it; the
+/// error itself is [`AttemptError::io_error`].
+impl std::error::Error for AttemptError {}

@@ -639,7 +639,7 @@ fn invalid_options_are_refused_with_a_sentence() {
         .add_roots_from_pem_file("/nonexistent/roots.pem")
         .unwrap_err();
     assert!(
-        matches!(&missing, TransportOptionsError::ReadRootCertificates { source, .. } if source.kind() == io::ErrorKind::NotFound),
+        matches!(&missing, TransportOptionsError::ReadRootCertificates { error, .. } if error.kind() == io::ErrorKind::NotFound),
         "{missing:?}"
     );
     assert!(

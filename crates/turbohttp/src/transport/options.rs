@@ -134,12 +134,12 @@ pub enum TransportOptionsError {
         reason: String,
     },
     /// A PEM file of root certificates could not be read or parsed.
-    #[error("could not read root certificates from {}: {source}", path.display())]
+    #[error("could not read root certificates from {}: {error}", path.display())]
     ReadRootCertificates {
         /// The file.
         path: PathBuf,
-        /// What went wrong.
-        source: io::Error,
+        /// What went wrong (in the message already, so not a `source()`).
+        error: io::Error,
     },
     /// A PEM file or buffer holds no certificate at all.
     #[error("{origin} contains no PEM certificate")]
@@ -149,5 +149,11 @@ pub enum TransportOptionsError {
     },
     /// rustls refused the configuration.
     #[error("rustls refused the TLS configuration: {0}")]
-    Tls(#[from] rustls::Error),
+    Tls(rustls::Error),
+}
+
+impl From<rustls::Error> for TransportOptionsError {
+    fn from(error: rustls::Error) -> Self {
+        Self::Tls(error)
+    }
 }

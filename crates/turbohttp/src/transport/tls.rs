@@ -101,7 +101,7 @@ impl TlsOptions {
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| TransportOptionsError::ReadRootCertificates {
                 path: "<PEM data>".into(),
-                source: pem_to_io(e),
+                error: pem_to_io(e),
             })?;
         self.add_parsed(roots, "the PEM data".to_owned())
     }
@@ -115,7 +115,7 @@ impl TlsOptions {
         let path = path.as_ref();
         let read_error = |e| TransportOptionsError::ReadRootCertificates {
             path: path.to_owned(),
-            source: pem_to_io(e),
+            error: pem_to_io(e),
         };
         let roots = CertificateDer::pem_file_iter(path)
             .map_err(read_error)?

@@ -364,15 +364,11 @@ impl fmt::Display for ConnectError {
     }
 }
 
-impl StdError for ConnectError {
-    fn source(&self) -> Option<&(dyn StdError + 'static)> {
-        match &self.cause {
-            Cause::None => None,
-            Cause::Input(e) => Some(e),
-            Cause::Options(e) => Some(e),
-        }
-    }
-}
+/// The sentence already says what caused it (the input, the option, every query and
+/// attempt), so no `source()` repeats it: a reporter walking the chain prints each
+/// message once. The typed cause is [`ConnectError::input_error`] or
+/// [`ConnectError::options_error`]; the story is [`ConnectError::report`].
+impl StdError for ConnectError {}
 
 impl From<ConnectError> for io::Error {
     /// When every attempt failed (or one was rejected), the `io::Error` is the first

@@ -187,13 +187,12 @@ impl DnsOptions {
 #[non_exhaustive]
 pub enum DnsConfigError {
     /// The configuration file could not be read.
-    #[error("cannot read the DNS configuration {}: {source}", path.display())]
+    #[error("cannot read the DNS configuration {}: {error}", path.display())]
     Read {
         /// The file.
         path: PathBuf,
-        /// Why.
-        #[source]
-        source: io::Error,
+        /// Why (in the message already, so not a `source()`).
+        error: io::Error,
     },
     /// The configuration file was read but cannot be used.
     #[error("cannot use the DNS configuration {}: {reason}", path.display())]
@@ -243,9 +242,9 @@ impl DnsResolver {
     /// it other files.
     #[cfg(all(unix, not(any(target_os = "android", target_vendor = "apple"))))]
     pub(crate) fn from_resolv_conf_file(path: &std::path::Path) -> Result<Self, DnsConfigError> {
-        let text = std::fs::read(path).map_err(|source| DnsConfigError::Read {
+        let text = std::fs::read(path).map_err(|error| DnsConfigError::Read {
             path: path.to_owned(),
-            source,
+            error,
         })?;
         Self::from_resolv_conf(path, &text)
     }
@@ -696,10 +695,12 @@ mod tests {
     fn a_missing_file_is_a_read_error_naming_the_file() {
         let path = Path::new("/nonexistent-turbohttp-test/resolv.conf");
         let error = DnsResolver::from_resolv_conf_file(path).unwrap_err();
-        let DnsConfigError::Read { source, .. } = &error else {
+        let DnsConfigError::Read { error: cause, .. } = &error else {
             panic!("expected a read error, got {error:?}");
         };
-        assert_eq!(source.kind(), io::ErrorKind::NotFound);
+        assert_eq!(cause.kind(), io::ErrorKind::NotFound);
+        // The message holds the cause; no source() repeats it.
+        assert!(std::error::Error::source(&error).is_none());
         assert_eq!(
             error.to_string(),
             "cannot read the DNS configuration /nonexistent-turbohttp-test/resolv.conf: \
