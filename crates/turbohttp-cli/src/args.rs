@@ -174,6 +174,10 @@ pub struct GetArgs {
     /// The name to send in SNI and to verify the certificate against (https).
     #[arg(long, value_name = "NAME")]
     pub servername: Option<String>,
+    /// Time allowed for the whole transfer, connect included (curl's -m): seconds
+    /// (`2.5`) or a duration (`2500ms`). Past it, exit 28. Default: no limit.
+    #[arg(short = 'm', long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub max_time: Option<String>,
     /// The race's knobs.
     #[command(flatten)]
     pub race: RaceArgs,

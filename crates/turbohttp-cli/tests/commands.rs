@@ -678,3 +678,38 @@ fn demo_simulated_is_exact() {
         "{text}"
     );
 }
+
+/// curl's `-m`: a server that accepts and never answers ends the transfer at the limit,
+/// exit 28, the whole process included.
+#[test]
+fn get_max_time_bounds_the_whole_transfer() {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    // Accepts, reads nothing, answers nothing; gives up after a while on its own.
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().take(1).flatten() {
+            held.push(stream);
+        }
+        thread::sleep(std::time::Duration::from_secs(10));
+    });
+    let url = format!("http://127.0.0.1:{port}/silent");
+    let started = std::time::Instant::now();
+    let run = run(&["get", "-m", "2", &url]);
+    let took = started.elapsed();
+    assert_eq!(run.code, Some(28), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("took longer than --max-time 2s"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stdout.is_empty());
+    assert!(
+        took >= std::time::Duration::from_secs(2) && took < std::time::Duration::from_secs(5),
+        "{took:?}"
+    );
+
+    let bad = self::run(&["get", "--max-time", "soon", &url]);
+    assert_eq!(bad.code, Some(2), "{}", bad.stderr);
+    assert!(bad.stderr.contains("--max-time"), "{}", bad.stderr);
+}

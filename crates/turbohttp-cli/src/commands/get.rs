@@ -1,6 +1,7 @@
 //! `turbohttp get URL`: race, then one HTTP GET through hyper on the transport.
 
 use tokio_util::sync::CancellationToken;
+use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 
 use crate::args::GetArgs;
 use crate::commands::connect::{finish, present, tls_summary};
@@ -20,9 +21,32 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
         servername: args.servername.clone(),
         alpn: Vec::new(),
     };
+    let max_time = args
+        .max_time
+        .as_deref()
+        .map(parse::timeout)
+        .transpose()
+        .map_err(|e| CliError::usage("--max-time", e))?;
     let transport = transport::build(&config, &tls, resolver)?;
     let runtime = super::runtime()?;
-    runtime.block_on(fetch(args, &url, &config, &transport))
+    runtime.block_on(async {
+        let fetch = fetch(args, &url, &config, &transport);
+        let Some(limit) = max_time else {
+            return fetch.await;
+        };
+        // Dropping the fetch at the limit closes its connection: nothing stays open.
+        tokio::time::timeout(limit, fetch)
+            .await
+            .unwrap_or_else(|_| {
+                Err(CliError::new(
+                    exit::TIMEOUT,
+                    format!(
+                        "the transfer took longer than --max-time {} (operation timed out)",
+                        DisplayDuration(limit)
+                    ),
+                ))
+            })
+    })
 }
 
 async fn fetch(
