@@ -544,6 +544,69 @@ fn the_race_reaches_responses_and_errors_of_the_pooled_client() {
     });
 }
 
+/// A certificate refusal reads as a sentence that says what is wrong and what to do,
+/// not rustls' Debug text: here a self-signed CA certificate served as the server's
+/// own (what `openssl req -x509` makes), trusted as a root, and an unknown issuer.
+#[test]
+fn certificate_refusals_read_as_sentences() {
+    run(async {
+        let key = rcgen::KeyPair::generate().expect("key");
+        let mut params = rcgen::CertificateParams::new(vec![NAME.to_owned()]).expect("params");
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        let cert = params.self_signed(&key).expect("certificate");
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![cert.der().clone()],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+            )
+            .expect("server config");
+        let mut servers = Servers::new();
+        let port = servers.https(v4(0), std::sync::Arc::new(config)).await;
+        let trusting = TransportOptions {
+            tls: TlsOptions {
+                webpki_roots: false,
+                ..TlsOptions::default()
+            }
+            .with_root(cert.der().clone()),
+            ..TransportOptions::default()
+        };
+        let error = transport(trusting, [v4(port)])
+            .connect(NAME, PORT, None, Scheme::Https, &CancellationToken::new())
+            .await
+            .expect_err("a CA certificate may not be a server's");
+        let message = error.to_string();
+        assert!(
+            message.contains("the server's certificate is a CA certificate")
+                && message.contains("openssl req -x509")
+                && !message.contains("Other("),
+            "{message}"
+        );
+
+        // A server certificate from another CA than the one trusted. The test CAs share
+        // one (empty) subject name, so the trusted one is taken for the issuer and the
+        // signature does not verify.
+        let untrusted = Pki::new();
+        let other_port = servers
+            .https(v4(0), untrusted.server_config(NAME, &[ALPN_HTTP_1_1]))
+            .await;
+        let error = transport(options(&Pki::new()), [v4(other_port)])
+            .connect(NAME, PORT, None, Scheme::Https, &CancellationToken::new())
+            .await
+            .expect_err("another CA");
+        assert!(
+            error
+                .to_string()
+                .ends_with("the server's certificate has a signature that does not verify"),
+            "{error}"
+        );
+        servers.shutdown().await;
+    });
+}
+
 #[test]
 fn service_refuses_uris_it_cannot_connect_to() {
     run(async {
@@ -647,4 +710,17 @@ fn invalid_options_are_refused_with_a_sentence() {
             .to_string()
             .starts_with("could not read root certificates from /nonexistent/roots.pem: ")
     );
+}
+
+#[test]
+fn each_certificate_refusal_says_what_to_do() {
+    use rustls::CertificateError as E;
+    use turbohttp::transport::CertificateRejected;
+    let say = |error| CertificateRejected::new(error).to_string();
+    assert!(say(E::UnknownIssuer).contains("not issued by a CA this client trusts: pass the CA"));
+    assert!(say(E::NotValidForName).contains("--servername"));
+    assert!(say(E::Expired).contains("has expired"));
+    assert!(say(E::NotValidYet).contains("check the clocks"));
+    assert!(say(E::InvalidPurpose).contains("serverAuth"));
+    assert!(say(E::Revoked).contains("revoked"));
 }

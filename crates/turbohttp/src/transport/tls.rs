@@ -264,18 +264,106 @@ impl TlsHandshake {
 /// Whether a handshake error is a certificate that failed verification, as opposed
 /// to a network or protocol failure.
 pub fn is_certificate_error(error: &io::Error) -> bool {
-    error
-        .get_ref()
-        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
-        .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
+    error.get_ref().is_some_and(|inner| {
+        inner.is::<CertificateRejected>()
+            || inner
+                .downcast_ref::<rustls::Error>()
+                .is_some_and(|e| matches!(e, rustls::Error::InvalidCertificate(_)))
+    })
 }
 
 /// A certificate error is terminal under [`TlsFailurePolicy::StopRace`]; everything
-/// else (resets, EOF, alerts) is a failed setup and the race goes on.
+/// else (resets, EOF, alerts) is a failed setup and the race goes on. A certificate
+/// error becomes a [`CertificateRejected`]: a sentence that says what is wrong with
+/// the certificate and what to do.
 pub fn classify_handshake_error(error: io::Error, policy: TlsFailurePolicy) -> AttemptError {
+    let error = match error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(rustls::Error::InvalidCertificate(certificate)) => io::Error::new(
+            io::ErrorKind::InvalidData,
+            CertificateRejected::new(certificate.clone()),
+        ),
+        _ => error,
+    };
     if policy == TlsFailurePolicy::StopRace && is_certificate_error(&error) {
         AttemptError::terminal(error)
     } else {
         AttemptError::setup(error)
     }
 }
+
+/// The server's certificate did not verify: what is wrong with it, as a sentence, and
+/// what to do about it. rustls' own error is kept ([`CertificateRejected::error`]).
+#[derive(Debug, Clone)]
+pub struct CertificateRejected {
+    error: rustls::CertificateError,
+}
+
+impl CertificateRejected {
+    /// The refusal of `error`.
+    pub fn new(error: rustls::CertificateError) -> Self {
+        Self { error }
+    }
+
+    /// rustls' reason.
+    pub fn error(&self) -> &rustls::CertificateError {
+        &self.error
+    }
+}
+
+impl fmt::Display for CertificateRejected {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use rustls::CertificateError as E;
+        match &self.error {
+            E::UnknownIssuer => f.write_str(
+                "the server's certificate was not issued by a CA this client trusts: pass \
+                 the CA that signed it (--cacert, TlsOptions::add_roots_from_pem_file)",
+            ),
+            E::NotValidForNameContext {
+                expected,
+                presented,
+            } => write!(
+                f,
+                "the server's certificate is not valid for {} (it names {}): connect by a name \
+                 it lists, or verify another name (--servername, TlsOptions::server_name)",
+                expected.to_str(),
+                if presented.is_empty() {
+                    "no name".to_owned()
+                } else {
+                    presented.join(", ")
+                }
+            ),
+            E::NotValidForName => f.write_str(
+                "the server's certificate is not valid for the name connected to: connect \
+                 by a name it lists, or verify another name (--servername, \
+                 TlsOptions::server_name)",
+            ),
+            E::Expired | E::ExpiredContext { .. } => {
+                f.write_str("the server's certificate has expired: it must be renewed")
+            }
+            E::NotValidYet | E::NotValidYetContext { .. } => f.write_str(
+                "the server's certificate is not valid yet: check the clocks of both sides",
+            ),
+            E::Revoked => f.write_str("the server's certificate has been revoked"),
+            E::BadSignature => {
+                f.write_str("the server's certificate has a signature that does not verify")
+            }
+            E::InvalidPurpose | E::InvalidPurposeContext { .. } => f.write_str(
+                "the server's certificate is not meant for TLS servers (its extended key \
+                 usage lacks serverAuth)",
+            ),
+            E::Other(other) if format!("{other:?}").contains("CaUsedAsEndEntity") => f.write_str(
+                "the server's certificate is a CA certificate (basicConstraints CA:TRUE, as \
+                 `openssl req -x509` makes by default), which a server may not present: make \
+                 a CA, then a server certificate it signs with CA:FALSE, serve that and pass \
+                 the CA with --cacert",
+            ),
+            other => write!(f, "the server's certificate was refused: {other:?}"),
+        }
+    }
+}
+
+/// The sentence says it all; rustls' reason is [`CertificateRejected::error`].
+impl std::error::Error for CertificateRejected {}
