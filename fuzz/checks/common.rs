@@ -8,10 +8,12 @@
 // Each check uses only some of these.
 #![allow(dead_code)]
 
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
 use arbitrary::{Result, Unstructured};
+use turbohttp::transport::connection::AttemptError;
 use turbohttp::{AddressFamily, HappyEyeballsOptions};
 
 /// One resolved address.
@@ -106,4 +108,36 @@ pub fn endpoint_key(addr: &SocketAddr) -> (IpAddr, u16, u32) {
         SocketAddr::V6(v6) => v6.scope_id(),
     };
     (addr.ip(), addr.port(), scope)
+}
+
+/// How a simulated attempt fails, shared by the race targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Refused,
+    Reset,
+    Rejected,
+    NoRoute,
+}
+
+impl Failure {
+    /// Every failure, for `Unstructured::choose`.
+    pub const ALL: [Failure; 4] = [
+        Failure::Refused,
+        Failure::Reset,
+        Failure::Rejected,
+        Failure::NoRoute,
+    ];
+
+    /// The error a dialer would report.
+    pub fn error(self) -> AttemptError {
+        match self {
+            Self::Refused => AttemptError::connect(io::Error::from_raw_os_error(111)),
+            Self::Reset => AttemptError::setup(io::Error::from_raw_os_error(104)),
+            Self::Rejected => AttemptError::terminal(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "certificate not valid for this name",
+            )),
+            Self::NoRoute => AttemptError::connect(io::Error::from(io::ErrorKind::HostUnreachable)),
+        }
+    }
 }

@@ -12,12 +12,12 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use crate::common;
+use crate::common::{self, Failure};
 use arbitrary::Unstructured;
 use turbohttp::AddressFamily;
 use turbohttp::transport::connection::happy_eyeballs::plan::{Mode, Plan};
 use turbohttp::transport::connection::happy_eyeballs::race::{Event, Outcome, Race};
-use turbohttp::transport::connection::{AttemptError, AttemptOutcome, AttemptPhase};
+use turbohttp::transport::connection::{AttemptOutcome, AttemptPhase};
 
 /// Inputs per case, before the race is run to its end on time alone.
 const MAX_OPS: usize = 256;
@@ -62,28 +62,6 @@ enum Op {
     Poll,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    Refused,
-    Reset,
-    Rejected,
-    NoRoute,
-}
-
-impl Failure {
-    fn error(self) -> AttemptError {
-        match self {
-            Self::Refused => AttemptError::connect(io::Error::from_raw_os_error(111)),
-            Self::Reset => AttemptError::setup(io::Error::from_raw_os_error(104)),
-            Self::Rejected => AttemptError::terminal(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "certificate not valid for this name",
-            )),
-            Self::NoRoute => AttemptError::connect(io::Error::from(io::ErrorKind::HostUnreachable)),
-        }
-    }
-}
-
 impl Op {
     fn decode(u: &mut Unstructured<'_>) -> arbitrary::Result<Self> {
         Ok(match u.int_in_range(0u8..=15)? {
@@ -94,12 +72,7 @@ impl Op {
             }),
             3 | 4 => Self::Wake,
             5 | 6 => Self::Connected,
-            7..=9 => Self::Failed(*u.choose(&[
-                Failure::Refused,
-                Failure::Reset,
-                Failure::Rejected,
-                Failure::NoRoute,
-            ])?),
+            7..=9 => Self::Failed(*u.choose(&Failure::ALL)?),
             10 => Self::Late(u.arbitrary()?),
             11 => Self::Timeout,
             12 => Self::Cancel,

@@ -18,14 +18,13 @@ use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::{Duration, Instant};
 
-use crate::common;
+use crate::common::{self, Failure};
 use arbitrary::Unstructured;
 use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
 use turbohttp_proto::plan::Mode;
 use turbohttp_proto::race::{Event, Outcome, Race};
 use turbohttp_proto::{
-    AddressFamily, AttemptError, AttemptOutcome, AttemptPhase, HappyEyeballsOptions, MIN_DELAY,
-    QueryOutcome,
+    AddressFamily, AttemptOutcome, AttemptPhase, HappyEyeballsOptions, MIN_DELAY, QueryOutcome,
 };
 
 /// Steps per case, before the race is run to its end on time alone.
@@ -97,35 +96,6 @@ enum Op {
     Timeout,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Failure {
-    Refused,
-    Reset,
-    Rejected,
-    NoRoute,
-}
-
-const FAILURES: [Failure; 4] = [
-    Failure::Refused,
-    Failure::Reset,
-    Failure::Rejected,
-    Failure::NoRoute,
-];
-
-impl Failure {
-    fn error(self) -> AttemptError {
-        match self {
-            Self::Refused => AttemptError::connect(io::Error::from_raw_os_error(111)),
-            Self::Reset => AttemptError::setup(io::Error::from_raw_os_error(104)),
-            Self::Rejected => AttemptError::terminal(io::Error::new(
-                io::ErrorKind::InvalidData,
-                "certificate not valid for this name",
-            )),
-            Self::NoRoute => AttemptError::connect(io::Error::from(io::ErrorKind::HostUnreachable)),
-        }
-    }
-}
-
 impl Op {
     fn decode(u: &mut Unstructured<'_>) -> arbitrary::Result<Self> {
         Ok(match u.int_in_range(0u8..=19)? {
@@ -138,7 +108,7 @@ impl Op {
             6 => Self::AnswerAll,
             7 => Self::BogusAnswer,
             8 | 9 => Self::Connected,
-            10..=12 => Self::Failed(*u.choose(&FAILURES)?),
+            10..=12 => Self::Failed(*u.choose(&Failure::ALL)?),
             13 => Self::Burst,
             14 => Self::Late(u.arbitrary()?),
             15 => Self::Cancel,
@@ -199,11 +169,7 @@ fn key(addr: &SocketAddr) -> Key {
 
 /// Whether a query of type `kind` keeps an address of `family`.
 fn of_kind(kind: QueryType, family: AddressFamily) -> bool {
-    match kind {
-        QueryType::Aaaa => family == AddressFamily::V6,
-        QueryType::A => family == AddressFamily::V4,
-        _ => true,
-    }
+    kind.family().is_none_or(|asked| asked == family)
 }
 
 /// An answer the race took, and when.
@@ -405,7 +371,7 @@ impl Harness {
                     let result: Option<Failure> = if u.arbitrary()? {
                         None
                     } else {
-                        Some(*u.choose(&FAILURES)?)
+                        Some(*u.choose(&Failure::ALL)?)
                     };
                     results.push((attempt, result));
                 }

@@ -67,7 +67,7 @@ pub fn build<R>(
         tls: tls.tls_options()?,
         ..TransportOptions::default()
     };
-    let transport = RawSocketTransport::new(options).map_err(|e| match e {
+    RawSocketTransport::new_with_resolver(options, resolver).map_err(|e| match e {
         TransportOptionsError::HappyEyeballs(e) => options_error(e),
         TransportOptionsError::InvalidServerName { name } => CliError::usage(
             "--servername",
@@ -78,6 +78,5 @@ pub fn build<R>(
         | TransportOptionsError::ReadRootCertificates { .. }
         | TransportOptionsError::NoRootCertificates) => CliError::usage("--cacert", e),
         other => CliError::usage("options", other),
-    })?;
-    Ok(transport.with_resolver(resolver))
+    })
 }

@@ -33,6 +33,9 @@
 //! A contender that cannot run (curl or python3 missing, no `::1`) is skipped with the
 //! reason printed under the table.
 
+#[path = "support/common.rs"]
+mod common;
+use common::{drain, ms, number, percentile, probe_python, rotation, us};
 use std::collections::HashMap;
 use std::env;
 use std::fmt::Write as _;
@@ -51,7 +54,6 @@ use hyper::Uri;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::Name;
 use socket2::{Domain, Protocol, Socket, Type};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
@@ -174,26 +176,6 @@ impl Settings {
 
 // ---------------------------------------------------------------------------------
 // Loopback servers
-
-const ANSWER: &[u8] = b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
-
-/// Reads until the peer closes; answers an HTTP request (curl sends one) with a 204.
-async fn drain(mut stream: TcpStream) {
-    let mut buf = [0u8; 4096];
-    let mut seen = Vec::new();
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                seen.extend_from_slice(&buf[..n]);
-                if seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let _ = stream.write_all(ANSWER).await;
-                    return;
-                }
-            }
-        }
-    }
-}
 
 fn listener(addr: SocketAddr, backlog: i32) -> io::Result<Socket> {
     let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
@@ -557,21 +539,6 @@ fn probe_curl() -> Result<(), String> {
         ));
     }
     Ok(())
-}
-
-fn probe_python() -> Result<(), String> {
-    let status = Command::new("python3")
-        .args([
-            "-c",
-            "import asyncio, sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)",
-        ])
-        .status()
-        .map_err(|e| format!("python3 not found: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("python3 is older than 3.8 (no happy_eyeballs_delay)".into())
-    }
 }
 
 /// The `turbohttp` command: `TURBOHTTP_BENCH_CLI`, or built in release mode next to
@@ -1291,40 +1258,6 @@ impl Results {
     }
 }
 
-/// Nearest-rank percentile of sorted values (the median of an even count averages the
-/// two middle values).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    if p == 0.5 && n.is_multiple_of(2) {
-        return (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
-    }
-    let rank = (p * n as f64).ceil() as usize;
-    sorted[rank.clamp(1, n) - 1]
-}
-
-fn number(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1000.0 {
-        let s = format!("{v:.0}");
-        // Thousands separators for readability.
-        let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        format!("{sign}{out}")
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 fn render(results: &Results, settings: &Settings) -> String {
     let mut out = String::new();
     let header: Vec<&str> = Who::ALL.iter().map(|w| w.name()).collect();
@@ -1417,23 +1350,6 @@ fn render(results: &Results, settings: &Settings) -> String {
 
 // ---------------------------------------------------------------------------------
 // The run
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-/// The contenders in round `round`'s order.
-fn rotation(active: &[Who], round: usize) -> Vec<Who> {
-    let mut order = active.to_vec();
-    if !order.is_empty() {
-        order.rotate_left(round % active.len());
-    }
-    order
-}
 
 /// Scenarios 1 to 3 for one target: `who` connects `batch` times, each sample stored
 /// under `key` (time in `unit`), or, for s1, also throughput.

@@ -41,9 +41,12 @@
 //!
 //! BENCHMARKS.md (at the workspace root, "DNS inside the race") has a run.
 
+#[path = "support/common.rs"]
+mod common;
 #[path = "../tests/support/dns_lab.rs"]
 mod dns_lab;
 
+use common::{drain, ms, number, percentile, probe_python, rotation, us};
 use std::collections::HashMap;
 use std::env;
 use std::fmt::Write as _;
@@ -62,7 +65,6 @@ use dns_lab::{Behaviour, DnsLab, Zone};
 use hyper::Uri;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
@@ -162,26 +164,6 @@ enum Place {
 
 // ---------------------------------------------------------------------------------
 // The lab: DNS and listeners on their own thread and runtime
-
-const ANSWER: &[u8] = b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
-
-/// Reads until the peer closes; answers an HTTP request (curl sends one) with a 204.
-async fn drain(mut stream: TcpStream) {
-    let mut buf = [0u8; 4096];
-    let mut seen = Vec::new();
-    loop {
-        match stream.read(&mut buf).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => {
-                seen.extend_from_slice(&buf[..n]);
-                if seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    let _ = stream.write_all(ANSWER).await;
-                    return;
-                }
-            }
-        }
-    }
-}
 
 /// What the lab thread serves.
 #[derive(Debug, Clone, Copy)]
@@ -442,21 +424,6 @@ fn probe_curl() -> Result<(), String> {
         return Err("this curl resolves with c-ares, not getaddrinfo".into());
     }
     Ok(())
-}
-
-fn probe_python() -> Result<(), String> {
-    let status = Command::new("python3")
-        .args([
-            "-c",
-            "import asyncio, sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)",
-        ])
-        .status()
-        .map_err(|e| format!("python3 not found: {e}"))?;
-    if status.success() {
-        Ok(())
-    } else {
-        Err("python3 is older than 3.8 (no happy_eyeballs_delay)".into())
-    }
 }
 
 /// One connect by a fresh curl process: curl's own `%{time_connect}` (name lookup
@@ -805,39 +772,6 @@ impl Results {
     }
 }
 
-/// Nearest-rank percentile of sorted values (the median of an even count averages the
-/// two middle values).
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    let n = sorted.len();
-    if p == 0.5 && n.is_multiple_of(2) {
-        return (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
-    }
-    let rank = (p * n as f64).ceil() as usize;
-    sorted[rank.clamp(1, n) - 1]
-}
-
-fn number(v: f64) -> String {
-    let a = v.abs();
-    if a >= 1000.0 {
-        let s = format!("{v:.0}");
-        let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
-        let mut out = String::new();
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(c);
-        }
-        format!("{sign}{out}")
-    } else if a >= 100.0 {
-        format!("{v:.0}")
-    } else if a >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 /// `median [p10–p90]`, with `n` when it is not the row's usual count.
 fn spread(sorted: &[f64], usual: usize) -> String {
     let mut cell = format!(
@@ -1002,23 +936,6 @@ fn ratio_cell(
 
 // ---------------------------------------------------------------------------------
 // The run
-
-fn ms(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e3
-}
-
-fn us(d: Duration) -> f64 {
-    d.as_secs_f64() * 1e6
-}
-
-/// The contenders in round `round`'s order.
-fn rotation(active: &[Who], round: usize) -> Vec<Who> {
-    let mut order = active.to_vec();
-    if !order.is_empty() {
-        order.rotate_left(round % active.len());
-    }
-    order
-}
 
 /// Everything, measured where `place` says; returns the process's exit code.
 fn run(settings: &Settings, place: &Place) -> i32 {

@@ -346,9 +346,9 @@ impl Resolver for SimNetwork {
         query: QueryType,
     ) -> Result<Vec<SocketAddr>, LookupFailure> {
         let _open = OpenQuery::new(&self.stats, query);
-        let (behavior, v6) = match (self.dns, query) {
-            (Some((aaaa, _)), QueryType::Aaaa) => (aaaa, true),
-            (Some((_, a)), QueryType::A) => (a, false),
+        let behavior = match (self.dns, query) {
+            (Some((aaaa, _)), QueryType::Aaaa) => aaaa,
+            (Some((_, a)), QueryType::A) => a,
             _ => {
                 return self
                     .resolve(host, port)
@@ -365,7 +365,7 @@ impl Resolver for SimNetwork {
                     .endpoints
                     .iter()
                     .map(|(a, _)| *a)
-                    .filter(|a| a.is_ipv6() == v6)
+                    .filter(|a| query.admits(a))
                     .collect())
             }
             DnsBehavior::ServFail(after) => {

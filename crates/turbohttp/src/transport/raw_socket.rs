@@ -98,6 +98,17 @@ impl RawSocketTransport {
     /// options are checked and the TLS configuration is built now, so that a bad
     /// option fails here, not per request.
     pub fn new(options: TransportOptions) -> Result<Self, TransportOptionsError> {
+        Self::new_with_resolver(options, DefaultResolver::new())
+    }
+}
+
+impl<R> RawSocketTransport<R> {
+    /// A transport on `resolver` (hyper-util's `new_with_resolver`): what
+    /// [`RawSocketTransport::new`] does without building the default resolver first.
+    pub fn new_with_resolver(
+        options: TransportOptions,
+        resolver: R,
+    ) -> Result<Self, TransportOptionsError> {
         options.validate()?;
         let tls_config = options.tls.client_config()?;
         let server_name = options.tls.server_name_override()?;
@@ -107,12 +118,10 @@ impl RawSocketTransport {
                 tls_config,
                 server_name,
             }),
-            resolver: Arc::new(DefaultResolver::new()),
+            resolver: Arc::new(resolver),
         })
     }
-}
 
-impl<R> RawSocketTransport<R> {
     /// The same transport with another resolver, for instance a
     /// [`StaticResolver`](crate::transport::connection::StaticResolver) that pins
     /// addresses (curl's `--resolve`).

@@ -1,0 +1,97 @@
+//! What the benchmark harnesses share: the loopback server's answer, the statistics
+//! and number formatting of their tables, the round-robin order, and a probe for the
+//! Python contender. Included by each harness with `#[path]`.
+
+#![allow(dead_code)] // each harness uses a subset
+
+use std::process::Command;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// What the loopback HTTP servers answer to every request.
+pub const ANSWER: &[u8] = b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n";
+
+/// Reads until the peer closes; answers an HTTP request (curl sends one) with a 204.
+pub async fn drain(mut stream: TcpStream) {
+    let mut buf = [0u8; 4096];
+    let mut seen = Vec::new();
+    loop {
+        match stream.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => {
+                seen.extend_from_slice(&buf[..n]);
+                if seen.windows(4).any(|w| w == b"\r\n\r\n") {
+                    let _ = stream.write_all(ANSWER).await;
+                    return;
+                }
+            }
+        }
+    }
+}
+
+/// Nearest-rank percentile of sorted values (the median of an even count averages the
+/// two middle values).
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
+    let n = sorted.len();
+    if p == 0.5 && n.is_multiple_of(2) {
+        return (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0;
+    }
+    let rank = (p * n as f64).ceil() as usize;
+    sorted[rank.clamp(1, n) - 1]
+}
+
+pub fn number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1000.0 {
+        let s = format!("{v:.0}");
+        let (sign, digits) = s.strip_prefix('-').map_or(("", s.as_str()), |d| ("-", d));
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        format!("{sign}{out}")
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+pub fn us(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+/// The contenders in round `round`'s order.
+pub fn rotation<T: Copy>(active: &[T], round: usize) -> Vec<T> {
+    let mut order = active.to_vec();
+    if !order.is_empty() {
+        order.rotate_left(round % active.len());
+    }
+    order
+}
+
+pub fn probe_python() -> Result<(), String> {
+    let status = Command::new("python3")
+        .args([
+            "-c",
+            "import asyncio, sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)",
+        ])
+        .status()
+        .map_err(|e| format!("python3 not found: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err("python3 is older than 3.8 (no happy_eyeballs_delay)".into())
+    }
+}
