@@ -68,20 +68,21 @@ pub fn delay(u: &mut Unstructured<'_>) -> Result<Duration> {
 
 /// Options, valid or not.
 pub fn options(u: &mut Unstructured<'_>) -> Result<HappyEyeballsOptions> {
-    Ok(HappyEyeballsOptions {
-        family_stagger_delay: delay(u)?,
-        attempt_spacing_delay: delay(u)?,
-        max_concurrent_attempts: if u.ratio(1, 8)? {
-            u.arbitrary()?
-        } else {
-            u.int_in_range(0..=8)?
-        },
-        prefer_ipv6: u.arbitrary()?,
-        enable: !u.ratio(1, 4)?,
-        // The DNS knobs keep their defaults here, so that the committed corpus decodes
-        // as before; the resolving race's target draws its own.
-        ..HappyEyeballsOptions::default()
-    })
+    // Drawn in this order so that the committed corpus decodes as before. The DNS
+    // knobs keep their defaults here; the resolving race's target draws its own.
+    let family_stagger_delay = delay(u)?;
+    let attempt_spacing_delay = delay(u)?;
+    let max_concurrent_attempts = if u.ratio(1, 8)? {
+        u.arbitrary()?
+    } else {
+        u.int_in_range(0..=8)?
+    };
+    Ok(HappyEyeballsOptions::default()
+        .with_family_stagger_delay(family_stagger_delay)
+        .with_attempt_spacing_delay(attempt_spacing_delay)
+        .with_max_concurrent_attempts(max_concurrent_attempts)
+        .with_prefer_ipv6(u.arbitrary()?)
+        .with_enable(!u.ratio(1, 4)?))
 }
 
 /// Options that pass validation (what `connect` lets through to the planner).

@@ -45,29 +45,32 @@ impl RaceConfig {
             None => defaults.max_concurrent_attempts,
             Some(text) => parse::count(text).map_err(|e| CliError::usage("--max-concurrent", e))?,
         };
-        let options = HappyEyeballsOptions {
-            family_stagger_delay: delay("--stagger", &args.stagger, defaults.family_stagger_delay)?,
-            attempt_spacing_delay: delay(
+        let options = HappyEyeballsOptions::default()
+            .with_family_stagger_delay(delay(
+                "--stagger",
+                &args.stagger,
+                defaults.family_stagger_delay,
+            )?)
+            .with_attempt_spacing_delay(delay(
                 "--spacing",
                 &args.spacing,
                 defaults.attempt_spacing_delay,
-            )?,
-            max_concurrent_attempts,
-            prefer_ipv6: args.prefer != Some(Family::Ipv4),
-            enable: !args.no_happy_eyeballs,
-            resolution_delay: delay(
+            )?)
+            .with_max_concurrent_attempts(max_concurrent_attempts)
+            .with_prefer_ipv6(args.prefer != Some(Family::Ipv4))
+            .with_enable(!args.no_happy_eyeballs)
+            .with_resolution_delay(delay(
                 "--resolution-delay",
                 &args.resolution_delay,
                 defaults.resolution_delay,
-            )?,
-            first_address_family_count: match &args.first_family_count {
+            )?)
+            .with_first_address_family_count(match &args.first_family_count {
                 None => defaults.first_address_family_count,
                 Some(text) => {
                     parse::count(text).map_err(|e| CliError::usage("--first-family-count", e))?
                 }
-            },
-            follow_resolver_order: args.prefer == Some(Family::Resolver),
-        };
+            })
+            .with_follow_resolver_order(args.prefer == Some(Family::Resolver));
         options
             .validate_with_timeout(connect_timeout)
             .map_err(options_error)?;

@@ -18,20 +18,26 @@ pub const MIN_DELAY: Duration = Duration::from_millis(10);
 /// use std::time::Duration;
 /// use turbohttp_proto::HappyEyeballsOptions;
 ///
-/// let options = HappyEyeballsOptions {
-///     family_stagger_delay: Duration::from_millis(300),
-///     ..HappyEyeballsOptions::default()
-/// };
+/// let options = HappyEyeballsOptions::default()
+///     .with_family_stagger_delay(Duration::from_millis(300))
+///     .with_resolution_delay(Duration::from_millis(100));
 /// assert!(options.validate().is_ok());
 ///
-/// let broken = HappyEyeballsOptions { max_concurrent_attempts: 0, ..options };
+/// // Fields can be read, and set one by one, too.
+/// let mut broken = options;
+/// broken.max_concurrent_attempts = 0;
 /// assert_eq!(
 ///     broken.validate().unwrap_err().to_string(),
 ///     "max_concurrent_attempts is 0, but a race needs at least 2 attempts in flight \
 ///      (one per family); set enable = false to dial one address at a time",
 /// );
 /// ```
+///
+/// The struct is `#[non_exhaustive]`, so that a knob added later is not a breaking
+/// change: start from [`default`](Self::default) (or [`sequential`](Self::sequential))
+/// and change what you need with the `with_*` setters or by assigning fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub struct HappyEyeballsOptions {
     /// How long the preferred family runs alone before the first attempt of the
     /// other family starts (unless the preferred family fails first). Default 250 ms.
@@ -80,6 +86,62 @@ impl Default for HappyEyeballsOptions {
 }
 
 impl HappyEyeballsOptions {
+    /// Sets the preferred family's head start ([`family_stagger_delay`](Self::family_stagger_delay)).
+    #[must_use]
+    pub fn with_family_stagger_delay(mut self, value: Duration) -> Self {
+        self.family_stagger_delay = value;
+        self
+    }
+
+    /// Sets the delay between two attempts of one family ([`attempt_spacing_delay`](Self::attempt_spacing_delay)).
+    #[must_use]
+    pub fn with_attempt_spacing_delay(mut self, value: Duration) -> Self {
+        self.attempt_spacing_delay = value;
+        self
+    }
+
+    /// Sets the most attempts in flight at once ([`max_concurrent_attempts`](Self::max_concurrent_attempts)).
+    #[must_use]
+    pub fn with_max_concurrent_attempts(mut self, value: usize) -> Self {
+        self.max_concurrent_attempts = value;
+        self
+    }
+
+    /// Sets whether IPv6 is dialed first ([`prefer_ipv6`](Self::prefer_ipv6)).
+    #[must_use]
+    pub fn with_prefer_ipv6(mut self, value: bool) -> Self {
+        self.prefer_ipv6 = value;
+        self
+    }
+
+    /// Sets whether to race at all (false: one address at a time) ([`enable`](Self::enable)).
+    #[must_use]
+    pub fn with_enable(mut self, value: bool) -> Self {
+        self.enable = value;
+        self
+    }
+
+    /// Sets how long an early answer waits for the preferred family's ([`resolution_delay`](Self::resolution_delay)).
+    #[must_use]
+    pub fn with_resolution_delay(mut self, value: Duration) -> Self {
+        self.resolution_delay = value;
+        self
+    }
+
+    /// Sets how many preferred-family attempts come before the other family's first ([`first_address_family_count`](Self::first_address_family_count)).
+    #[must_use]
+    pub fn with_first_address_family_count(mut self, value: usize) -> Self {
+        self.first_address_family_count = value;
+        self
+    }
+
+    /// Sets whether the resolver's first family leads ([`follow_resolver_order`](Self::follow_resolver_order)).
+    #[must_use]
+    pub fn with_follow_resolver_order(mut self, value: bool) -> Self {
+        self.follow_resolver_order = value;
+        self
+    }
+
     /// Options that turn racing off: one address at a time, in resolver order.
     pub fn sequential() -> Self {
         Self {

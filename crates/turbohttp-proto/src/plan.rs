@@ -372,10 +372,7 @@ mod tests {
     #[test]
     fn prefer_ipv4_swaps_the_roles() {
         let resolved = [addr("[::1]:80"), addr("127.0.0.1:80")];
-        let options = HappyEyeballsOptions {
-            prefer_ipv6: false,
-            ..Default::default()
-        };
+        let options = HappyEyeballsOptions::default().with_prefer_ipv6(false);
         let plan = Plan::new(&resolved, &options, None).unwrap();
         assert_eq!(
             layout(&plan),

@@ -857,10 +857,7 @@ mod tests {
 
     #[test]
     fn simultaneous_results_settle_in_plan_order() {
-        let options = HappyEyeballsOptions {
-            family_stagger_delay: ms(10),
-            ..Default::default()
-        };
+        let options = HappyEyeballsOptions::default().with_family_stagger_delay(ms(10));
         let (mut race, t0) = race(&["[::a]:1", "10.0.0.1:1"], options);
         drain(&mut race);
         race.handle_timeout(t0 + ms(10));
@@ -879,10 +876,7 @@ mod tests {
 
     #[test]
     fn of_two_terminal_failures_at_one_instant_the_earlier_in_plan_decides() {
-        let options = HappyEyeballsOptions {
-            family_stagger_delay: ms(10),
-            ..Default::default()
-        };
+        let options = HappyEyeballsOptions::default().with_family_stagger_delay(ms(10));
         let (mut race, t0) = race(&["[::a]:1", "10.0.0.1:1"], options);
         drain(&mut race);
         race.handle_timeout(t0 + ms(10));

@@ -27,10 +27,7 @@ fn the_defaults_are_the_specification() {
 fn sequential_is_the_defaults_without_racing() {
     let o = HappyEyeballsOptions::sequential();
     assert!(!o.enable);
-    assert_eq!(
-        HappyEyeballsOptions { enable: true, ..o },
-        HappyEyeballsOptions::default()
-    );
+    assert_eq!(o.with_enable(true), HappyEyeballsOptions::default());
 }
 
 #[test]
@@ -110,14 +107,12 @@ fn the_preferred_family_must_come_first() {
 
 #[test]
 fn without_racing_the_pacing_knobs_are_not_checked() {
-    let o = HappyEyeballsOptions {
-        max_concurrent_attempts: 0,
-        family_stagger_delay: Duration::ZERO,
-        attempt_spacing_delay: Duration::ZERO,
-        resolution_delay: Duration::ZERO,
-        first_address_family_count: 0,
-        ..HappyEyeballsOptions::sequential()
-    };
+    let o = HappyEyeballsOptions::sequential()
+        .with_max_concurrent_attempts(0)
+        .with_family_stagger_delay(Duration::ZERO)
+        .with_attempt_spacing_delay(Duration::ZERO)
+        .with_resolution_delay(Duration::ZERO)
+        .with_first_address_family_count(0);
     assert_eq!(o.validate(), Ok(()));
 }
 
@@ -144,11 +139,9 @@ fn a_timeout_not_longer_than_the_stagger_halves_the_head_start() {
     assert_eq!(scaled.attempt_spacing_delay, ms(100));
     // Only those two change.
     assert_eq!(
-        HappyEyeballsOptions {
-            family_stagger_delay: o.family_stagger_delay,
-            attempt_spacing_delay: o.attempt_spacing_delay,
-            ..scaled
-        },
+        scaled
+            .with_family_stagger_delay(o.family_stagger_delay)
+            .with_attempt_spacing_delay(o.attempt_spacing_delay),
         o
     );
     // Equal to the stagger is "not longer".

@@ -49,6 +49,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
+use turbohttp::ConnectParams;
 
 use hyper::Uri;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -408,10 +409,7 @@ struct Clients {
 
 impl Clients {
     fn new(target: &Target, stagger: Duration) -> Clients {
-        let options = HappyEyeballsOptions {
-            family_stagger_delay: stagger,
-            ..HappyEyeballsOptions::default()
-        };
+        let options = HappyEyeballsOptions::default().with_family_stagger_delay(stagger);
         let turbo = HappyEyeballs::default()
             .with_options(options)
             .with_resolver(StaticResolver::with_fallback(NoResolver).with_override(
@@ -443,7 +441,13 @@ impl Clients {
             Who::Turbo => {
                 let won = self
                     .turbo
-                    .connect(HOST, self.target.port, None, TIMEOUT, &self.cancel)
+                    .connect_with(
+                        HOST,
+                        self.target.port,
+                        ConnectParams::default()
+                            .with_timeout(TIMEOUT)
+                            .with_cancel(self.cancel.clone()),
+                    )
                     .await
                     .map_err(io::Error::other)?;
                 Ok((won.stream, Some(won.report)))
@@ -451,7 +455,13 @@ impl Clients {
             Who::TurboBare => {
                 let won = self
                     .bare
-                    .connect(HOST, self.target.port, None, TIMEOUT, &self.cancel)
+                    .connect_with(
+                        HOST,
+                        self.target.port,
+                        ConnectParams::default()
+                            .with_timeout(TIMEOUT)
+                            .with_cancel(self.cancel.clone()),
+                    )
                     .await
                     .map_err(io::Error::other)?;
                 Ok((won.stream, Some(won.report)))

@@ -60,6 +60,7 @@ use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::thread;
 use std::time::{Duration, Instant};
+use turbohttp::ConnectParams;
 
 use dns_lab::{Behaviour, DnsLab, Zone};
 use hyper::Uri;
@@ -394,7 +395,13 @@ impl Clients {
         host: &str,
     ) -> io::Result<TcpStream> {
         let won = connector
-            .connect(host, self.lab.port, None, TIMEOUT, &self.cancel)
+            .connect_with(
+                host,
+                self.lab.port,
+                ConnectParams::default()
+                    .with_timeout(TIMEOUT)
+                    .with_cancel(self.cancel.clone()),
+            )
             .await
             .map_err(|e| io::Error::other(format!("{e:#}")))?;
         Ok(won.stream)

@@ -1,29 +1,7 @@
-//! turbohttp: an HTTP client transport whose connector races IPv6 and IPv4
-//! (Happy Eyeballs, RFC 8305), deterministically and without leaking a socket.
+#![doc = include_str!("../README.md")]
 //!
-//! ```
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
-//! use std::time::Duration;
-//! use tokio_util::sync::CancellationToken;
-//! use turbohttp::{HappyEyeballsOptions, connect};
+//! ## Where things live in this crate
 //!
-//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-//! let port = listener.local_addr()?.port();
-//! let stream = connect(
-//!     "127.0.0.1",
-//!     port,
-//!     None,
-//!     Duration::from_secs(5),
-//!     &HappyEyeballsOptions::default(),
-//!     &CancellationToken::new(),
-//! )
-//! .await?;
-//! assert_eq!(stream.peer_addr()?.port(), port);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! # }).unwrap();
-//! ```
-//!
-//! Where things live:
 //! * [`transport::connection`]: hosts, resolvers, dialers and the
 //!   [`happy_eyeballs`](transport::connection::happy_eyeballs) race (planner, sans-IO
 //!   state machine, tokio driver, errors).
@@ -40,11 +18,13 @@ pub mod transport;
 /// The token that cancels a connect (dropping its future does too).
 pub use tokio_util::sync::CancellationToken;
 pub use transport::connection::{
-    AddressFamily, AttemptRecord, ConnectError, ConnectErrorKind, DefaultResolver, DnsOptions,
-    DnsResolver, Established, HappyEyeballs, HappyEyeballsOptions, QueryRecord, RaceReport,
-    Resolver, StaticResolver, SystemResolver, connect,
+    AddressFamily, AttemptError, AttemptRecord, ConnectError, ConnectErrorKind, ConnectParams,
+    DefaultResolver, Dialer, DnsOptions, DnsResolver, Established, HappyEyeballs,
+    HappyEyeballsOptions, OptionsError, QueryRecord, RaceReport, Resolver, StaticResolver,
+    SystemResolver, TcpDialer, connect,
 };
 pub use transport::{
-    RawSocketTransport, Scheme, SocketOptions, TlsFailurePolicy, TlsOptions, TransportError,
-    TransportOptions, TransportOptionsError, TransportStream,
+    ClientStream, ConnectionInfo, DEFAULT_CONNECT_TIMEOUT, RawSocketTransport, Scheme,
+    SocketOptions, TlsFailurePolicy, TlsOptions, TransportError, TransportOptions,
+    TransportOptionsError, TransportStream,
 };

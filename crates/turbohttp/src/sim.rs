@@ -9,7 +9,6 @@
 //! ```
 //! # tokio::runtime::Builder::new_current_thread().enable_time().start_paused(true).build().unwrap().block_on(async {
 //! use std::time::Duration;
-//! use tokio_util::sync::CancellationToken;
 //! use turbohttp::HappyEyeballs;
 //! use turbohttp::sim::{Behavior, SimNetwork};
 //!
@@ -17,11 +16,11 @@
 //!     ("[2001:db8::1]:443".parse().unwrap(), Behavior::Stall),
 //!     ("192.0.2.1:443".parse().unwrap(), Behavior::Connect(Duration::from_millis(20))),
 //! ]);
-//! let connector = HappyEyeballs::default().with_resolver(net.clone()).with_dialer(net.clone());
-//! let won = connector
-//!     .connect("example.test", 443, None, Duration::from_secs(5), &CancellationToken::new())
-//!     .await
-//!     .unwrap();
+//! let connector = HappyEyeballs::default()
+//!     .with_resolver(net.clone())
+//!     .with_dialer(net.clone())
+//!     .with_connect_timeout(Duration::from_secs(5));
+//! let won = connector.connect("example.test", 443).await.unwrap();
 //! assert_eq!(won.report.winner, Some(1));
 //! assert_eq!(won.report.elapsed, Duration::from_millis(270)); // 250 ms stagger + 20 ms
 //! drop(won);

@@ -10,6 +10,7 @@ use std::net::{SocketAddr, SocketAddrV6};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use tokio_util::sync::CancellationToken;
 use turbohttp::sim::{Behavior, ECONNREFUSED, SimNetwork};
@@ -253,10 +254,7 @@ fn rows() -> Vec<Row> {
             )
         },
         Row {
-            options: HappyEyeballsOptions {
-                max_concurrent_attempts: 0,
-                ..HappyEyeballsOptions::default()
-            },
+            options: HappyEyeballsOptions::default().with_max_concurrent_attempts(0),
             ..Row::new(
                 "options with a zero cap",
                 "dual.test",
@@ -267,10 +265,7 @@ fn rows() -> Vec<Row> {
             )
         },
         Row {
-            options: HappyEyeballsOptions {
-                max_concurrent_attempts: 1,
-                ..HappyEyeballsOptions::default()
-            },
+            options: HappyEyeballsOptions::default().with_max_concurrent_attempts(1),
             ..Row::new(
                 "options with a cap of one while racing",
                 "dual.test",
@@ -281,11 +276,9 @@ fn rows() -> Vec<Row> {
             )
         },
         Row {
-            options: HappyEyeballsOptions {
-                max_concurrent_attempts: 0,
-                family_stagger_delay: Duration::ZERO,
-                ..HappyEyeballsOptions::sequential()
-            },
+            options: HappyEyeballsOptions::sequential()
+                .with_max_concurrent_attempts(0)
+                .with_family_stagger_delay(Duration::ZERO),
             ..Row::new(
                 "a zero cap and stagger are ignored when racing is off",
                 "dual.test",
@@ -296,10 +289,7 @@ fn rows() -> Vec<Row> {
             )
         },
         Row {
-            options: HappyEyeballsOptions {
-                family_stagger_delay: ms(9),
-                ..HappyEyeballsOptions::default()
-            },
+            options: HappyEyeballsOptions::default().with_family_stagger_delay(ms(9)),
             ..Row::new(
                 "a stagger under 10ms",
                 "dual.test",
@@ -310,10 +300,7 @@ fn rows() -> Vec<Row> {
             )
         },
         Row {
-            options: HappyEyeballsOptions {
-                attempt_spacing_delay: Duration::ZERO,
-                ..HappyEyeballsOptions::default()
-            },
+            options: HappyEyeballsOptions::default().with_attempt_spacing_delay(Duration::ZERO),
             ..Row::new(
                 "a zero spacing",
                 "dual.test",
@@ -603,7 +590,14 @@ fn run(row: &Row) {
             row.timeout.min(Duration::from_secs(86_400 * 365)) + Duration::from_secs(86_400 * 365);
         let result = tokio::time::timeout(
             guard,
-            connector.connect(&row.host, row.port, row.family, row.timeout, &cancel),
+            connector.connect_with(
+                &row.host,
+                row.port,
+                ConnectParams::default()
+                    .with_family(row.family)
+                    .with_timeout(row.timeout)
+                    .with_cancel(cancel.clone()),
+            ),
         )
         .await
         .unwrap_or_else(|_| panic!("{}: the connect hung past its own timeout", row.name));
@@ -738,12 +732,10 @@ fn a_refused_duplicate_keeps_its_os_error() {
         let error = HappyEyeballs::default()
             .with_resolver(resolver)
             .with_dialer(net.clone())
-            .connect(
+            .connect_with(
                 "dual.test",
                 443,
-                None,
-                row.timeout,
-                &CancellationToken::new(),
+                ConnectParams::default().with_timeout(row.timeout),
             )
             .await
             .unwrap_err();

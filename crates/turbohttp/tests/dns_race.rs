@@ -13,9 +13,9 @@ use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use dns_lab::{Behaviour, DnsLab, Zone};
-use tokio_util::sync::CancellationToken;
 use turbohttp::transport::connection::{DnsOptions, DnsResolver, TcpDialer};
 use turbohttp::{AddressFamily, ConnectError, ConnectErrorKind, Established, HappyEyeballs};
 
@@ -87,7 +87,7 @@ async fn connect(
     HappyEyeballs::default()
         .with_resolver(resolver(lab))
         .with_dialer(TcpDialer::default())
-        .connect(host, port, None, timeout, &CancellationToken::new())
+        .connect_with(host, port, ConnectParams::default().with_timeout(timeout))
         .await
 }
 
@@ -230,12 +230,10 @@ fn a_name_that_never_answers_stalls_nothing_else() {
             .with_dialer(TcpDialer::default());
         // Whatever is made lazily is made before counting.
         connector
-            .connect(
+            .connect_with(
                 "healthy.test",
                 listening.port,
-                None,
-                ms(5_000),
-                &CancellationToken::new(),
+                ConnectParams::default().with_timeout(ms(5_000)),
             )
             .await
             .expect("warm-up");
@@ -246,12 +244,10 @@ fn a_name_that_never_answers_stalls_nothing_else() {
             let connector = connector.clone();
             stalled.spawn(async move {
                 connector
-                    .connect(
+                    .connect_with(
                         "never.test",
                         443,
-                        None,
-                        ms(1_000),
-                        &CancellationToken::new(),
+                        ConnectParams::default().with_timeout(ms(1_000)),
                     )
                     .await
                     .map(|_| ())
@@ -260,12 +256,10 @@ fn a_name_that_never_answers_stalls_nothing_else() {
         // Let every stalled connect send its queries before the healthy one starts.
         tokio::time::sleep(ms(100)).await;
         let healthy = connector
-            .connect(
+            .connect_with(
                 "healthy.test",
                 listening.port,
-                None,
-                ms(5_000),
-                &CancellationToken::new(),
+                ConnectParams::default().with_timeout(ms(5_000)),
             )
             .await
             .expect("the healthy name connects");

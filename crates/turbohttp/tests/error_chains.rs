@@ -6,6 +6,7 @@ use std::error::Error;
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, TcpListener};
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use bytes::Bytes;
 use http_body_util::Empty;
@@ -55,20 +56,46 @@ fn connect_errors_read_once() {
             StaticResolver::with_fallback(NoResolver),
             TcpDialer::default(),
         );
-        let input = connector.connect("", 443, None, timeout, &cancel).await;
+        let input = connector
+            .connect_with(
+                "",
+                443,
+                ConnectParams::default()
+                    .with_timeout(timeout)
+                    .with_cancel(cancel.clone()),
+            )
+            .await;
         let bad_options = connector
             .clone()
-            .with_options(HappyEyeballsOptions {
-                attempt_spacing_delay: Duration::from_millis(1),
-                ..HappyEyeballsOptions::default()
-            })
-            .connect("dual.test", 443, None, timeout, &cancel)
+            .with_options(
+                HappyEyeballsOptions::default()
+                    .with_attempt_spacing_delay(Duration::from_millis(1)),
+            )
+            .connect_with(
+                "dual.test",
+                443,
+                ConnectParams::default()
+                    .with_timeout(timeout)
+                    .with_cancel(cancel.clone()),
+            )
             .await;
         let unresolved = connector
-            .connect("nowhere.test", 443, None, timeout, &cancel)
+            .connect_with(
+                "nowhere.test",
+                443,
+                ConnectParams::default()
+                    .with_timeout(timeout)
+                    .with_cancel(cancel.clone()),
+            )
             .await;
         let refused = connector
-            .connect("127.0.0.1", refused_port(), None, timeout, &cancel)
+            .connect_with(
+                "127.0.0.1",
+                refused_port(),
+                ConnectParams::default()
+                    .with_timeout(timeout)
+                    .with_cancel(cancel.clone()),
+            )
             .await;
         for result in [input, bad_options, unresolved, refused] {
             let error = result.expect_err("fails");
@@ -90,9 +117,9 @@ fn transport_and_client_errors_read_once() {
                 port,
                 [SocketAddr::from((Ipv4Addr::LOCALHOST, port))],
             ));
-        let cancel = CancellationToken::new();
+        let _cancel = CancellationToken::new();
         let bad_uri = transport
-            .connect_uri(&"ftp://refused.test/".parse().expect("uri"), &cancel)
+            .connect_uri(&"ftp://refused.test/".parse().expect("uri"))
             .await
             .expect_err("no ftp");
         assert_eq!(assert_reads_once(&bad_uri).len(), 1);
@@ -117,10 +144,7 @@ fn option_and_attempt_errors_read_once() {
     assert_eq!(assert_reads_once(&unreadable).len(), 1);
 
     let bad_race = RawSocketTransport::new(TransportOptions {
-        happy_eyeballs: HappyEyeballsOptions {
-            max_concurrent_attempts: 0,
-            ..HappyEyeballsOptions::default()
-        },
+        happy_eyeballs: HappyEyeballsOptions::default().with_max_concurrent_attempts(0),
         ..TransportOptions::default()
     })
     .map(|_| ())

@@ -5,6 +5,7 @@
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
@@ -45,7 +46,13 @@ async fn race_with(
         .with_options(options)
         .with_resolver(net.clone())
         .with_dialer(net.clone())
-        .connect("dual.test", 443, None, timeout, cancel)
+        .connect_with(
+            "dual.test",
+            443,
+            ConnectParams::default()
+                .with_timeout(timeout)
+                .with_cancel(cancel.clone()),
+        )
         .await
 }
 
@@ -112,10 +119,7 @@ async fn ipv6_healthy_wins_when_faster() {
         (V6A, Behavior::Connect(ms(40))),
         (V4A, Behavior::Connect(ms(65))),
     ]);
-    let options = HappyEyeballsOptions {
-        family_stagger_delay: ms(25),
-        ..Default::default()
-    };
+    let options = HappyEyeballsOptions::default().with_family_stagger_delay(ms(25));
     let t0 = Instant::now();
     let won = race(&net, options).await.unwrap();
 
@@ -189,12 +193,10 @@ async fn both_families_fail_aggregates_errors() {
     let err = HappyEyeballs::default()
         .with_resolver(resolver)
         .with_dialer(net.clone())
-        .connect(
+        .connect_with(
             "dual.test",
             443,
-            None,
-            Duration::from_secs(10),
-            &CancellationToken::new(),
+            ConnectParams::default().with_timeout(Duration::from_secs(10)),
         )
         .await
         .unwrap_err();
@@ -332,7 +334,13 @@ async fn cancellation_stops_all_attempts() {
         let err = HappyEyeballs::default()
             .with_resolver(net.clone())
             .with_dialer(net.clone())
-            .connect(host, 443, None, Duration::from_secs(1), &cancelled)
+            .connect_with(
+                host,
+                443,
+                ConnectParams::default()
+                    .with_timeout(Duration::from_secs(1))
+                    .with_cancel(cancelled.clone()),
+            )
             .await
             .unwrap_err();
         assert_eq!(err.kind(), ConnectErrorKind::Cancelled, "{host}");
@@ -403,10 +411,7 @@ async fn large_dns_set_bounded_concurrency() {
         ));
     }
     let net = SimNetwork::new(endpoints);
-    let options = HappyEyeballsOptions {
-        max_concurrent_attempts: 3,
-        ..Default::default()
-    };
+    let options = HappyEyeballsOptions::default().with_max_concurrent_attempts(3);
     let t0 = Instant::now();
     let won = race_with(
         &net,
@@ -690,11 +695,9 @@ async fn decision_4_ties_resolve_by_plan_order() {
             (first, Behavior::Connect(ms(150))),
             (second, Behavior::Connect(ms(50))),
         ]);
-        let options = HappyEyeballsOptions {
-            family_stagger_delay: ms(100),
-            prefer_ipv6,
-            ..Default::default()
-        };
+        let options = HappyEyeballsOptions::default()
+            .with_family_stagger_delay(ms(100))
+            .with_prefer_ipv6(prefer_ipv6);
         let won = race(&net, options).await.unwrap();
         assert_eq!(
             timeline(&won.report.attempts),
@@ -714,10 +717,7 @@ async fn decision_4_ties_resolve_by_plan_order() {
         (V6C, Behavior::Stall),
         (V4A, Behavior::Stall),
     ]);
-    let options = HappyEyeballsOptions {
-        max_concurrent_attempts: 4,
-        ..Default::default()
-    };
+    let options = HappyEyeballsOptions::default().with_max_concurrent_attempts(4);
     let t0 = Instant::now();
     let err = race_with(&net, options, ms(400), &CancellationToken::new())
         .await
@@ -883,7 +883,11 @@ async fn resolution_is_bounded_and_happens_once() {
         .with_resolver(&resolver)
         .with_dialer(net.clone());
     let err = connector
-        .connect("dual.test", 443, None, ms(500), &CancellationToken::new())
+        .connect_with(
+            "dual.test",
+            443,
+            ConnectParams::default().with_timeout(ms(500)),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ConnectErrorKind::AllAttemptsFailed);
@@ -895,7 +899,11 @@ async fn resolution_is_bounded_and_happens_once() {
     let err = HappyEyeballs::default()
         .with_resolver(&hanging)
         .with_dialer(net.clone())
-        .connect("dual.test", 443, None, ms(800), &CancellationToken::new())
+        .connect_with(
+            "dual.test",
+            443,
+            ConnectParams::default().with_timeout(ms(800)),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ConnectErrorKind::TimedOut);
@@ -910,7 +918,7 @@ async fn ip_literals_skip_the_resolver() {
         let won = HappyEyeballs::default()
             .with_resolver(NoResolver)
             .with_dialer(net.clone())
-            .connect(host, 443, None, ms(100), &CancellationToken::new())
+            .connect_with(host, 443, ConnectParams::default().with_timeout(ms(100)))
             .await
             .unwrap();
         assert_eq!(won.report.host, "[::1]");
@@ -928,12 +936,12 @@ async fn requested_family_restricts_dialing() {
         .with_resolver(net.clone())
         .with_dialer(net.clone());
     let won = connector
-        .connect(
+        .connect_with(
             "dual.test",
             443,
-            Some(AddressFamily::V4),
-            ms(100),
-            &CancellationToken::new(),
+            ConnectParams::default()
+                .with_family(Some(AddressFamily::V4))
+                .with_timeout(ms(100)),
         )
         .await
         .unwrap();
@@ -944,12 +952,12 @@ async fn requested_family_restricts_dialing() {
     let err = HappyEyeballs::default()
         .with_resolver(v4_only.clone())
         .with_dialer(v4_only.clone())
-        .connect(
+        .connect_with(
             "dual.test",
             443,
-            Some(AddressFamily::V6),
-            ms(100),
-            &CancellationToken::new(),
+            ConnectParams::default()
+                .with_family(Some(AddressFamily::V6))
+                .with_timeout(ms(100)),
         )
         .await
         .unwrap_err();
@@ -974,7 +982,7 @@ async fn bad_input_is_a_typed_error_before_any_dial() {
         let connector = connector.clone().with_options(options);
         async move {
             connector
-                .connect(host, port, None, timeout, &CancellationToken::new())
+                .connect_with(host, port, ConnectParams::default().with_timeout(timeout))
                 .await
                 .unwrap_err()
         }
@@ -1002,25 +1010,13 @@ async fn bad_input_is_a_typed_error_before_any_dial() {
                 "dual.test",
                 443,
                 ms(100),
-                HappyEyeballsOptions {
-                    max_concurrent_attempts: 0,
-                    ..ok
-                },
+                ok.with_max_concurrent_attempts(0),
             )
             .await,
             "cannot connect to dual.test:443: max_concurrent_attempts is 0, but a race needs at least 2 attempts in flight (one per family); set enable = false to dial one address at a time",
         ),
         (
-            go(
-                "dual.test",
-                443,
-                ms(100),
-                HappyEyeballsOptions {
-                    resolution_delay: ms(5),
-                    ..ok
-                },
-            )
-            .await,
+            go("dual.test", 443, ms(100), ok.with_resolution_delay(ms(5))).await,
             "cannot connect to dual.test:443: resolution_delay is 5ms, below the 10ms minimum of RFC 8305",
         ),
         (
@@ -1028,10 +1024,7 @@ async fn bad_input_is_a_typed_error_before_any_dial() {
                 "dual.test",
                 443,
                 ms(100),
-                HappyEyeballsOptions {
-                    first_address_family_count: 0,
-                    ..ok
-                },
+                ok.with_first_address_family_count(0),
             )
             .await,
             "cannot connect to dual.test:443: first_address_family_count is 0, but at least one attempt of the preferred family must come first; set prefer_ipv6 to choose the other family",
@@ -1041,10 +1034,7 @@ async fn bad_input_is_a_typed_error_before_any_dial() {
                 "dual.test",
                 443,
                 ms(100),
-                HappyEyeballsOptions {
-                    attempt_spacing_delay: ms(1),
-                    ..ok
-                },
+                ok.with_attempt_spacing_delay(ms(1)),
             )
             .await,
             "cannot connect to dual.test:443: attempt_spacing_delay is 1ms, below the 10ms minimum of RFC 8305",
@@ -1062,21 +1052,22 @@ async fn bad_input_is_a_typed_error_before_any_dial() {
     // timeout shorter than the stagger is fine for a single address.
     let won = connector
         .clone()
-        .with_options(HappyEyeballsOptions {
-            max_concurrent_attempts: 1,
-            ..HappyEyeballsOptions::sequential()
-        })
-        .connect("dual.test", 443, None, ms(100), &CancellationToken::new())
+        .with_options(HappyEyeballsOptions::sequential().with_max_concurrent_attempts(1))
+        .connect_with(
+            "dual.test",
+            443,
+            ConnectParams::default().with_timeout(ms(100)),
+        )
         .await
         .unwrap();
     assert_eq!(won.report.attempts.len(), 1);
     let won = connector
-        .connect(
+        .connect_with(
             "dual.test",
             443,
-            Some(AddressFamily::V4),
-            ms(100),
-            &CancellationToken::new(),
+            ConnectParams::default()
+                .with_family(Some(AddressFamily::V4))
+                .with_timeout(ms(100)),
         )
         .await
         .unwrap();
@@ -1094,7 +1085,11 @@ async fn resolver_failures_and_empty_answers_are_typed() {
 
     let err = HappyEyeballs::default()
         .with_resolver(NoResolver)
-        .connect("nowhere.test", 80, None, ms(100), &CancellationToken::new())
+        .connect_with(
+            "nowhere.test",
+            80,
+            ConnectParams::default().with_timeout(ms(100)),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ConnectErrorKind::Resolve);

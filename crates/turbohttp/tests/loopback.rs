@@ -3,11 +3,11 @@
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 use turbohttp::transport::connection::{AttemptOutcome, NoResolver, StaticResolver};
-use turbohttp::{ConnectErrorKind, HappyEyeballs, HappyEyeballsOptions, connect};
+use turbohttp::{ConnectErrorKind, HappyEyeballs, connect};
 
 /// A port on 127.0.0.1 where nothing listens.
 async fn closed_port() -> u16 {
@@ -19,16 +19,7 @@ async fn closed_port() -> u16 {
 async fn a_healthy_ipv4_listener_wins() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = listener.local_addr().unwrap().port();
-    let stream = connect(
-        "127.0.0.1",
-        port,
-        None,
-        Duration::from_secs(5),
-        &HappyEyeballsOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap();
+    let stream = connect("127.0.0.1", port).await.unwrap();
     let (accepted, peer) = listener.accept().await.unwrap();
     assert_eq!(stream.local_addr().unwrap(), peer);
     assert_eq!(accepted.local_addr().unwrap(), stream.peer_addr().unwrap());
@@ -37,16 +28,7 @@ async fn a_healthy_ipv4_listener_wins() {
 #[tokio::test]
 async fn a_closed_port_is_refused_with_the_os_error_kept() {
     let port = closed_port().await;
-    let err = connect(
-        "127.0.0.1",
-        port,
-        None,
-        Duration::from_secs(5),
-        &HappyEyeballsOptions::default(),
-        &CancellationToken::new(),
-    )
-    .await
-    .unwrap_err();
+    let err = connect("127.0.0.1", port).await.unwrap_err();
     assert_eq!(err.kind(), ConnectErrorKind::AllAttemptsFailed);
     assert_eq!(err.attempts().len(), 1);
     assert_eq!(
@@ -81,12 +63,10 @@ async fn a_refused_ipv6_falls_back_to_ipv4_at_once() {
     );
     let won = HappyEyeballs::default()
         .with_resolver(resolver)
-        .connect(
+        .connect_with(
             "dual.test",
             443,
-            None,
-            Duration::from_secs(5),
-            &CancellationToken::new(),
+            ConnectParams::default().with_timeout(Duration::from_secs(5)),
         )
         .await
         .unwrap();

@@ -3,9 +3,9 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use proptest::prelude::*;
-use tokio_util::sync::CancellationToken;
 use turbohttp::sim::{Behavior, DnsBehavior, SimNetwork, SimStats};
 use turbohttp::transport::connection::{AttemptOutcome, AttemptRecord};
 use turbohttp::{AddressFamily, ConnectErrorKind, HappyEyeballs, HappyEyeballsOptions};
@@ -68,15 +68,13 @@ fn case() -> impl Strategy<Value = Case> {
         .prop_map(
             |(endpoints, stagger, spacing, cap, prefer_ipv6, enable, extra, dns, delay)| Case {
                 endpoints,
-                options: HappyEyeballsOptions {
-                    family_stagger_delay: Duration::from_millis(stagger),
-                    attempt_spacing_delay: Duration::from_millis(spacing),
-                    max_concurrent_attempts: cap,
-                    prefer_ipv6,
-                    enable,
-                    resolution_delay: Duration::from_millis(delay),
-                    ..HappyEyeballsOptions::default()
-                },
+                options: HappyEyeballsOptions::default()
+                    .with_family_stagger_delay(Duration::from_millis(stagger))
+                    .with_attempt_spacing_delay(Duration::from_millis(spacing))
+                    .with_max_concurrent_attempts(cap)
+                    .with_prefer_ipv6(prefer_ipv6)
+                    .with_enable(enable)
+                    .with_resolution_delay(Duration::from_millis(delay)),
                 // Longer than the stagger, so that the head start is the option's.
                 timeout: Duration::from_millis(stagger + extra),
                 dns,
@@ -115,12 +113,10 @@ fn run(case: &Case) -> Run {
             .with_dialer(net.clone());
         let t0 = tokio::time::Instant::now();
         let result = connector
-            .connect(
+            .connect_with(
                 "random.test",
                 443,
-                None,
-                case.timeout,
-                &CancellationToken::new(),
+                ConnectParams::default().with_timeout(case.timeout),
             )
             .await;
         let real_elapsed = t0.elapsed();

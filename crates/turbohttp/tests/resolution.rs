@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -41,7 +42,13 @@ async fn connect(
         .with_options(options)
         .with_resolver(net.clone())
         .with_dialer(net.clone())
-        .connect("dual.test", 443, family, timeout, &CancellationToken::new())
+        .connect_with(
+            "dual.test",
+            443,
+            ConnectParams::default()
+                .with_family(family)
+                .with_timeout(timeout),
+        )
         .await
 }
 
@@ -224,10 +231,7 @@ async fn a_lost_a_answer_does_not_hold_ipv6_back() {
 
 #[tokio::test(start_paused = true)]
 async fn with_ipv4_preferred_the_roles_swap() {
-    let options = HappyEyeballsOptions {
-        prefer_ipv6: false,
-        ..HappyEyeballsOptions::default()
-    };
+    let options = HappyEyeballsOptions::default().with_prefer_ipv6(false);
     let net = network(&healthy(), DnsBehavior::Answer(ms(0)), DnsBehavior::Lost);
     let t0 = Instant::now();
     let won = connect(&net, options, None, ms(10_000)).await.unwrap();
@@ -240,10 +244,7 @@ async fn with_ipv4_preferred_the_roles_swap() {
 
 #[tokio::test(start_paused = true)]
 async fn the_resolution_delay_is_an_option() {
-    let options = HappyEyeballsOptions {
-        resolution_delay: ms(20),
-        ..HappyEyeballsOptions::default()
-    };
+    let options = HappyEyeballsOptions::default().with_resolution_delay(ms(20));
     let net = network(&healthy(), DnsBehavior::Lost, DnsBehavior::Answer(ms(5)));
     let t0 = Instant::now();
     let won = connect(&net, options, None, ms(10_000)).await.unwrap();
@@ -265,12 +266,10 @@ async fn first_address_family_count_gives_the_preferred_family_more_attempts_fir
         // More than the family has: counted from its last attempt.
         (5, vec![dial(V6A, 0), dial(V6B, 125), dial(V4A, 375)]),
     ] {
-        let options = HappyEyeballsOptions {
-            first_address_family_count: count,
+        let options = HappyEyeballsOptions::default()
+            .with_first_address_family_count(count)
             // The last slot is the other family's until it starts.
-            max_concurrent_attempts: count.max(2) + 1,
-            ..HappyEyeballsOptions::default()
-        };
+            .with_max_concurrent_attempts(count.max(2) + 1);
         let net = network(
             &endpoints,
             DnsBehavior::Answer(ms(0)),
@@ -286,10 +285,7 @@ async fn first_address_family_count_gives_the_preferred_family_more_attempts_fir
 
 #[tokio::test(start_paused = true)]
 async fn following_the_resolver_order_lets_the_first_answer_lead() {
-    let options = HappyEyeballsOptions {
-        follow_resolver_order: true,
-        ..HappyEyeballsOptions::default()
-    };
+    let options = HappyEyeballsOptions::default().with_follow_resolver_order(true);
     let endpoints = [(V6A, Behavior::Connect(ms(1))), (V4A, Behavior::Stall)];
     let net = network(
         &endpoints,
@@ -454,7 +450,13 @@ async fn cancelling_during_resolution_drops_the_queries() {
         canceller.cancel();
     });
     let err = connector
-        .connect("dual.test", 443, None, ms(10_000), &cancel)
+        .connect_with(
+            "dual.test",
+            443,
+            ConnectParams::default()
+                .with_timeout(ms(10_000))
+                .with_cancel(cancel.clone()),
+        )
         .await
         .unwrap_err();
     assert_eq!(err.kind(), ConnectErrorKind::Cancelled);
@@ -475,7 +477,13 @@ async fn cancelling_during_resolution_drops_the_queries() {
     let cancel = CancellationToken::new();
     let outcome = tokio::time::timeout(
         ms(30),
-        connector.connect("dual.test", 443, None, ms(10_000), &cancel),
+        connector.connect_with(
+            "dual.test",
+            443,
+            ConnectParams::default()
+                .with_timeout(ms(10_000))
+                .with_cancel(cancel.clone()),
+        ),
     )
     .await;
     assert!(outcome.is_err());

@@ -25,6 +25,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::panic::resume_unwind;
 use std::time::{Duration, Instant};
+use turbohttp::ConnectParams;
 
 use fault_server::{Endpoint, Fault, FaultServer, Pki, memory_kib, open_fds};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -107,14 +108,12 @@ impl Race {
             rng.ms(150, 1_500)
         };
         let stagger = rng.ms(10, 300).min(timeout - Duration::from_millis(5));
-        let options = HappyEyeballsOptions {
-            family_stagger_delay: stagger,
-            attempt_spacing_delay: rng.ms(10, 200),
-            max_concurrent_attempts: rng.range(2, 4) as usize,
-            prefer_ipv6: rng.chance(50),
-            enable: rng.chance(85),
-            ..HappyEyeballsOptions::default()
-        };
+        let options = HappyEyeballsOptions::default()
+            .with_family_stagger_delay(stagger)
+            .with_attempt_spacing_delay(rng.ms(10, 200))
+            .with_max_concurrent_attempts(rng.range(2, 4) as usize)
+            .with_prefer_ipv6(rng.chance(50))
+            .with_enable(rng.chance(85));
         let family = match rng.range(0, 19) {
             0 => Some(AddressFamily::V4),
             1 => Some(AddressFamily::V6),
@@ -333,7 +332,14 @@ async fn run_race(race: Race, root: rustls::pki_types::CertificateDer<'static>) 
 
     let started = Instant::now();
     let result = transport
-        .connect(NAME, 443, race.family, scheme, &cancel)
+        .connect_with(
+            NAME,
+            443,
+            scheme,
+            ConnectParams::default()
+                .with_family(race.family)
+                .with_cancel(cancel.clone()),
+        )
         .await;
     let elapsed = started.elapsed();
     if let Some(canceller) = canceller {

@@ -3,8 +3,8 @@
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
-use tokio_util::sync::CancellationToken;
 use turbohttp::HappyEyeballs;
 use turbohttp::sim::{Behavior, SimNetwork};
 
@@ -46,12 +46,10 @@ async fn attempts_and_the_winner_are_traced() {
     HappyEyeballs::default()
         .with_resolver(net.clone())
         .with_dialer(net.clone())
-        .connect(
+        .connect_with(
             "dual.test",
             443,
-            None,
-            Duration::from_secs(1),
-            &CancellationToken::new(),
+            ConnectParams::default().with_timeout(Duration::from_secs(1)),
         )
         .await
         .unwrap();

@@ -8,6 +8,7 @@ mod tls_lab;
 use std::io;
 use std::net::IpAddr;
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -74,7 +75,7 @@ fn stalled_ipv6_falls_back_to_ipv4_and_closes_the_stalled_socket() {
         let fds_before = open_fds();
 
         let won = transport
-            .connect(NAME, PORT, None, Scheme::Http, &CancellationToken::new())
+            .connect_with(NAME, PORT, Scheme::Http, ConnectParams::default())
             .await
             .expect("IPv4 connects");
 
@@ -103,7 +104,7 @@ fn refused_ipv6_starts_ipv4_at_once() {
         let transport = transport(TransportOptions::default(), [v6(p6), v4(p4)]);
 
         let won = transport
-            .connect(NAME, PORT, None, Scheme::Http, &CancellationToken::new())
+            .connect_with(NAME, PORT, Scheme::Http, ConnectParams::default())
             .await
             .expect("IPv4 connects");
 
@@ -133,7 +134,7 @@ fn ipv6_reset_during_tls_handshake_lets_ipv4_tls_win() {
         let transport = transport(options(&pki), [v6(p6), v4(p4)]);
 
         let won = transport
-            .connect(NAME, PORT, None, Scheme::Https, &CancellationToken::new())
+            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
             .await
             .expect("IPv4 TLS connects");
 
@@ -175,7 +176,7 @@ fn certificate_for_another_name_stops_the_race() {
         let transport = transport(options(&pki), [v6(p6), v4(p4)]);
 
         let error = transport
-            .connect(NAME, PORT, None, Scheme::Https, &CancellationToken::new())
+            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
             .await
             .expect_err("the certificate does not verify");
 
@@ -220,7 +221,7 @@ fn certificate_failure_policy_can_try_the_next_address() {
         let transport = transport(options, [v6(p6), v4(p4)]);
 
         let won = transport
-            .connect(NAME, PORT, None, Scheme::Https, &CancellationToken::new())
+            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
             .await
             .expect("IPv4 presents the right certificate");
 
@@ -249,12 +250,22 @@ fn ip_literal_hosts_verify_the_ip_and_the_server_name_can_be_overridden() {
 
         // An IP literal is verified as an IP address (no SNI is sent).
         let won = plain
-            .connect("127.0.0.1", by_ip, None, Scheme::Https, &cancel)
+            .connect_with(
+                "127.0.0.1",
+                by_ip,
+                Scheme::Https,
+                ConnectParams::default().with_cancel(cancel.clone()),
+            )
             .await
             .expect("the certificate names 127.0.0.1");
         assert!(won.stream.is_tls());
         let error = plain
-            .connect("127.0.0.1", by_name, None, Scheme::Https, &cancel)
+            .connect_with(
+                "127.0.0.1",
+                by_name,
+                Scheme::Https,
+                ConnectParams::default().with_cancel(cancel.clone()),
+            )
             .await
             .expect_err("the certificate names dual.test, not 127.0.0.1");
         assert_eq!(error.kind(), ConnectErrorKind::SetupRejected);
@@ -264,7 +275,12 @@ fn ip_literal_hosts_verify_the_ip_and_the_server_name_can_be_overridden() {
         options.tls.server_name = Some(NAME.to_owned());
         let overridden = RawSocketTransport::new(options).unwrap();
         let won = overridden
-            .connect("127.0.0.1", by_name, None, Scheme::Https, &cancel)
+            .connect_with(
+                "127.0.0.1",
+                by_name,
+                Scheme::Https,
+                ConnectParams::default().with_cancel(cancel.clone()),
+            )
             .await
             .expect("the override matches the certificate");
         assert!(won.stream.is_tls());
@@ -328,47 +344,73 @@ fn socket_options_are_the_same_on_racing_and_single_family_paths() {
                 (
                     "race won by IPv6",
                     racing_v6
-                        .connect(NAME, PORT, None, Scheme::Http, &cancel)
+                        .connect_with(
+                            NAME,
+                            PORT,
+                            Scheme::Http,
+                            ConnectParams::default().with_cancel(cancel.clone()),
+                        )
                         .await,
                     1,
                 ),
                 (
                     "race won by IPv4",
                     racing_v4
-                        .connect(NAME, PORT, None, Scheme::Http, &cancel)
+                        .connect_with(
+                            NAME,
+                            PORT,
+                            Scheme::Http,
+                            ConnectParams::default().with_cancel(cancel.clone()),
+                        )
                         .await,
                     2,
                 ),
                 (
                     "race over TLS",
                     racing_tls
-                        .connect(NAME, tls, None, Scheme::Https, &cancel)
+                        .connect_with(
+                            NAME,
+                            tls,
+                            Scheme::Https,
+                            ConnectParams::default().with_cancel(cancel.clone()),
+                        )
                         .await,
                     2,
                 ),
                 (
                     "sequential",
                     sequential
-                        .connect(NAME, PORT, None, Scheme::Http, &cancel)
+                        .connect_with(
+                            NAME,
+                            PORT,
+                            Scheme::Http,
+                            ConnectParams::default().with_cancel(cancel.clone()),
+                        )
                         .await,
                     2,
                 ),
                 (
                     "single family",
                     single
-                        .connect("127.0.0.1", p4, None, Scheme::Http, &cancel)
+                        .connect_with(
+                            "127.0.0.1",
+                            p4,
+                            Scheme::Http,
+                            ConnectParams::default().with_cancel(cancel.clone()),
+                        )
                         .await,
                     1,
                 ),
                 (
                     "IPv4 requested",
                     racing_v6
-                        .connect(
+                        .connect_with(
                             NAME,
                             PORT,
-                            Some(turbohttp::AddressFamily::V4),
                             Scheme::Http,
-                            &cancel,
+                            ConnectParams::default()
+                                .with_family(Some(turbohttp::AddressFamily::V4))
+                                .with_cancel(cancel.clone()),
                         )
                         .await,
                     1,
@@ -401,7 +443,12 @@ fn local_address_is_bound_and_refuses_the_other_family_clearly() {
                 ..TransportOptions::default()
             };
             let won = transport(options, [v6(p6), v4(p4)])
-                .connect(NAME, PORT, None, Scheme::Http, &cancel)
+                .connect_with(
+                    NAME,
+                    PORT,
+                    Scheme::Http,
+                    ConnectParams::default().with_cancel(cancel.clone()),
+                )
                 .await
                 .expect("the family of the local address connects");
             assert_eq!(won.stream.local_addr().unwrap().ip(), local);
@@ -575,7 +622,7 @@ fn certificate_refusals_read_as_sentences() {
             ..TransportOptions::default()
         };
         let error = transport(trusting, [v4(port)])
-            .connect(NAME, PORT, None, Scheme::Https, &CancellationToken::new())
+            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
             .await
             .expect_err("a CA certificate may not be a server's");
         let message = error.to_string();
@@ -594,7 +641,7 @@ fn certificate_refusals_read_as_sentences() {
             .https(v4(0), untrusted.server_config(NAME, &[ALPN_HTTP_1_1]))
             .await;
         let error = transport(options(&Pki::new()), [v4(other_port)])
-            .connect(NAME, PORT, None, Scheme::Https, &CancellationToken::new())
+            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
             .await
             .expect_err("another CA");
         assert!(

@@ -12,6 +12,7 @@ mod tls_lab;
 
 use std::net::SocketAddr;
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -38,11 +39,9 @@ fn no_descriptor_leaks_across_hundreds_of_races() {
     let options = TransportOptions {
         // The shortest pacing RFC 8305 allows, so that hundreds of stalled races
         // stay quick.
-        happy_eyeballs: HappyEyeballsOptions {
-            family_stagger_delay: Duration::from_millis(10),
-            attempt_spacing_delay: Duration::from_millis(10),
-            ..HappyEyeballsOptions::default()
-        },
+        happy_eyeballs: HappyEyeballsOptions::default()
+            .with_family_stagger_delay(Duration::from_millis(10))
+            .with_attempt_spacing_delay(Duration::from_millis(10)),
         connect_timeout: Duration::from_secs(10),
         tls: TlsOptions {
             webpki_roots: false,
@@ -101,7 +100,12 @@ fn no_descriptor_leaks_across_hundreds_of_races() {
                 ("reset during TLS", &reset_then_tls, Scheme::Https),
             ] {
                 let won = transport
-                    .connect(NAME, 443, None, scheme, &cancel)
+                    .connect_with(
+                        NAME,
+                        443,
+                        scheme,
+                        ConnectParams::default().with_cancel(cancel.clone()),
+                    )
                     .await
                     .unwrap_or_else(|e| panic!("{kind}, round {round}: {e:#}"));
                 // Only the winner is open when connect returns.
@@ -112,7 +116,12 @@ fn no_descriptor_leaks_across_hundreds_of_races() {
             }
 
             let error = wrong_name_then_tls
-                .connect(NAME, 443, None, Scheme::Https, &cancel)
+                .connect_with(
+                    NAME,
+                    443,
+                    Scheme::Https,
+                    ConnectParams::default().with_cancel(cancel.clone()),
+                )
                 .await
                 .expect_err("the certificate names another host");
             assert_eq!(error.kind(), ConnectErrorKind::SetupRejected);
@@ -126,7 +135,12 @@ fn no_descriptor_leaks_across_hundreds_of_races() {
             // Cancelled by the token, 50 ms in: both families are in flight (IPv4
             // started at the 10 ms stagger).
             let token = CancellationToken::new();
-            let connecting = all_stalled.connect(NAME, 443, None, Scheme::Http, &token);
+            let connecting = all_stalled.connect_with(
+                NAME,
+                443,
+                Scheme::Http,
+                ConnectParams::default().with_cancel(token.clone()),
+            );
             tokio::pin!(connecting);
             tokio::select! {
                 biased;
@@ -141,14 +155,24 @@ fn no_descriptor_leaks_across_hundreds_of_races() {
             // Cancelled by dropping the future, 50 ms in.
             let dropped = timeout(
                 Duration::from_millis(50),
-                all_stalled.connect(NAME, 443, None, Scheme::Http, &cancel),
+                all_stalled.connect_with(
+                    NAME,
+                    443,
+                    Scheme::Http,
+                    ConnectParams::default().with_cancel(cancel.clone()),
+                ),
             );
             assert!(dropped.await.is_err(), "a stalled race ended");
             assert_eq!(client_fds(&servers), 0, "dropped, round {round}");
 
             // Timed out: the 50 ms connect timeout ends the race.
             let error = timing_out
-                .connect(NAME, 443, None, Scheme::Http, &cancel)
+                .connect_with(
+                    NAME,
+                    443,
+                    Scheme::Http,
+                    ConnectParams::default().with_cancel(cancel.clone()),
+                )
                 .await
                 .expect_err("stalled");
             assert_eq!(error.kind(), ConnectErrorKind::TimedOut);

@@ -1,6 +1,6 @@
 //! `turbohttp connect HOST:PORT`: run the race, print every attempt.
 
-use tokio_util::sync::CancellationToken;
+use turbohttp::ConnectParams;
 use turbohttp::transport::connection::RaceReport;
 use turbohttp::{ConnectError, Scheme, TransportStream};
 
@@ -28,12 +28,11 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
     };
     let runtime = super::runtime()?;
     let host = host.to_string();
-    let result = runtime.block_on(transport.connect(
+    let result = runtime.block_on(transport.connect_with(
         &host,
         port,
-        config.family,
         scheme,
-        &CancellationToken::new(),
+        ConnectParams::default().with_family(config.family),
     ));
     let (report, tls, error) = match result {
         Ok(won) => (won.report, tls_summary(&won.stream), None),

@@ -1,6 +1,6 @@
 //! `turbohttp get URL`: race, then one HTTP GET through hyper on the transport.
 
-use tokio_util::sync::CancellationToken;
+use turbohttp::ConnectParams;
 use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 
 use crate::args::GetArgs;
@@ -58,12 +58,11 @@ async fn fetch(
     let https = url.scheme.uses_tls();
     let json = args.verbose && args.json;
     let result = transport
-        .connect(
+        .connect_with(
             &url.host.to_string(),
             url.port,
-            config.family,
             url.scheme,
-            &CancellationToken::new(),
+            ConnectParams::default().with_family(config.family),
         )
         .await;
     let won = match result {

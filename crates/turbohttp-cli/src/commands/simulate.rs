@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use tokio_util::sync::CancellationToken;
 use turbohttp::ConnectError;
@@ -187,12 +188,13 @@ pub fn simulate(
             });
         }
         let result = connector
-            .connect(
+            .connect_with(
                 SIMULATED_HOST,
                 port,
-                config.family,
-                config.connect_timeout,
-                &cancel,
+                ConnectParams::default()
+                    .with_family(config.family)
+                    .with_timeout(config.connect_timeout)
+                    .with_cancel(cancel.clone()),
             )
             .await;
         let (report, error) = match result {

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
-use tokio_util::sync::CancellationToken;
 
 use super::options::{TransportOptions, TransportOptionsError};
 use super::scheme::Scheme;
@@ -17,7 +16,7 @@ use super::stream::TransportStream;
 use super::tls::{TlsHandshake, server_name_of};
 use crate::transport::connection::happy_eyeballs::RaceReport;
 use crate::transport::connection::{
-    AddressFamily, AttemptError, ConnectError, DefaultResolver, Dialer, Established, HappyEyeballs,
+    AttemptError, ConnectError, ConnectParams, DefaultResolver, Dialer, Established, HappyEyeballs,
     Host, InputError, Resolver,
 };
 
@@ -178,20 +177,30 @@ impl<R> RawSocketTransport<R> {
 }
 
 impl<R: Resolver> RawSocketTransport<R> {
-    /// Connects to `host:port`: resolves once, races the addresses (restricted to
-    /// `requested_family` if given) and, for [`Scheme::Https`], completes a TLS
-    /// handshake within each attempt. Returns the connection with the race's report.
+    /// Connects to `host:port`: resolves it, races its addresses and, for
+    /// [`Scheme::Https`], completes a TLS handshake within each attempt. Returns the
+    /// connection with the race's report.
     ///
-    /// The connect timeout of the options bounds the whole call. Cancelling `cancel`,
-    /// or dropping the future, stops every attempt; no socket outlives the call except
-    /// the winner's.
+    /// The connect timeout of the options bounds the whole call. Dropping the future
+    /// stops every attempt; no socket outlives the call except the winner's.
     pub async fn connect(
         &self,
         host: &str,
         port: u16,
-        requested_family: Option<AddressFamily>,
         scheme: Scheme,
-        cancel: &CancellationToken,
+    ) -> Result<Established<TransportStream>, ConnectError> {
+        self.connect_with(host, port, scheme, ConnectParams::default())
+            .await
+    }
+
+    /// [`connect`](Self::connect) with a family restriction, a timeout (instead of
+    /// the options' `connect_timeout`) or a cancellation token of this call's own.
+    pub async fn connect_with(
+        &self,
+        host: &str,
+        port: u16,
+        scheme: Scheme,
+        params: ConnectParams,
     ) -> Result<Established<TransportStream>, ConnectError> {
         let options = &self.shared.options;
         let dialer = self.dialer(host, scheme).map_err(|e| {
@@ -204,13 +213,8 @@ impl<R: Resolver> RawSocketTransport<R> {
         })?;
         // From its parts: `default()` would build (and drop) a resolver per connect.
         HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
-            .connect(
-                host,
-                port,
-                requested_family,
-                options.connect_timeout,
-                cancel,
-            )
+            .with_connect_timeout(options.connect_timeout)
+            .connect_with(host, port, params)
             .await
     }
 }

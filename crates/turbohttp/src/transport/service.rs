@@ -8,7 +8,6 @@ use std::task::{Context, Poll};
 
 use hyper::Uri;
 use hyper_util::rt::TokioIo;
-use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 
 use super::connection_info::{ClientStream, ConnectionInfo};
@@ -67,7 +66,6 @@ impl<R: Resolver> RawSocketTransport<R> {
     pub async fn connect_uri(
         &self,
         uri: &Uri,
-        cancel: &CancellationToken,
     ) -> Result<Established<TransportStream>, TransportError> {
         let invalid = |reason| TransportError::InvalidUri {
             uri: uri.to_string(),
@@ -80,7 +78,7 @@ impl<R: Resolver> RawSocketTransport<R> {
             Scheme::parse(scheme).ok_or_else(|| invalid("only http and https are supported"))?;
         let host = uri.host().ok_or_else(|| invalid("it names no host"))?;
         let port = uri.port_u16().unwrap_or_else(|| scheme.default_port());
-        Ok(self.connect(host, port, None, scheme, cancel).await?)
+        Ok(self.connect(host, port, scheme).await?)
     }
 }
 
@@ -98,9 +96,8 @@ impl<R: Resolver + 'static> Service<Uri> for RawSocketTransport<R> {
         let transport = self.clone();
         Box::pin(async move {
             // hyper drops this future when it no longer needs the connection, which
-            // cancels the race as completely as the token would.
-            let cancel = CancellationToken::new();
-            let established = transport.connect_uri(&uri, &cancel).await?;
+            // cancels the race completely.
+            let established = transport.connect_uri(&uri).await?;
             // Carried into every response's extensions by hyper-util's client.
             let info = ConnectionInfo::of(&established).map_err(TransportError::Connected)?;
             Ok(TokioIo::new(ClientStream::new(established.stream, info)))

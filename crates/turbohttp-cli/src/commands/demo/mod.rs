@@ -20,11 +20,11 @@ mod lost_aaaa;
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::time::Duration;
+use turbohttp::ConnectParams;
 
 use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
 use turbohttp::sim::Behavior;
 use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 use turbohttp::transport::connection::{NoResolver, RaceReport, Resolver, StaticResolver};
@@ -135,12 +135,11 @@ async fn fetch<R: Resolver + 'static>(
     let transport = transport::build(&config, &TlsSettings::default(), resolver)?;
     let started = Instant::now();
     let result = transport
-        .connect(
+        .connect_with(
             &url.host.to_string(),
             url.port,
-            None,
             url.scheme,
-            &CancellationToken::new(),
+            ConnectParams::default(),
         )
         .await;
     let (report, error, response) = match result {

@@ -8,9 +8,9 @@ mod resolve;
 
 pub use dial::{Dialer, TcpDialer};
 pub use happy_eyeballs::{
-    AttemptFailure, AttemptOutcome, AttemptRecord, ConnectError, ConnectErrorKind, Established,
-    HappyEyeballs, HappyEyeballsOptions, OptionsError, QueryOutcome, QueryRecord, RaceReport,
-    connect,
+    AttemptFailure, AttemptOutcome, AttemptRecord, ConnectError, ConnectErrorKind, ConnectParams,
+    Established, HappyEyeballs, HappyEyeballsOptions, OptionsError, QueryOutcome, QueryRecord,
+    RaceReport, connect,
 };
 pub use host::{Host, InputError, parse_authority, parse_port};
 pub use resolve::{

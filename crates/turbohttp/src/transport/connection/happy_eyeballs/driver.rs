@@ -23,7 +23,7 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     host: &str,
     port: u16,
     dialer: &D,
-    cancel: &CancellationToken,
+    cancel: Option<&CancellationToken>,
 ) -> (Outcome, Option<D::Stream>, Race) {
     // The queries in flight (two at most), polled in this task like the attempts.
     let mut lookups = Vec::new();
@@ -34,12 +34,17 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     let mut in_flight = Vec::new();
     // Attempts that connected at this instant, until the race picks the winner.
     let mut connected: Vec<(usize, D::Stream)> = Vec::new();
-    if cancel.is_cancelled() {
+    if cancel.is_some_and(CancellationToken::is_cancelled) {
         race.handle_cancel(Instant::now().into_std());
     }
     // One cancellation future and one timer for the whole race, the timer re-armed only
-    // when the race's next deadline changes.
-    let cancelled = cancel.cancelled();
+    // when the race's next deadline changes. Without a token, only dropping cancels.
+    let cancelled = async {
+        match cancel {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
     tokio::pin!(cancelled);
     let timer = sleep_until(Instant::now());
     tokio::pin!(timer);

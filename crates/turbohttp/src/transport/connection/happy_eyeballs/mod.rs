@@ -15,26 +15,15 @@
 //! # Example
 //!
 //! ```no_run
-//! use std::time::Duration;
-//! use tokio_util::sync::CancellationToken;
-//! use turbohttp::{HappyEyeballsOptions, connect};
-//!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let stream = connect(
-//!     "example.com",
-//!     80,
-//!     None,
-//!     Duration::from_secs(10),
-//!     &HappyEyeballsOptions::default(),
-//!     &CancellationToken::new(),
-//! )
-//! .await?;
-//! println!("connected to {}", stream.peer_addr()?);
+//! # async fn run() -> Result<(), turbohttp::ConnectError> {
+//! let stream = turbohttp::connect("example.com", 80).await?;
+//! println!("connected to {:?}", stream.peer_addr());
 //! # Ok(()) }
 //! ```
 
 mod driver;
 mod error;
+mod params;
 
 pub use turbohttp_proto::{plan, race};
 
@@ -45,12 +34,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use error::{ConnectError, ConnectErrorKind};
+pub use params::ConnectParams;
 pub use turbohttp_proto::{
     AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, HappyEyeballsOptions,
     MIN_DELAY, OptionsError, QueryOutcome, QueryRecord, RaceReport,
 };
 
 use super::{AddressFamily, Answers, DefaultResolver, Dialer, Host, Resolver, TcpDialer};
+use crate::transport::DEFAULT_CONNECT_TIMEOUT;
 use plan::{Plan, PlanError};
 use race::{Outcome, Race};
 use turbohttp_proto::dns::QueryType;
@@ -68,28 +59,30 @@ pub struct Established<S> {
     pub report: RaceReport,
 }
 
-/// A Happy Eyeballs connector: options, a resolver and a dialer.
+/// A Happy Eyeballs connector: options, a connect timeout, a resolver and a dialer.
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
 /// use std::time::Duration;
-/// use tokio_util::sync::CancellationToken;
-/// use turbohttp::HappyEyeballs;
+/// use turbohttp::{AddressFamily, ConnectParams, HappyEyeballs};
 ///
 /// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 /// let port = listener.local_addr().unwrap().port();
-/// let connector = HappyEyeballs::default();
-/// let won = connector
-///     .connect("127.0.0.1", port, None, Duration::from_secs(5), &CancellationToken::new())
-///     .await
-///     .unwrap();
+/// let connector = HappyEyeballs::default().with_connect_timeout(Duration::from_secs(5));
+/// let won = connector.connect("127.0.0.1", port).await.unwrap();
 /// assert_eq!(won.report.attempts.len(), 1);
 /// assert_eq!(won.stream.peer_addr().unwrap().port(), port);
+///
+/// // Per call: only IPv6 here, which a literal 127.0.0.1 does not have.
+/// let only_v6 = ConnectParams::default().with_family(AddressFamily::V6);
+/// let refused = connector.connect_with("127.0.0.1", port, only_v6).await.unwrap_err();
+/// assert_eq!(refused.kind(), turbohttp::ConnectErrorKind::FamilyUnavailable);
 /// # });
 /// ```
 #[derive(Debug, Clone)]
 pub struct HappyEyeballs<R = DefaultResolver, D = TcpDialer> {
     options: HappyEyeballsOptions,
+    connect_timeout: Duration,
     resolver: R,
     dialer: D,
 }
@@ -99,6 +92,7 @@ impl Default for HappyEyeballs {
     fn default() -> Self {
         Self {
             options: HappyEyeballsOptions::default(),
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             resolver: DefaultResolver::new(),
             dialer: TcpDialer::default(),
         }
@@ -111,6 +105,7 @@ impl HappyEyeballs {
         options.validate()?;
         Ok(Self {
             options,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             resolver: DefaultResolver::new(),
             dialer: TcpDialer::default(),
         })
@@ -123,6 +118,7 @@ impl<R, D> HappyEyeballs<R, D> {
     pub fn from_parts(options: HappyEyeballsOptions, resolver: R, dialer: D) -> Self {
         Self {
             options,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             resolver,
             dialer,
         }
@@ -132,6 +128,7 @@ impl<R, D> HappyEyeballs<R, D> {
     pub fn with_resolver<R2>(self, resolver: R2) -> HappyEyeballs<R2, D> {
         HappyEyeballs {
             options: self.options,
+            connect_timeout: self.connect_timeout,
             resolver,
             dialer: self.dialer,
         }
@@ -141,6 +138,7 @@ impl<R, D> HappyEyeballs<R, D> {
     pub fn with_dialer<D2>(self, dialer: D2) -> HappyEyeballs<R, D2> {
         HappyEyeballs {
             options: self.options,
+            connect_timeout: self.connect_timeout,
             resolver: self.resolver,
             dialer,
         }
@@ -152,9 +150,22 @@ impl<R, D> HappyEyeballs<R, D> {
         self
     }
 
+    /// The same connector with another timeout for a whole connect (default
+    /// [`DEFAULT_CONNECT_TIMEOUT`], 30 s); [`ConnectParams::timeout`] overrides it for
+    /// one call. A zero timeout is refused when connecting.
+    pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
     /// The options.
     pub fn options(&self) -> &HappyEyeballsOptions {
         &self.options
+    }
+
+    /// The timeout of a whole connect, unless a call gives its own.
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
     }
 
     /// The resolver.
@@ -172,18 +183,30 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
     /// Resolves `host` and races connections to its addresses, starting on the first
     /// DNS answer when the resolver asks each family apart.
     ///
-    /// `host` is a name or an IP literal (`::1`, `[::1]`, `127.0.0.1`).
-    /// `requested_family` restricts dialing to one family. `connect_timeout` bounds the
-    /// whole call. Cancelling `cancel`, or dropping the returned future, stops every
-    /// attempt; either way no socket outlives the call except the winner's.
+    /// `host` is a name or an IP literal (`::1`, `[::1]`, `127.0.0.1`). The
+    /// connector's timeout bounds the whole call. Dropping the returned future stops
+    /// every attempt, and no socket outlives the call except the winner's.
     pub async fn connect(
         &self,
         host: &str,
         port: u16,
-        requested_family: Option<AddressFamily>,
-        connect_timeout: Duration,
-        cancel: &CancellationToken,
     ) -> Result<Established<D::Stream>, ConnectError> {
+        self.connect_with(host, port, ConnectParams::default())
+            .await
+    }
+
+    /// [`connect`](Self::connect) with a family restriction, a timeout or a
+    /// cancellation token of this call's own: cancelling the token, like dropping
+    /// the future, stops every attempt.
+    pub async fn connect_with(
+        &self,
+        host: &str,
+        port: u16,
+        params: ConnectParams,
+    ) -> Result<Established<D::Stream>, ConnectError> {
+        let requested_family = params.family;
+        let connect_timeout = params.timeout.unwrap_or(self.connect_timeout);
+        let cancel = params.cancel.as_ref();
         let entered = Instant::now();
         let preferred = self.options.preferred_family();
         let mut report = RaceReport::new(host.to_owned(), port, preferred);
@@ -199,7 +222,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         if let Err(e) = self.options.validate_with_timeout(connect_timeout) {
             return Err(ConnectError::options(e, report));
         }
-        if cancel.is_cancelled() {
+        if cancel.is_some_and(CancellationToken::is_cancelled) {
             // Cancelled before we began: not one packet may leave.
             return Err(ConnectError::new(ConnectErrorKind::Cancelled, report));
         }
@@ -301,28 +324,31 @@ fn queries(
 }
 
 /// Resolves `host` (AAAA and A apart, through a fresh [`DefaultResolver`]) and races
-/// TCP connections to its addresses, returning the first that connects: the entry
-/// point of the specification. Each call reads the system's DNS configuration and
-/// starts with a cold cache; keep a [`HappyEyeballs`] (or a
-/// [`RawSocketTransport`](crate::transport::RawSocketTransport)) to share one.
+/// TCP connections to its addresses with the default options and a 30 s timeout,
+/// returning the first that connects: the entry point of the specification. Dropping
+/// the future cancels every attempt. Each call reads the system's DNS configuration
+/// and starts with a cold cache; keep a [`HappyEyeballs`] (or a
+/// [`RawSocketTransport`](crate::transport::RawSocketTransport)) to share one, and
+/// to choose options, a timeout, a family or a cancellation token
+/// ([`HappyEyeballs::connect_with`]).
 ///
 /// Connections get the transport's default socket options (`TCP_NODELAY`, keepalive;
 /// see [`SocketOptions`](crate::transport::SocketOptions)), through the same
 /// [`connect_socket`](crate::transport::connect_socket) as
-/// [`RawSocketTransport`](crate::transport::RawSocketTransport). See
-/// [`HappyEyeballs::connect`] for the report of the race and for other resolvers and
-/// dialers.
-pub async fn connect(
-    host: &str,
-    port: u16,
-    requested_family: Option<AddressFamily>,
-    connect_timeout: Duration,
-    options: &HappyEyeballsOptions,
-    cancel: &CancellationToken,
-) -> Result<TcpStream, ConnectError> {
+/// [`RawSocketTransport`](crate::transport::RawSocketTransport).
+///
+/// ```
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let port = listener.local_addr()?.port();
+/// let stream = turbohttp::connect("127.0.0.1", port).await?;
+/// assert_eq!(stream.peer_addr()?.port(), port);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// # }).unwrap();
+/// ```
+pub async fn connect(host: &str, port: u16) -> Result<TcpStream, ConnectError> {
     HappyEyeballs::default()
-        .with_options(*options)
-        .connect(host, port, requested_family, connect_timeout, cancel)
+        .connect(host, port)
         .await
         .map(|won| won.stream)
 }

@@ -1,0 +1,56 @@
+//! [`ConnectParams`]: what may differ from one connect to the next.
+
+use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::transport::connection::AddressFamily;
+
+/// What may differ from one connect to the next: a family restriction, a timeout and
+/// a cancellation token. The default restricts nothing, takes the connector's timeout
+/// and has no token (dropping the future cancels just as completely).
+///
+/// ```
+/// use std::time::Duration;
+/// use turbohttp::{AddressFamily, CancellationToken, ConnectParams};
+///
+/// let cancel = CancellationToken::new();
+/// let params = ConnectParams::default()
+///     .with_family(AddressFamily::V4)
+///     .with_timeout(Duration::from_secs(2))
+///     .with_cancel(cancel.clone());
+/// assert_eq!(params.family, Some(AddressFamily::V4));
+/// ```
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct ConnectParams {
+    /// Dial only this family (`-4`/`-6`). Default `None`: both.
+    pub family: Option<AddressFamily>,
+    /// Bounds this whole connect instead of the connector's timeout. Default `None`.
+    pub timeout: Option<Duration>,
+    /// Cancelling it stops every attempt. Default `None`.
+    pub cancel: Option<CancellationToken>,
+}
+
+impl ConnectParams {
+    /// Sets [`family`](Self::family); `None` lifts the restriction.
+    #[must_use]
+    pub fn with_family(mut self, family: impl Into<Option<AddressFamily>>) -> Self {
+        self.family = family.into();
+        self
+    }
+
+    /// Sets [`timeout`](Self::timeout).
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`cancel`](Self::cancel).
+    #[must_use]
+    pub fn with_cancel(mut self, cancel: CancellationToken) -> Self {
+        self.cancel = Some(cancel);
+        self
+    }
+}
