@@ -279,6 +279,33 @@ fn connect_refused_exits_7_with_the_os_error() {
     );
 }
 
+/// A timeout shorter than the 250 ms stagger is valid (curl, Go and hyper-util connect
+/// here too): IPv6 is refused, so IPv4 starts at once and wins.
+#[test]
+fn connect_timeout_below_the_stagger_falls_back_when_ipv6_is_refused() {
+    let (_listener, port) = tcp_listener();
+    // Nothing listens on [::1] at the IPv4 listener's port: refused at once.
+    let resolve = format!("dual.test:{port}:[::1],127.0.0.1");
+    let target = format!("dual.test:{port}");
+    let json = run_ok(&[
+        "connect",
+        "--json",
+        "--connect-timeout",
+        "0.2",
+        "--resolve",
+        &resolve,
+        &target,
+    ])
+    .stdout_json();
+    assert_eq!(json["outcome"], "connected", "{json:#}");
+    assert_eq!(json["winner"]["address"], format!("127.0.0.1:{port}"));
+    let attempts = json["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 2, "{json:#}");
+    assert_eq!(attempts[0]["outcome"], "failed");
+    // IPv4 started when IPv6 was refused, not after a head start.
+    assert_eq!(attempts[1]["start_ms"], attempts[0]["end_ms"], "{json:#}");
+}
+
 #[test]
 fn connect_requested_family_missing_exits_6() {
     let (_listener, port) = tcp_listener();
