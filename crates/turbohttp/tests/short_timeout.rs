@@ -4,7 +4,6 @@
 //! request.
 
 #[path = "support/tls_lab.rs"]
-#[allow(dead_code)]
 mod tls_lab;
 
 use std::time::Duration;
@@ -21,9 +20,10 @@ const NAME: &str = "dual.test";
 const PORT: u16 = 80;
 
 fn options(connect_timeout: Duration) -> TransportOptions {
-    let mut options = TransportOptions::default();
-    options.connect_timeout = connect_timeout;
-    options
+    TransportOptions {
+        connect_timeout,
+        ..TransportOptions::default()
+    }
 }
 
 #[test]
