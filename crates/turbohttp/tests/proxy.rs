@@ -4,7 +4,7 @@
 //! it (unless `SocksV5::local_dns`, which resolves with the standard library, not
 //! with the race). The transport's `ConnectionInfo` survives both wrappers: they
 //! return the inner connection itself, whose `Connection::connected` hyper-util's
-//! client reads.
+//! client reads. For `https` origins, `TlsThroughProxy` adds TLS to the origin on top.
 
 #[path = "support/proxy_lab.rs"]
 mod proxy_lab;
@@ -16,12 +16,14 @@ use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
-use hyper::Uri;
+use hyper::{Uri, Version};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::rt::TokioExecutor;
 use turbohttp::transport::connection::{AttemptOutcome, Resolver};
-use turbohttp::transport::{ConnectionInfo, RawSocketTransport, TransportOptions};
+use turbohttp::transport::{
+    ALPN_H2, ALPN_HTTP_1_1, ConnectionInfo, RawSocketTransport, TlsThroughProxy, TransportOptions,
+};
 use turbohttp::{ConnectError, ConnectErrorKind};
 
 use proxy_lab::{Policy, ProxyLab, SocksTarget};
@@ -40,7 +42,14 @@ fn proxy_uri() -> Uri {
 
 /// The transport, with `proxy.test` pinned to `addrs` and no other name resolvable.
 fn transport(addrs: impl IntoIterator<Item = SocketAddr>) -> RawSocketTransport<impl Resolver> {
-    RawSocketTransport::new(TransportOptions::default())
+    transport_with(TransportOptions::default(), addrs)
+}
+
+fn transport_with(
+    options: TransportOptions,
+    addrs: impl IntoIterator<Item = SocketAddr>,
+) -> RawSocketTransport<impl Resolver> {
+    RawSocketTransport::new(options)
         .expect("valid options")
         .with_resolver(resolver(PROXY, PROXY_PORT, addrs))
 }
@@ -269,5 +278,97 @@ fn an_unreachable_proxy_is_a_connect_error_through_tunnel_but_not_through_socks(
             ]
         );
         assert!(ConnectError::find_in(&error).is_none());
+    });
+}
+
+/// `https` through the tunnel: `TlsThroughProxy` runs the TLS handshake with the
+/// origin (its name verified, h2 by ALPN) over what `Tunnel` returns; `http` passes
+/// through; the race to the proxy still reaches the response.
+#[test]
+fn https_through_the_tunnel_verifies_the_origin_and_keeps_the_race() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let secure = servers
+            .https(v4(0), pki.server_config(ORIGIN, &[ALPN_H2, ALPN_HTTP_1_1]))
+            .await;
+        let plain = servers.http(v4(0)).await;
+        let mut lab = ProxyLab::new([(ORIGIN, IpAddr::from(V4))]);
+        let proxy = lab.http_connect(v4(0), Policy::Allow).await;
+        let stalled = StalledListener::new(v6(0));
+        let mut options = TransportOptions::default();
+        options.tls.webpki_roots = false;
+        options.tls.extra_roots.push(pki.root());
+        let transport = transport_with(options, [v6(stalled.port), v4(proxy)]);
+        let tls_config = transport.tls_config().clone();
+        let connector = TlsThroughProxy::new(Tunnel::new(proxy_uri(), transport), tls_config);
+        let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector);
+
+        let uri: Uri = format!("https://{ORIGIN}:{secure}/secure").parse().unwrap();
+        let response = client
+            .get(uri)
+            .await
+            .expect("GET over TLS through the tunnel");
+
+        assert_eq!(response.version(), Version::HTTP_2);
+        assert_eq!(
+            lab.connect_requests(),
+            [format!("CONNECT {ORIGIN}:{secure} HTTP/1.1")]
+        );
+        let info = response
+            .extensions()
+            .get::<ConnectionInfo>()
+            .expect("the race to the proxy")
+            .clone();
+        assert_the_race_chose_the_proxy(&info, stalled.port, proxy);
+        assert_eq!(body_of(response).await, "HTTP/2.0 /secure");
+
+        let uri: Uri = format!("http://{ORIGIN}:{plain}/plain").parse().unwrap();
+        let response = client.get(uri).await.expect("plain GET through the tunnel");
+        assert_eq!(response.version(), Version::HTTP_11);
+        assert_eq!(body_of(response).await, "HTTP/1.1 /plain");
+        drop(client);
+        lab.shutdown().await;
+        servers.shutdown().await;
+    });
+}
+
+/// The origin's certificate is checked for the origin's name, through SOCKS5 as
+/// through CONNECT: a certificate for another name is refused with the transport's
+/// sentence. The race to the proxy succeeded, so there is no ConnectError.
+#[test]
+fn https_through_socks5_refuses_a_certificate_for_another_name() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let origin = servers
+            .https(v4(0), pki.server_config("other.test", &[ALPN_HTTP_1_1]))
+            .await;
+        let mut lab = ProxyLab::new([(ORIGIN, IpAddr::from(V4))]);
+        let proxy = lab.socks5(v4(0), Policy::Allow).await;
+        let mut options = TransportOptions::default();
+        options.tls.webpki_roots = false;
+        options.tls.extra_roots.push(pki.root());
+        let transport = transport_with(options, [v4(proxy)]);
+        let tls_config = transport.tls_config().clone();
+        let connector = TlsThroughProxy::new(SocksV5::new(proxy_uri(), transport), tls_config);
+        let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector);
+
+        let uri: Uri = format!("https://{ORIGIN}:{origin}/").parse().unwrap();
+        let error = client.get(uri).await.expect_err("wrong name");
+
+        let messages = chain(&error);
+        assert_eq!(messages.len(), 2, "{messages:#?}");
+        assert_eq!(messages[0], "client error (Connect)");
+        // (rustls gives the listed names in its Debug form, `DnsName("other.test")`.)
+        assert!(
+            messages[1].starts_with(&format!(
+                "the server's certificate is not valid for {ORIGIN} (it names "
+            )) && messages[1].contains("other.test"),
+            "{messages:#?}"
+        );
+        assert!(ConnectError::find_in(&error).is_none());
+        lab.shutdown().await;
+        servers.shutdown().await;
     });
 }
