@@ -5,10 +5,13 @@
 //!   (socket options applied by the one function [`connect_socket`], TLS by
 //!   [`TlsOptions`]), yielding a [`TransportStream`]; a `tower_service::Service<Uri>`
 //!   for hyper-util's legacy client.
+//! * [`proxy`]: TLS to the origin through hyper-util's `Tunnel` or `SocksV5` over the
+//!   transport ([`TlsThroughProxy`]).
 
 pub mod connection;
 pub mod connection_info;
 pub mod options;
+pub mod proxy;
 pub mod raw_socket;
 pub mod scheme;
 pub mod service;
@@ -20,6 +23,7 @@ pub use connection_info::{ClientStream, ConnectionInfo};
 pub use options::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE, TransportOptions, TransportOptionsError,
 };
+pub use proxy::{ProxiedStream, TlsThroughProxy};
 pub use raw_socket::{RawSocketDialer, RawSocketTransport};
 pub use scheme::Scheme;
 pub use service::{Connecting, TransportError};
