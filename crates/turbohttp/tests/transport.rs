@@ -39,11 +39,9 @@ fn stagger() -> Duration {
 /// Default options, trusting only the test CA.
 fn options(pki: &Pki) -> TransportOptions {
     TransportOptions {
-        tls: TlsOptions {
-            webpki_roots: false,
-            ..TlsOptions::default()
-        }
-        .with_root(pki.root()),
+        tls: TlsOptions::default()
+            .with_webpki_roots(false)
+            .with_root(pki.root()),
         ..TransportOptions::default()
     }
 }
@@ -567,11 +565,9 @@ fn certificate_refusals_read_as_sentences() {
         let mut servers = Servers::new();
         let port = servers.https(v4(0), std::sync::Arc::new(config)).await;
         let trusting = TransportOptions {
-            tls: TlsOptions {
-                webpki_roots: false,
-                ..TlsOptions::default()
-            }
-            .with_root(cert.der().clone()),
+            tls: TlsOptions::default()
+                .with_webpki_roots(false)
+                .with_root(cert.der().clone()),
             ..TransportOptions::default()
         };
         let error = transport(trusting, [v4(port)])
@@ -682,10 +678,7 @@ fn invalid_options_are_refused_with_a_sentence() {
         "{error}"
     );
 
-    let mut tls = TlsOptions {
-        webpki_roots: false,
-        ..TlsOptions::default()
-    };
+    let mut tls = TlsOptions::default().with_webpki_roots(false);
     assert_eq!(
         tls.add_roots_from_pem(pki.root_pem().as_bytes()).unwrap(),
         1
