@@ -123,6 +123,23 @@ pub struct TlsArgs {
     /// The name to send in SNI and to verify the certificate against (default: the host).
     #[arg(long, value_name = "NAME", requires = "tls")]
     pub servername: Option<String>,
+    /// Trust the operating system's CA store instead of the built-in roots (with
+    /// --cacert: both). On Linux, SSL_CERT_FILE and SSL_CERT_DIR name it when set.
+    #[arg(long, requires = "tls")]
+    pub ca_native: bool,
+    /// Send this client certificate (PEM, the chain after it) to servers that ask for
+    /// one (mutual TLS); its key is in --key, else in this file.
+    #[arg(long, value_name = "FILE", requires = "tls")]
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Use TLS 1.2 or later (the default).
+    #[arg(long = "tlsv1.2", requires = "tls", overrides_with = "tlsv1_3")]
+    pub tlsv1_2: bool,
+    /// Use TLS 1.3 only: a server that speaks at most TLS 1.2 fails the attempt.
+    #[arg(long = "tlsv1.3", requires = "tls", overrides_with = "tlsv1_2")]
+    pub tlsv1_3: bool,
 }
 
 /// `turbohttp connect`.
@@ -174,6 +191,23 @@ pub struct GetArgs {
     /// The name to send in SNI and to verify the certificate against (https).
     #[arg(long, value_name = "NAME")]
     pub servername: Option<String>,
+    /// Trust the operating system's CA store instead of the built-in roots (with
+    /// --cacert: both). On Linux, SSL_CERT_FILE and SSL_CERT_DIR name it when set.
+    #[arg(long)]
+    pub ca_native: bool,
+    /// Send this client certificate (PEM, the chain after it) to servers that ask for
+    /// one (mutual TLS); its key is in --key, else in this file.
+    #[arg(long, value_name = "FILE")]
+    pub cert: Option<PathBuf>,
+    /// The private key (PEM) of --cert.
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Use TLS 1.2 or later (the default).
+    #[arg(long = "tlsv1.2", overrides_with = "tlsv1_3")]
+    pub tlsv1_2: bool,
+    /// Use TLS 1.3 only: a server that speaks at most TLS 1.2 fails the connection.
+    #[arg(long = "tlsv1.3", overrides_with = "tlsv1_2")]
+    pub tlsv1_3: bool,
     /// Time allowed for the whole transfer, connect included (curl's -m): seconds
     /// (`2.5`) or a duration (`2500ms`). Past it, exit 28. Default: no limit.
     #[arg(short = 'm', long, value_name = "DURATION", allow_hyphen_values = true)]

@@ -1,10 +1,11 @@
 //! Building the library's [`RawSocketTransport`] from the command line: race settings,
-//! `--resolve` entries, and TLS (`--cacert`, `--servername`).
+//! `--resolve` entries, and TLS (`--cacert`, `--ca-native`, `--servername`, `--cert`,
+//! `--key`, `--tlsv1.2`, `--tlsv1.3`).
 
 use std::path::{Path, PathBuf};
 
-use turbohttp::transport::TlsOptions;
 use turbohttp::transport::connection::{DefaultResolver, StaticResolver};
+use turbohttp::transport::{ClientCertificate, TlsOptions, TlsVersion};
 use turbohttp::{RawSocketTransport, TransportOptions, TransportOptionsError};
 
 use crate::exit::CliError;
@@ -23,23 +24,63 @@ pub struct TlsSettings {
     pub servername: Option<String>,
     /// The ALPN protocols to offer; empty for the library's default (`h2`, `http/1.1`).
     pub alpn: Vec<Vec<u8>>,
+    /// `--ca-native`: trust the platform's CA store instead of the built-in roots
+    /// (curl 8.2's flag); with `--cacert`, both.
+    pub ca_native: bool,
+    /// `--cert FILE`: the client certificate (PEM) for mutual TLS.
+    pub cert: Option<PathBuf>,
+    /// `--key FILE`: its private key (PEM); without it, the key is read from `--cert`'s
+    /// file, as curl does.
+    pub key: Option<PathBuf>,
+    /// `--tlsv1.2` / `--tlsv1.3`: the lowest TLS version (curl's meaning).
+    pub min_version: Option<TlsVersion>,
+}
+
+/// `--tlsv1.3` wins over `--tlsv1.2` (clap keeps only the last of the two).
+pub fn min_version(tlsv1_2: bool, tlsv1_3: bool) -> Option<TlsVersion> {
+    if tlsv1_3 {
+        Some(TlsVersion::Tls13)
+    } else if tlsv1_2 {
+        Some(TlsVersion::Tls12)
+    } else {
+        None
+    }
 }
 
 impl TlsSettings {
     /// The library's TLS options; a `--cacert` that cannot be read is a usage error.
     pub fn tls_options(&self) -> Result<TlsOptions, CliError> {
-        let mut tls = TlsOptions {
-            server_name: self.servername.clone(),
-            ..TlsOptions::default()
-        };
+        let mut tls = TlsOptions::default();
+        tls.server_name.clone_from(&self.servername);
         if !self.alpn.is_empty() {
             tls.alpn_protocols.clone_from(&self.alpn);
+        }
+        if self.ca_native {
+            tls.webpki_roots = false;
+            tls.native_roots = true;
         }
         if let Some(path) = &self.cacert {
             tls.webpki_roots = false;
             tls.add_roots_from_pem_file(path)
                 .map_err(|e| cacert_error(path, &e))?;
         }
+        if let Some(cert) = &self.cert {
+            let key = self.key.as_deref().unwrap_or(cert);
+            let client = ClientCertificate::from_pem_files(cert, key).map_err(|e| {
+                let flag = match e {
+                    TransportOptionsError::ReadPrivateKey { .. }
+                    | TransportOptionsError::NoPrivateKeyInPem { .. }
+                        if self.key.is_some() =>
+                    {
+                        "--key"
+                    }
+                    _ => "--cert",
+                };
+                CliError::usage(flag, e)
+            })?;
+            tls.client_auth = Some(client);
+        }
+        tls.min_version = self.min_version;
         Ok(tls)
     }
 }
@@ -77,6 +118,10 @@ pub fn build<R>(
         | TransportOptionsError::NoCertificateInPem { .. }
         | TransportOptionsError::ReadRootCertificates { .. }
         | TransportOptionsError::NoRootCertificates) => CliError::usage("--cacert", e),
+        e @ TransportOptionsError::NoNativeRoots { .. } => CliError::usage("--ca-native", e),
+        e @ TransportOptionsError::ClientKeyMismatch => CliError::usage("--key", e),
+        e @ (TransportOptionsError::InvalidClientCertificate { .. }
+        | TransportOptionsError::EmptyClientCertificateChain) => CliError::usage("--cert", e),
         other => CliError::usage("options", other),
     })
 }

@@ -24,7 +24,7 @@ pub use transport::connection::{
     SystemResolver, TcpDialer, connect,
 };
 pub use transport::{
-    ClientStream, ConnectionInfo, DEFAULT_CONNECT_TIMEOUT, RawSocketTransport, Scheme,
-    SocketOptions, TlsFailurePolicy, TlsOptions, TransportError, TransportOptions,
-    TransportOptionsError, TransportStream,
+    ClientCertificate, ClientStream, ConnectionInfo, DEFAULT_CONNECT_TIMEOUT, HandshakeRefused,
+    RawSocketTransport, Scheme, SocketOptions, TlsFailurePolicy, TlsOptions, TlsVersion,
+    TransportError, TransportOptions, TransportOptionsError, TransportStream,
 };

@@ -303,12 +303,10 @@ async fn run_race(race: Race, root: rustls::pki_types::CertificateDer<'static>) 
     let options = TransportOptions {
         connect_timeout: race.timeout,
         happy_eyeballs: race.options,
-        tls: TlsOptions {
-            webpki_roots: false,
-            failure_policy: race.policy,
-            ..TlsOptions::default()
-        }
-        .with_root(root),
+        tls: TlsOptions::default()
+            .with_webpki_roots(false)
+            .with_failure_policy(race.policy)
+            .with_root(root),
         ..TransportOptions::default()
     };
     let resolver =

@@ -40,11 +40,9 @@ fn stagger() -> Duration {
 /// Default options, trusting only the test CA.
 fn options(pki: &Pki) -> TransportOptions {
     TransportOptions {
-        tls: TlsOptions {
-            webpki_roots: false,
-            ..TlsOptions::default()
-        }
-        .with_root(pki.root()),
+        tls: TlsOptions::default()
+            .with_webpki_roots(false)
+            .with_root(pki.root()),
         ..TransportOptions::default()
     }
 }
@@ -75,7 +73,7 @@ fn stalled_ipv6_falls_back_to_ipv4_and_closes_the_stalled_socket() {
         let fds_before = open_fds();
 
         let won = transport
-            .connect_with(NAME, PORT, Scheme::Http, ConnectParams::default())
+            .connect(NAME, PORT, Scheme::Http)
             .await
             .expect("IPv4 connects");
 
@@ -104,7 +102,7 @@ fn refused_ipv6_starts_ipv4_at_once() {
         let transport = transport(TransportOptions::default(), [v6(p6), v4(p4)]);
 
         let won = transport
-            .connect_with(NAME, PORT, Scheme::Http, ConnectParams::default())
+            .connect(NAME, PORT, Scheme::Http)
             .await
             .expect("IPv4 connects");
 
@@ -134,7 +132,7 @@ fn ipv6_reset_during_tls_handshake_lets_ipv4_tls_win() {
         let transport = transport(options(&pki), [v6(p6), v4(p4)]);
 
         let won = transport
-            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
+            .connect(NAME, PORT, Scheme::Https)
             .await
             .expect("IPv4 TLS connects");
 
@@ -176,7 +174,7 @@ fn certificate_for_another_name_stops_the_race() {
         let transport = transport(options(&pki), [v6(p6), v4(p4)]);
 
         let error = transport
-            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
+            .connect(NAME, PORT, Scheme::Https)
             .await
             .expect_err("the certificate does not verify");
 
@@ -221,7 +219,7 @@ fn certificate_failure_policy_can_try_the_next_address() {
         let transport = transport(options, [v6(p6), v4(p4)]);
 
         let won = transport
-            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
+            .connect(NAME, PORT, Scheme::Https)
             .await
             .expect("IPv4 presents the right certificate");
 
@@ -614,15 +612,13 @@ fn certificate_refusals_read_as_sentences() {
         let mut servers = Servers::new();
         let port = servers.https(v4(0), std::sync::Arc::new(config)).await;
         let trusting = TransportOptions {
-            tls: TlsOptions {
-                webpki_roots: false,
-                ..TlsOptions::default()
-            }
-            .with_root(cert.der().clone()),
+            tls: TlsOptions::default()
+                .with_webpki_roots(false)
+                .with_root(cert.der().clone()),
             ..TransportOptions::default()
         };
         let error = transport(trusting, [v4(port)])
-            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
+            .connect(NAME, PORT, Scheme::Https)
             .await
             .expect_err("a CA certificate may not be a server's");
         let message = error.to_string();
@@ -641,7 +637,7 @@ fn certificate_refusals_read_as_sentences() {
             .https(v4(0), untrusted.server_config(NAME, &[ALPN_HTTP_1_1]))
             .await;
         let error = transport(options(&Pki::new()), [v4(other_port)])
-            .connect_with(NAME, PORT, Scheme::Https, ConnectParams::default())
+            .connect(NAME, PORT, Scheme::Https)
             .await
             .expect_err("another CA");
         assert!(
@@ -729,10 +725,7 @@ fn invalid_options_are_refused_with_a_sentence() {
         "{error}"
     );
 
-    let mut tls = TlsOptions {
-        webpki_roots: false,
-        ..TlsOptions::default()
-    };
+    let mut tls = TlsOptions::default().with_webpki_roots(false);
     assert_eq!(
         tls.add_roots_from_pem(pki.root_pem().as_bytes()).unwrap(),
         1

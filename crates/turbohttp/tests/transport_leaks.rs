@@ -43,11 +43,9 @@ fn no_descriptor_leaks_across_hundreds_of_races() {
             .with_family_stagger_delay(Duration::from_millis(10))
             .with_attempt_spacing_delay(Duration::from_millis(10)),
         connect_timeout: Duration::from_secs(10),
-        tls: TlsOptions {
-            webpki_roots: false,
-            ..TlsOptions::default()
-        }
-        .with_root(pki.root()),
+        tls: TlsOptions::default()
+            .with_webpki_roots(false)
+            .with_root(pki.root()),
         ..TransportOptions::default()
     };
 

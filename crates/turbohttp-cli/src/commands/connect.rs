@@ -19,6 +19,10 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         cacert: args.tls.cacert.clone(),
         servername: args.tls.servername.clone(),
         alpn: Vec::new(),
+        ca_native: args.tls.ca_native,
+        cert: args.tls.cert.clone(),
+        key: args.tls.key.clone(),
+        min_version: transport::min_version(args.tls.tlsv1_2, args.tls.tlsv1_3),
     };
     let transport = transport::build(&config, &tls, resolver)?;
     let scheme = if args.tls.tls {

@@ -20,6 +20,10 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
         cacert: args.cacert.clone(),
         servername: args.servername.clone(),
         alpn: Vec::new(),
+        ca_native: args.ca_native,
+        cert: args.cert.clone(),
+        key: args.key.clone(),
+        min_version: transport::min_version(args.tlsv1_2, args.tlsv1_3),
     };
     let max_time = args
         .max_time

@@ -30,6 +30,7 @@ pub use service::{Connecting, TransportError};
 pub use socket_options::{SocketOptions, connect_socket};
 pub use stream::TransportStream;
 pub use tls::{
-    ALPN_H2, ALPN_HTTP_1_1, CertificateRejected, TlsFailurePolicy, TlsHandshake, TlsOptions,
-    classify_handshake_error, is_certificate_error, server_name_of,
+    ALPN_H2, ALPN_HTTP_1_1, CertificateRejected, ClientCertificate, HandshakeRefused,
+    TlsFailurePolicy, TlsHandshake, TlsOptions, TlsVersion, classify_handshake_error,
+    is_certificate_error, server_name_of,
 };

@@ -147,6 +147,61 @@ pub enum TransportOptionsError {
         /// The file name, or "the PEM data".
         origin: String,
     },
+    /// A TLS option that builds part of the rustls configuration was set beside a
+    /// caller's whole configuration ([`TlsOptions::rustls_config`]), which decides it.
+    #[error(
+        "the TLS option {option} cannot be combined with a caller's rustls ClientConfig \
+         (TlsOptions::rustls_config), which decides it: set it in that ClientConfig instead"
+    )]
+    ConflictsWithRustlsConfig {
+        /// The option, as its field is named.
+        option: &'static str,
+    },
+    /// The platform's trust store gave no usable root certificate.
+    #[error(
+        "no root certificate could be loaded from the platform's trust store ({reason}); \
+         install the CA certificates, point SSL_CERT_FILE at a bundle, or use other roots"
+    )]
+    NoNativeRoots {
+        /// What rustls-native-certs reported, or that the store is empty.
+        reason: String,
+    },
+    /// A PEM file of client certificates could not be read or parsed.
+    #[error("could not read the client certificate from {}: {error}", path.display())]
+    ReadClientCertificate {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong (in the message already, so not a `source()`).
+        error: io::Error,
+    },
+    /// A PEM file of a private key could not be read or parsed.
+    #[error("could not read the private key from {}: {error}", path.display())]
+    ReadPrivateKey {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong (in the message already, so not a `source()`).
+        error: io::Error,
+    },
+    /// A PEM file or buffer holds no private key.
+    #[error("{origin} contains no PEM private key (PKCS#8, PKCS#1 or SEC1)")]
+    NoPrivateKeyInPem {
+        /// The file name, or "the PEM data".
+        origin: String,
+    },
+    /// The client certificate chain is empty.
+    #[error("the client certificate chain is empty; it must start with the client's certificate")]
+    EmptyClientCertificateChain,
+    /// The client's private key is not the key of its certificate.
+    #[error(
+        "the client private key does not match the client certificate (the first of the chain)"
+    )]
+    ClientKeyMismatch,
+    /// rustls refused the client certificate or key.
+    #[error("the client certificate or key cannot be used: {reason}")]
+    InvalidClientCertificate {
+        /// rustls' reason.
+        reason: String,
+    },
     /// rustls refused the configuration.
     #[error("rustls refused the TLS configuration: {0}")]
     Tls(rustls::Error),

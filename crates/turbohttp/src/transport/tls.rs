@@ -1,12 +1,16 @@
-//! TLS with rustls (ring provider): [`TlsOptions`], the client configuration made from
-//! them, and [`TlsHandshake`], the per-attempt setup step of the race.
+//! TLS with rustls (ring provider): [`TlsOptions`] (roots: webpki, the platform's,
+//! extra; client certificates; minimum version; or a caller's whole `ClientConfig`,
+//! as hyper-rustls takes one), the client configuration made from them, and
+//! [`TlsHandshake`], the per-attempt setup step of the race.
 //!
 //! The handshake runs inside each attempt, so an attempt counts as won only when its
 //! handshake completes, and the race's per-attempt budget and global deadline bound it.
 //! How its failures end:
 //!
 //! * an IO error (reset, EOF, a TLS alert from the peer) is a failed attempt
-//!   ([`AttemptError::setup`]): another address may serve TLS fine;
+//!   ([`AttemptError::setup`]): another address may serve TLS fine; the alerts with a
+//!   likely cause in this client's settings (a client certificate required or
+//!   refused, no TLS version in common) read as a [`HandshakeRefused`] sentence;
 //! * a certificate that does not verify (`rustls::Error::InvalidCertificate`: unknown
 //!   issuer, wrong name, expired…) stops the race ([`AttemptError::terminal`]) under
 //!   the default [`TlsFailurePolicy::StopRace`]: every address of a name is expected to
@@ -14,12 +18,12 @@
 
 use std::fmt;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::pki_types::pem::{self, PemObject};
-use rustls::pki_types::{CertificateDer, DnsName, ServerName};
-use rustls::{ClientConfig, RootCertStore};
+use rustls::pki_types::{CertificateDer, DnsName, PrivateKeyDer, ServerName};
+use rustls::{ClientConfig, RootCertStore, SupportedProtocolVersion};
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -44,24 +48,158 @@ pub enum TlsFailurePolicy {
     TryNextAddress,
 }
 
+/// The lowest TLS version a connection may use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum TlsVersion {
+    /// TLS 1.2 (and 1.3): rustls' safe defaults.
+    Tls12,
+    /// TLS 1.3 only: a server that speaks at most TLS 1.2 is refused.
+    Tls13,
+}
+
+/// A client certificate chain and its private key, sent to servers that ask for one
+/// (mutual TLS, curl's `--cert` and `--key`).
+///
+/// The chain starts with the client's own certificate. rustls checks that the key
+/// matches it when the client configuration is built
+/// ([`TransportOptionsError::ClientKeyMismatch`]).
+#[derive(Debug, PartialEq, Eq)]
+pub struct ClientCertificate {
+    chain: Vec<CertificateDer<'static>>,
+    key: PrivateKeyDer<'static>,
+}
+
+// By hand: rustls' private key type is deliberately not `Clone`.
+impl Clone for ClientCertificate {
+    fn clone(&self) -> Self {
+        Self {
+            chain: self.chain.clone(),
+            key: self.key.clone_key(),
+        }
+    }
+}
+
+impl ClientCertificate {
+    /// A chain (the client's certificate first) and its private key.
+    pub fn new(chain: Vec<CertificateDer<'static>>, key: PrivateKeyDer<'static>) -> Self {
+        Self { chain, key }
+    }
+
+    /// From PEM buffers: every certificate of `chain_pem`, and the first private key
+    /// (PKCS#8, PKCS#1 or SEC1) of `key_pem`. The two may be the same buffer.
+    pub fn from_pem(chain_pem: &[u8], key_pem: &[u8]) -> Result<Self, TransportOptionsError> {
+        let origin = || PathBuf::from("<PEM data>");
+        let chain = CertificateDer::pem_slice_iter(chain_pem)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TransportOptionsError::ReadClientCertificate {
+                path: origin(),
+                error: pem_to_io(e),
+            })?;
+        let key = PrivateKeyDer::from_pem_slice(key_pem)
+            .map_err(|e| key_error(e, origin(), "the PEM data"))?;
+        Self::checked(chain, key, "the PEM data")
+    }
+
+    /// From PEM files, as curl's `--cert FILE --key FILE`: every certificate of
+    /// `chain_file`, and the first private key of `key_file` (which may be the same
+    /// file, as curl allows).
+    pub fn from_pem_files(
+        chain_file: impl AsRef<Path>,
+        key_file: impl AsRef<Path>,
+    ) -> Result<Self, TransportOptionsError> {
+        let (chain_file, key_file) = (chain_file.as_ref(), key_file.as_ref());
+        let read_error = |e| TransportOptionsError::ReadClientCertificate {
+            path: chain_file.to_owned(),
+            error: pem_to_io(e),
+        };
+        let chain = CertificateDer::pem_file_iter(chain_file)
+            .map_err(read_error)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read_error)?;
+        let key = PrivateKeyDer::from_pem_file(key_file)
+            .map_err(|e| key_error(e, key_file.to_owned(), &key_file.display().to_string()))?;
+        Self::checked(chain, key, &chain_file.display().to_string())
+    }
+
+    fn checked(
+        chain: Vec<CertificateDer<'static>>,
+        key: PrivateKeyDer<'static>,
+        origin: &str,
+    ) -> Result<Self, TransportOptionsError> {
+        if chain.is_empty() {
+            return Err(TransportOptionsError::NoCertificateInPem {
+                origin: origin.to_owned(),
+            });
+        }
+        Ok(Self::new(chain, key))
+    }
+
+    /// The certificate chain, the client's own first.
+    pub fn chain(&self) -> &[CertificateDer<'static>] {
+        &self.chain
+    }
+
+    /// The private key.
+    pub fn key(&self) -> &PrivateKeyDer<'static> {
+        &self.key
+    }
+}
+
+fn key_error(error: pem::Error, path: PathBuf, origin: &str) -> TransportOptionsError {
+    match error {
+        pem::Error::NoItemsFound => TransportOptionsError::NoPrivateKeyInPem {
+            origin: origin.to_owned(),
+        },
+        other => TransportOptionsError::ReadPrivateKey {
+            path,
+            error: pem_to_io(other),
+        },
+    }
+}
+
 /// TLS settings of a [`RawSocketTransport`](super::RawSocketTransport).
 ///
-/// Verification is always on. Trust anchors are the Mozilla roots of `webpki-roots`
-/// (unless `webpki_roots` is false) plus `extra_roots`.
+/// Verification is always on. By default the trust anchors are the Mozilla roots of
+/// `webpki-roots` (unless `webpki_roots` is false), plus the platform's store if
+/// `native_roots` is set, plus `extra_roots`.
+///
+/// # A caller's rustls configuration
+///
+/// Like hyper-rustls' `with_tls_config`, [`rustls_config`](Self::rustls_config) takes
+/// a whole [`ClientConfig`]: its roots, verifier, client certificate, versions and
+/// crypto provider are used as they are. The options that would build those parts
+/// (`webpki_roots` off, `native_roots`, `extra_roots`, `min_version`, `client_auth`)
+/// are then refused with [`TransportOptionsError::ConflictsWithRustlsConfig`] rather
+/// than silently ignored. ALPN is merged:
+///
+/// * a config whose `alpn_protocols` is empty gets [`alpn_protocols`](Self::alpn_protocols)
+///   (`h2`, `http/1.1` by default);
+/// * a config with its own ALPN list keeps it, and changing `alpn_protocols` as well
+///   is refused (two lists, one would be dropped).
+///
+/// hyper-util's client speaks HTTP/2 on a TLS connection only when ALPN chose `h2`,
+/// so a list without `h2` means HTTP/1.1. `server_name` and `failure_policy` apply in
+/// both cases.
 ///
 /// ```
-/// use turbohttp::transport::{TlsOptions, ALPN_HTTP_1_1};
-/// let tls = TlsOptions {
-///     alpn_protocols: vec![ALPN_HTTP_1_1.to_vec()],
-///     server_name: Some("example.com".into()),
-///     ..TlsOptions::default()
-/// };
+/// use turbohttp::transport::{TlsOptions, TlsVersion, ALPN_HTTP_1_1};
+/// let tls = TlsOptions::default()
+///     .with_alpn_protocols(vec![ALPN_HTTP_1_1.to_vec()])
+///     .with_server_name("example.com")
+///     .with_min_version(TlsVersion::Tls13);
 /// assert!(tls.client_config().is_ok());
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct TlsOptions {
     /// Trust the Mozilla root certificates of `webpki-roots`. Default true.
     pub webpki_roots: bool,
+    /// Trust the platform's root certificates (`rustls-native-certs`: on Linux the
+    /// OpenSSL locations such as /etc/ssl/certs, or `SSL_CERT_FILE` / `SSL_CERT_DIR`
+    /// when set; the system store on macOS and Windows), as curl's `--ca-native`.
+    /// Loaded when the configuration is built. Default false.
+    pub native_roots: bool,
     /// More trust anchors (DER), for private CAs and tests. Default none.
     pub extra_roots: Vec<CertificateDer<'static>>,
     /// ALPN protocols to offer, most preferred first. Default `h2`, `http/1.1`; empty
@@ -74,24 +212,119 @@ pub struct TlsOptions {
     /// What a certificate that does not verify does to the race. Default
     /// [`TlsFailurePolicy::StopRace`].
     pub failure_policy: TlsFailurePolicy,
+    /// The lowest TLS version allowed (curl's `--tlsv1.2`, `--tlsv1.3`). Default
+    /// `None`: rustls' defaults, TLS 1.2 and 1.3.
+    pub min_version: Option<TlsVersion>,
+    /// The client certificate for servers that ask for one (mutual TLS). Default
+    /// `None`: a server that requires one refuses the connection.
+    pub client_auth: Option<ClientCertificate>,
+    /// A caller's whole rustls configuration, used instead of one built from the
+    /// options above (see the type's documentation for what is merged and what is
+    /// refused). Default `None`.
+    pub rustls_config: Option<Arc<ClientConfig>>,
 }
 
 impl Default for TlsOptions {
     fn default() -> Self {
         Self {
             webpki_roots: true,
+            native_roots: false,
             extra_roots: Vec::new(),
-            alpn_protocols: vec![ALPN_H2.to_vec(), ALPN_HTTP_1_1.to_vec()],
+            alpn_protocols: default_alpn(),
             server_name: None,
             failure_policy: TlsFailurePolicy::StopRace,
+            min_version: None,
+            client_auth: None,
+            rustls_config: None,
         }
     }
 }
 
+fn default_alpn() -> Vec<Vec<u8>> {
+    vec![ALPN_H2.to_vec(), ALPN_HTTP_1_1.to_vec()]
+}
+
+/// Equal when every option is; two caller configurations are equal only when they
+/// are the same `Arc` (rustls' `ClientConfig` has no equality).
+impl PartialEq for TlsOptions {
+    fn eq(&self, other: &Self) -> bool {
+        let same_config = match (&self.rustls_config, &other.rustls_config) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        same_config
+            && self.webpki_roots == other.webpki_roots
+            && self.native_roots == other.native_roots
+            && self.extra_roots == other.extra_roots
+            && self.alpn_protocols == other.alpn_protocols
+            && self.server_name == other.server_name
+            && self.failure_policy == other.failure_policy
+            && self.min_version == other.min_version
+            && self.client_auth == other.client_auth
+    }
+}
+
+impl Eq for TlsOptions {}
+
 impl TlsOptions {
-    /// Adds a trust anchor.
+    /// Sets [`webpki_roots`](Self::webpki_roots).
+    pub fn with_webpki_roots(mut self, webpki_roots: bool) -> Self {
+        self.webpki_roots = webpki_roots;
+        self
+    }
+
+    /// Sets [`native_roots`](Self::native_roots).
+    pub fn with_native_roots(mut self, native_roots: bool) -> Self {
+        self.native_roots = native_roots;
+        self
+    }
+
+    /// Sets [`extra_roots`](Self::extra_roots) (replacing any added before).
+    pub fn with_extra_roots(mut self, extra_roots: Vec<CertificateDer<'static>>) -> Self {
+        self.extra_roots = extra_roots;
+        self
+    }
+
+    /// Adds a trust anchor to [`extra_roots`](Self::extra_roots).
     pub fn with_root(mut self, root: CertificateDer<'static>) -> Self {
         self.extra_roots.push(root);
+        self
+    }
+
+    /// Sets [`alpn_protocols`](Self::alpn_protocols).
+    pub fn with_alpn_protocols(mut self, alpn_protocols: Vec<Vec<u8>>) -> Self {
+        self.alpn_protocols = alpn_protocols;
+        self
+    }
+
+    /// Sets [`server_name`](Self::server_name) (assign `None` to the field to clear it).
+    pub fn with_server_name(mut self, server_name: impl Into<String>) -> Self {
+        self.server_name = Some(server_name.into());
+        self
+    }
+
+    /// Sets [`failure_policy`](Self::failure_policy).
+    pub fn with_failure_policy(mut self, failure_policy: TlsFailurePolicy) -> Self {
+        self.failure_policy = failure_policy;
+        self
+    }
+
+    /// Sets [`min_version`](Self::min_version).
+    pub fn with_min_version(mut self, min_version: TlsVersion) -> Self {
+        self.min_version = Some(min_version);
+        self
+    }
+
+    /// Sets [`client_auth`](Self::client_auth).
+    pub fn with_client_auth(mut self, client_auth: ClientCertificate) -> Self {
+        self.client_auth = Some(client_auth);
+        self
+    }
+
+    /// Sets [`rustls_config`](Self::rustls_config): a caller's rustls configuration.
+    pub fn with_rustls_config(mut self, rustls_config: Arc<ClientConfig>) -> Self {
+        self.rustls_config = Some(rustls_config);
         self
     }
 
@@ -142,8 +375,9 @@ impl TlsOptions {
         self.client_config().map(drop)
     }
 
-    /// The rustls client configuration these options describe, on the ring provider
-    /// (never a process-wide default provider).
+    /// The rustls client configuration these options describe: the caller's
+    /// [`rustls_config`](Self::rustls_config) with ALPN merged in, or one built on the
+    /// ring provider (never a process-wide default provider).
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, TransportOptionsError> {
         if let Some(p) = self
             .alpn_protocols
@@ -155,9 +389,78 @@ impl TlsOptions {
             });
         }
         self.server_name_override()?;
+        if let Some(given) = &self.rustls_config {
+            return self.merged(given);
+        }
+        let roots = self.root_store()?;
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let versions: &[&SupportedProtocolVersion] = match self.min_version {
+            None | Some(TlsVersion::Tls12) => rustls::DEFAULT_VERSIONS,
+            Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
+        };
+        let builder = ClientConfig::builder_with_provider(provider)
+            .with_protocol_versions(versions)?
+            .with_root_certificates(roots);
+        let mut config = match &self.client_auth {
+            None => builder.with_no_client_auth(),
+            Some(client) => {
+                if client.chain.is_empty() {
+                    return Err(TransportOptionsError::EmptyClientCertificateChain);
+                }
+                builder
+                    .with_client_auth_cert(client.chain.clone(), client.key.clone_key())
+                    .map_err(|e| match e {
+                        rustls::Error::InconsistentKeys(_) => {
+                            TransportOptionsError::ClientKeyMismatch
+                        }
+                        other => TransportOptionsError::InvalidClientCertificate {
+                            reason: other.to_string(),
+                        },
+                    })?
+            }
+        };
+        config.alpn_protocols = self.alpn_protocols.clone();
+        Ok(Arc::new(config))
+    }
+
+    /// The caller's configuration with our ALPN merged in (see the type's docs).
+    fn merged(
+        &self,
+        given: &Arc<ClientConfig>,
+    ) -> Result<Arc<ClientConfig>, TransportOptionsError> {
+        let conflict = [
+            (!self.webpki_roots, "webpki_roots = false"),
+            (self.native_roots, "native_roots"),
+            (!self.extra_roots.is_empty(), "extra_roots"),
+            (self.min_version.is_some(), "min_version"),
+            (self.client_auth.is_some(), "client_auth"),
+        ]
+        .into_iter()
+        .find_map(|(set, option)| set.then_some(option));
+        if let Some(option) = conflict {
+            return Err(TransportOptionsError::ConflictsWithRustlsConfig { option });
+        }
+        if !given.alpn_protocols.is_empty() {
+            if self.alpn_protocols != default_alpn() {
+                return Err(TransportOptionsError::ConflictsWithRustlsConfig {
+                    option: "alpn_protocols",
+                });
+            }
+            return Ok(Arc::clone(given));
+        }
+        let mut config = ClientConfig::clone(given);
+        config.alpn_protocols = self.alpn_protocols.clone();
+        Ok(Arc::new(config))
+    }
+
+    /// The trust anchors: webpki's, the platform's, then the extra ones.
+    fn root_store(&self) -> Result<RootCertStore, TransportOptionsError> {
         let mut roots = RootCertStore::empty();
         if self.webpki_roots {
             roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+        }
+        if self.native_roots {
+            add_native_roots(&mut roots)?;
         }
         for (index, root) in self.extra_roots.iter().enumerate() {
             roots
@@ -170,13 +473,7 @@ impl TlsOptions {
         if roots.is_empty() {
             return Err(TransportOptionsError::NoRootCertificates);
         }
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        config.alpn_protocols = self.alpn_protocols.clone();
-        Ok(Arc::new(config))
+        Ok(roots)
     }
 
     /// The parsed [`server_name`](Self::server_name) override, if any.
@@ -190,6 +487,41 @@ impl TlsOptions {
         let host = Host::parse(name).map_err(|_| invalid())?;
         server_name_of(&host).map(Some).ok_or_else(invalid)
     }
+}
+
+/// Adds the platform's roots. rustls-native-certs returns what it could load and the
+/// errors it met: none usable is an error (the option would trust nothing from the
+/// platform), some errors beside usable roots are only a warning, as a partly
+/// unreadable store is common (a dangling link in /etc/ssl/certs).
+fn add_native_roots(roots: &mut RootCertStore) -> Result<(), TransportOptionsError> {
+    let loaded = rustls_native_certs::load_native_certs();
+    let errors = loaded
+        .errors
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>();
+    let (added, ignored) = roots.add_parsable_certificates(loaded.certs);
+    if added == 0 {
+        let reason = if !errors.is_empty() {
+            errors.join("; ")
+        } else if ignored > 0 {
+            format!("none of its {ignored} certificates is a usable trust anchor")
+        } else {
+            "it holds no certificate".to_owned()
+        };
+        return Err(TransportOptionsError::NoNativeRoots { reason });
+    }
+    for error in &errors {
+        tracing::warn!(%error, added, "some of the platform's root certificates could not be loaded");
+    }
+    if ignored > 0 {
+        tracing::warn!(
+            ignored,
+            added,
+            "some of the platform's root certificates are not usable trust anchors"
+        );
+    }
+    Ok(())
 }
 
 /// The name a TLS client sends and verifies for `host`: an IP literal as
@@ -285,7 +617,11 @@ pub fn classify_handshake_error(error: io::Error, policy: TlsFailurePolicy) -> A
             io::ErrorKind::InvalidData,
             CertificateRejected::new(certificate.clone()),
         ),
-        _ => error,
+        Some(other) => match HandshakeRefused::of(other) {
+            Some(refused) => io::Error::new(io::ErrorKind::InvalidData, refused),
+            None => error,
+        },
+        None => error,
     };
     if policy == TlsFailurePolicy::StopRace && is_certificate_error(&error) {
         AttemptError::terminal(error)
@@ -293,6 +629,82 @@ pub fn classify_handshake_error(error: io::Error, policy: TlsFailurePolicy) -> A
         AttemptError::setup(error)
     }
 }
+
+/// A handshake that failed for a reason on this client's side of the settings: the
+/// server wants a client certificate, refused ours, or speaks no TLS version this
+/// client allows. A sentence that says what to do, with rustls' error kept
+/// ([`HandshakeRefused::error`]). Like any handshake IO failure it fails the attempt,
+/// not the race.
+#[derive(Debug, Clone)]
+pub struct HandshakeRefused {
+    error: rustls::Error,
+}
+
+impl HandshakeRefused {
+    /// The sentence for `error`, if it is one of those this type explains.
+    pub fn of(error: &rustls::Error) -> Option<Self> {
+        use rustls::AlertDescription as A;
+        let explained = match error {
+            rustls::Error::AlertReceived(alert) => matches!(
+                alert,
+                A::CertificateRequired
+                    | A::BadCertificate
+                    | A::UnknownCA
+                    | A::CertificateExpired
+                    | A::CertificateRevoked
+                    | A::UnsupportedCertificate
+                    | A::ProtocolVersion
+            ),
+            // The server chose a version this client does not allow.
+            rustls::Error::PeerIncompatible(incompatible) => matches!(
+                incompatible,
+                rustls::PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
+                    | rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13
+            ),
+            _ => false,
+        };
+        explained.then(|| Self {
+            error: error.clone(),
+        })
+    }
+
+    /// rustls' error.
+    pub fn error(&self) -> &rustls::Error {
+        &self.error
+    }
+}
+
+impl fmt::Display for HandshakeRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use rustls::AlertDescription as A;
+        match &self.error {
+            rustls::Error::AlertReceived(A::CertificateRequired) => write!(
+                f,
+                "the server requires a client certificate and none was sent ({}): pass one \
+                 (--cert and --key, TlsOptions::client_auth)",
+                self.error
+            ),
+            rustls::Error::AlertReceived(A::ProtocolVersion)
+            | rustls::Error::PeerIncompatible(_) => write!(
+                f,
+                "the server does not support the TLS versions this client allows ({}): it \
+                 may speak only an older version; lower the minimum (--tlsv1.2, \
+                 TlsOptions::min_version) if that is acceptable",
+                self.error
+            ),
+            _ => write!(
+                f,
+                "the server refused this client's certificate ({}): check that it is \
+                 issued by a CA the server trusts, valid now and meant for client \
+                 authentication (--cert, TlsOptions::client_auth)",
+                self.error
+            ),
+        }
+    }
+}
+
+/// The sentence says it all; rustls' error is [`HandshakeRefused::error`].
+impl std::error::Error for HandshakeRefused {}
 
 /// The server's certificate did not verify: what is wrong with it, as a sentence, and
 /// what to do about it. rustls' own error is kept ([`CertificateRejected::error`]).

@@ -16,9 +16,11 @@ use http_body_util::Full;
 use hyper::body::Incoming;
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioExecutor, TokioIo};
+pub use rcgen::ExtendedKeyUsagePurpose;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::ServerConfig;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use socket2::{Domain, Protocol, SockRef, Socket, Type};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
@@ -92,23 +94,62 @@ impl Pki {
     /// A rustls server configuration (ring) with a certificate for `name`, offering
     /// `alpn`.
     pub fn server_config(&self, name: &str, alpn: &[&[u8]]) -> Arc<ServerConfig> {
-        let key = KeyPair::generate().expect("key");
-        let cert = CertificateParams::new(vec![name.to_owned()])
-            .expect("params")
-            .signed_by(&key, &self.issuer)
-            .expect("certificate");
+        self.server_config_with(name, alpn, rustls::DEFAULT_VERSIONS, None)
+    }
+
+    /// A server configuration offering only `versions`, and requiring a client
+    /// certificate issued by `client_ca` if given (rustls' `WebPkiClientVerifier`).
+    pub fn server_config_with(
+        &self,
+        name: &str,
+        alpn: &[&[u8]],
+        versions: &[&'static rustls::SupportedProtocolVersion],
+        client_ca: Option<&Pki>,
+    ) -> Arc<ServerConfig> {
+        let (chain, key) = self.certificate(name, ExtendedKeyUsagePurpose::ServerAuth);
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let mut config = ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![cert.der().clone()],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
-            )
-            .expect("server config");
+        let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
+            .with_protocol_versions(versions)
+            .expect("versions");
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(ca.root()).expect("client CA");
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .expect("client verifier");
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let mut config = builder.with_single_cert(chain, key).expect("server config");
         config.alpn_protocols = alpn.iter().map(|p| p.to_vec()).collect();
         Arc::new(config)
+    }
+
+    /// A certificate for `name` signed by this CA, for `usage`, and its key.
+    pub fn certificate(
+        &self,
+        name: &str,
+        usage: ExtendedKeyUsagePurpose,
+    ) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        let (cert, key) = self.certificate_pem(name, usage);
+        (
+            vec![CertificateDer::from_pem_slice(cert.as_bytes()).expect("certificate")],
+            PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key"),
+        )
+    }
+
+    /// The same, as PEM: the certificate, then the PKCS#8 key.
+    pub fn certificate_pem(&self, name: &str, usage: ExtendedKeyUsagePurpose) -> (String, String) {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(vec![name.to_owned()]).expect("params");
+        params.extended_key_usages = vec![usage];
+        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
+        (cert.pem(), key.serialize_pem())
     }
 }
 
@@ -171,6 +212,10 @@ pub fn was_dialed(listener: &std::net::TcpListener) -> bool {
         Err(e) => panic!("accept failed: {e}"),
     }
 }
+
+/// What a recording server saw of one handshake: the client's certificate chain, or
+/// its handshake error as text.
+pub type Handshake = Result<Option<Vec<CertificateDer<'static>>>, String>;
 
 /// Servers, as tasks that end (and close every socket they hold) when the set is
 /// shut down or dropped. They count the connections they hold open, so that a test
@@ -275,6 +320,49 @@ impl Servers {
             }
         });
         port
+    }
+
+    /// Like [`Servers::https`], and reports each handshake: the client's certificate
+    /// chain (`None` when it sent none) or the server's handshake error.
+    pub async fn https_recording(
+        &mut self,
+        addr: SocketAddr,
+        config: Arc<ServerConfig>,
+    ) -> (u16, tokio::sync::mpsc::UnboundedReceiver<Handshake>) {
+        let listener = TcpListener::bind(addr).await.expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let acceptor = TlsAcceptor::from(config);
+        let (report, handshakes) = tokio::sync::mpsc::unbounded_channel();
+        let live = Arc::clone(&self.live);
+        self.tasks.spawn(async move {
+            let mut connections = JoinSet::new();
+            loop {
+                tokio::select! {
+                    accepted = listener.accept() => {
+                        let Ok((tcp, _)) = accepted else { continue };
+                        let guard = Live::new(&live);
+                        let _ = tcp.set_nodelay(true);
+                        let acceptor = acceptor.clone();
+                        let report = report.clone();
+                        connections.spawn(async move {
+                            let _live = guard;
+                            match acceptor.accept(tcp).await {
+                                Ok(tls) => {
+                                    let peer = tls.get_ref().1.peer_certificates().map(<[_]>::to_vec);
+                                    let _ = report.send(Ok(peer));
+                                    serve_http(TokioIo::new(tls)).await;
+                                }
+                                Err(e) => {
+                                    let _ = report.send(Err(e.to_string()));
+                                }
+                            }
+                        });
+                    }
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                }
+            }
+        });
+        (port, handshakes)
     }
 
     /// Serves plain HTTP on `addr`.
