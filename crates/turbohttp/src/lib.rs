@@ -45,6 +45,6 @@ pub use transport::connection::{
     Resolver, StaticResolver, SystemResolver, connect,
 };
 pub use transport::{
-    RawSocketTransport, Scheme, SocketOptions, TlsFailurePolicy, TlsOptions, TransportError,
-    TransportOptions, TransportOptionsError, TransportStream,
+    RawSocketTransport, Scheme, SocketOptions, SocketOptionsError, TlsFailurePolicy, TlsOptions,
+    TransportError, TransportOptions, TransportOptionsError, TransportStream,
 };

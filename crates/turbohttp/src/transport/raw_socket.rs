@@ -171,7 +171,7 @@ impl<R> RawSocketTransport<R> {
             }
         };
         Ok(RawSocketDialer::new(
-            self.shared.options.socket_options(),
+            self.shared.options.socket.clone(),
             tls,
         ))
     }
@@ -181,6 +181,13 @@ impl<R: Resolver> RawSocketTransport<R> {
     /// Connects to `host:port`: resolves once, races the addresses (restricted to
     /// `requested_family` if given) and, for [`Scheme::Https`], completes a TLS
     /// handshake within each attempt. Returns the connection with the race's report.
+    ///
+    /// With `requested_family` `None`, the transport's
+    /// [`dial_family`](TransportOptions::dial_family) applies (its `family`, or the
+    /// family of its only local address). A `requested_family` that contradicts it is
+    /// [`InputError::FamilyExcluded`] (kind `InvalidInput`), before anything is sent:
+    /// the restriction is the transport's configuration, and a caller asking past it
+    /// has a bug worth hearing about.
     ///
     /// The connect timeout of the options bounds the whole call. Cancelling `cancel`,
     /// or dropping the future, stops every attempt; no socket outlives the call except
@@ -194,23 +201,24 @@ impl<R: Resolver> RawSocketTransport<R> {
         cancel: &CancellationToken,
     ) -> Result<Established<TransportStream>, ConnectError> {
         let options = &self.shared.options;
-        let dialer = self.dialer(host, scheme).map_err(|e| {
+        let refused = |e| {
             let report = RaceReport::new(
                 host.to_owned(),
                 port,
                 options.happy_eyeballs.preferred_family(),
             );
             ConnectError::input(e, report)
-        })?;
+        };
+        let family = match (requested_family, options.dial_family()) {
+            (Some(requested), Some(allowed)) if requested != allowed => {
+                return Err(refused(InputError::FamilyExcluded { requested, allowed }));
+            }
+            (requested, allowed) => requested.or(allowed),
+        };
+        let dialer = self.dialer(host, scheme).map_err(refused)?;
         // From its parts: `default()` would build (and drop) a resolver per connect.
         HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
-            .connect(
-                host,
-                port,
-                requested_family,
-                options.connect_timeout,
-                cancel,
-            )
+            .connect(host, port, family, options.connect_timeout, cancel)
             .await
     }
 }
