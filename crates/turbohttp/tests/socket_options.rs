@@ -4,6 +4,9 @@
 
 // Reads options back with socket2 calls that exist on Linux only.
 #![cfg(target_os = "linux")]
+// Options are built as `default()` then assigned, never as literals: the option structs
+// become #[non_exhaustive] (which silences this lint by itself).
+#![allow(clippy::field_reassign_with_default)]
 
 #[path = "support/tls_lab.rs"]
 mod tls_lab;
