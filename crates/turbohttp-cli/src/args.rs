@@ -111,6 +111,28 @@ pub struct ResolverArgs {
     pub resolver: Option<ResolverKind>,
 }
 
+/// Socket options, on `connect` and `get` (curl's flags).
+#[derive(Debug, Clone, Default, Args)]
+pub struct SocketArgs {
+    /// Leave from this interface (`eth0`, bound with SO_BINDTODEVICE) or local address
+    /// (`192.0.2.7`, `2001:db8::7`); `if!NAME` and `host!ADDR` say which, as in curl.
+    /// Repeat to give an interface and one address per family; with one family's
+    /// address only, only that family is dialed.
+    #[arg(long, value_name = "NAME|ADDR")]
+    pub interface: Vec<String>,
+    /// Seconds a connection stays idle before the first TCP keepalive probe, and
+    /// between probes (curl's flag; a whole number). Default 60.
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    pub keepalive_time: Option<String>,
+    /// How many unanswered keepalive probes close the connection (curl's flag).
+    /// Default: the system's (9 on Linux).
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub keepalive_cnt: Option<String>,
+    /// Turn TCP keepalive off.
+    #[arg(long, conflicts_with_all = ["keepalive_time", "keepalive_cnt"])]
+    pub no_keepalive: bool,
+}
+
 /// TLS on `connect`.
 #[derive(Debug, Clone, Default, Args)]
 pub struct TlsArgs {
@@ -158,6 +180,9 @@ pub struct ConnectArgs {
     /// The resolver.
     #[command(flatten)]
     pub resolver: ResolverArgs,
+    /// Socket options.
+    #[command(flatten)]
+    pub socket: SocketArgs,
     /// TLS.
     #[command(flatten)]
     pub tls: TlsArgs,
@@ -222,6 +247,9 @@ pub struct GetArgs {
     /// The resolver.
     #[command(flatten)]
     pub resolver: ResolverArgs,
+    /// Socket options.
+    #[command(flatten)]
+    pub socket: SocketArgs,
 }
 
 /// `turbohttp simulate`.

@@ -4,7 +4,7 @@
 //! Each returns a message that does not name the argument; the caller prefixes it
 //! (`--stagger: ...`). None of them panics, whatever the input.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use hyper::Uri;
@@ -64,6 +64,51 @@ pub fn count(text: &str) -> Result<usize, String> {
     }
     text.parse::<usize>()
         .map_err(|_| format!("{text:?} is too large"))
+}
+
+/// What `--interface` names: a network interface or a local address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Interface {
+    /// An interface name, bound with `SO_BINDTODEVICE`.
+    Name(String),
+    /// A local address to bind.
+    Address(IpAddr),
+}
+
+/// Parses `--interface` as curl does: `if!NAME` is a name, `host!ADDR` an address,
+/// anything else an address if it reads as one (`[::1]` too), else a name. Unlike
+/// curl, `host!` takes IP addresses only (no lookup of a local host name).
+///
+/// ```
+/// use turbohttp_cli::parse::{Interface, interface};
+/// assert_eq!(interface("eth0"), Ok(Interface::Name("eth0".into())));
+/// assert_eq!(interface("127.0.0.1"), Ok(Interface::Address([127, 0, 0, 1].into())));
+/// assert_eq!(interface("if!10.0.0.1"), Ok(Interface::Name("10.0.0.1".into())));
+/// assert!(interface("host!eth0").is_err());
+/// ```
+pub fn interface(text: &str) -> Result<Interface, String> {
+    let address = |text: &str| {
+        let bare = text
+            .strip_prefix('[')
+            .and_then(|t| t.strip_suffix(']'))
+            .unwrap_or(text);
+        bare.parse::<IpAddr>().ok()
+    };
+    if let Some(name) = text.strip_prefix("if!") {
+        return Ok(Interface::Name(name.to_owned()));
+    }
+    if let Some(host) = text.strip_prefix("host!") {
+        return address(host).map(Interface::Address).ok_or_else(|| {
+            format!("{host:?} is not an IP address (host! takes an address, not a name)")
+        });
+    }
+    if text.starts_with("ifhost!") {
+        return Err(format!(
+            "{text:?}: ifhost! is not supported; give the interface and the address as \
+             two --interface flags"
+        ));
+    }
+    Ok(address(text).map_or_else(|| Interface::Name(text.to_owned()), Interface::Address))
 }
 
 /// Parses `HOST:PORT` (IPv6 literals in brackets).

@@ -1,15 +1,21 @@
 //! Building the library's [`RawSocketTransport`] from the command line: race settings,
-//! `--resolve` entries, and TLS (`--cacert`, `--ca-native`, `--servername`, `--cert`,
-//! `--key`, `--tlsv1.2`, `--tlsv1.3`).
+//! `--resolve` entries, socket options (`--interface`, `--keepalive-time`...) and TLS
+//! (`--cacert`, `--ca-native`, `--servername`, `--cert`, `--key`, `--tlsv1.2`, `--tlsv1.3`).
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use turbohttp::transport::connection::{DefaultResolver, StaticResolver};
 use turbohttp::transport::{ClientCertificate, TlsOptions, TlsVersion};
-use turbohttp::{RawSocketTransport, TransportOptions, TransportOptionsError};
+use turbohttp::{
+    AddressFamily, RawSocketTransport, SocketOptions, SocketOptionsError, TransportOptions,
+    TransportOptionsError,
+};
 
+use crate::args::SocketArgs;
 use crate::exit::CliError;
 use crate::options::{RaceConfig, options_error};
+use crate::parse::{self, Interface};
 
 /// The transport the commands use: `--resolve` entries in front of DNS (or getaddrinfo).
 pub type Transport<R = StaticResolver<DefaultResolver>> = RawSocketTransport<R>;
@@ -95,21 +101,115 @@ fn cacert_error(path: &Path, error: &TransportOptionsError) -> CliError {
     }
 }
 
+/// The socket options of `--interface`, `--keepalive-time`, `--keepalive-cnt` and
+/// `--no-keepalive`, checked: every refused value is a usage error naming its flag.
+pub fn socket_options(args: &SocketArgs) -> Result<SocketOptions, CliError> {
+    let mut socket = SocketOptions::default();
+    for text in &args.interface {
+        match parse::interface(text).map_err(|e| CliError::usage("--interface", e))? {
+            Interface::Name(name) => {
+                if let Some(first) = &socket.interface {
+                    return Err(CliError::usage(
+                        "--interface",
+                        format!(
+                            "two interface names, {first:?} and {name:?}: a connection leaves \
+                             from one"
+                        ),
+                    ));
+                }
+                socket.interface = Some(name);
+            }
+            Interface::Address(address) => {
+                let family = AddressFamily::of_ip(&address);
+                if let Some(first) = socket.local_address(family) {
+                    return Err(CliError::usage(
+                        "--interface",
+                        format!(
+                            "two {family} addresses, {first} and {address}: give at most one \
+                             per family"
+                        ),
+                    ));
+                }
+                socket = socket.with_local_address(address);
+            }
+        }
+    }
+    if args.no_keepalive {
+        socket.keepalive = None;
+    }
+    if let Some(text) = &args.keepalive_time {
+        let seconds = parse::count(text).map_err(|e| CliError::usage("--keepalive-time", e))?;
+        // curl's --keepalive-time sets both the idle time and the probe interval.
+        let time = Duration::from_secs(u64::try_from(seconds).unwrap_or(u64::MAX));
+        socket.keepalive = Some(time);
+        socket.keepalive_interval = Some(time);
+    }
+    if let Some(text) = &args.keepalive_cnt {
+        let count = parse::count(text).map_err(|e| CliError::usage("--keepalive-cnt", e))?;
+        socket.keepalive_retries = Some(u32::try_from(count).unwrap_or(u32::MAX));
+    }
+    socket.validate().map_err(socket_error)?;
+    Ok(socket)
+}
+
+/// The library's verdict on the socket options, as a usage error naming the flag.
+fn socket_error(error: SocketOptionsError) -> CliError {
+    match error {
+        SocketOptionsError::ZeroKeepalive | SocketOptionsError::ZeroKeepaliveInterval => {
+            CliError::usage(
+                "--keepalive-time",
+                "0 would probe continuously; use --no-keepalive to turn keepalive off",
+            )
+        }
+        SocketOptionsError::KeepaliveOutOfRange { value, .. } => CliError::usage(
+            "--keepalive-time",
+            format!(
+                "{} is above the system's limit of 32767 seconds",
+                value.as_secs()
+            ),
+        ),
+        SocketOptionsError::ZeroKeepaliveRetries => CliError::usage(
+            "--keepalive-cnt",
+            "0 would close a connection at its first probe; give 1 or more",
+        ),
+        e @ SocketOptionsError::KeepaliveRetriesTooHigh { .. } => {
+            CliError::usage("--keepalive-cnt", e)
+        }
+        e @ (SocketOptionsError::InvalidInterface { .. }
+        | SocketOptionsError::Unsupported { .. }) => CliError::usage("--interface", e),
+        other => CliError::usage("options", other),
+    }
+}
+
 /// A transport with these settings; every refused option is a usage error naming its
 /// flag.
 pub fn build<R>(
     config: &RaceConfig,
     tls: &TlsSettings,
+    socket: &SocketOptions,
     resolver: R,
 ) -> Result<Transport<R>, CliError> {
-    let options = TransportOptions {
-        connect_timeout: config.connect_timeout,
-        happy_eyeballs: config.options,
-        tls: tls.tls_options()?,
-        ..TransportOptions::default()
-    };
+    let mut options = TransportOptions::default();
+    options.connect_timeout = config.connect_timeout;
+    options.happy_eyeballs = config.options;
+    options.family = config.family;
+    options.socket = socket.clone();
+    options.tls = tls.tls_options()?;
     RawSocketTransport::new_with_resolver(options, resolver).map_err(|e| match e {
         TransportOptionsError::HappyEyeballs(e) => options_error(e),
+        TransportOptionsError::Socket(e) => socket_error(e),
+        TransportOptionsError::FamilyWithoutLocalAddress { family, local } => CliError::usage(
+            "--interface",
+            format!(
+                "{local} is {}, but only {family} may be dialed ({}); give an {family} address \
+                 too",
+                family.other(),
+                match family {
+                    AddressFamily::V4 => "-4",
+                    AddressFamily::V6 => "-6",
+                }
+            ),
+        ),
         TransportOptionsError::InvalidServerName { name } => CliError::usage(
             "--servername",
             format!("{name:?} is neither a valid DNS name nor an IP address"),

@@ -25,6 +25,6 @@ pub use transport::connection::{
 };
 pub use transport::{
     ClientCertificate, ClientStream, ConnectionInfo, DEFAULT_CONNECT_TIMEOUT, HandshakeRefused,
-    RawSocketTransport, Scheme, SocketOptions, TlsFailurePolicy, TlsOptions, TlsVersion,
-    TransportError, TransportOptions, TransportOptionsError, TransportStream,
+    RawSocketTransport, Scheme, SocketOptions, SocketOptionsError, TlsFailurePolicy, TlsOptions,
+    TlsVersion, TransportError, TransportOptions, TransportOptionsError, TransportStream,
 };

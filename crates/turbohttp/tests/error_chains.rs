@@ -143,10 +143,10 @@ fn option_and_attempt_errors_read_once() {
         .expect_err("no such file");
     assert_eq!(assert_reads_once(&unreadable).len(), 1);
 
-    let bad_race = RawSocketTransport::new(TransportOptions {
-        happy_eyeballs: HappyEyeballsOptions::default().with_max_concurrent_attempts(0),
-        ..TransportOptions::default()
-    })
+    let bad_race = RawSocketTransport::new(
+        TransportOptions::default()
+            .with_happy_eyeballs(HappyEyeballsOptions::default().with_max_concurrent_attempts(0)),
+    )
     .map(|_| ())
     .expect_err("refused");
     assert_eq!(assert_reads_once(&bad_race).len(), 1);

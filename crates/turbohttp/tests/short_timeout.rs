@@ -20,10 +20,7 @@ const NAME: &str = "dual.test";
 const PORT: u16 = 80;
 
 fn options(connect_timeout: Duration) -> TransportOptions {
-    TransportOptions {
-        connect_timeout,
-        ..TransportOptions::default()
-    }
+    TransportOptions::default().with_connect_timeout(connect_timeout)
 }
 
 #[test]

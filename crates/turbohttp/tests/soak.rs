@@ -300,15 +300,15 @@ fn check_record(race: &Race, record: &AttemptRecord, winner: Option<usize>) {
 /// Runs one race and checks everything about it.
 async fn run_race(race: Race, root: rustls::pki_types::CertificateDer<'static>) -> Tally {
     let mut tally = Tally::default();
-    let options = TransportOptions {
-        connect_timeout: race.timeout,
-        happy_eyeballs: race.options,
-        tls: TlsOptions::default()
-            .with_webpki_roots(false)
-            .with_failure_policy(race.policy)
-            .with_root(root),
-        ..TransportOptions::default()
-    };
+    let options = TransportOptions::default()
+        .with_connect_timeout(race.timeout)
+        .with_happy_eyeballs(race.options)
+        .with_tls(
+            TlsOptions::default()
+                .with_webpki_roots(false)
+                .with_failure_policy(race.policy)
+                .with_root(root),
+        );
     let resolver =
         StaticResolver::with_fallback(NoResolver).with_override(NAME, 443, race.addrs.clone());
     let transport = RawSocketTransport::new(options)

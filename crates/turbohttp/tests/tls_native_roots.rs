@@ -9,7 +9,6 @@
 
 // Options are built by assignment, never struct literals (they are becoming
 // #[non_exhaustive], at which point clippy stops suggesting literals).
-#![allow(clippy::field_reassign_with_default)]
 
 #[path = "support/tls_lab.rs"]
 mod tls_lab;

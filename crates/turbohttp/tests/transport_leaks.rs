@@ -36,18 +36,19 @@ const NAME: &str = "dual.test";
 fn no_descriptor_leaks_across_hundreds_of_races() {
     let fds_at_start = open_fds();
     let pki = Pki::new();
-    let options = TransportOptions {
-        // The shortest pacing RFC 8305 allows, so that hundreds of stalled races
-        // stay quick.
-        happy_eyeballs: HappyEyeballsOptions::default()
-            .with_family_stagger_delay(Duration::from_millis(10))
-            .with_attempt_spacing_delay(Duration::from_millis(10)),
-        connect_timeout: Duration::from_secs(10),
-        tls: TlsOptions::default()
-            .with_webpki_roots(false)
-            .with_root(pki.root()),
-        ..TransportOptions::default()
-    };
+    // The shortest pacing RFC 8305 allows, so that hundreds of stalled races stay quick.
+    let options = TransportOptions::default()
+        .with_happy_eyeballs(
+            HappyEyeballsOptions::default()
+                .with_family_stagger_delay(Duration::from_millis(10))
+                .with_attempt_spacing_delay(Duration::from_millis(10)),
+        )
+        .with_connect_timeout(Duration::from_secs(10))
+        .with_tls(
+            TlsOptions::default()
+                .with_webpki_roots(false)
+                .with_root(pki.root()),
+        );
 
     // Everything made in here (servers, pooled connections, tasks) is gone once the
     // runtime is dropped; what is left open after that is a leak.
@@ -84,10 +85,11 @@ fn no_descriptor_leaks_across_hundreds_of_races() {
         let reset_then_tls = with(443, &[v6(reset), v4(tls)]);
         let wrong_name_then_tls = with(443, &[v6(wrong_name), v4(tls)]);
         let all_stalled = with(443, &[v6(stalled.port), v4(stalled4.port)]);
-        let timing_out = RawSocketTransport::new(TransportOptions {
-            connect_timeout: Duration::from_millis(50),
-            ..options.clone()
-        })
+        let timing_out = RawSocketTransport::new(
+            options
+                .clone()
+                .with_connect_timeout(Duration::from_millis(50)),
+        )
         .expect("valid options")
         .with_resolver(resolver(NAME, 443, [v6(stalled.port), v4(stalled4.port)]));
 

@@ -24,7 +24,8 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         key: args.tls.key.clone(),
         min_version: transport::min_version(args.tls.tlsv1_2, args.tls.tlsv1_3),
     };
-    let transport = transport::build(&config, &tls, resolver)?;
+    let socket = transport::socket_options(&args.socket)?;
+    let transport = transport::build(&config, &tls, &socket, resolver)?;
     let scheme = if args.tls.tls {
         Scheme::Https
     } else {
@@ -38,11 +39,18 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         scheme,
         ConnectParams::default().with_family(config.family),
     ));
-    let (report, tls, error) = match result {
-        Ok(won) => (won.report, tls_summary(&won.stream), None),
-        Err(error) => (error.report().clone(), None, Some(error)),
+    let (report, tls, local, error) = match result {
+        Ok(won) => {
+            let local = won.stream.local_addr().ok();
+            (won.report, tls_summary(&won.stream), local, None)
+        }
+        Err(error) => (error.report().clone(), None, None, Some(error)),
     };
     let mut extra = serde_json::Map::new();
+    if let Some(local) = local {
+        // Where the connection left from: what --interface chose, or the OS.
+        extra.insert("local_address".into(), local.to_string().into());
+    }
     if let Some(tls) = &tls {
         extra.insert("tls".into(), tls.to_json());
     }

@@ -31,7 +31,8 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
         .map(parse::timeout)
         .transpose()
         .map_err(|e| CliError::usage("--max-time", e))?;
-    let transport = transport::build(&config, &tls, resolver)?;
+    let socket = transport::socket_options(&args.socket)?;
+    let transport = transport::build(&config, &tls, &socket, resolver)?;
     let runtime = super::runtime()?;
     runtime.block_on(async {
         let fetch = fetch(args, &url, &config, &transport);
@@ -90,6 +91,9 @@ async fn fetch(
     }
     let mut extra = serde_json::Map::new();
     extra.insert("url".into(), url.to_string().into());
+    if let Ok(local) = won.stream.local_addr() {
+        extra.insert("local_address".into(), local.to_string().into());
+    }
     if let Some(tls) = &tls {
         extra.insert("tls".into(), tls.to_json());
     }

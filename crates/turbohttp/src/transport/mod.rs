@@ -20,14 +20,14 @@ pub mod stream;
 pub mod tls;
 
 pub use connection_info::{ClientStream, ConnectionInfo};
-pub use options::{
-    DEFAULT_CONNECT_TIMEOUT, DEFAULT_KEEPALIVE, TransportOptions, TransportOptionsError,
-};
+pub use options::{DEFAULT_CONNECT_TIMEOUT, TransportOptions, TransportOptionsError};
 pub use proxy::{ProxiedStream, TlsThroughProxy};
 pub use raw_socket::{RawSocketDialer, RawSocketTransport};
 pub use scheme::Scheme;
 pub use service::{Connecting, TransportError};
-pub use socket_options::{SocketOptions, connect_socket};
+pub use socket_options::{
+    DEFAULT_KEEPALIVE, MAX_INTERFACE_NAME_LEN, SocketOptions, SocketOptionsError, connect_socket,
+};
 pub use stream::TransportStream;
 pub use tls::{
     ALPN_H2, ALPN_HTTP_1_1, CertificateRejected, ClientCertificate, HandshakeRefused,

@@ -8,56 +8,52 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::socket_options::SocketOptions;
+use super::socket_options::{SocketOptions, SocketOptionsError};
 use super::tls::TlsOptions;
-use crate::transport::connection::{HappyEyeballsOptions, OptionsError};
+use crate::transport::connection::{AddressFamily, HappyEyeballsOptions, OptionsError};
 
 /// The default connect timeout: 30 s, as Go's `http.DefaultTransport`. It bounds the
 /// whole connect (resolution, every attempt, every TLS handshake), not one attempt.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// The default TCP keepalive idle time (and probe interval): 60 s, as curl's.
-pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
-
 /// How a [`RawSocketTransport`](super::RawSocketTransport) connects.
 ///
 /// ```
 /// use std::time::Duration;
-/// use turbohttp::transport::TransportOptions;
+/// use turbohttp::AddressFamily;
+/// use turbohttp::transport::{SocketOptions, TransportOptions};
 ///
-/// let options = TransportOptions {
-///     connect_timeout: Duration::from_secs(5),
-///     keepalive: None,
-///     ..TransportOptions::default()
-/// };
+/// let mut options = TransportOptions::default()
+///     .with_connect_timeout(Duration::from_secs(5))
+///     .with_family(AddressFamily::V4)
+///     .with_socket(SocketOptions::default().with_keepalive(None));
 /// assert!(options.validate().is_ok());
 ///
-/// let broken = TransportOptions { keepalive: Some(Duration::ZERO), ..options };
+/// options.socket.keepalive = Some(Duration::ZERO);
 /// assert_eq!(
-///     broken.validate().unwrap_err().to_string(),
+///     options.validate().unwrap_err().to_string(),
 ///     "the TCP keepalive time is zero; use None to turn keepalive off",
 /// );
 /// ```
+///
+/// `#[non_exhaustive]`, like every option struct here: start from
+/// [`default`](Self::default) and use the `with_*` setters or assign fields.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct TransportOptions {
     /// Bounds one whole connect: resolution, every attempt and every TLS handshake.
     /// Default [`DEFAULT_CONNECT_TIMEOUT`] (30 s).
     pub connect_timeout: Duration,
     /// How IPv6 and IPv4 are raced.
     pub happy_eyeballs: HappyEyeballsOptions,
-    /// `TCP_NODELAY`: send small writes at once instead of batching them (Nagle's
-    /// algorithm off). Default true: HTTP writes whole messages and waits for answers.
-    pub nodelay: bool,
-    /// TCP keepalive: `Some(idle)` turns `SO_KEEPALIVE` on and sends the first probe
-    /// after `idle` without traffic, then one every `idle`. `None` leaves it off.
-    /// Default `Some(`[`DEFAULT_KEEPALIVE`]`)` (60 s, as curl), so that a pooled
-    /// connection whose peer vanished is noticed.
-    pub keepalive: Option<Duration>,
-    /// The local address to bind before connecting (any port), like curl's
-    /// `--interface ADDR`. Only addresses of its family can be dialed from it: an
-    /// attempt to the other family fails at once with a clear error (and the race
-    /// moves on). Default `None`: the OS chooses.
-    pub local_address: Option<IpAddr>,
+    /// Dial only this family (curl's `-4` / `-6`), on every connect that does not ask
+    /// for one itself, the `Service<Uri>` path included. A connect that asks for the
+    /// other family is refused as invalid input rather than silently widened or
+    /// narrowed to nothing. Default `None`: both families.
+    pub family: Option<AddressFamily>,
+    /// The options set on every socket, on every path of the race. A local address of
+    /// one family only restricts the race to that family (see [`SocketOptions`]).
+    pub socket: SocketOptions,
     /// TLS settings, used for `https` connections.
     pub tls: TlsOptions,
 }
@@ -67,33 +63,74 @@ impl Default for TransportOptions {
         Self {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             happy_eyeballs: HappyEyeballsOptions::default(),
-            nodelay: true,
-            keepalive: Some(DEFAULT_KEEPALIVE),
-            local_address: None,
+            family: None,
+            socket: SocketOptions::default(),
             tls: TlsOptions::default(),
         }
     }
 }
 
 impl TransportOptions {
+    /// Sets [`connect_timeout`](Self::connect_timeout).
+    #[must_use]
+    pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
+        self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// Sets [`happy_eyeballs`](Self::happy_eyeballs).
+    #[must_use]
+    pub fn with_happy_eyeballs(mut self, happy_eyeballs: HappyEyeballsOptions) -> Self {
+        self.happy_eyeballs = happy_eyeballs;
+        self
+    }
+
+    /// Sets [`family`](Self::family); `None` lifts the restriction.
+    #[must_use]
+    pub fn with_family(mut self, family: impl Into<Option<AddressFamily>>) -> Self {
+        self.family = family.into();
+        self
+    }
+
+    /// Sets [`socket`](Self::socket).
+    #[must_use]
+    pub fn with_socket(mut self, socket: SocketOptions) -> Self {
+        self.socket = socket;
+        self
+    }
+
+    /// Sets [`tls`](Self::tls).
+    #[must_use]
+    pub fn with_tls(mut self, tls: TlsOptions) -> Self {
+        self.tls = tls;
+        self
+    }
+
     /// Checks every option; [`RawSocketTransport::new`](super::RawSocketTransport::new)
     /// does this (and builds the TLS configuration) before any socket is opened.
     pub fn validate(&self) -> Result<(), TransportOptionsError> {
         self.happy_eyeballs
             .validate_with_timeout(self.connect_timeout)?;
-        if self.keepalive.is_some_and(|k| k.is_zero()) {
-            return Err(TransportOptionsError::ZeroKeepalive);
+        self.socket.validate()?;
+        if let (Some(family), Some(local_family)) =
+            (self.family, self.socket.local_address_family())
+            && family != local_family
+        {
+            return Err(TransportOptionsError::FamilyWithoutLocalAddress {
+                family,
+                local: self
+                    .socket
+                    .local_address(local_family)
+                    .expect("the family of the one local address"),
+            });
         }
         self.tls.validate()
     }
 
-    /// The options applied to every socket, on every path of the race.
-    pub fn socket_options(&self) -> SocketOptions {
-        SocketOptions {
-            nodelay: self.nodelay,
-            keepalive: self.keepalive,
-            local_address: self.local_address,
-        }
+    /// The one family connects dial when they ask for none: [`family`](Self::family),
+    /// else the family of the only local address, else `None` (both).
+    pub fn dial_family(&self) -> Option<AddressFamily> {
+        self.family.or(self.socket.local_address_family())
     }
 }
 
@@ -104,9 +141,22 @@ pub enum TransportOptionsError {
     /// The Happy Eyeballs options, or the connect timeout, cannot be used.
     #[error(transparent)]
     HappyEyeballs(#[from] OptionsError),
-    /// A keepalive time of zero would probe a connection continuously.
-    #[error("the TCP keepalive time is zero; use None to turn keepalive off")]
-    ZeroKeepalive,
+    /// A socket option cannot be used.
+    #[error(transparent)]
+    Socket(#[from] SocketOptionsError),
+    /// The transport is restricted to one family, but the only local address is of
+    /// the other, so nothing could be dialed.
+    #[error(
+        "the transport dials {family} only, but its only local address, {local}, is {}; \
+         set a local address of {family} or drop the restriction",
+        family.other()
+    )]
+    FamilyWithoutLocalAddress {
+        /// The family of [`TransportOptions::family`].
+        family: AddressFamily,
+        /// The local address, of the other family.
+        local: IpAddr,
+    },
     /// An ALPN protocol name is empty or longer than the 255 bytes TLS allows.
     #[error("the ALPN protocol name {name:?} is not 1 to 255 bytes long")]
     InvalidAlpnProtocol {

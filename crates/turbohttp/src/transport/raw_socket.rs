@@ -170,7 +170,7 @@ impl<R> RawSocketTransport<R> {
             }
         };
         Ok(RawSocketDialer::new(
-            self.shared.options.socket_options(),
+            self.shared.options.socket.clone(),
             tls,
         ))
     }
@@ -180,6 +180,13 @@ impl<R: Resolver> RawSocketTransport<R> {
     /// Connects to `host:port`: resolves it, races its addresses and, for
     /// [`Scheme::Https`], completes a TLS handshake within each attempt. Returns the
     /// connection with the race's report.
+    ///
+    /// With no family in `params`, the transport's
+    /// [`dial_family`](TransportOptions::dial_family) applies (its `family`, or the
+    /// family of its only local address). A family in `params` that contradicts it is
+    /// [`InputError::FamilyExcluded`] (kind `InvalidInput`), before anything is sent:
+    /// the restriction is the transport's configuration, and a caller asking past it
+    /// has a bug worth hearing about.
     ///
     /// The connect timeout of the options bounds the whole call. Dropping the future
     /// stops every attempt; no socket outlives the call except the winner's.
@@ -203,18 +210,25 @@ impl<R: Resolver> RawSocketTransport<R> {
         params: ConnectParams,
     ) -> Result<Established<TransportStream>, ConnectError> {
         let options = &self.shared.options;
-        let dialer = self.dialer(host, scheme).map_err(|e| {
+        let refused = |e| {
             let report = RaceReport::new(
                 host.to_owned(),
                 port,
                 options.happy_eyeballs.preferred_family(),
             );
             ConnectError::input(e, report)
-        })?;
+        };
+        let family = match (params.family, options.dial_family()) {
+            (Some(requested), Some(allowed)) if requested != allowed => {
+                return Err(refused(InputError::FamilyExcluded { requested, allowed }));
+            }
+            (requested, allowed) => requested.or(allowed),
+        };
+        let dialer = self.dialer(host, scheme).map_err(refused)?;
         // From its parts: `default()` would build (and drop) a resolver per connect.
         HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
             .with_connect_timeout(options.connect_timeout)
-            .connect_with(host, port, params)
+            .connect_with(host, port, params.with_family(family))
             .await
     }
 }

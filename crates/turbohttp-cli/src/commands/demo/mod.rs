@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use turbohttp::sim::Behavior;
 use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 use turbohttp::transport::connection::{NoResolver, RaceReport, Resolver, StaticResolver};
-use turbohttp::{ConnectError, HappyEyeballsOptions};
+use turbohttp::{ConnectError, HappyEyeballsOptions, SocketOptions};
 
 use crate::args::DemoArgs;
 use crate::commands::connect::present;
@@ -132,7 +132,12 @@ async fn fetch<R: Resolver + 'static>(
     resolver: R,
     url: &Url,
 ) -> Result<Run, CliError> {
-    let transport = transport::build(&config, &TlsSettings::default(), resolver)?;
+    let transport = transport::build(
+        &config,
+        &TlsSettings::default(),
+        &SocketOptions::default(),
+        resolver,
+    )?;
     let started = Instant::now();
     let result = transport
         .connect_with(

@@ -50,7 +50,7 @@ impl<D: Dialer + ?Sized> Dialer for Arc<D> {
 /// A TCP connect with socket options and no setup step, through the same
 /// [`connect_socket`] as the transport, so that both set sockets up alike. The default
 /// options are the transport's (`TCP_NODELAY` on, keepalive).
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct TcpDialer {
     /// The options set on every socket.
     pub socket: SocketOptions,

@@ -3,6 +3,8 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
+use super::AddressFamily;
+
 /// The longest DNS name, without its trailing dot (RFC 1035 §2.3.4).
 const MAX_NAME_LEN: usize = 253;
 /// The longest DNS label (RFC 1035 §2.3.4).
@@ -225,6 +227,16 @@ pub enum InputError {
     InvalidPort {
         /// The port as given.
         input: String,
+    },
+    /// The connect asked for one family, but the transport dials only the other
+    /// ([`TransportOptions::family`](crate::transport::TransportOptions::family), or its
+    /// only local address).
+    #[error("{requested} was asked for, but this transport dials {allowed} only")]
+    FamilyExcluded {
+        /// The family the connect asked for.
+        requested: AddressFamily,
+        /// The only family the transport dials.
+        allowed: AddressFamily,
     },
     /// `::1:443` is ambiguous; IPv6 literals with a port need brackets.
     #[error("{input:?} is ambiguous: write an IPv6 address with a port in brackets, as [::1]:443")]

@@ -1,0 +1,529 @@
+//! Every socket option, set through `connect_socket` and through `RawSocketTransport`'s
+//! race, read back from the real connected socket (127.0.0.1 and ::1 only); the family
+//! restriction; and the refusal of bad values, message by message.
+
+// Reads options back with socket2 calls that exist on Linux only.
+#![cfg(target_os = "linux")]
+// Options are built as `default()` then assigned, never as literals: the option structs
+// become #[non_exhaustive] (which silences this lint by itself).
+
+#[path = "support/tls_lab.rs"]
+mod tls_lab;
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::Duration;
+use turbohttp::ConnectParams;
+
+use hyper::Uri;
+use socket2::SockRef;
+use tokio::net::TcpStream;
+use tokio_util::sync::CancellationToken;
+use tower_service::Service;
+use turbohttp::transport::connection::AttemptOutcome;
+use turbohttp::transport::{
+    RawSocketTransport, Scheme, SocketOptions, SocketOptionsError, TransportOptions,
+    TransportOptionsError, connect_socket,
+};
+use turbohttp::{AddressFamily, ConnectErrorKind};
+
+use tls_lab::*;
+
+const NAME: &str = "dual.test";
+const PORT: u16 = 443;
+const EPERM: i32 = 1;
+
+/// A second loopback address (all of 127/8 is on `lo`), so that a bound IPv4 local
+/// address shows: 127.0.0.1 is what the OS would pick anyway.
+const V4_LOCAL: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+
+/// What the connected socket says its options are, for comparison with what was set.
+#[derive(Debug, PartialEq, Eq)]
+struct ReadBack {
+    nodelay: bool,
+    keepalive: bool,
+    keepalive_time: Option<Duration>,
+    keepalive_interval: Option<Duration>,
+    keepalive_retries: Option<u32>,
+    tcp_user_timeout: Option<Duration>,
+    device: Option<Vec<u8>>,
+    reuse_address: bool,
+    local_ip: IpAddr,
+}
+
+impl ReadBack {
+    fn of(stream: &TcpStream) -> Self {
+        let socket = SockRef::from(stream);
+        let keepalive = socket.keepalive().unwrap();
+        Self {
+            nodelay: socket.tcp_nodelay().unwrap(),
+            keepalive,
+            keepalive_time: keepalive.then(|| socket.tcp_keepalive_time().unwrap()),
+            keepalive_interval: keepalive.then(|| socket.tcp_keepalive_interval().unwrap()),
+            keepalive_retries: keepalive.then(|| socket.tcp_keepalive_retries().unwrap()),
+            tcp_user_timeout: socket.tcp_user_timeout().unwrap(),
+            device: socket.device().unwrap(),
+            reuse_address: socket.reuse_address().unwrap(),
+            local_ip: stream.local_addr().unwrap().ip(),
+        }
+    }
+
+    /// What a socket connected to `remote` with `options` must say. Values left to the
+    /// system are read from a fresh socket of the same family.
+    fn expected(options: &SocketOptions, remote: SocketAddr) -> Self {
+        let fresh = socket2::Socket::new(
+            socket2::Domain::for_address(remote),
+            socket2::Type::STREAM,
+            None,
+        )
+        .unwrap();
+        let family = AddressFamily::of(&remote);
+        let on = options.keepalive.is_some();
+        Self {
+            nodelay: options.nodelay,
+            keepalive: on,
+            keepalive_time: options.keepalive,
+            keepalive_interval: on.then(|| {
+                options
+                    .keepalive_interval
+                    .unwrap_or_else(|| fresh.tcp_keepalive_interval().unwrap())
+            }),
+            keepalive_retries: on.then(|| {
+                options
+                    .keepalive_retries
+                    .unwrap_or_else(|| fresh.tcp_keepalive_retries().unwrap())
+            }),
+            tcp_user_timeout: options.tcp_user_timeout,
+            device: options
+                .interface
+                .as_ref()
+                .map(|name| name.clone().into_bytes()),
+            reuse_address: options.reuse_address,
+            local_ip: options.local_address(family).unwrap_or(remote.ip()),
+        }
+    }
+}
+
+/// Checks every option of `stream`, including the buffer sizes (Linux doubles what it
+/// is given, so at least the value asked for).
+fn assert_options(stream: &TcpStream, options: &SocketOptions, remote: SocketAddr, path: &str) {
+    assert_eq!(
+        ReadBack::of(stream),
+        ReadBack::expected(options, remote),
+        "{path}"
+    );
+    let socket = SockRef::from(stream);
+    if let Some(size) = options.send_buffer_size {
+        let got = socket.send_buffer_size().unwrap();
+        assert!(got >= size, "{path}: send buffer {got} < {size}");
+    }
+    if let Some(size) = options.recv_buffer_size {
+        let got = socket.recv_buffer_size().unwrap();
+        assert!(got >= size, "{path}: receive buffer {got} < {size}");
+    }
+}
+
+/// One option set per case, and all of them together.
+fn cases() -> Vec<(&'static str, SocketOptions)> {
+    let all = SocketOptions::default()
+        .with_keepalive(Some(Duration::from_secs(17)))
+        .with_keepalive_interval(Some(Duration::from_secs(5)))
+        .with_keepalive_retries(Some(3))
+        .with_tcp_user_timeout(Some(Duration::from_millis(12_345)))
+        .with_interface(Some("lo".to_owned()))
+        .with_local_address_v4(Some(V4_LOCAL))
+        .with_local_address_v6(Some(V6))
+        .with_send_buffer_size(Some(64 * 1024))
+        .with_recv_buffer_size(Some(96 * 1024))
+        .with_reuse_address(true);
+    vec![
+        ("defaults", SocketOptions::default()),
+        (
+            "nodelay and keepalive off",
+            SocketOptions::default()
+                .with_nodelay(false)
+                .with_keepalive(None),
+        ),
+        (
+            "keepalive time, interval and retries",
+            SocketOptions::default()
+                .with_keepalive(Some(Duration::from_secs(17)))
+                .with_keepalive_interval(Some(Duration::from_secs(5)))
+                .with_keepalive_retries(Some(3)),
+        ),
+        (
+            "keepalive with the system's interval and retries",
+            SocketOptions::default()
+                .with_keepalive(Some(Duration::from_secs(42)))
+                .with_keepalive_interval(None),
+        ),
+        (
+            "user timeout",
+            SocketOptions::default().with_tcp_user_timeout(Some(Duration::from_millis(12_345))),
+        ),
+        (
+            "interface lo",
+            SocketOptions::default().with_interface(Some("lo".to_owned())),
+        ),
+        (
+            "buffer sizes",
+            SocketOptions::default()
+                .with_send_buffer_size(Some(64 * 1024))
+                .with_recv_buffer_size(Some(96 * 1024)),
+        ),
+        (
+            "reuse address",
+            SocketOptions::default().with_reuse_address(true),
+        ),
+        (
+            "local address pair",
+            SocketOptions::default()
+                .with_local_address(IpAddr::V4(V4_LOCAL))
+                .with_local_address(IpAddr::V6(V6)),
+        ),
+        ("everything", all),
+    ]
+}
+
+/// Binding to a device needs `CAP_NET_RAW` before Linux 5.7: without it the connect
+/// fails with EPERM, which is what the test then checks.
+fn refused_binding(options: &SocketOptions, error: &io::Error) -> bool {
+    options.interface.is_some() && error.raw_os_error() == Some(EPERM)
+}
+
+#[test]
+fn every_option_reads_back_from_connect_socket() {
+    run(async {
+        for (case, options) in cases() {
+            for listen in [v4(0), v6(0)] {
+                let (_listener, port) = idle_listener(listen);
+                let remote = SocketAddr::new(listen.ip(), port);
+                let path = format!("{case}, connect_socket to {remote}");
+                match connect_socket(remote, &options).await {
+                    Ok(stream) => assert_options(&stream, &options, remote, &path),
+                    Err(e) if refused_binding(&options, e.io_error()) => {}
+                    Err(e) => panic!("{path}: {e}"),
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn every_option_reads_back_from_the_race() {
+    run(async {
+        let cancel = CancellationToken::new();
+        for (case, socket) in cases() {
+            // The IPv6 listener wins when it can; the IPv4 one after a refused IPv6
+            // attempt, so that the race's fallback path is the one measured.
+            let (_ipv6, p6) = idle_listener(v6(0));
+            let (_ipv4, p4) = idle_listener(v4(0));
+            let refused = closed_port(v6(0));
+            for (addrs, remote, attempts) in [
+                ([v6(p6), v4(p4)], v6(p6), 1),
+                ([v6(refused), v4(p4)], v4(p4), 2),
+            ] {
+                let mut options = TransportOptions::default();
+                options.socket = socket.clone();
+                let transport = RawSocketTransport::new(options)
+                    .expect("valid options")
+                    .with_resolver(resolver(NAME, PORT, addrs));
+                let path = format!("{case}, race won by {remote}");
+                match transport
+                    .connect_with(
+                        NAME,
+                        PORT,
+                        Scheme::Http,
+                        ConnectParams::default().with_cancel(cancel.clone()),
+                    )
+                    .await
+                {
+                    Ok(won) => {
+                        assert_eq!(won.report.attempts.len(), attempts, "{path}");
+                        assert_options(won.stream.tcp(), &socket, remote, &path);
+                    }
+                    Err(e) => {
+                        let failure = e.attempts().iter().find_map(|a| a.failure.as_ref());
+                        let eperm = failure.is_some_and(|f| f.os_error == Some(EPERM));
+                        assert!(socket.interface.is_some() && eperm, "{path}: {e:#}");
+                    }
+                }
+            }
+        }
+    });
+}
+
+#[test]
+fn a_missing_interface_fails_each_attempt_with_no_such_device() {
+    run(async {
+        let (_listener, port) = idle_listener(v4(0));
+        let options = SocketOptions::default().with_interface(Some("nosuchif0".to_owned()));
+        let error = connect_socket(v4(port), &options)
+            .await
+            .expect_err("no such interface");
+        let errno = error.io_error().raw_os_error();
+        // ENODEV, or EPERM where binding needs a capability the test lacks.
+        assert!(matches!(errno, Some(19) | Some(EPERM)), "{error}");
+        assert!(!error.is_terminal());
+    });
+}
+
+/// hyper-util's rule: with one family's local address only, the other family is not
+/// dialed by the transport, and `connect_socket` refuses it with a sentence.
+#[test]
+fn a_single_local_address_restricts_dialing_to_its_family() {
+    run(async {
+        let (_ipv6, p6) = idle_listener(v6(0));
+        let (_ipv4, p4) = idle_listener(v4(0));
+        let cancel = CancellationToken::new();
+
+        let only_v4 = SocketOptions::default().with_local_address_v4(Some(V4_LOCAL));
+        let error = connect_socket(v6(p6), &only_v4)
+            .await
+            .expect_err("no IPv6 local address");
+        assert_eq!(error.io_error().kind(), io::ErrorKind::AddrNotAvailable);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "connect failed: the only local address, 127.0.0.2, is IPv4, so it cannot \
+                 dial the IPv6 address [::1]:{p6}; set a local address of both families"
+            )
+        );
+
+        let mut options = TransportOptions::default();
+        options.socket = only_v4;
+        assert_eq!(options.dial_family(), Some(AddressFamily::V4));
+        let won = RawSocketTransport::new(options)
+            .unwrap()
+            .with_resolver(resolver(NAME, PORT, [v6(p6), v4(p4)]))
+            .connect_with(
+                NAME,
+                PORT,
+                Scheme::Http,
+                ConnectParams::default().with_cancel(cancel.clone()),
+            )
+            .await
+            .expect("IPv4 connects");
+        let endpoints: Vec<_> = won.report.attempts.iter().map(|a| a.endpoint).collect();
+        assert_eq!(endpoints, [v4(p4)]);
+        assert_eq!(won.stream.local_addr().unwrap().ip(), IpAddr::V4(V4_LOCAL));
+    });
+}
+
+#[test]
+fn the_transport_family_restricts_connect_and_the_service() {
+    run(async {
+        let (_ipv6, p6) = idle_listener(v6(0));
+        let (_ipv4, p4) = idle_listener(v4(0));
+        let cancel = CancellationToken::new();
+        for (family, winner) in [(AddressFamily::V4, v4(p4)), (AddressFamily::V6, v6(p6))] {
+            let mut options = TransportOptions::default();
+            options.family = Some(family);
+            let mut transport = RawSocketTransport::new(options)
+                .unwrap()
+                .with_resolver(resolver(NAME, PORT, [v6(p6), v4(p4)]));
+
+            let won = transport
+                .connect_with(
+                    NAME,
+                    PORT,
+                    Scheme::Http,
+                    ConnectParams::default().with_cancel(cancel.clone()),
+                )
+                .await
+                .expect("connects");
+            let endpoints: Vec<_> = won.report.attempts.iter().map(|a| a.endpoint).collect();
+            assert_eq!(endpoints, [winner], "{family}");
+
+            // The same family asked for explicitly is no contradiction.
+            let won = transport
+                .connect_with(
+                    NAME,
+                    PORT,
+                    Scheme::Http,
+                    ConnectParams::default()
+                        .with_family(Some(family))
+                        .with_cancel(cancel.clone()),
+                )
+                .await
+                .expect("connects");
+            assert_eq!(won.report.attempts.len(), 1);
+
+            // hyper-util's path asks for no family: the transport's applies.
+            let uri: Uri = format!("http://{NAME}:{PORT}/").parse().unwrap();
+            let io = transport.call(uri).await.expect("connects");
+            let info = io.inner().info();
+            assert_eq!(info.remote_addr, winner, "{family}");
+            let attempts = &info.report.attempts;
+            assert_eq!(attempts.len(), 1, "{attempts:#?}");
+            assert_eq!(attempts[0].outcome, AttemptOutcome::Won);
+
+            // The other family asked for explicitly: refused before anything is sent.
+            let error = transport
+                .connect_with(
+                    NAME,
+                    PORT,
+                    Scheme::Http,
+                    ConnectParams::default()
+                        .with_family(Some(family.other()))
+                        .with_cancel(cancel.clone()),
+                )
+                .await
+                .expect_err("contradicts the transport");
+            assert_eq!(error.kind(), ConnectErrorKind::InvalidInput);
+            assert!(error.attempts().is_empty());
+            assert_eq!(
+                error.to_string(),
+                format!(
+                    "cannot connect: {} was asked for, but this transport dials {family} only",
+                    family.other()
+                )
+            );
+        }
+        // No listener was dialed beyond the attempts counted above.
+    });
+}
+
+#[test]
+fn bad_values_are_refused_with_a_sentence() {
+    let mut table: Vec<(SocketOptions, &str)> = vec![
+        (
+            SocketOptions::default().with_keepalive(Some(Duration::ZERO)),
+            "the TCP keepalive time is zero; use None to turn keepalive off",
+        ),
+        (
+            SocketOptions::default().with_keepalive(Some(Duration::from_millis(500))),
+            "the TCP keepalive time 500ms is not 1 to 32767 seconds (the system counts whole \
+             seconds)",
+        ),
+        (
+            SocketOptions::default().with_keepalive(Some(Duration::from_secs(40_000))),
+            "the TCP keepalive time 40000s is not 1 to 32767 seconds (the system counts whole \
+             seconds)",
+        ),
+        (
+            SocketOptions::default().with_keepalive_interval(Some(Duration::ZERO)),
+            "the TCP keepalive interval is zero; use None for the system's interval",
+        ),
+        (
+            SocketOptions::default().with_keepalive_interval(Some(Duration::from_millis(999))),
+            "the TCP keepalive interval 999ms is not 1 to 32767 seconds (the system counts \
+             whole seconds)",
+        ),
+        (
+            SocketOptions::default().with_keepalive_retries(Some(0)),
+            "the TCP keepalive retry count is zero; use None for the system's count",
+        ),
+        (
+            SocketOptions::default().with_keepalive_retries(Some(128)),
+            "the TCP keepalive retry count 128 is above the system's limit of 127",
+        ),
+        (
+            SocketOptions::default().with_interface(Some(String::new())),
+            "the interface name \"\" cannot be used: it is empty",
+        ),
+        (
+            SocketOptions::default().with_interface(Some("sixteen-bytes-16".to_owned())),
+            "the interface name \"sixteen-bytes-16\" cannot be used: interface names are at \
+             most 15 bytes long",
+        ),
+        (
+            SocketOptions::default().with_interface(Some("eth 0".to_owned())),
+            "the interface name \"eth 0\" cannot be used: interface names have no NUL, slash \
+             or white space",
+        ),
+        (
+            SocketOptions::default().with_send_buffer_size(Some(0)),
+            "the send buffer size 0 is not 1 to 2147483647 bytes; use None for the system's \
+             size",
+        ),
+        (
+            SocketOptions::default().with_recv_buffer_size(Some(0)),
+            "the receive buffer size 0 is not 1 to 2147483647 bytes; use None for the \
+             system's size",
+        ),
+        (
+            SocketOptions::default().with_recv_buffer_size(Some(1 << 31)),
+            "the receive buffer size 2147483648 is not 1 to 2147483647 bytes; use None for \
+             the system's size",
+        ),
+    ];
+    if cfg!(target_os = "linux") {
+        table.extend([
+            (
+                SocketOptions::default().with_tcp_user_timeout(Some(Duration::ZERO)),
+                "the TCP user timeout 0ns is below 1ms (the system counts whole milliseconds \
+                 and reads 0 as off); use None for the system's behaviour",
+            ),
+            (
+                SocketOptions::default().with_tcp_user_timeout(Some(Duration::from_micros(999))),
+                "the TCP user timeout 999µs is below 1ms (the system counts whole \
+                 milliseconds and reads 0 as off); use None for the system's behaviour",
+            ),
+        ]);
+    } else {
+        table.push((
+            SocketOptions::default().with_tcp_user_timeout(Some(Duration::from_secs(1))),
+            "TCP_USER_TIMEOUT is not available on this system",
+        ));
+    }
+    for (socket, message) in table {
+        assert_eq!(socket.validate().expect_err(message).to_string(), message);
+        let mut options = TransportOptions::default();
+        options.socket = socket.clone();
+        let error = RawSocketTransport::new(options).expect_err(message);
+        assert!(
+            matches!(&error, TransportOptionsError::Socket(e) if e.to_string() == message),
+            "{error:?}"
+        );
+        assert_eq!(error.to_string(), message);
+    }
+
+    // Keepalive off: its interval and retries are not used, so not checked.
+    let off = SocketOptions::default()
+        .with_keepalive(None)
+        .with_keepalive_retries(Some(0));
+    assert!(off.validate().is_ok());
+
+    // A family restriction with only the other family's local address dials nothing.
+    let mut options = TransportOptions::default();
+    options.family = Some(AddressFamily::V6);
+    options.socket = SocketOptions::default().with_local_address_v4(Some(V4_LOCAL));
+    let error = RawSocketTransport::new(options).expect_err("nothing to dial");
+    assert!(matches!(
+        error,
+        TransportOptionsError::FamilyWithoutLocalAddress { .. }
+    ));
+    assert_eq!(
+        error.to_string(),
+        "the transport dials IPv6 only, but its only local address, 127.0.0.2, is IPv4; \
+         set a local address of IPv6 or drop the restriction"
+    );
+}
+
+/// `connect_socket` checks too, so that a caller without a transport never hands a bad
+/// value to the OS: refused before a socket exists, terminal (no address does better).
+#[test]
+fn connect_socket_refuses_bad_values_before_opening_a_socket() {
+    run(async {
+        let (_listener, port) = idle_listener(v4(0));
+        let options = SocketOptions::default().with_keepalive_retries(Some(0));
+        let error = connect_socket(v4(port), &options)
+            .await
+            .expect_err("invalid");
+        assert!(error.is_terminal());
+        assert_eq!(error.io_error().kind(), io::ErrorKind::InvalidInput);
+        assert_eq!(
+            error.to_string(),
+            "setup failed: the TCP keepalive retry count is zero; use None for the system's \
+             count"
+        );
+        assert!(matches!(
+            error
+                .io_error()
+                .get_ref()
+                .and_then(|e| e.downcast_ref::<SocketOptionsError>()),
+            Some(SocketOptionsError::ZeroKeepaliveRetries)
+        ));
+    });
+}
