@@ -703,6 +703,21 @@ impl fmt::Display for HandshakeRefused {
     }
 }
 
+/// A name as the certificate lists it: rustls hands them over in webpki's `Debug`
+/// form (`DnsName("a.test")`, `IpAddress(192.0.2.1)`), which is not for people.
+fn bare_name(presented: &str) -> &str {
+    let Some(inner) = presented
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+    else {
+        return presented;
+    };
+    inner
+        .strip_prefix('"')
+        .and_then(|quoted| quoted.strip_suffix('"'))
+        .unwrap_or(inner)
+}
+
 /// The sentence says it all; rustls' error is [`HandshakeRefused::error`].
 impl std::error::Error for HandshakeRefused {}
 
@@ -744,7 +759,11 @@ impl fmt::Display for CertificateRejected {
                 if presented.is_empty() {
                     "no name".to_owned()
                 } else {
-                    presented.join(", ")
+                    presented
+                        .iter()
+                        .map(|name| bare_name(name))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             ),
             E::NotValidForName => f.write_str(
@@ -779,3 +798,18 @@ impl fmt::Display for CertificateRejected {
 
 /// The sentence says it all; rustls' reason is [`CertificateRejected::error`].
 impl std::error::Error for CertificateRejected {}
+
+#[cfg(test)]
+mod tests {
+    use super::bare_name;
+
+    #[test]
+    fn listed_names_lose_webpkis_debug_wrapping() {
+        assert_eq!(bare_name(r#"DnsName("other.test")"#), "other.test");
+        assert_eq!(bare_name("IpAddress(192.0.2.1)"), "192.0.2.1");
+        assert_eq!(bare_name("IpAddress(::1)"), "::1");
+        // Anything else is shown as rustls gave it.
+        assert_eq!(bare_name("plain.test"), "plain.test");
+        assert_eq!(bare_name("Odd(unclosed"), "Odd(unclosed");
+    }
+}
