@@ -26,5 +26,6 @@ pub use transport::connection::{
 pub use transport::{
     ClientCertificate, ClientStream, ConnectionInfo, DEFAULT_CONNECT_TIMEOUT, HandshakeRefused,
     RawSocketTransport, Scheme, SocketOptions, SocketOptionsError, TlsFailurePolicy, TlsOptions,
-    TlsVersion, TransportError, TransportOptions, TransportOptionsError, TransportStream,
+    TlsThroughProxy, TlsVersion, TransportError, TransportOptions, TransportOptionsError,
+    TransportStream,
 };
