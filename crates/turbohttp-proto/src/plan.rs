@@ -49,6 +49,9 @@ pub struct Plan {
     preferred: AddressFamily,
     attempts: Vec<PlannedAttempt>,
     seen: HashSet<(IpAddr, u16, u32)>,
+    /// Whether `seen` was freed ([`Plan::release_seen`]): then the planned attempts
+    /// are every address seen.
+    seen_released: bool,
     /// The offset of each family's first and latest planned attempt (V4, V6).
     first: [Option<Duration>; 2],
     last: [Option<Duration>; 2],
@@ -109,6 +112,7 @@ impl Plan {
             preferred: options.preferred_family(),
             attempts: Vec::new(),
             seen: HashSet::new(),
+            seen_released: false,
             first: [None; 2],
             last: [None; 2],
             count: [0; 2],
@@ -132,22 +136,39 @@ impl Plan {
         {
             self.set_preferred(AddressFamily::of(first));
         }
+        self.attempts.reserve(kept.len());
         let preferred = self.preferred;
-        let (first, second): (Vec<SocketAddr>, Vec<SocketAddr>) =
-            kept.iter().partition(|a| AddressFamily::of(a) == preferred);
-        self.schedule(&first, at);
-        let base = if preferred_idle && first.is_empty() {
+        // Each family in turn, straight from the answer (no copy of a large one).
+        let of = |family: AddressFamily| {
+            kept.iter()
+                .copied()
+                .filter(move |a| AddressFamily::of(a) == family)
+        };
+        self.schedule_each(of(preferred), at);
+        let base = if preferred_idle && of(preferred).next().is_none() {
             at
         } else {
             self.base_for_other(at)
         };
-        self.schedule(&second, base);
+        self.schedule_each(of(preferred.other()), base);
     }
 
     /// Keeps the addresses not planned yet and of the requested family, in order,
     /// and remembers them as seen. Does not schedule them.
     pub fn accept(&mut self, addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
         let requested = self.requested;
+        if self.seen_released {
+            // Every address accepted so far is planned: they are what was seen.
+            self.seen_released = false;
+            self.seen = self
+                .attempts
+                .iter()
+                .map(|a| endpoint_key(&a.addr))
+                .collect();
+        }
+        // Grown once for the whole answer rather than doubling (and rehashing) on the way.
+        let (low, high) = addrs.size_hint();
+        self.seen.reserve(high.unwrap_or(low));
         addrs
             .filter(|a| requested.is_none_or(|family| AddressFamily::of(a) == family))
             .filter(|a| self.seen.insert(endpoint_key(a)))
@@ -158,7 +179,24 @@ impl Plan {
     /// the first is due at `base` (or one spacing after that family's latest planned
     /// attempt, if later), each next one a spacing after the previous.
     pub fn schedule(&mut self, addrs: &[SocketAddr], base: Duration) {
-        for &addr in addrs {
+        self.schedule_each(addrs.iter().copied(), base);
+    }
+
+    /// Frees what [`Plan::accept`] remembers of the addresses seen, when every
+    /// address accepted is planned and no other answer can come (the race calls it
+    /// when its last query has ended): a plan of many addresses then keeps only the
+    /// attempts. Should an answer come after all, the next `accept` remembers them
+    /// again from the planned attempts.
+    pub(crate) fn release_seen(&mut self) {
+        if !self.seen_released {
+            self.seen = HashSet::new();
+            self.seen_released = true;
+        }
+    }
+
+    fn schedule_each(&mut self, addrs: impl Iterator<Item = SocketAddr>, base: Duration) {
+        self.attempts.reserve(addrs.size_hint().0);
+        for addr in addrs {
             let family = AddressFamily::of(&addr);
             let due = match self.last[index(family)] {
                 Some(last) => base.max(last.saturating_add(self.options.attempt_spacing_delay)),

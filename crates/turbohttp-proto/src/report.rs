@@ -1,5 +1,6 @@
 //! What a race leaves behind: one record per attempt, and the report of the whole race.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -43,6 +44,13 @@ impl fmt::Display for AttemptOutcome {
 
 /// Why an attempt failed, kept as plain data so that records can be cloned, compared
 /// and printed long after the `io::Error` is gone.
+///
+/// A race keeps one record per attempt, so this is small (32 bytes) and, for what
+/// attempts usually die of, owns no heap memory: an OS error is kept as its code and
+/// kind, and its text (`Connection refused (os error 111)`) is rendered when the
+/// failure is displayed; the race's own timeouts keep only their budget. Only an error
+/// without an OS code whose text is its own (a TLS handshake's, a caller's dialer's)
+/// keeps that text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct AttemptFailure {
@@ -52,45 +60,109 @@ pub struct AttemptFailure {
     pub kind: io::ErrorKind,
     /// The OS error code (`errno`), when the OS reported one.
     pub os_error: Option<i32>,
-    /// The error's message.
-    pub message: String,
     /// Whether this failure ended the race (a failure terminal by policy; of several
     /// reported at the same instant, only the one first in plan order, which decided).
     pub terminal: bool,
+    /// What [`AttemptFailure::message`] renders.
+    detail: Detail,
+}
+
+/// The message of a failure, as little as renders it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Detail {
+    /// The OS error's text, from [`AttemptFailure::os_error`].
+    Os,
+    /// The text of the bare kind ([`AttemptFailure::kind`]), as `io::Error::from(kind)`
+    /// reads.
+    Kind,
+    /// The attempt's own budget ran out.
+    Budget(Duration),
+    /// The attempt was still pending when the connect timeout ran out.
+    RaceTimedOut,
+    /// An error's own text. Boxed twice so that the whole stays 16 bytes: this is the
+    /// rare case (no OS code).
+    #[allow(clippy::box_collection)] // a thin pointer: 8 bytes, not a String's 24
+    Text(Box<String>),
 }
 
 impl AttemptFailure {
     /// The record of `error`, as plain data.
     pub fn from_error(error: &AttemptError) -> Self {
         let io = error.io_error();
+        let kind = io.kind();
+        let os_error = io.raw_os_error();
+        let detail = if os_error.is_some() {
+            // An OS error displays as `from_raw_os_error(code)` does: nothing to keep.
+            Detail::Os
+        } else {
+            let text = io.to_string();
+            if io.get_ref().is_none() && text == kind.to_string() {
+                Detail::Kind
+            } else {
+                Detail::Text(Box::new(text))
+            }
+        };
         Self {
             phase: error.phase(),
-            kind: io.kind(),
-            os_error: io.raw_os_error(),
-            message: io.to_string(),
+            kind,
+            os_error,
             terminal: error.is_terminal(),
+            detail,
         }
     }
 
     /// An attempt whose own budget of `budget` ran out.
     pub fn timed_out(budget: Duration) -> Self {
-        Self {
-            phase: AttemptPhase::Connect,
-            kind: io::ErrorKind::TimedOut,
-            os_error: None,
-            message: format!("no answer within its {} budget", DisplayDuration(budget)),
-            terminal: false,
-        }
+        Self::connect_timeout(Detail::Budget(budget))
     }
 
     /// An attempt still pending when the connect timeout ran out.
     pub fn race_timed_out() -> Self {
+        Self::connect_timeout(Detail::RaceTimedOut)
+    }
+
+    fn connect_timeout(detail: Detail) -> Self {
         Self {
             phase: AttemptPhase::Connect,
             kind: io::ErrorKind::TimedOut,
             os_error: None,
-            message: "still pending when the connect timeout ran out".to_owned(),
             terminal: false,
+            detail,
+        }
+    }
+
+    /// The error's message, without the phase (`Connection refused (os error 111)`,
+    /// `no answer within its 2s budget`, a TLS handshake's words); rendered from the
+    /// OS error code or the kind when there is one, borrowed when the error's own text
+    /// was kept.
+    pub fn message(&self) -> Cow<'_, str> {
+        match &self.detail {
+            Detail::Text(text) => Cow::Borrowed(text.as_str()),
+            _ => Cow::Owned(DisplayMessage(self).to_string()),
+        }
+    }
+}
+
+/// Writes a failure's message without allocating.
+struct DisplayMessage<'a>(&'a AttemptFailure);
+
+impl fmt::Display for DisplayMessage<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let failure = self.0;
+        match (&failure.detail, failure.os_error) {
+            (Detail::Os, Some(code)) => write!(f, "{}", io::Error::from_raw_os_error(code)),
+            (Detail::Os | Detail::Kind, _) => write!(f, "{}", failure.kind),
+            (Detail::Budget(budget), _) => {
+                write!(
+                    f,
+                    "no answer within its {} budget",
+                    DisplayDuration(*budget)
+                )
+            }
+            (Detail::RaceTimedOut, _) => {
+                f.write_str("still pending when the connect timeout ran out")
+            }
+            (Detail::Text(text), _) => f.write_str(text),
         }
     }
 }
@@ -100,7 +172,7 @@ impl fmt::Display for AttemptFailure {
         if self.phase == AttemptPhase::Setup {
             f.write_str("setup failed: ")?;
         }
-        f.write_str(&self.message)
+        write!(f, "{}", DisplayMessage(self))
     }
 }
 

@@ -58,11 +58,11 @@ fn a_failure_keeps_the_error_as_plain_data() {
     assert_eq!(failure.kind, io::ErrorKind::ConnectionRefused);
     assert_eq!(failure.os_error, Some(111));
     assert_eq!(
-        failure.message,
+        failure.message(),
         io::Error::from_raw_os_error(111).to_string()
     );
     assert!(!failure.terminal);
-    assert_eq!(failure.to_string(), failure.message);
+    assert_eq!(failure.to_string(), failure.message());
 
     let failure = AttemptFailure::from_error(&rejected());
     assert_eq!(failure.phase, AttemptPhase::Setup);

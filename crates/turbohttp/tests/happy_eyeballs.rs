@@ -637,7 +637,7 @@ async fn decision_2_a_stalled_address_gives_its_slot_up() {
     );
     let failure = won.report.attempts[0].failure.as_ref().unwrap();
     assert_eq!(failure.kind, io::ErrorKind::TimedOut);
-    assert_eq!(failure.message, "no answer within its 15s budget");
+    assert_eq!(failure.message(), "no answer within its 15s budget");
     drop(won);
     assert_all_closed(&net);
 }

@@ -275,7 +275,7 @@ fn check_record(race: &Race, record: &AttemptRecord, winner: Option<usize>) {
                 Fault::TlsBadCert if race.tls => {
                     assert_eq!(failure.phase, AttemptPhase::Setup, "{}", context());
                     assert_eq!(failure.kind, io::ErrorKind::InvalidData, "{}", context());
-                    assert!(failure.message.contains("certificate"), "{}", context());
+                    assert!(failure.message().contains("certificate"), "{}", context());
                     // Terminal only under StopRace; of two rejections at one
                     // instant only the deciding one is marked (checked per race below).
                     assert!(

@@ -185,7 +185,7 @@ fn certificate_for_another_name_stops_the_race() {
         let failure = failure_of(&attempts[0]);
         assert!(failure.terminal);
         assert_eq!(failure.phase, AttemptPhase::Setup);
-        assert!(failure.message.contains("other.test"), "{failure:?}");
+        assert!(failure.message().contains("other.test"), "{failure:?}");
         // Without the policy the failure would have pulled IPv4 forward at once.
         assert!(
             !was_dialed(&ipv4),

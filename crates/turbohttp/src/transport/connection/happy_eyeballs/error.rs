@@ -323,7 +323,8 @@ impl fmt::Display for ConnectError {
                     Some((a, failure)) => write!(
                         f,
                         "connecting to {target} stopped: {} rejected the connection setup: {}",
-                        a.endpoint, failure.message
+                        a.endpoint,
+                        failure.message()
                     )?,
                     None => write!(
                         f,
