@@ -3,13 +3,14 @@
 //! cancels. All decisions are the race's; this file only does IO and waiting.
 
 use std::future::{Future, poll_fn};
-use std::pin::Pin;
+use std::pin::{Pin, pin};
 use std::task::Poll;
 
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
 use super::race::{Event, Outcome, Race};
+use super::timer::Deadline;
 use crate::transport::connection::{Dialer, Resolver};
 
 /// Executes `race`, asking `resolver` about `host` and dialing with `dialer`; returns
@@ -38,7 +39,8 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
         race.handle_cancel(Instant::now().into_std());
     }
     // One cancellation future and one timer for the whole race, the timer re-armed only
-    // when the race's next deadline changes. Without a token, only dropping cancels.
+    // when the race's next deadline changes (precise in real time: see `timer`).
+    // Without a token, only dropping cancels.
     let cancelled = async {
         match cancel {
             Some(token) => token.cancelled().await,
@@ -46,9 +48,8 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
         }
     };
     tokio::pin!(cancelled);
-    let timer = sleep_until(Instant::now());
-    tokio::pin!(timer);
-    let mut armed: Option<Instant> = None;
+    let sleep = pin!(sleep_until(Instant::now()));
+    let mut timer = Deadline::new(sleep);
 
     loop {
         while let Some(event) = race.poll_event() {
@@ -81,11 +82,8 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
         }
 
         let wake = race.poll_timeout().map(Instant::from_std);
-        if let Some(at) = wake
-            && armed != Some(at)
-        {
-            timer.as_mut().reset(at);
-            armed = Some(at);
+        if let Some(at) = wake {
+            timer.reset(at);
         }
         tokio::select! {
             // A connection that completes at the same instant as the deadline or a
@@ -118,8 +116,7 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                 }
             }
             () = &mut cancelled => race.handle_cancel(Instant::now().into_std()),
-            () = &mut timer, if wake.is_some() => {
-                armed = None;
+            () = timer.expired(), if wake.is_some() => {
                 race.handle_timeout(Instant::now().into_std());
             }
         }

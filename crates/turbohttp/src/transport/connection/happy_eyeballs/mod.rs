@@ -24,6 +24,7 @@
 mod driver;
 mod error;
 mod params;
+mod timer;
 
 pub use turbohttp_proto::{plan, race};
 

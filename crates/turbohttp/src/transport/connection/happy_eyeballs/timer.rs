@@ -1,0 +1,444 @@
+//! The race's one timer: a [`Deadline`] that fires within about 0.1 ms of the
+//! instant the race asked for, in real time, and follows tokio's clock exactly when
+//! that clock is paused.
+//!
+//! Why not just `tokio::time::sleep_until`: tokio's timer wheel ticks once a
+//! millisecond and rounds every deadline up to the next tick, and its driver sleeps in
+//! `epoll_wait`, whose timeout is whole milliseconds too, so a 250 ms family stagger
+//! fires 1 to 2 ms late. On Linux a `timerfd` (`CLOCK_MONOTONIC`, absolute deadline,
+//! a high-resolution kernel timer) registered with tokio's IO driver through
+//! [`AsyncFd`](tokio::io::unix::AsyncFd) wakes the task at the deadline itself.
+//!
+//! Three rules keep that cheap and keep the virtual-time tests honest:
+//!
+//! * **Real time only.** The race's instants come from tokio's clock
+//!   (`tokio::time::Instant::now()`), which a test may pause and advance; a kernel
+//!   timer knows nothing of that. Whether tokio's clock is the real one is not public
+//!   API, so [`real_time`] checks it the only way that cannot be fooled: read tokio's
+//!   clock, the real clock, tokio's clock again. tokio's clock, when not paused and
+//!   never advanced, *is* `std::time::Instant::now()`, so the real reading lies
+//!   between the two others; a paused clock reads the same instant twice, and one
+//!   that was advanced or frozen and then resumed is off by the amount it was moved,
+//!   so the real reading falls outside. Under a paused (or shifted) clock the
+//!   deadline is a plain `sleep_until`, the code path the virtual-time suites always
+//!   had. A reading that cannot tell (a clock too coarse to have moved between the
+//!   reads) counts as "not real time": the fallback is tokio's timer, never a kernel
+//!   timer at a virtual instant.
+//! * **Only near the deadline.** Most races end long before their first deadline (a
+//!   healthy connect takes tens of microseconds, the stagger is 250 ms), so a timerfd
+//!   per race would add half a dozen system calls to every connect for nothing.
+//!   Instead tokio's timer waits until [`COARSE_MARGIN`] before the deadline, and
+//!   only then is the timerfd made and set for the rest of the wait. Once made, it
+//!   serves every later deadline of the race directly (one `timerfd_settime` each).
+//! * **Never early.** The absolute `CLOCK_MONOTONIC` deadline is computed from a
+//!   reading of `std::time::Instant` (the same clock on Linux) taken *before* the
+//!   reading of `CLOCK_MONOTONIC`, so the conversion can only move the deadline later,
+//!   by the few nanoseconds between the two reads. When the timer fires, tokio's
+//!   clock (the real one) has passed the deadline and the race sees it due.
+//!
+//! Anything the precise path cannot do (not Linux, no IO driver, out of file
+//! descriptors) falls back to tokio's timer for that deadline: late by a tick, never
+//! wrong.
+
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+
+/// How long before a deadline tokio's timer hands over to the precise one. tokio
+/// fires up to about 2 ms late on an idle machine (the tick plus `epoll_wait`'s
+/// millisecond timeout), so 5 ms leaves room for a busy one; if tokio is later than
+/// that, the deadline is due at once and nothing is lost but the precision.
+pub(crate) const COARSE_MARGIN: Duration = Duration::from_millis(5);
+
+/// What the deadline is waiting with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// Nothing: no deadline, or it fired.
+    Idle,
+    /// tokio's timer, until the deadline itself (a paused clock, or no precise timer).
+    Tokio,
+    /// tokio's timer, until [`COARSE_MARGIN`] before the deadline; then the precise one.
+    Coarse,
+    /// The precise timer, set to the deadline.
+    Precise,
+    /// The deadline had passed when it was set: fires at the next poll.
+    Due,
+}
+
+/// One re-armable deadline in tokio's time: [`reset`](Deadline::reset) to an instant,
+/// then await [`expired`](Deadline::expired) (again and again: each reset arms it once).
+///
+/// It borrows a pinned tokio [`Sleep`] rather than owning one so that it needs no
+/// allocation and no unsafe pin projection: the driver pins the sleep on its stack.
+pub(crate) struct Deadline<'a> {
+    /// tokio's timer: the whole wait, or the coarse part of it.
+    sleep: Pin<&'a mut Sleep>,
+    /// The instant waited for, while [`Deadline::wait`] is not [`Wait::Idle`].
+    at: Instant,
+    /// What waits for `at` now.
+    wait: Wait,
+    /// The precise timer, made the first time a deadline comes near, kept for the race.
+    precise: Option<precise::Timer>,
+}
+
+impl<'a> Deadline<'a> {
+    /// A deadline that waits with `sleep` (any instant: it is re-armed before use).
+    pub(crate) fn new(sleep: Pin<&'a mut Sleep>) -> Self {
+        Self {
+            sleep,
+            at: Instant::now(),
+            wait: Wait::Idle,
+            precise: None,
+        }
+    }
+
+    /// Arms the deadline for `at`. Re-arming for the instant it already waits for
+    /// does nothing (the race asks after every event, and the deadline rarely moves);
+    /// after it fired, the same instant arms it again.
+    pub(crate) fn reset(&mut self, at: Instant) {
+        if self.wait != Wait::Idle && self.at == at {
+            return;
+        }
+        self.at = at;
+        if !precise::AVAILABLE || !real_time() {
+            self.sleep.as_mut().reset(at);
+            self.wait = Wait::Tokio;
+            return;
+        }
+        let left = at.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            self.wait = Wait::Due;
+        } else if self.precise.is_some() || left <= COARSE_MARGIN {
+            self.arm_precise();
+        } else {
+            self.sleep.as_mut().reset(at - COARSE_MARGIN);
+            self.wait = Wait::Coarse;
+        }
+    }
+
+    /// Completes once the armed instant has passed (in tokio's time); pending forever
+    /// while nothing is armed.
+    pub(crate) async fn expired(&mut self) {
+        poll_fn(|cx| self.poll_expired(cx)).await;
+    }
+
+    /// [`Deadline::expired`] as a poll function.
+    pub(crate) fn poll_expired(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        loop {
+            match self.wait {
+                Wait::Idle => return Poll::Pending,
+                Wait::Due => {}
+                Wait::Tokio => {
+                    if self.sleep.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                }
+                Wait::Coarse => {
+                    if self.sleep.as_mut().poll(cx).is_pending() {
+                        return Poll::Pending;
+                    }
+                    // Near the deadline: hand over (or, if the clock was paused since,
+                    // wait for the rest with tokio's timer), then poll what now waits.
+                    if real_time() {
+                        self.arm_precise();
+                    } else {
+                        let at = self.at;
+                        self.sleep.as_mut().reset(at);
+                        self.wait = Wait::Tokio;
+                    }
+                    continue;
+                }
+                Wait::Precise => {
+                    let fired = match &self.precise {
+                        Some(timer) => timer.poll_fired(cx),
+                        None => Poll::Ready(Err(std::io::ErrorKind::NotFound.into())),
+                    };
+                    match fired {
+                        Poll::Pending => return Poll::Pending,
+                        Poll::Ready(Ok(())) => {}
+                        Poll::Ready(Err(error)) => {
+                            self.fall_back(&error);
+                            continue;
+                        }
+                    }
+                }
+            }
+            self.wait = Wait::Idle;
+            return Poll::Ready(());
+        }
+    }
+
+    /// Sets the precise timer (made now if need be) for `self.at`, or falls back.
+    fn arm_precise(&mut self) {
+        let at = self.at.into_std();
+        let set = match &self.precise {
+            Some(timer) => timer.set(at),
+            None => precise::Timer::new().and_then(|timer| {
+                timer.set(at)?;
+                self.precise = Some(timer);
+                Ok(())
+            }),
+        };
+        match set {
+            Ok(()) => self.wait = Wait::Precise,
+            Err(error) => self.fall_back(&error),
+        }
+    }
+
+    /// The precise timer failed: drop it and wait with tokio's for the rest.
+    fn fall_back(&mut self, error: &std::io::Error) {
+        tracing::debug!(%error, "precise timer unavailable, using tokio's");
+        self.precise = None;
+        let at = self.at;
+        self.sleep.as_mut().reset(at);
+        self.wait = Wait::Tokio;
+    }
+}
+
+/// Whether tokio's clock is the real monotonic clock now: not paused, not shifted by
+/// `advance`. See the module documentation for why this sandwich is exact.
+pub(crate) fn real_time() -> bool {
+    let before = Instant::now().into_std();
+    let real = std::time::Instant::now();
+    let after = Instant::now().into_std();
+    // Strictly later at the end: a paused clock reads the same instant twice.
+    before <= real && real <= after && before < after
+}
+
+#[cfg(target_os = "linux")]
+mod precise {
+    //! The Linux `timerfd`, through rustix's safe wrappers.
+
+    use std::io;
+    use std::os::fd::OwnedFd;
+    use std::task::{Context, Poll};
+
+    use rustix::time::{
+        ClockId, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec,
+        clock_gettime, timerfd_create, timerfd_settime,
+    };
+    use tokio::io::Interest;
+    use tokio::io::unix::AsyncFd;
+
+    /// There is a precise timer on this platform.
+    pub(super) const AVAILABLE: bool = true;
+
+    /// A one-shot `CLOCK_MONOTONIC` timerfd, readable once its deadline passed.
+    pub(super) struct Timer(AsyncFd<OwnedFd>);
+
+    impl Timer {
+        /// A disarmed timer registered with the current runtime's IO driver (an error
+        /// without one).
+        pub(super) fn new() -> io::Result<Self> {
+            let fd = timerfd_create(
+                TimerfdClockId::Monotonic,
+                TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
+            )?;
+            // `AsyncFd::new` is deprecated since tokio 1.54 in favour of the `unsafe`
+            // `AsyncFd::register`, whose contract is that the inner value's raw fd stays
+            // open and the same while registered: an `OwnedFd`, owned by the `AsyncFd`
+            // and never handed out mutably, meets it by construction. The workspace
+            // forbids `unsafe`, so the safe (deprecated) constructor it is.
+            #[allow(deprecated)]
+            let fd = AsyncFd::with_interest(fd, Interest::READABLE)?;
+            Ok(Self(fd))
+        }
+
+        /// Arms the timer for `at`, replacing any earlier setting (and clearing an
+        /// expiry not yet read).
+        pub(super) fn set(&self, at: std::time::Instant) -> io::Result<()> {
+            // std's Instant is CLOCK_MONOTONIC on Linux but does not expose its value:
+            // convert through a pair of readings, the real one first, so that the
+            // error (the time between them) only makes the deadline later.
+            let real = std::time::Instant::now();
+            let mono = clock_gettime(ClockId::Monotonic);
+            let value = add(mono, at.saturating_duration_since(real));
+            let zero = Timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            timerfd_settime(
+                self.0.get_ref(),
+                TimerfdTimerFlags::ABSTIME,
+                &Itimerspec {
+                    it_interval: zero,
+                    it_value: value,
+                },
+            )?;
+            Ok(())
+        }
+
+        /// Ready once the deadline set last has passed; consumes the expiry.
+        pub(super) fn poll_fired(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            loop {
+                let mut guard = match self.0.poll_read_ready(cx) {
+                    Poll::Ready(Ok(guard)) => guard,
+                    Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
+                    Poll::Pending => return Poll::Pending,
+                };
+                // The readiness may be stale (an expiry that a later `set` cleared):
+                // only a successful read of the expiry count says the timer fired.
+                let mut count = [0u8; 8];
+                match guard.try_io(|fd| Ok(rustix::io::read(fd.get_ref(), &mut count)?)) {
+                    Ok(result) => return Poll::Ready(result.map(drop)),
+                    Err(_would_block) => continue,
+                }
+            }
+        }
+    }
+
+    /// `base + by`, normalised.
+    fn add(base: Timespec, by: std::time::Duration) -> Timespec {
+        let nanos = base.tv_nsec + i64::from(by.subsec_nanos());
+        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX / 2);
+        Timespec {
+            tv_sec: base
+                .tv_sec
+                .saturating_add(secs)
+                .saturating_add(nanos / 1_000_000_000),
+            tv_nsec: nanos % 1_000_000_000,
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::*;
+
+        #[test]
+        fn adding_carries_the_nanoseconds() {
+            let base = Timespec {
+                tv_sec: 7,
+                tv_nsec: 999_999_000,
+            };
+            let sum = add(base, std::time::Duration::new(2, 2_000));
+            assert_eq!((sum.tv_sec, sum.tv_nsec), (10, 1_000));
+            let sum = add(base, std::time::Duration::ZERO);
+            assert_eq!((sum.tv_sec, sum.tv_nsec), (7, 999_999_000));
+        }
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+mod precise {
+    //! No precise timer here: tokio's serves every deadline.
+
+    use std::io;
+    use std::task::{Context, Poll};
+
+    /// There is no precise timer on this platform.
+    pub(super) const AVAILABLE: bool = false;
+
+    /// Uninhabited: never made.
+    pub(super) enum Timer {}
+
+    impl Timer {
+        /// Always unsupported, so the deadline falls back to tokio's timer.
+        pub(super) fn new() -> io::Result<Self> {
+            Err(io::ErrorKind::Unsupported.into())
+        }
+
+        /// Unreachable: there is no timer to set.
+        pub(super) fn set(&self, _at: std::time::Instant) -> io::Result<()> {
+            match *self {}
+        }
+
+        /// Unreachable: there is no timer to poll.
+        pub(super) fn poll_fired(&self, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            match *self {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::pin;
+
+    use tokio::time::sleep_until;
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_clock_is_not_real_time_and_gets_tokios_timer() {
+        assert!(!real_time());
+        let start = Instant::now();
+        let sleep = pin!(sleep_until(start));
+        let mut deadline = Deadline::new(sleep);
+        deadline.reset(start + Duration::from_millis(3));
+        // Near the deadline, but virtual: never the kernel's timer.
+        assert_eq!(deadline.wait, Wait::Tokio);
+        deadline.expired().await;
+        assert_eq!(Instant::now(), start + Duration::from_millis(3));
+        assert_eq!(deadline.wait, Wait::Idle);
+        assert!(deadline.precise.is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resetting_moves_the_deadline_and_the_same_instant_is_a_no_op() {
+        let start = Instant::now();
+        let sleep = pin!(sleep_until(start));
+        let mut deadline = Deadline::new(sleep);
+        // Nothing armed: pending forever (auto-advance would otherwise fire it).
+        let idle = tokio::time::timeout(Duration::from_secs(60), deadline.expired()).await;
+        assert!(idle.is_err());
+        let start = Instant::now();
+        deadline.reset(start + Duration::from_millis(250));
+        deadline.reset(start + Duration::from_millis(100));
+        // The same instant again does not re-arm (nor move) it.
+        deadline.reset(start + Duration::from_millis(100));
+        deadline.expired().await;
+        assert_eq!(Instant::now(), start + Duration::from_millis(100));
+        // Fired: the same instant, now past, arms it again and it is due at once.
+        deadline.reset(start + Duration::from_millis(100));
+        deadline.expired().await;
+        assert_eq!(Instant::now(), start + Duration::from_millis(100));
+        // Later, then earlier before it fires.
+        deadline.reset(start + Duration::from_millis(400));
+        deadline.reset(start + Duration::from_millis(300));
+        deadline.expired().await;
+        assert_eq!(Instant::now(), start + Duration::from_millis(300));
+    }
+
+    #[tokio::test]
+    async fn an_advanced_clock_is_not_real_time() {
+        assert!(real_time());
+        tokio::time::pause();
+        tokio::time::advance(Duration::from_millis(10)).await;
+        tokio::time::resume();
+        // Running again, but 10 ms ahead of the real clock.
+        assert!(!real_time());
+    }
+
+    #[tokio::test]
+    async fn in_real_time_it_fires_not_before_the_deadline() {
+        assert!(real_time());
+        let sleep = pin!(sleep_until(Instant::now()));
+        let mut deadline = Deadline::new(sleep);
+        for wait in [Duration::from_millis(20), COARSE_MARGIN / 2] {
+            let at = Instant::now() + wait;
+            deadline.reset(at);
+            if precise::AVAILABLE {
+                // Far: tokio's timer first; near: the precise one at once (it then
+                // stays for the rest of the race).
+                let expected = if deadline.precise.is_some() || wait <= COARSE_MARGIN {
+                    Wait::Precise
+                } else {
+                    Wait::Coarse
+                };
+                assert_eq!(deadline.wait, expected);
+            }
+            deadline.expired().await;
+            // The only safe timed assertion: a lower bound, in both clocks.
+            assert!(Instant::now() >= at);
+            assert!(std::time::Instant::now() >= at.into_std());
+            if precise::AVAILABLE {
+                assert!(deadline.precise.is_some(), "the last stretch was precise");
+            }
+        }
+        // A deadline already past is due at once.
+        deadline.reset(Instant::now() - Duration::from_millis(1));
+        deadline.expired().await;
+    }
+}
