@@ -1,5 +1,5 @@
-//! Who is measured: the tokio floor, turbohttp (default options and a bare dialer),
-//! hyper-util in process; curl, the `turbohttp` command and Python asyncio as processes.
+//! Who is measured: the tokio floor, turbohttp (its default options, hyper-util's
+//! options, a bare dialer), hyper-util (its default options, turbohttp's) in process; curl, the `turbohttp` command and Python asyncio as processes.
 
 use std::env;
 use std::future::{Ready, ready};
@@ -19,9 +19,9 @@ use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 use turbohttp::ConnectParams;
 use turbohttp::transport::connection::{
-    AttemptError, Dialer, NoResolver, RaceReport, StaticResolver,
+    AttemptError, Dialer, NoResolver, RaceReport, StaticResolver, TcpDialer,
 };
-use turbohttp::{HappyEyeballs, HappyEyeballsOptions};
+use turbohttp::{HappyEyeballs, HappyEyeballsOptions, SocketOptions};
 
 use crate::scenarios::*;
 use crate::{ASYNCIO, HOST, TIMEOUT};
@@ -36,18 +36,27 @@ pub(crate) enum Who {
     /// turbohttp's race with a dialer that is a bare `TcpStream::connect`, like the
     /// floor's: the cost of the race alone, without the default socket options.
     TurboBare,
+    /// turbohttp with hyper-util's default socket options (no `TCP_NODELAY`, no
+    /// keepalive): the same work as [`Who::Hyper`].
+    TurboHyperOpts,
     Hyper,
+    /// hyper-util with turbohttp's default socket options (`TCP_NODELAY`, keepalive
+    /// idle and interval 60 s): the same work as [`Who::Turbo`].
+    HyperTurboOpts,
     Curl,
     Asyncio,
     Cli,
 }
 
 impl Who {
-    pub(crate) const ALL: [Who; 7] = [
+    /// The table's column order: each same-options pair side by side.
+    pub(crate) const ALL: [Who; 9] = [
         Who::Floor,
         Who::Turbo,
-        Who::TurboBare,
+        Who::HyperTurboOpts,
+        Who::TurboHyperOpts,
         Who::Hyper,
+        Who::TurboBare,
         Who::Curl,
         Who::Asyncio,
         Who::Cli,
@@ -58,7 +67,9 @@ impl Who {
             Who::Floor => "tokio floor",
             Who::Turbo => "turbohttp",
             Who::TurboBare => "turbohttp bare dial",
+            Who::TurboHyperOpts => "turbohttp, hyper-util's options",
             Who::Hyper => "hyper-util",
+            Who::HyperTurboOpts => "hyper-util, turbohttp's options",
             Who::Curl => "curl",
             Who::Asyncio => "asyncio",
             Who::Cli => "turbohttp cmd",
@@ -70,7 +81,9 @@ impl Who {
             Who::Floor => "floor",
             Who::Turbo => "turbo",
             Who::TurboBare => "bare",
+            Who::TurboHyperOpts => "turbo-hopts",
             Who::Hyper => "hyper",
+            Who::HyperTurboOpts => "hyper-topts",
             Who::Curl => "curl",
             Who::Asyncio => "asyncio",
             Who::Cli => "cli",
@@ -82,7 +95,20 @@ impl Who {
     }
 
     pub(crate) fn in_process(self) -> bool {
-        matches!(self, Who::Floor | Who::Turbo | Who::TurboBare | Who::Hyper)
+        matches!(
+            self,
+            Who::Floor
+                | Who::Turbo
+                | Who::TurboBare
+                | Who::TurboHyperOpts
+                | Who::Hyper
+                | Who::HyperTurboOpts
+        )
+    }
+
+    /// turbohttp's race, whatever its dialer.
+    pub(crate) fn is_turbo(self) -> bool {
+        matches!(self, Who::Turbo | Who::TurboBare | Who::TurboHyperOpts)
     }
 }
 
@@ -127,7 +153,9 @@ pub(crate) struct Clients {
     pub(crate) target: Target,
     pub(crate) turbo: HappyEyeballs<StaticResolver<NoResolver>>,
     pub(crate) bare: HappyEyeballs<StaticResolver<NoResolver>, BareDialer>,
+    pub(crate) turbo_hopts: HappyEyeballs<StaticResolver<NoResolver>>,
     pub(crate) hyper: HttpConnector<ListResolver>,
+    pub(crate) hyper_topts: HttpConnector<ListResolver>,
     pub(crate) uri: Uri,
     pub(crate) cancel: CancellationToken,
 }
@@ -142,17 +170,33 @@ impl Clients {
                 target.port,
                 target.addrs.iter().copied(),
             ));
+        // hyper-util's defaults: no TCP_NODELAY, no keepalive.
+        let hyper_options = SocketOptions::default()
+            .with_nodelay(false)
+            .with_keepalive(None)
+            .with_keepalive_interval(None);
         let mut hyper = HttpConnector::new_with_resolver(ListResolver(target.addrs.clone().into()));
         hyper.set_happy_eyeballs_timeout(Some(stagger));
         hyper.set_connect_timeout(Some(TIMEOUT));
+        // turbohttp's defaults, as far as hyper-util has them.
+        let ours = SocketOptions::default();
+        let mut hyper_topts = hyper.clone();
+        hyper_topts.set_nodelay(ours.nodelay);
+        hyper_topts.set_keepalive(ours.keepalive);
+        hyper_topts.set_keepalive_interval(ours.keepalive_interval);
+        hyper_topts.set_keepalive_retries(ours.keepalive_retries);
         let uri = format!("http://{HOST}:{}/", target.port)
             .parse()
             .expect("a valid uri");
         Clients {
             target: target.clone(),
             bare: turbo.clone().with_dialer(BareDialer),
+            turbo_hopts: turbo.clone().with_dialer(TcpDialer {
+                socket: hyper_options,
+            }),
             turbo,
             hyper,
+            hyper_topts,
             uri,
             cancel: CancellationToken::new(),
         }
@@ -163,36 +207,15 @@ impl Clients {
     pub(crate) async fn connect(&self, who: Who) -> io::Result<(TcpStream, Option<RaceReport>)> {
         match who {
             Who::Floor => Ok((TcpStream::connect(self.target.healthy()).await?, None)),
-            Who::Turbo => {
-                let won = self
-                    .turbo
-                    .connect_with(
-                        HOST,
-                        self.target.port,
-                        ConnectParams::default()
-                            .with_timeout(TIMEOUT)
-                            .with_cancel(self.cancel.clone()),
-                    )
-                    .await
-                    .map_err(io::Error::other)?;
-                Ok((won.stream, Some(won.report)))
-            }
-            Who::TurboBare => {
-                let won = self
-                    .bare
-                    .connect_with(
-                        HOST,
-                        self.target.port,
-                        ConnectParams::default()
-                            .with_timeout(TIMEOUT)
-                            .with_cancel(self.cancel.clone()),
-                    )
-                    .await
-                    .map_err(io::Error::other)?;
-                Ok((won.stream, Some(won.report)))
-            }
-            Who::Hyper => {
-                let mut connector = self.hyper.clone();
+            Who::Turbo => self.race(&self.turbo).await,
+            Who::TurboBare => self.race(&self.bare).await,
+            Who::TurboHyperOpts => self.race(&self.turbo_hopts).await,
+            Who::Hyper | Who::HyperTurboOpts => {
+                let mut connector = if who == Who::Hyper {
+                    self.hyper.clone()
+                } else {
+                    self.hyper_topts.clone()
+                };
                 let io = connector
                     .call(self.uri.clone())
                     .await
@@ -201,6 +224,24 @@ impl Clients {
             }
             _ => Err(io::Error::other("not an in-process contender")),
         }
+    }
+
+    /// One turbohttp race, with the winner's report.
+    async fn race<D: Dialer<Stream = TcpStream>>(
+        &self,
+        racer: &HappyEyeballs<StaticResolver<NoResolver>, D>,
+    ) -> io::Result<(TcpStream, Option<RaceReport>)> {
+        let won = racer
+            .connect_with(
+                HOST,
+                self.target.port,
+                ConnectParams::default()
+                    .with_timeout(TIMEOUT)
+                    .with_cancel(self.cancel.clone()),
+            )
+            .await
+            .map_err(io::Error::other)?;
+        Ok((won.stream, Some(won.report)))
     }
 
     pub(crate) async fn timed(&self, who: Who) -> io::Result<Duration> {

@@ -20,13 +20,17 @@
 //! Environment:
 //! * `TURBOHTTP_BENCH_SMOKE=1`: a few samples per contender (CI keeps this compiling and
 //!   running); no number it prints means anything.
-//! * `TURBOHTTP_BENCH_ITERS=N`: rounds per scenario (default 40; smoke 2).
+//! * `TURBOHTTP_BENCH_RUNS=R`: how many times the whole set of rounds is run (default 5;
+//!   smoke 2). Each cell is the median over the runs of each run's statistic, with the
+//!   runs' minimum and maximum beside it, so that the spread of a row is in the table.
+//! * `TURBOHTTP_BENCH_ITERS=N`: rounds per scenario in each run (default 8; smoke 1).
 //! * `TURBOHTTP_BENCH_STAGGER_MS=N`: the stagger delay given to every racer (default 250).
 //! * `TURBOHTTP_BENCH_CLI=PATH`: the `turbohttp` binary to use (default: built here with
 //!   `cargo build --release -p turbohttp-cli`); `skip` leaves the command out.
 //! * `TURBOHTTP_BENCH_SCENARIOS=1,3`: run only these scenarios.
 //! * `TURBOHTTP_BENCH_PROFILE=WHO,s1|s4,N`: no table; `N` connects by one in-process
-//!   contender (`floor`, `turbo`, `bare`, `hyper`), for `valgrind`, `strace` or `perf`.
+//!   contender (`floor`, `turbo`, `bare`, `turbo-hopts`, `hyper`, `hyper-topts`), for
+//!   `valgrind`, `strace` or `perf`.
 //!
 //! BENCHMARKS.md (at the workspace root) has a full run and how to read it.
 //!
@@ -72,7 +76,9 @@ pub(crate) const WORKER_ENV: &str = "TURBOHTTP_BENCH_WORKER";
 #[derive(Debug, Clone)]
 pub(crate) struct Settings {
     pub(crate) smoke: bool,
-    /// Rounds per scenario.
+    /// Runs of the whole set of rounds; the table shows their spread.
+    pub(crate) runs: usize,
+    /// Rounds per scenario in each run.
     pub(crate) rounds: usize,
     /// Connects per contender per round in scenario 1 (latency) and 3.
     pub(crate) batch: usize,
@@ -93,10 +99,12 @@ impl Settings {
                 .ok()
                 .and_then(|v| v.trim().parse::<usize>().ok())
         };
-        let rounds = number("TURBOHTTP_BENCH_ITERS").unwrap_or(if smoke { 2 } else { 40 });
+        let runs = number("TURBOHTTP_BENCH_RUNS").unwrap_or(if smoke { 2 } else { 5 });
+        let rounds = number("TURBOHTTP_BENCH_ITERS").unwrap_or(if smoke { 1 } else { 8 });
         let stagger_ms = number("TURBOHTTP_BENCH_STAGGER_MS").unwrap_or(250);
         Self {
             smoke,
+            runs: runs.max(1),
             rounds: rounds.max(1),
             batch: if smoke { 3 } else { 25 },
             tp_n: if smoke { 64 } else { 512 },
@@ -121,7 +129,9 @@ fn profile(spec: &str) -> io::Result<()> {
     };
     let who = Who::from_tag(who)
         .filter(|w| w.in_process())
-        .ok_or_else(|| io::Error::other("WHO is turbo, bare, hyper or floor"))?;
+        .ok_or_else(|| {
+            io::Error::other("WHO is floor, turbo, bare, turbo-hopts, hyper or hyper-topts")
+        })?;
     let n: usize = n.parse().map_err(io::Error::other)?;
     let servers = start_servers()?;
     let mut addrs: Vec<SocketAddr> = match scenario {
@@ -174,11 +184,7 @@ fn main() {
     println!();
     print!("{}", render(&results, &settings));
     // The library failing is a bug worth a red CI; other contenders only get a note.
-    if results
-        .errors
-        .keys()
-        .any(|(_, w)| matches!(w, Who::Turbo | Who::TurboBare))
-    {
+    if results.errors.keys().any(|(_, w)| w.is_turbo()) {
         std::process::exit(1);
     }
 }

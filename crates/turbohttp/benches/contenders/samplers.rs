@@ -125,7 +125,12 @@ pub(crate) fn s4_once(
     stagger: Duration,
 ) -> io::Result<S4Sample> {
     let (mut cmd, speaks) = match who {
-        Who::Floor | Who::Turbo | Who::TurboBare | Who::Hyper => {
+        Who::Floor
+        | Who::Turbo
+        | Who::TurboBare
+        | Who::TurboHyperOpts
+        | Who::Hyper
+        | Who::HyperTurboOpts => {
             let mut cmd = Command::new(env::current_exe()?);
             cmd.env(
                 WORKER_ENV,
@@ -206,9 +211,7 @@ pub(crate) fn s4_once(
             let ns = *values
                 .first()
                 .ok_or_else(|| io::Error::other("empty reply"))?;
-            let in_flight = matches!(who, Who::Turbo | Who::TurboBare)
-                .then(|| values.get(1).copied())
-                .flatten();
+            let in_flight = who.is_turbo().then(|| values.get(1).copied()).flatten();
             (
                 Duration::from_nanos(ns),
                 in_flight.map(|v| usize::try_from(v).unwrap_or(0)),
@@ -283,7 +286,12 @@ pub(crate) fn latency_batch(
         results.record(key, who, took.map(scale));
     };
     match who {
-        Who::Floor | Who::Turbo | Who::TurboBare | Who::Hyper => {
+        Who::Floor
+        | Who::Turbo
+        | Who::TurboBare
+        | Who::TurboHyperOpts
+        | Who::Hyper
+        | Who::HyperTurboOpts => {
             for _ in 0..batch {
                 let took = runtime.block_on(clients.timed(who));
                 push(results, took);
@@ -331,9 +339,12 @@ pub(crate) fn throughput(
 ) -> Option<io::Result<f64>> {
     let stagger = clients.turbo.options().family_stagger_delay;
     let wall = match who {
-        Who::Floor | Who::Turbo | Who::TurboBare | Who::Hyper => {
-            runtime.block_on(clients.throughput(who, conc, n))
-        }
+        Who::Floor
+        | Who::Turbo
+        | Who::TurboBare
+        | Who::TurboHyperOpts
+        | Who::Hyper
+        | Who::HyperTurboOpts => runtime.block_on(clients.throughput(who, conc, n)),
         Who::Curl => curl_throughput(&clients.target, stagger, conc, n),
         Who::Asyncio => {
             let py = python.as_mut()?;

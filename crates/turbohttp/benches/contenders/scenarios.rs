@@ -213,7 +213,14 @@ pub(crate) fn run(settings: &Settings) -> Results {
         python: probe_python(),
         cli: find_cli(),
     };
-    let mut active = vec![Who::Floor, Who::Turbo, Who::TurboBare, Who::Hyper];
+    let mut active = vec![
+        Who::Floor,
+        Who::Turbo,
+        Who::HyperTurboOpts,
+        Who::TurboHyperOpts,
+        Who::Hyper,
+        Who::TurboBare,
+    ];
     for (who, ok) in [
         (Who::Curl, ext.curl.as_ref().err()),
         (Who::Asyncio, ext.python.as_ref().err()),
@@ -255,202 +262,214 @@ pub(crate) fn run(settings: &Settings) -> Results {
         addrs: vec![localhost(servers.p1)],
     };
     let c1 = Arc::new(Clients::new(&s1, stagger));
-    eprintln!(
-        "scenario 1: latency ({rounds} rounds × {} connects)",
-        settings.batch
-    );
     // Warm every path once (first-connect costs are not what we measure).
     for &who in &active {
         if who.in_process() {
             let _ = runtime.block_on(c1.timed(who));
         }
     }
-    for round in 0..if wanted(1) { rounds } else { 0 } {
-        for who in rotation(&active, round) {
-            latency_batch(
-                &runtime,
-                &mut results,
-                "s1.lat",
-                who,
-                &c1,
-                &ext,
-                &mut python,
-                settings.batch,
-                us,
-                Duration::ZERO,
-            );
-        }
-    }
-    eprintln!(
-        "scenario 1: throughput ({} rounds × {} connects, 1 and 64 at a time)",
-        rounds.div_ceil(2),
-        settings.tp_n
-    );
-    for round in 0..if wanted(1) { rounds.div_ceil(2) } else { 0 } {
-        for who in rotation(&active, round) {
-            for (key, conc) in [("s1.tp1", 1), ("s1.tp64", 64)] {
-                if let Some(r) = throughput(&runtime, who, &c1, &mut python, conc, settings.tp_n) {
-                    results.record(key, who, r);
-                }
-            }
-        }
-    }
+    // Scenario 4: a contender that failed once (curl runs into the 10 s bound) is not
+    // run again, in this run or the next.
+    let mut gave_up: Vec<Who> = Vec::new();
 
-    // Scenarios 2 and 3.
-    for (key, port, first, batch, name) in [
-        (
-            "s2.time",
-            &servers.p2,
-            "stalled",
-            1,
-            "scenario 2 (::1 stalled)",
-        ),
-        (
-            "s3.time",
-            &servers.p3,
-            "refused",
-            settings.batch.min(10),
-            "scenario 3 (::1 refused)",
-        ),
-    ] {
-        if !wanted(if key == "s2.time" { 2 } else { 3 }) {
-            continue;
-        }
-        let port = match port {
-            Ok(p) => *p,
-            Err(why) => {
-                results.scenario_skips.push(format!("{name}: {why}"));
-                continue;
-            }
-        };
+    // The whole set of rounds, `runs` times: each run gives every row one statistic,
+    // and the table shows how far the runs spread.
+    for run in 0..settings.runs {
+        results.run = run;
+        eprintln!("run {} of {}", run + 1, settings.runs);
         eprintln!(
-            "{name}: {rounds} rounds × {batch} connects ([::1]:{port} {first}, then 127.0.0.1:{port})"
+            "scenario 1: latency ({rounds} rounds × {} connects)",
+            settings.batch
         );
-        let target = Target {
-            port,
-            addrs: vec![v6_localhost(port), localhost(port)],
-        };
-        let clients = Clients::new(&target, stagger);
-        for round in 0..rounds {
+        for round in 0..if wanted(1) { rounds } else { 0 } {
             for who in rotation(&active, round) {
                 latency_batch(
                     &runtime,
                     &mut results,
-                    key,
+                    "s1.lat",
                     who,
-                    &clients,
+                    &c1,
                     &ext,
                     &mut python,
-                    batch,
-                    ms,
-                    stagger,
+                    settings.batch,
+                    us,
+                    Duration::ZERO,
                 );
             }
+        }
+        eprintln!(
+            "scenario 1: throughput ({} rounds × {} connects, 1 and 64 at a time)",
+            rounds.div_ceil(2),
+            settings.tp_n
+        );
+        for round in 0..if wanted(1) { rounds.div_ceil(2) } else { 0 } {
+            for who in rotation(&active, round) {
+                for (key, conc) in [("s1.tp1", 1), ("s1.tp64", 64)] {
+                    if let Some(r) =
+                        throughput(&runtime, who, &c1, &mut python, conc, settings.tp_n)
+                    {
+                        results.record(key, who, r);
+                    }
+                }
+            }
+        }
+
+        // Scenarios 2 and 3.
+        for (key, port, first, batch, name) in [
+            (
+                "s2.time",
+                &servers.p2,
+                "stalled",
+                1,
+                "scenario 2 (::1 stalled)",
+            ),
+            (
+                "s3.time",
+                &servers.p3,
+                "refused",
+                settings.batch.min(10),
+                "scenario 3 (::1 refused)",
+            ),
+        ] {
+            if !wanted(if key == "s2.time" { 2 } else { 3 }) {
+                continue;
+            }
+            let port = match port {
+                Ok(p) => *p,
+                Err(why) => {
+                    results.skip_scenario(format!("{name}: {why}"));
+                    continue;
+                }
+            };
+            eprintln!(
+                "{name}: {rounds} rounds × {batch} connects ([::1]:{port} {first}, then 127.0.0.1:{port})"
+            );
+            let target = Target {
+                port,
+                addrs: vec![v6_localhost(port), localhost(port)],
+            };
+            let clients = Clients::new(&target, stagger);
+            for round in 0..rounds {
+                for who in rotation(&active, round) {
+                    latency_batch(
+                        &runtime,
+                        &mut results,
+                        key,
+                        who,
+                        &clients,
+                        &ext,
+                        &mut python,
+                        batch,
+                        ms,
+                        stagger,
+                    );
+                }
+            }
+        }
+
+        // Scenario 4.
+        let bad: Vec<SocketAddr> = refusing(settings.bad)
+            .into_iter()
+            .map(|ip| SocketAddr::new(IpAddr::V4(ip), servers.p1))
+            .collect();
+        let refused_probe = std::net::TcpStream::connect_timeout(&bad[0], Duration::from_secs(1));
+        if !wanted(4) {
+        } else if refused_probe
+            .as_ref()
+            .is_err_and(|e| e.kind() == io::ErrorKind::ConnectionRefused)
+        {
+            let mut addrs = bad.clone();
+            addrs.push(localhost(servers.p1));
+            let big = Target {
+                port: servers.p1,
+                addrs,
+            };
+            let small = s1.clone();
+            let mut addrs: Vec<SocketAddr> = refusing(5 * settings.bad)
+                .into_iter()
+                .map(|ip| SocketAddr::new(IpAddr::V4(ip), servers.p1))
+                .collect();
+            addrs.push(localhost(servers.p1));
+            let bigger = Target {
+                port: servers.p1,
+                addrs,
+            };
+            let s4_rounds = rounds.div_ceil(2);
+            eprintln!(
+                "scenario 4: {s4_rounds} rounds; {} refusing addresses ({}..{}) then 127.0.0.1:{}",
+                settings.bad,
+                bad[0].ip(),
+                bad[bad.len() - 1].ip(),
+                servers.p1
+            );
+            for round in 0..s4_rounds {
+                for who in rotation(&active, round) {
+                    if gave_up.contains(&who) {
+                        continue;
+                    }
+                    let one = s4_once(who, &ext, &small, &small, stagger);
+                    if who == Who::Floor {
+                        // The floor dials only the healthy address: the time reference.
+                        results.record("s4.time", who, one.map(|s| ms(s.took)));
+                        continue;
+                    }
+                    let many = s4_once(who, &ext, &big, &small, stagger);
+                    match (one, many) {
+                        (Ok(one), Ok(many)) => {
+                            results.add("s4.time", who, ms(many.took));
+                            results.add(
+                                "s4.perattempt",
+                                who,
+                                us(many.took) / (settings.bad + 1) as f64,
+                            );
+                            results.add("s4.sockets", who, many.peak_sockets as f64);
+                            results.add("s4.sockets1", who, one.peak_sockets as f64);
+                            if let Some(n) = many.in_flight {
+                                results.add("s4.inflight", who, n as f64);
+                            }
+                            let extra = many.hwm_kib as f64 - one.hwm_kib as f64;
+                            results.add("s4.mem", who, extra);
+                            results.add("s4.peraddr", who, extra * 1024.0 / settings.bad as f64);
+                        }
+                        (Err(e), _) | (_, Err(e)) => {
+                            results.record("s4.time", who, Err(e));
+                            gave_up.push(who);
+                        }
+                    }
+                    // Linearity: five times the addresses, for the contenders that can dial
+                    // 5,000 refusing addresses well within the 10 s bound.
+                    if (who.in_process() && who != Who::Floor) || who == Who::Cli {
+                        let one = s4_once(who, &ext, &small, &small, stagger);
+                        let many = s4_once(who, &ext, &bigger, &small, stagger);
+                        match (one, many) {
+                            (Ok(one), Ok(many)) => {
+                                let n = bigger.addrs.len() - 1;
+                                results.add("s4x.perattempt", who, us(many.took) / (n + 1) as f64);
+                                let extra = many.hwm_kib as f64 - one.hwm_kib as f64;
+                                results.add("s4x.peraddr", who, extra * 1024.0 / n as f64);
+                            }
+                            (Err(e), _) | (_, Err(e)) => {
+                                results.record("s4x.perattempt", who, Err(e))
+                            }
+                        }
+                    }
+                }
+            }
+        } else {
+            results.skip_scenario(format!(
+                "scenario 4: {} does not refuse: {refused_probe:?}",
+                bad[0]
+            ));
+        }
+
+        // Scenario 5.
+        if wanted(5) {
+            eprintln!("scenario 5: planner");
+            planner_rows(&mut results, rounds);
         }
     }
     // The excess over the stagger means nothing for the floor, which does not race.
     results.samples.remove(&("s2.excess", Who::Floor));
-
-    // Scenario 4.
-    let bad: Vec<SocketAddr> = refusing(settings.bad)
-        .into_iter()
-        .map(|ip| SocketAddr::new(IpAddr::V4(ip), servers.p1))
-        .collect();
-    let refused_probe = std::net::TcpStream::connect_timeout(&bad[0], Duration::from_secs(1));
-    if !wanted(4) {
-    } else if refused_probe
-        .as_ref()
-        .is_err_and(|e| e.kind() == io::ErrorKind::ConnectionRefused)
-    {
-        let mut addrs = bad.clone();
-        addrs.push(localhost(servers.p1));
-        let big = Target {
-            port: servers.p1,
-            addrs,
-        };
-        let small = s1.clone();
-        let mut addrs: Vec<SocketAddr> = refusing(5 * settings.bad)
-            .into_iter()
-            .map(|ip| SocketAddr::new(IpAddr::V4(ip), servers.p1))
-            .collect();
-        addrs.push(localhost(servers.p1));
-        let bigger = Target {
-            port: servers.p1,
-            addrs,
-        };
-        let s4_rounds = rounds.div_ceil(2);
-        eprintln!(
-            "scenario 4: {s4_rounds} rounds; {} refusing addresses ({}..{}) then 127.0.0.1:{}",
-            settings.bad,
-            bad[0].ip(),
-            bad[bad.len() - 1].ip(),
-            servers.p1
-        );
-        // A contender that failed once (curl runs into the 10 s bound) is not run again.
-        let mut gave_up: Vec<Who> = Vec::new();
-        for round in 0..s4_rounds {
-            for who in rotation(&active, round) {
-                if gave_up.contains(&who) {
-                    continue;
-                }
-                let one = s4_once(who, &ext, &small, &small, stagger);
-                if who == Who::Floor {
-                    // The floor dials only the healthy address: the time reference.
-                    results.record("s4.time", who, one.map(|s| ms(s.took)));
-                    continue;
-                }
-                let many = s4_once(who, &ext, &big, &small, stagger);
-                match (one, many) {
-                    (Ok(one), Ok(many)) => {
-                        results.add("s4.time", who, ms(many.took));
-                        results.add(
-                            "s4.perattempt",
-                            who,
-                            us(many.took) / (settings.bad + 1) as f64,
-                        );
-                        results.add("s4.sockets", who, many.peak_sockets as f64);
-                        results.add("s4.sockets1", who, one.peak_sockets as f64);
-                        if let Some(n) = many.in_flight {
-                            results.add("s4.inflight", who, n as f64);
-                        }
-                        let extra = many.hwm_kib as f64 - one.hwm_kib as f64;
-                        results.add("s4.mem", who, extra);
-                        results.add("s4.peraddr", who, extra * 1024.0 / settings.bad as f64);
-                    }
-                    (Err(e), _) | (_, Err(e)) => {
-                        results.record("s4.time", who, Err(e));
-                        gave_up.push(who);
-                    }
-                }
-                // Linearity: five times the addresses, for the contenders that can dial
-                // 5,000 refusing addresses well within the 10 s bound.
-                if matches!(who, Who::Turbo | Who::TurboBare | Who::Hyper | Who::Cli) {
-                    let one = s4_once(who, &ext, &small, &small, stagger);
-                    let many = s4_once(who, &ext, &bigger, &small, stagger);
-                    match (one, many) {
-                        (Ok(one), Ok(many)) => {
-                            let n = bigger.addrs.len() - 1;
-                            results.add("s4x.perattempt", who, us(many.took) / (n + 1) as f64);
-                            let extra = many.hwm_kib as f64 - one.hwm_kib as f64;
-                            results.add("s4x.peraddr", who, extra * 1024.0 / n as f64);
-                        }
-                        (Err(e), _) | (_, Err(e)) => results.record("s4x.perattempt", who, Err(e)),
-                    }
-                }
-            }
-        }
-    } else {
-        results.scenario_skips.push(format!(
-            "scenario 4: {} does not refuse: {refused_probe:?}",
-            bad[0]
-        ));
-    }
-
-    // Scenario 5.
-    if wanted(5) {
-        eprintln!("scenario 5: planner");
-        planner_rows(&mut results, rounds);
-    }
 
     drop(python);
     eprintln!("done in {:.1} s", started.elapsed().as_secs_f64());

@@ -238,7 +238,10 @@ pub(crate) const ROWS: &[Row] = &[
 
 #[derive(Default)]
 pub(crate) struct Results {
-    pub(crate) samples: HashMap<(&'static str, Who), Vec<f64>>,
+    /// The run (0-based) that [`add`](Self::add) files samples under.
+    pub(crate) run: usize,
+    /// Per key and contender, each run's samples (index: the run).
+    pub(crate) samples: HashMap<(&'static str, Who), Vec<Vec<f64>>>,
     pub(crate) errors: HashMap<(&'static str, Who), String>,
     /// Whole-contender skips.
     pub(crate) skipped: Vec<(Who, String)>,
@@ -246,9 +249,47 @@ pub(crate) struct Results {
     pub(crate) scenario_skips: Vec<String>,
 }
 
+/// One cell: the median over the runs of each run's statistic (for a maximum, the
+/// largest), and the smallest and largest of the runs' statistics.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cell {
+    pub(crate) value: f64,
+    pub(crate) lo: f64,
+    pub(crate) hi: f64,
+}
+
+impl Cell {
+    fn of(mut per_run: Vec<f64>, agg: Agg) -> Option<Cell> {
+        if per_run.is_empty() {
+            return None;
+        }
+        per_run.sort_by(f64::total_cmp);
+        let (lo, hi) = (per_run[0], per_run[per_run.len() - 1]);
+        let value = match agg {
+            Agg::Max => hi,
+            Agg::Median | Agg::P99 => percentile(&per_run, 0.5),
+        };
+        Some(Cell { value, lo, hi })
+    }
+
+    /// `value [lo–hi]`, the range left out when the runs agree (or there was one).
+    fn show(&self) -> String {
+        let (lo, hi) = (number(self.lo), number(self.hi));
+        if lo == hi {
+            number(self.value)
+        } else {
+            format!("{} [{lo}–{hi}]", number(self.value))
+        }
+    }
+}
+
 impl Results {
     pub(crate) fn add(&mut self, key: &'static str, who: Who, value: f64) {
-        self.samples.entry((key, who)).or_default().push(value);
+        let runs = self.samples.entry((key, who)).or_default();
+        if runs.len() <= self.run {
+            runs.resize_with(self.run + 1, Vec::new);
+        }
+        runs[self.run].push(value);
     }
 
     pub(crate) fn record(&mut self, key: &'static str, who: Who, result: io::Result<f64>) {
@@ -262,19 +303,71 @@ impl Results {
         }
     }
 
-    pub(crate) fn value(&self, row: &Row, who: Who) -> Option<f64> {
-        let mut v = self.samples.get(&(row.key, who))?.clone();
-        if v.is_empty() {
-            return None;
+    /// A scenario-wide skip, noted once however many runs hit it.
+    pub(crate) fn skip_scenario(&mut self, why: String) {
+        if !self.scenario_skips.contains(&why) {
+            self.scenario_skips.push(why);
         }
-        v.sort_by(f64::total_cmp);
-        Some(match row.agg {
-            Agg::Median => percentile(&v, 0.5),
-            Agg::P99 => percentile(&v, 0.99),
-            Agg::Max => v[v.len() - 1],
-        })
+    }
+
+    /// The row's statistic in each run, `None` for a run without samples.
+    fn per_run(&self, row: &Row, who: Who) -> Vec<Option<f64>> {
+        let Some(runs) = self.samples.get(&(row.key, who)) else {
+            return Vec::new();
+        };
+        runs.iter()
+            .map(|samples| {
+                if samples.is_empty() {
+                    return None;
+                }
+                let mut v = samples.clone();
+                v.sort_by(f64::total_cmp);
+                Some(match row.agg {
+                    Agg::Median => percentile(&v, 0.5),
+                    Agg::P99 => percentile(&v, 0.99),
+                    Agg::Max => v[v.len() - 1],
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) fn value(&self, row: &Row, who: Who) -> Option<Cell> {
+        Cell::of(
+            self.per_run(row, who).into_iter().flatten().collect(),
+            row.agg,
+        )
+    }
+
+    /// `ours` against `theirs` run by run (runs where both have a value): how many times
+    /// worse `ours` is (for rates, `theirs ÷ ours`), over the runs.
+    fn paired(&self, row: &Row, ours: Who, theirs: Who) -> Option<Cell> {
+        let (a, b) = (self.per_run(row, ours), self.per_run(row, theirs));
+        let ratios = a
+            .iter()
+            .zip(&b)
+            .filter_map(|(a, b)| match ((*a)?, (*b)?, row.better) {
+                (a, b, Better::Lower) if b > 0.0 => Some(a / b),
+                (a, b, Better::Higher) if a > 0.0 => Some(b / a),
+                _ => None,
+            })
+            .collect();
+        Cell::of(ratios, Agg::Median)
     }
 }
+
+/// The same-options pairs: (turbohttp side, hyper-util side, column title).
+const PAIRS: [(Who, Who, &str); 2] = [
+    (
+        Who::Turbo,
+        Who::HyperTurboOpts,
+        "turbohttp ÷ hyper-util, both with turbohttp's options (TCP_NODELAY, keepalive 60 s)",
+    ),
+    (
+        Who::TurboHyperOpts,
+        Who::Hyper,
+        "turbohttp ÷ hyper-util, both with hyper-util's options (neither)",
+    ),
+];
 
 pub(crate) fn render(results: &Results, settings: &Settings) -> String {
     let mut out = String::new();
@@ -286,7 +379,7 @@ pub(crate) fn render(results: &Results, settings: &Settings) -> String {
     );
     let _ = writeln!(out, "|---|---|{}---|", "---:|".repeat(Who::ALL.len()));
     for row in ROWS {
-        let values: Vec<Option<f64>> = Who::ALL.iter().map(|&w| results.value(row, w)).collect();
+        let values: Vec<Option<Cell>> = Who::ALL.iter().map(|&w| results.value(row, w)).collect();
         let errors = Who::ALL
             .iter()
             .filter(|&&w| results.errors.contains_key(&(row.key, w)))
@@ -299,7 +392,7 @@ pub(crate) fn render(results: &Results, settings: &Settings) -> String {
             .iter()
             .zip(&values)
             .filter(|(w, v)| competing(**w) && v.is_some())
-            .filter_map(|(_, v)| *v)
+            .filter_map(|(_, v)| v.map(|c| c.value))
             .reduce(|a, b| match row.better {
                 Better::Lower => a.min(b),
                 Better::Higher => a.max(b),
@@ -308,19 +401,20 @@ pub(crate) fn render(results: &Results, settings: &Settings) -> String {
         let cells: Vec<String> = Who::ALL
             .iter()
             .zip(&values)
-            .map(|(&w, v)| match v {
-                Some(v) => {
+            .map(|(&w, cell)| match cell {
+                Some(cell) => {
+                    let v = cell.value;
                     let ratio = match (best, row.better) {
                         (Some(b), Better::Lower) if b > 0.0 => Some(v / b),
-                        (Some(b), Better::Higher) if *v > 0.0 => Some(b / v),
+                        (Some(b), Better::Higher) if v > 0.0 => Some(b / v),
                         _ => None,
                     };
                     match ratio {
                         Some(r) if competing(w) && contenders > 1 => {
-                            format!("{} ({r:.2}×)", number(*v))
+                            format!("{} ({r:.2}×)", cell.show())
                         }
-                        _ if !competing(w) => format!("{} (ref)", number(*v)),
-                        _ => number(*v),
+                        _ if !competing(w) => format!("{} (ref)", cell.show()),
+                        _ => cell.show(),
                     }
                 }
                 None => match results.errors.get(&(row.key, w)) {
@@ -342,9 +436,12 @@ pub(crate) fn render(results: &Results, settings: &Settings) -> String {
     out.push('\n');
     let _ = writeln!(
         out,
-        "ratio: times worse than the best contender on the row (1.00× = best; for rates, best ÷ value); \
-         (ref) = the floor, shown for reference only. stagger {} ms, {} rounds{}.",
+        "cell: median over the runs of each run's statistic [smallest–largest run] (a maximum: \
+         the largest run). ratio: times worse than the best contender on the row (1.00× = best; \
+         for rates, best ÷ value); (ref) = the floor, shown for reference only. stagger {} ms, \
+         {} runs × {} rounds{}.",
         settings.stagger.as_millis(),
+        settings.runs,
         settings.rounds,
         if settings.smoke {
             ", SMOKE MODE: numbers mean nothing"
@@ -352,6 +449,42 @@ pub(crate) fn render(results: &Results, settings: &Settings) -> String {
             ""
         }
     );
+
+    // Same options, same run: the ratios that compare the same work.
+    let mut paired = String::new();
+    for row in ROWS.iter().filter(|r| r.agg != Agg::Max) {
+        let cells: Vec<Option<Cell>> = PAIRS
+            .iter()
+            .map(|&(ours, theirs, _)| results.paired(row, ours, theirs))
+            .collect();
+        if cells.iter().all(Option::is_none) {
+            continue;
+        }
+        let cells: Vec<String> = cells
+            .iter()
+            .map(|c| match c {
+                Some(c) if c.lo.to_bits() != c.hi.to_bits() => {
+                    format!("{:.2}× [{:.2}–{:.2}]", c.value, c.lo, c.hi)
+                }
+                Some(c) => format!("{:.2}×", c.value),
+                None => "—".into(),
+            })
+            .collect();
+        let _ = writeln!(paired, "| {} | {} |", row.label, cells.join(" | "));
+    }
+    if !paired.is_empty() {
+        let titles: Vec<&str> = PAIRS.iter().map(|p| p.2).collect();
+        let _ = writeln!(out);
+        let _ = writeln!(out, "| same options, same run | {} |", titles.join(" | "));
+        let _ = writeln!(out, "|---|{}", "---:|".repeat(PAIRS.len()));
+        out.push_str(&paired);
+        let _ = writeln!(
+            out,
+            "\nsame options: turbohttp's cost ÷ hyper-util's in each run (for rates, hyper-util's \
+             ÷ turbohttp's: above 1.00× turbohttp is behind), median over the runs [smallest–largest]."
+        );
+    }
+    out.push('\n');
     for (who, why) in &results.skipped {
         let _ = writeln!(out, "skipped {}: {why}", who.name());
     }
