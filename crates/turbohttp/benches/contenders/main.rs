@@ -1,5 +1,6 @@
 //! turbohttp side by side with the raw tokio floor, hyper-util, curl and Python asyncio,
-//! on loopback only (127.0.0.0/8 and ::1), interleaved, printing one table.
+//! on loopback only (127.0.0.0/8 and ::1), interleaved, printing one table (and under it
+//! the same-options ratios).
 //!
 //! ```text
 //! cargo bench -p turbohttp --bench contenders
@@ -36,11 +37,11 @@
 //!
 //! A contender that cannot run (curl or python3 missing, no `::1`) is skipped with the
 //! reason printed under the table.
-
+//!
 //! The harness is split by concern: `contenders.rs` (who is measured and how each one
 //! connects), `scenarios.rs` (the loopback servers, the address lists and the run),
 //! `samplers.rs` (timing, rate and the memory/socket sampling of scenario 4) and
-//! `table.rs` (the rows and the printed table). `../support/common.rs` is shared with
+//! `table.rs` (the rows and the printed tables). `../support/common.rs` is shared with
 //! the `dns` bench.
 
 #[path = "../support/common.rs"]
