@@ -23,11 +23,11 @@ use turbohttp::transport::connection::{
 };
 use turbohttp::{HappyEyeballs, HappyEyeballsOptions, SocketOptions};
 
-use crate::scenarios::*;
+use crate::scenarios::Target;
 use crate::{ASYNCIO, HOST, TIMEOUT};
 
 // ---------------------------------------------------------------------------------
-// Contenders and settings
+// Who is measured
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Who {

@@ -17,10 +17,16 @@ use turbohttp::transport::connection::RaceReport;
 use turbohttp::transport::connection::happy_eyeballs::plan::Plan;
 
 use crate::common::ms;
-use crate::contenders::*;
-use crate::scenarios::*;
-use crate::table::*;
+use crate::contenders::{
+    Clients, External, Python, Who, cli_cmd, curl_base, curl_throughput, json_ms, parse_ok,
+    process_once, seconds_arg, secs,
+};
+use crate::scenarios::Target;
+use crate::table::Results;
 use crate::{ASYNCIO, HOST, WORKER_ENV};
+
+// ---------------------------------------------------------------------------------
+// The race report
 
 /// Attempts in flight at once, from the race report's start/end offsets.
 pub(crate) fn max_in_flight(report: &RaceReport) -> usize {
@@ -260,7 +266,7 @@ pub(crate) fn worker(spec: &str) -> io::Result<()> {
 }
 
 // ---------------------------------------------------------------------------------
-// The run
+// Latency, connects per second, the planner
 
 /// Scenarios 1 to 3 for one target: `who` connects `batch` times, each sample stored
 /// under `key` (time in `unit`), or, for s1, also throughput.

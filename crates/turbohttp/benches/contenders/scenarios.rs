@@ -10,9 +10,9 @@ use std::time::{Duration, Instant};
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::common::{drain, ms, probe_python, rotation, us};
-use crate::contenders::*;
-use crate::samplers::*;
-use crate::table::*;
+use crate::contenders::{Clients, External, Python, Who, find_cli, probe_curl};
+use crate::samplers::{latency_batch, planner_rows, s4_once, throughput};
+use crate::table::Results;
 use crate::{HOST, Settings};
 
 // ---------------------------------------------------------------------------------

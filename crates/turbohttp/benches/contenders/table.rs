@@ -6,10 +6,10 @@ use std::io;
 
 use crate::Settings;
 use crate::common::{number, percentile};
-use crate::contenders::*;
+use crate::contenders::Who;
 
 // ---------------------------------------------------------------------------------
-// Results
+// Rows
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Agg {
@@ -236,6 +236,9 @@ pub(crate) const ROWS: &[Row] = &[
     },
 ];
 
+// ---------------------------------------------------------------------------------
+// Results
+
 #[derive(Default)]
 pub(crate) struct Results {
     /// The run (0-based) that [`add`](Self::add) files samples under.
@@ -354,6 +357,9 @@ impl Results {
         Cell::of(ratios, Agg::Median)
     }
 }
+
+// ---------------------------------------------------------------------------------
+// The tables
 
 /// The same-options pairs: (turbohttp side, hyper-util side, column title).
 const PAIRS: [(Who, Who, &str); 2] = [
