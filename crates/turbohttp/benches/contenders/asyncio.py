@@ -1,4 +1,4 @@
-"""The Python asyncio contender of benches/contenders.rs (standard library only).
+"""The Python asyncio contender of benches/contenders/ (include_str! in main.rs) (standard library only).
 
 Connects with loop.create_connection(..., happy_eyeballs_delay=DELAY), with
 loop.getaddrinfo replaced by a coroutine that answers the benchmark's address list,
