@@ -13,7 +13,7 @@ use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
-use turbohttp::TransportStream;
+use turbohttp::{HandshakeRefused, TransportStream};
 
 use crate::exit::{self, CliError};
 use crate::parse::Url;
@@ -46,8 +46,7 @@ pub async fn send(
     stream: TransportStream,
     request: Request<Empty<Bytes>>,
 ) -> Result<Response<Incoming>, CliError> {
-    let failed =
-        |e: hyper::Error| CliError::new(exit::HTTP, format!("the HTTP exchange failed: {e}"));
+    let failed = |e: hyper::Error| exchange_failed("the HTTP exchange failed", &e);
     let io = TokioIo::new(stream);
     if request.version() == hyper::Version::HTTP_2 {
         let (mut sender, connection) =
@@ -73,8 +72,7 @@ pub async fn copy_body<W: AsyncWrite + Unpin>(
 ) -> Result<u64, CliError> {
     let mut total = 0u64;
     while let Some(frame) = body.frame().await {
-        let frame = frame
-            .map_err(|e| CliError::new(exit::HTTP, format!("receiving the body failed: {e}")))?;
+        let frame = frame.map_err(|e| exchange_failed("receiving the body failed", &e))?;
         if let Ok(data) = frame.into_data() {
             sink.write_all(&data).await.map_err(write_error)?;
             total += data.len() as u64;
@@ -82,6 +80,35 @@ pub async fn copy_body<W: AsyncWrite + Unpin>(
     }
     sink.flush().await.map_err(write_error)?;
     Ok(total)
+}
+
+/// hyper's own message names only its stage ("connection error"); the cause is down
+/// the chain. A TLS refusal there (under TLS 1.3 a server that wants a client
+/// certificate says so on the first request, after the handshake) is exit 35 with our
+/// sentence; anything else is exit 56 with the deepest cause.
+fn exchange_failed(what: &str, error: &hyper::Error) -> CliError {
+    let mut deepest: Option<&(dyn std::error::Error + 'static)> = None;
+    let mut next = std::error::Error::source(error);
+    while let Some(cause) = next {
+        if let Some(tls) = cause
+            .downcast_ref::<rustls::Error>()
+            .or_else(|| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .and_then(|io| io.get_ref())
+                    .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+            })
+            .and_then(HandshakeRefused::of)
+        {
+            return CliError::new(exit::TLS, format!("{what}: {tls}"));
+        }
+        deepest = Some(cause);
+        next = cause.source();
+    }
+    match deepest {
+        Some(cause) => CliError::new(exit::HTTP, format!("{what}: {error}: {cause}")),
+        None => CliError::new(exit::HTTP, format!("{what}: {error}")),
+    }
 }
 
 fn write_error(e: std::io::Error) -> CliError {

@@ -395,3 +395,37 @@ fn unusable_client_certificates_are_usage_errors() {
         );
     }
 }
+
+/// Under TLS 1.3 the client's handshake ends before the server reads its (empty)
+/// certificate, so the refusal arrives on the first request: `get` still says what
+/// is wrong and what to do, with curl's TLS exit code.
+#[test]
+fn get_without_a_client_certificate_under_tls13_says_why() {
+    let lab = Lab::new("get-mtls13");
+    let ca = lab.ca_file();
+    let (port, seen) = lab.mtls_server(&[&rustls::version::TLS13]);
+    let url = format!("https://{NAME}:{port}/");
+    let resolve = format!("{NAME}:{port}:127.0.0.1");
+
+    let refused = run(
+        &[
+            "get",
+            "--cacert",
+            ca.to_str().unwrap(),
+            "--resolve",
+            &resolve,
+            &url,
+        ],
+        &[],
+    );
+    assert_eq!(refused.code, Some(35), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains(
+            "the server requires a client certificate and none was sent (received fatal \
+             alert: CertificateRequired): pass one (--cert and --key, TlsOptions::client_auth)"
+        ),
+        "{}",
+        refused.stderr
+    );
+    assert!(seen.recv().unwrap().is_err());
+}
