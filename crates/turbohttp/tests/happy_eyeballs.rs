@@ -1102,3 +1102,75 @@ async fn resolver_failures_and_empty_answers_are_typed() {
     assert_eq!(err.report().dns.len(), 1);
     assert_eq!(err.report().dns[0].outcome.as_str(), "nxdomain");
 }
+
+// ---- a connect timeout shorter than the stagger (README: "Short connect timeouts") ----
+
+/// The README's three timelines for a 200 ms timeout, exactly, in virtual time.
+#[tokio::test(start_paused = true)]
+async fn a_200ms_timeout_and_a_black_holed_ipv6_gives_ipv4_the_second_half() {
+    let net = network(&[(V6A, Behavior::Stall), (V4A, Behavior::Connect(ms(1)))]);
+    let won = race_with(
+        &net,
+        HappyEyeballsOptions::default(),
+        ms(200),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("IPv4 connects");
+    assert_eq!(
+        timeline(&won.report.attempts),
+        [row(V6A, 0, 101, "cancelled"), row(V4A, 100, 101, "won")]
+    );
+    drop(won);
+    assert_all_closed(&net);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_200ms_timeout_and_a_refused_ipv6_starts_ipv4_at_once() {
+    let net = network(&[
+        (V6A, Behavior::Refuse(ms(1))),
+        (V4A, Behavior::Connect(ms(1))),
+    ]);
+    let won = race_with(
+        &net,
+        HappyEyeballsOptions::default(),
+        ms(200),
+        &CancellationToken::new(),
+    )
+    .await
+    .expect("IPv4 connects");
+    assert_eq!(
+        timeline(&won.report.attempts),
+        [row(V6A, 0, 1, "failed"), row(V4A, 1, 2, "won")]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_200ms_timeout_and_both_black_holed_times_out_naming_both() {
+    let net = network(&[(V6A, Behavior::Stall), (V4A, Behavior::Stall)]);
+    let t0 = Instant::now();
+    let err = race_with(
+        &net,
+        HappyEyeballsOptions::default(),
+        ms(200),
+        &CancellationToken::new(),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.kind(), ConnectErrorKind::TimedOut);
+    assert_eq!(dials(&net, t0), [(V6A.into(), 0), (V4A.into(), 100)]);
+    assert_eq!(
+        timeline(&err.report().attempts),
+        [
+            row(V6A, 0, 200, "timed_out"),
+            row(V4A, 100, 200, "timed_out")
+        ]
+    );
+    // `{:#}`: one line per attempt under the sentence.
+    let message = format!("{err:#}");
+    assert!(
+        message.contains("2001:db8::a") && message.contains("192.0.2.10"),
+        "{message}"
+    );
+    assert_all_closed(&net);
+}
