@@ -12,7 +12,9 @@ mod proxy_lab;
 mod tls_lab;
 
 use std::error::Error as StdError;
+use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};
@@ -300,8 +302,8 @@ fn https_through_the_tunnel_verifies_the_origin_and_keeps_the_race() {
         options.tls.webpki_roots = false;
         options.tls.extra_roots.push(pki.root());
         let transport = transport_with(options, [v6(stalled.port), v4(proxy)]);
-        let tls_config = transport.tls_config().clone();
-        let connector = TlsThroughProxy::new(Tunnel::new(proxy_uri(), transport), tls_config);
+        let tunnel = Tunnel::new(proxy_uri(), transport.clone());
+        let connector = TlsThroughProxy::from_transport(tunnel, &transport);
         let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector);
 
         let uri: Uri = format!("https://{ORIGIN}:{secure}/secure").parse().unwrap();
@@ -321,11 +323,15 @@ fn https_through_the_tunnel_verifies_the_origin_and_keeps_the_race() {
             .expect("the race to the proxy")
             .clone();
         assert_the_race_chose_the_proxy(&info, stalled.port, proxy);
+        // The origin's ALPN, not the proxy connection's (plain TCP, none).
+        assert_eq!(info.alpn.as_deref(), Some(ALPN_H2));
         assert_eq!(body_of(response).await, "HTTP/2.0 /secure");
 
         let uri: Uri = format!("http://{ORIGIN}:{plain}/plain").parse().unwrap();
         let response = client.get(uri).await.expect("plain GET through the tunnel");
         assert_eq!(response.version(), Version::HTTP_11);
+        let info = response.extensions().get::<ConnectionInfo>().unwrap();
+        assert_eq!(info.alpn, None, "no TLS to the origin, no ALPN");
         assert_eq!(body_of(response).await, "HTTP/1.1 /plain");
         drop(client);
         lab.shutdown().await;
@@ -371,5 +377,159 @@ fn https_through_socks5_refuses_a_certificate_for_another_name() {
         assert!(ConnectError::find_in(&error).is_none());
         lab.shutdown().await;
         servers.shutdown().await;
+    });
+}
+
+/// `TlsOptions::server_name` reaches the handshake through the proxy when the
+/// connector is built from the transport: the name verified is the override, not the
+/// URI's host. `TlsThroughProxy::new` knows no override and verifies the host.
+#[test]
+fn https_through_the_tunnel_verifies_the_transports_server_name() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let origin = servers
+            .https(v4(0), pki.server_config("other.test", &[ALPN_HTTP_1_1]))
+            .await;
+        let mut lab = ProxyLab::new([(ORIGIN, IpAddr::from(V4))]);
+        let proxy = lab.http_connect(v4(0), Policy::Allow).await;
+        let mut options = TransportOptions::default();
+        options.tls = options
+            .tls
+            .with_webpki_roots(false)
+            .with_root(pki.root())
+            .with_server_name("other.test");
+        let transport = transport_with(options, [v4(proxy)]);
+        let uri: Uri = format!("https://{ORIGIN}:{origin}/named").parse().unwrap();
+
+        let tunnel = Tunnel::new(proxy_uri(), transport.clone());
+        let client = Client::builder(TokioExecutor::new())
+            .build::<_, Empty<Bytes>>(TlsThroughProxy::from_transport(tunnel, &transport));
+        let response = client.get(uri.clone()).await.expect("other.test verified");
+        let info = response.extensions().get::<ConnectionInfo>().unwrap();
+        assert_eq!(info.alpn.as_deref(), Some(ALPN_HTTP_1_1));
+        assert_eq!(body_of(response).await, "HTTP/1.1 /named");
+
+        let tunnel = Tunnel::new(proxy_uri(), transport.clone());
+        let tls_config = transport.tls_config().clone();
+        let client = Client::builder(TokioExecutor::new())
+            .build::<_, Empty<Bytes>>(TlsThroughProxy::new(tunnel, tls_config));
+        let error = client.get(uri).await.expect_err("origin.test is not on it");
+        assert!(
+            chain(&error)[1].starts_with(&format!(
+                "the server's certificate is not valid for {ORIGIN} (it names other.test): "
+            )),
+            "{:#?}",
+            chain(&error)
+        );
+        lab.shutdown().await;
+        servers.shutdown().await;
+    });
+}
+
+/// The error of a request that ran out of time through a proxy, and its io kind.
+fn timed_out(error: &hyper_util::client::legacy::Error) -> (String, io::ErrorKind) {
+    let messages = chain(error);
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert_eq!(messages[0], "client error (Connect)");
+    let kind = error
+        .source()
+        .and_then(|e| e.downcast_ref::<io::Error>())
+        .map(io::Error::kind)
+        .expect("an io::Error");
+    (messages[1].clone(), kind)
+}
+
+/// A proxy that accepts and never answers (neither the CONNECT reply nor SOCKS'
+/// greeting) no longer hangs the request: the transport's connect timeout bounds the
+/// whole call, and the error names the proxy and the timeout.
+#[test]
+fn a_silent_proxy_fails_the_request_at_the_connect_timeout() {
+    run(async {
+        const TIMEOUT: Duration = Duration::from_millis(300);
+        let mut lab = ProxyLab::new([(ORIGIN, IpAddr::from(V4))]);
+        let connect = lab.http_connect(v4(0), Policy::Silent).await;
+        let socks = lab.socks5(v4(0), Policy::Silent).await;
+        let options = TransportOptions::default().with_connect_timeout(TIMEOUT);
+        let uri: Uri = format!("https://{ORIGIN}:443/").parse().unwrap();
+
+        let transport = transport_with(options.clone(), [v4(connect)]);
+        let tunnel = Tunnel::new(proxy_uri(), transport.clone());
+        let connector = TlsThroughProxy::from_transport(tunnel, &transport)
+            .with_proxy_name(format!("{PROXY}:{PROXY_PORT}"));
+        assert_eq!(connector.timeout(), TIMEOUT);
+        let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector);
+        let started = Instant::now();
+        let error = client.get(uri.clone()).await.expect_err("silent proxy");
+        assert!(started.elapsed() >= TIMEOUT, "{:?}", started.elapsed());
+        assert_eq!(
+            timed_out(&error),
+            (
+                format!(
+                    "connecting to {ORIGIN}:443 through the proxy {PROXY}:{PROXY_PORT} took \
+                     longer than the connect timeout (300ms): the proxy did not answer (or \
+                     could not be reached); check the proxy, or raise the timeout \
+                     (TransportOptions::connect_timeout, TlsThroughProxy::with_timeout)"
+                ),
+                io::ErrorKind::TimedOut
+            )
+        );
+        assert_eq!(
+            lab.connect_requests(),
+            Vec::<String>::new(),
+            "it never read a head"
+        );
+
+        // SOCKS5, and no proxy name given: "the proxy".
+        let transport = transport_with(options, [v4(socks)]);
+        let socks5 = SocksV5::new(proxy_uri(), transport.clone());
+        let client = Client::builder(TokioExecutor::new())
+            .build::<_, Empty<Bytes>>(TlsThroughProxy::from_transport(socks5, &transport));
+        let (message, kind) = timed_out(&client.get(uri).await.expect_err("silent proxy"));
+        assert_eq!(kind, io::ErrorKind::TimedOut);
+        assert!(
+            message.starts_with(&format!(
+                "connecting to {ORIGIN}:443 through the proxy took longer than the connect \
+                 timeout (300ms): the proxy did not answer"
+            )),
+            "{message}"
+        );
+        lab.shutdown().await;
+    });
+}
+
+/// The deadline covers the TLS handshake with the origin too: an origin that accepts
+/// (through a working tunnel) and never answers the ClientHello. The tunnel was up,
+/// so the error names the proxy by the address the race chose.
+#[test]
+fn a_stalled_origin_handshake_through_the_proxy_times_out() {
+    run(async {
+        let (_origin, origin) = idle_listener(v4(0));
+        let mut lab = ProxyLab::new([(ORIGIN, IpAddr::from(V4))]);
+        let proxy = lab.http_connect(v4(0), Policy::Allow).await;
+        let transport = transport([v4(proxy)]);
+        let tunnel = Tunnel::new(proxy_uri(), transport.clone());
+        let connector = TlsThroughProxy::from_transport(tunnel, &transport)
+            .with_timeout(Duration::from_millis(300));
+        let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector);
+
+        let uri: Uri = format!("https://{ORIGIN}:{origin}/").parse().unwrap();
+        let (message, kind) = timed_out(&client.get(uri).await.expect_err("no handshake"));
+        assert_eq!(kind, io::ErrorKind::TimedOut);
+        assert_eq!(
+            message,
+            format!(
+                "connecting to {ORIGIN}:{origin} through the proxy at {} took longer than the \
+                 connect timeout (300ms): the TLS handshake with the origin did not finish; \
+                 check the proxy, or raise the timeout (TransportOptions::connect_timeout, \
+                 TlsThroughProxy::with_timeout)",
+                v4(proxy)
+            )
+        );
+        assert_eq!(
+            lab.connect_requests(),
+            [format!("CONNECT {ORIGIN}:{origin} HTTP/1.1")]
+        );
+        lab.shutdown().await;
     });
 }

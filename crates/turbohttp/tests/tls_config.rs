@@ -257,12 +257,14 @@ fn a_callers_verifier_pins_a_certificate_no_root_store_knows() {
             calls: AtomicUsize::new(0),
             algorithms: provider().signature_verification_algorithms,
         });
-        let server = rustls::ServerConfig::builder_with_provider(provider())
+        let mut server = rustls::ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .unwrap()
             .with_no_client_auth()
             .with_single_cert(chain, key)
             .unwrap();
+        // The server offers both, so what is negotiated shows which client list won.
+        server.alpn_protocols = vec![ALPN_H2.to_vec(), ALPN_HTTP_1_1.to_vec()];
         let mut servers = Servers::new();
         let port = servers.https(v4(0), Arc::new(server)).await;
         let config = ClientConfig::builder_with_provider(provider())
@@ -271,18 +273,28 @@ fn a_callers_verifier_pins_a_certificate_no_root_store_knows() {
             .dangerous()
             .with_custom_certificate_verifier(Arc::clone(&pinned) as Arc<dyn ServerCertVerifier>)
             .with_no_client_auth();
-        let tls = TlsOptions::default().with_rustls_config(Arc::new(config));
+        let tls = TlsOptions::default().with_rustls_config(Arc::new(config.clone()));
 
         let won = connect(options_with(tls.clone()), port)
             .await
             .expect("the pinned certificate");
         assert_eq!(pinned.calls.load(Ordering::SeqCst), 1);
-        // The caller's config had no ALPN: ours was merged in.
-        assert_eq!(
-            won.stream.alpn_protocol(),
-            None,
-            "the server offers no ALPN"
-        );
+        // The caller's config had no ALPN: ours (h2 first) was merged in, so h2.
+        assert_eq!(won.stream.alpn_protocol(), Some(ALPN_H2));
+        drop(won);
+
+        // A caller's config with its own ALPN keeps it (ours, with h2, is not merged):
+        // http/1.1, though the server prefers h2.
+        let mut own_alpn = config;
+        own_alpn.alpn_protocols = vec![ALPN_HTTP_1_1.to_vec()];
+        let won = connect(
+            options_with(TlsOptions::default().with_rustls_config(Arc::new(own_alpn))),
+            port,
+        )
+        .await
+        .expect("the pinned certificate");
+        assert_eq!(pinned.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(won.stream.alpn_protocol(), Some(ALPN_HTTP_1_1));
         drop(won);
 
         // Another certificate for the same name is refused by the pin, and the refusal
@@ -293,7 +305,18 @@ fn a_callers_verifier_pins_a_certificate_no_root_store_knows() {
             .await
             .expect_err("not the pinned certificate");
         assert_eq!(error.kind(), ConnectErrorKind::SetupRejected);
-        assert_eq!(pinned.calls.load(Ordering::SeqCst), 2);
+        assert_eq!(pinned.calls.load(Ordering::SeqCst), 3);
+        // The verifier's ApplicationVerificationFailure, as a sentence.
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "connecting to {NAME}:{PORT} stopped: {} rejected the connection setup: the \
+                 server's certificate was refused by the application's own certificate \
+                 verifier (TlsOptions::rustls_config): it is not a certificate that verifier \
+                 accepts, for instance not the pinned one",
+                v4(other_port)
+            )
+        );
 
         // Without the caller's verifier the default roots refuse the pinned server.
         let error = connect(TransportOptions::default(), port)

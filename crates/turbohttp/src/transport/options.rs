@@ -109,6 +109,12 @@ impl TransportOptions {
     /// Checks every option; [`RawSocketTransport::new`](super::RawSocketTransport::new)
     /// does this (and builds the TLS configuration) before any socket is opened.
     pub fn validate(&self) -> Result<(), TransportOptionsError> {
+        self.validate_except_tls()?;
+        self.tls.validate()
+    }
+
+    /// Every check but the TLS configuration's, for callers that build it next anyway.
+    pub(crate) fn validate_except_tls(&self) -> Result<(), TransportOptionsError> {
         self.happy_eyeballs
             .validate_with_timeout(self.connect_timeout)?;
         self.socket.validate()?;
@@ -124,7 +130,7 @@ impl TransportOptions {
                     .expect("the family of the one local address"),
             });
         }
-        self.tls.validate()
+        Ok(())
     }
 
     /// The one family connects dial when they ask for none: [`family`](Self::family),

@@ -9,11 +9,13 @@ use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use hyper::Uri;
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use hyper_util::rt::TokioIo;
 use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
@@ -21,13 +23,27 @@ use tower_service::Service;
 
 use super::connection::Host;
 use super::connection_info::ClientStream;
+use super::options::DEFAULT_CONNECT_TIMEOUT;
+use super::raw_socket::RawSocketTransport;
 use super::tls::{ALPN_H2, TlsFailurePolicy, classify_handshake_error, server_name_of};
 
 /// A connector over a proxy connector (`Tunnel` or `SocksV5` over a
-/// [`RawSocketTransport`](super::RawSocketTransport)) that, for `https` URIs, runs
-/// the TLS handshake with the origin, verified for the origin's name, through the
-/// tunnel. `http` URIs pass through. The [`ConnectionInfo`](super::ConnectionInfo)
-/// (the race to the proxy) still reaches every response:
+/// [`RawSocketTransport`]) that, for `https` URIs, runs the TLS handshake with the
+/// origin, verified for the origin's name, through the tunnel. `http` URIs pass
+/// through. The [`ConnectionInfo`](super::ConnectionInfo) (the race to the proxy, with
+/// the ALPN the origin chose) still reaches every response.
+///
+/// The whole call is bounded by one deadline: the race to the proxy, the proxy's
+/// answer (CONNECT reply, SOCKS reply) and the TLS handshake with the origin. The race
+/// has its own connect timeout, but a proxy that accepts and stays silent, or an
+/// origin that never finishes its handshake, would otherwise hang the request. Past
+/// the deadline the call fails with an `io::Error` of kind `TimedOut`.
+///
+/// [`from_transport`](Self::from_transport) takes everything from the transport the
+/// proxy connector wraps: its TLS configuration, its
+/// [`server_name`](super::TlsOptions::server_name) override and
+/// [`failure_policy`](super::TlsOptions::failure_policy), and its
+/// [`connect_timeout`](super::TransportOptions::connect_timeout) as the deadline:
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -39,11 +55,11 @@ use super::tls::{ALPN_H2, TlsFailurePolicy, classify_handshake_error, server_nam
 ///
 /// async fn run() -> Result<(), Box<dyn std::error::Error>> {
 ///     let transport = RawSocketTransport::new(TransportOptions::default())?;
-///     let tls = transport.tls_config().clone();
 ///     // The race connects to proxy.example; the proxy connects to example.com.
-///     let tunnel = Tunnel::new("http://proxy.example:3128".parse()?, transport);
-///     let client = Client::builder(TokioExecutor::new())
-///         .build::<_, Empty<Bytes>>(TlsThroughProxy::new(tunnel, tls));
+///     let tunnel = Tunnel::new("http://proxy.example:3128".parse()?, transport.clone());
+///     let connector =
+///         TlsThroughProxy::from_transport(tunnel, &transport).with_proxy_name("proxy.example:3128");
+///     let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(connector);
 ///     let response = client.get("https://example.com/".parse()?).await?;
 ///     if let Some(info) = response.extensions().get::<ConnectionInfo>() {
 ///         println!("via the proxy at {}", info.remote_addr);
@@ -55,13 +71,63 @@ use super::tls::{ALPN_H2, TlsFailurePolicy, classify_handshake_error, server_nam
 pub struct TlsThroughProxy<C> {
     inner: C,
     tls_config: Arc<ClientConfig>,
+    server_name: Option<ServerName<'static>>,
+    failure_policy: TlsFailurePolicy,
+    timeout: Duration,
+    proxy_name: Option<Arc<str>>,
 }
 
 impl<C> TlsThroughProxy<C> {
-    /// `inner`, with TLS to `https` origins by `tls_config` (for instance
-    /// `transport.tls_config().clone()`).
+    /// `inner`, with TLS to `https` origins by `tls_config`, the origin's own name
+    /// verified, and [`DEFAULT_CONNECT_TIMEOUT`] as the deadline of each call.
+    /// [`from_transport`](Self::from_transport) takes all of it from the transport.
     pub fn new(inner: C, tls_config: Arc<ClientConfig>) -> Self {
-        Self { inner, tls_config }
+        Self {
+            inner,
+            tls_config,
+            server_name: None,
+            failure_policy: TlsFailurePolicy::default(),
+            timeout: DEFAULT_CONNECT_TIMEOUT,
+            proxy_name: None,
+        }
+    }
+
+    /// `inner` (a proxy connector over a clone of `transport`), set up as `transport`
+    /// is: its TLS configuration, its `server_name` override (verified instead of each
+    /// origin's name, as the transport does without a proxy), its `failure_policy`, and
+    /// its `connect_timeout` as the deadline of the whole call.
+    pub fn from_transport<R>(inner: C, transport: &RawSocketTransport<R>) -> Self {
+        let options = transport.options();
+        Self {
+            inner,
+            tls_config: Arc::clone(transport.tls_config()),
+            server_name: transport.server_name_override().cloned(),
+            failure_policy: options.tls.failure_policy,
+            timeout: options.connect_timeout,
+            proxy_name: None,
+        }
+    }
+
+    /// The deadline of each call: race to the proxy, the proxy's answer and the TLS
+    /// handshake with the origin together.
+    #[must_use]
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The name of the proxy as errors should show it (for instance its URI's
+    /// authority). Without it, a timeout names the proxy by address once the tunnel is
+    /// up, else only as "the proxy": the inner connector does not say where it goes.
+    #[must_use]
+    pub fn with_proxy_name(mut self, name: impl Into<String>) -> Self {
+        self.proxy_name = Some(name.into().into());
+        self
+    }
+
+    /// The deadline of each call.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 }
 
@@ -96,33 +162,73 @@ where
     fn call(&mut self, uri: Uri) -> Self::Future {
         let https = uri.scheme_str() == Some("https");
         let host = uri.host().unwrap_or_default().to_owned();
+        let origin = format!(
+            "{host}:{}",
+            uri.port_u16().unwrap_or(if https { 443 } else { 80 })
+        );
         let connector = TlsConnector::from(Arc::clone(&self.tls_config));
+        let server_name = self.server_name.clone();
+        let policy = self.failure_policy;
+        let timeout = self.timeout;
+        let proxy_name = self.proxy_name.clone();
         let connecting = self.inner.call(uri);
         Box::pin(async move {
-            let tunnel = connecting.await.map_err(Into::into)?.into_inner();
-            if !https {
-                return Ok(TokioIo::new(ProxiedStream::Plain(tunnel)));
+            // Where the proxy is, once the tunnel is up: for the timeout's sentence.
+            let mut proxy_addr = None;
+            let steps = async {
+                let tunnel = connecting.await.map_err(Into::into)?.into_inner();
+                proxy_addr = Some(tunnel.info().remote_addr);
+                if !https {
+                    return Ok(ProxiedStream::Plain(tunnel));
+                }
+                let name = match server_name {
+                    Some(name) => name,
+                    None => Host::parse(&host)
+                        .ok()
+                        .as_ref()
+                        .and_then(server_name_of)
+                        .ok_or_else(|| {
+                            let reason = format!("{host:?} is not usable as a TLS server name");
+                            io::Error::new(io::ErrorKind::InvalidInput, reason)
+                        })?,
+                };
+                // One connection to the origin: under either policy a certificate
+                // refusal ends the call, as the transport's sentence.
+                let tls = connector
+                    .connect(name, tunnel)
+                    .await
+                    .map_err(|e| classify_handshake_error(e, policy).into_io_error())?;
+                Ok(ProxiedStream::Tls(Box::new(tls)))
+            };
+            match tokio::time::timeout(timeout, steps).await {
+                Ok(stream) => stream.map(TokioIo::new),
+                Err(_) => {
+                    let proxy = match (proxy_name, proxy_addr) {
+                        (Some(name), _) => format!("the proxy {name}"),
+                        (None, Some(addr)) => format!("the proxy at {addr}"),
+                        (None, None) => "the proxy".to_owned(),
+                    };
+                    let step = if proxy_addr.is_some() {
+                        "the TLS handshake with the origin did not finish"
+                    } else {
+                        "the proxy did not answer (or could not be reached)"
+                    };
+                    let reason = format!(
+                        "connecting to {origin} through {proxy} took longer than the connect \
+                         timeout ({timeout:?}): {step}; check the proxy, or raise the timeout \
+                         (TransportOptions::connect_timeout, TlsThroughProxy::with_timeout)"
+                    );
+                    Err(io::Error::new(io::ErrorKind::TimedOut, reason).into())
+                }
             }
-            let name = Host::parse(&host)
-                .ok()
-                .as_ref()
-                .and_then(server_name_of)
-                .ok_or_else(|| {
-                    let reason = format!("{host:?} is not usable as a TLS server name");
-                    io::Error::new(io::ErrorKind::InvalidInput, reason)
-                })?;
-            let tls = connector.connect(name, tunnel).await.map_err(|e| {
-                // rustls' certificate refusal as the transport's sentence.
-                classify_handshake_error(e, TlsFailurePolicy::StopRace).into_io_error()
-            })?;
-            Ok(TokioIo::new(ProxiedStream::Tls(Box::new(tls))))
         })
     }
 }
 
 impl Connection for ProxiedStream {
-    /// The race's [`ConnectionInfo`](super::ConnectionInfo); HTTP/2 when the origin
-    /// chose it by ALPN (never from the proxy connection's own ALPN).
+    /// The race's [`ConnectionInfo`](super::ConnectionInfo), its `alpn` the origin's
+    /// (`None` for plain HTTP); HTTP/2 when the origin chose it by ALPN (never from
+    /// the proxy connection's own ALPN).
     fn connected(&self) -> Connected {
         let (inner, h2) = match self {
             Self::Plain(s) => (s, false),
@@ -131,7 +237,13 @@ impl Connection for ProxiedStream {
                 s.get_ref().1.alpn_protocol() == Some(ALPN_H2),
             ),
         };
-        let connected = Connected::new().extra(inner.info().clone());
+        let mut info = inner.info().clone();
+        // The proxy connection has no ALPN of its own; what counts is the origin's.
+        info.alpn = match self {
+            Self::Plain(_) => None,
+            Self::Tls(s) => s.get_ref().1.alpn_protocol().map(<[u8]>::to_vec),
+        };
+        let connected = Connected::new().extra(info);
         if h2 {
             connected.negotiated_h2()
         } else {

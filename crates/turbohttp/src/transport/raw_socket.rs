@@ -108,7 +108,9 @@ impl<R> RawSocketTransport<R> {
         options: TransportOptions,
         resolver: R,
     ) -> Result<Self, TransportOptionsError> {
-        options.validate()?;
+        // Not `options.validate()`: that builds the TLS configuration too, and building
+        // it twice would scan the platform's store twice (`native_roots`).
+        options.validate_except_tls()?;
         let tls_config = options.tls.client_config()?;
         let server_name = options.tls.server_name_override()?;
         Ok(Self {
@@ -144,6 +146,11 @@ impl<R> RawSocketTransport<R> {
     /// The rustls configuration every TLS handshake uses.
     pub fn tls_config(&self) -> &Arc<ClientConfig> {
         &self.shared.tls_config
+    }
+
+    /// The parsed [`TlsOptions::server_name`](super::TlsOptions::server_name) override.
+    pub(crate) fn server_name_override(&self) -> Option<&ServerName<'static>> {
+        self.shared.server_name.as_ref()
     }
 
     /// The dialer a connect to `host` with `scheme` races with: the socket options,

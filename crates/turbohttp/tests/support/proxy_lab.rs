@@ -1,7 +1,7 @@
 //! Proxies on loopback for the proxy tests: an HTTP CONNECT proxy and a SOCKS5 proxy
 //! (no authentication). Each records what it was asked, resolves the origin's name
 //! itself from its own table (the proxy's DNS, loopback addresses only), connects,
-//! and splices both ways. Either can be told to refuse instead.
+//! and splices both ways. Either can be told to refuse, or to stay silent, instead.
 
 #![allow(dead_code)] // each test file uses a different subset
 
@@ -21,6 +21,8 @@ pub enum Policy {
     Allow,
     /// Refuses: `403 Forbidden` to CONNECT, "connection not allowed" (0x02) to SOCKS.
     Refuse,
+    /// Accepts the connection, reads what the client sends and never answers.
+    Silent,
 }
 
 /// What a SOCKS5 client asked to connect to.
@@ -136,6 +138,13 @@ fn resolve(names: &HashMap<String, IpAddr>, host: &str) -> Option<IpAddr> {
     ip.is_loopback().then_some(ip)
 }
 
+/// Holds the connection open without a word until the client leaves.
+async fn stay_silent(mut client: TcpStream) -> io::Result<()> {
+    let mut buf = [0u8; 1024];
+    while client.read(&mut buf).await? > 0 {}
+    Ok(())
+}
+
 /// One CONNECT: reads the head, records its request line, answers and splices.
 async fn connect_proxy(
     mut client: TcpStream,
@@ -143,6 +152,9 @@ async fn connect_proxy(
     names: Arc<HashMap<String, IpAddr>>,
     asked: Arc<Mutex<Vec<String>>>,
 ) -> io::Result<()> {
+    if policy == Policy::Silent {
+        return stay_silent(client).await;
+    }
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     let end = loop {
@@ -189,6 +201,9 @@ async fn socks5_proxy(
     names: Arc<HashMap<String, IpAddr>>,
     asked: Arc<Mutex<Vec<SocksTarget>>>,
 ) -> io::Result<()> {
+    if policy == Policy::Silent {
+        return stay_silent(client).await;
+    }
     // Greeting: VER NMETHODS METHODS...; "no authentication" must be among them.
     let [version, count] = read_array(&mut client).await?;
     let mut methods = vec![0u8; usize::from(count)];
