@@ -225,3 +225,180 @@ pub fn build<R>(
         other => CliError::usage("options", other),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{Ipv4Addr, Ipv6Addr};
+    use std::time::Duration;
+
+    use turbohttp::SocketOptions;
+
+    use super::socket_options;
+    use crate::args::SocketArgs;
+    use crate::exit::USAGE;
+
+    const V4: Ipv4Addr = Ipv4Addr::new(127, 0, 0, 2);
+    const V6: Ipv6Addr = Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 7);
+
+    /// The arguments of `--interface` flags (in order) and the keepalive flags.
+    fn args(
+        interface: &[&str],
+        keepalive_time: Option<&str>,
+        keepalive_cnt: Option<&str>,
+        no_keepalive: bool,
+    ) -> SocketArgs {
+        SocketArgs {
+            interface: interface.iter().map(|&s| s.to_owned()).collect(),
+            keepalive_time: keepalive_time.map(str::to_owned),
+            keepalive_cnt: keepalive_cnt.map(str::to_owned),
+            no_keepalive,
+        }
+    }
+
+    fn keepalive(time: Option<&str>, cnt: Option<&str>, off: bool) -> SocketOptions {
+        socket_options(&args(&[], time, cnt, off)).expect("valid flags")
+    }
+
+    #[test]
+    fn no_flags_give_the_librarys_defaults() {
+        assert_eq!(keepalive(None, None, false), SocketOptions::default());
+    }
+
+    /// curl's `--keepalive-time` sets the idle time and the probe interval both.
+    #[test]
+    fn keepalive_time_sets_the_idle_time_and_the_interval() {
+        let options = keepalive(Some("30"), None, false);
+        assert_eq!(options.keepalive, Some(Duration::from_secs(30)));
+        assert_eq!(options.keepalive_interval, Some(Duration::from_secs(30)));
+        assert_eq!(options.keepalive_retries, None);
+        assert_eq!(
+            options,
+            SocketOptions::default()
+                .with_keepalive(Some(Duration::from_secs(30)))
+                .with_keepalive_interval(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn keepalive_cnt_sets_the_retries_and_keeps_the_default_times() {
+        let options = keepalive(None, Some("4"), false);
+        assert_eq!(options.keepalive_retries, Some(4));
+        assert_eq!(
+            options,
+            SocketOptions::default().with_keepalive_retries(4),
+            "the 60 s idle time and interval stay"
+        );
+
+        let both = keepalive(Some("30"), Some("4"), false);
+        assert_eq!(
+            both,
+            SocketOptions::default()
+                .with_keepalive(Some(Duration::from_secs(30)))
+                .with_keepalive_interval(Duration::from_secs(30))
+                .with_keepalive_retries(4)
+        );
+    }
+
+    #[test]
+    fn no_keepalive_turns_keepalive_off() {
+        let options = keepalive(None, None, true);
+        assert_eq!(options.keepalive, None);
+        assert_eq!(options, SocketOptions::default().with_keepalive(None));
+    }
+
+    /// Addresses, bare, bracketed or as `host!`, set the local address of their family.
+    #[test]
+    fn interface_addresses_set_each_familys_local_address() {
+        let cases: &[(&[&str], SocketOptions)] = &[
+            (
+                &["127.0.0.2"],
+                SocketOptions::default().with_local_address_v4(V4),
+            ),
+            (
+                &["host!127.0.0.2"],
+                SocketOptions::default().with_local_address_v4(V4),
+            ),
+            (
+                &["[2001:db8::7]"],
+                SocketOptions::default().with_local_address_v6(V6),
+            ),
+            (
+                &["host!2001:db8::7", "127.0.0.2"],
+                SocketOptions::default()
+                    .with_local_address_v4(V4)
+                    .with_local_address_v6(V6),
+            ),
+        ];
+        for (flags, expected) in cases {
+            let options = socket_options(&args(flags, None, None, false)).expect("valid");
+            assert_eq!(&options, expected, "{flags:?}");
+        }
+    }
+
+    /// Names (bare or `if!`) bind the device; with addresses of both families, all
+    /// three are set, alongside the keepalive flags.
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+    #[test]
+    fn interface_names_bind_the_device_alongside_addresses() {
+        for name in ["eth0", "if!eth0"] {
+            let options = socket_options(&args(&[name], None, None, false)).expect("valid");
+            assert_eq!(
+                options,
+                SocketOptions::default().with_interface("eth0"),
+                "{name}"
+            );
+        }
+        let options = socket_options(&args(
+            &["127.0.0.2", "if!eth0", "2001:db8::7"],
+            Some("30"),
+            Some("4"),
+            false,
+        ))
+        .expect("valid");
+        assert_eq!(
+            options,
+            SocketOptions::default()
+                .with_interface("eth0")
+                .with_local_address_v4(V4)
+                .with_local_address_v6(V6)
+                .with_keepalive(Some(Duration::from_secs(30)))
+                .with_keepalive_interval(Duration::from_secs(30))
+                .with_keepalive_retries(4)
+        );
+        // An address that looks like a name stays a name with if!.
+        let options = socket_options(&args(&["if!lo", "::1"], None, None, true)).expect("valid");
+        assert_eq!(
+            options,
+            SocketOptions::default()
+                .with_interface("lo")
+                .with_local_address_v6(Ipv6Addr::LOCALHOST)
+                .with_keepalive(None)
+        );
+    }
+
+    #[test]
+    fn conflicting_interfaces_are_usage_errors() {
+        let cases: &[(&[&str], &str)] = &[
+            (
+                &["eth0", "if!eth1"],
+                "--interface: two interface names, \"eth0\" and \"eth1\": a connection leaves \
+                 from one",
+            ),
+            (
+                &["127.0.0.2", "host!127.0.0.3"],
+                "--interface: two IPv4 addresses, 127.0.0.2 and 127.0.0.3: give at most one \
+                 per family",
+            ),
+            (
+                &["::1", "2001:db8::7"],
+                "--interface: two IPv6 addresses, ::1 and 2001:db8::7: give at most one per \
+                 family",
+            ),
+        ];
+        for (flags, message) in cases {
+            let error = socket_options(&args(flags, None, None, false)).expect_err("refused");
+            assert_eq!(error.code, USAGE, "{flags:?}");
+            assert_eq!(error.message, *message, "{flags:?}");
+        }
+    }
+}

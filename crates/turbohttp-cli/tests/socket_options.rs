@@ -9,9 +9,8 @@ use std::thread;
 use assert_cmd::Command;
 use serde_json::Value;
 
-/// Exit code of a usage error, and of a failed connect (curl's).
+/// Exit code of a usage error (curl's).
 const USAGE: i32 = 2;
-const CONNECT: i32 = 7;
 
 struct Run {
     code: Option<i32>,
@@ -114,24 +113,64 @@ fn interface_name_lo_binds_the_device() {
             &target,
         ]);
         // Binding to a device needs CAP_NET_RAW on kernels before 5.7.
-        if run.code == Some(CONNECT) && run.stdout.contains("Operation not permitted") {
+        if run.code != Some(0)
+            && run
+                .stdout
+                .contains("cannot bind to the interface \"lo\": Operation not permitted")
+        {
             continue;
         }
         assert_eq!(run.code, Some(0), "{flag}: {}{}", run.stdout, run.stderr);
     }
 }
 
+/// A missing interface fails the connect (not the usage) and stops the race at its
+/// first attempt: the second address is not dialed, and the one failure names the
+/// interface.
 #[test]
 fn a_missing_interface_fails_the_connect_not_the_usage() {
     let (_listener, port) = listener_v4();
-    let target = format!("127.0.0.1:{port}");
-    let run = run(&["connect", "--interface", "nosuchif0", &target]);
-    assert_eq!(run.code, Some(CONNECT), "{}{}", run.stdout, run.stderr);
+    let six = TcpListener::bind((Ipv6Addr::LOCALHOST, port)).ok();
+    let resolve = format!("dual.test:{port}:[::1],127.0.0.1");
+    let target = format!("dual.test:{port}");
+    let run = run(&[
+        "connect",
+        "--json",
+        "--interface",
+        "nosuchif0",
+        "--resolve",
+        &resolve,
+        &target,
+    ]);
     assert!(
-        run.stdout.contains("No such device") || run.stdout.contains("Operation not permitted"),
-        "{}",
-        run.stdout
+        !matches!(run.code, Some(0) | Some(USAGE)),
+        "{:?}: {}{}",
+        run.code,
+        run.stdout,
+        run.stderr
     );
+    let object = json(&run.stdout);
+    assert_eq!(object["error"]["kind"], "setup_rejected", "{object:#}");
+    let attempts = object["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 1, "{object:#}");
+    assert_eq!(
+        attempts[0]["address"],
+        format!("[::1]:{port}"),
+        "{object:#}"
+    );
+    let error = attempts[0]["error"].as_str().expect("error");
+    // ENODEV, or EPERM where binding needs CAP_NET_RAW (Linux before 5.7).
+    assert!(
+        error
+            == "setup failed: cannot bind to the interface \"nosuchif0\": No such device \
+                  (os error 19)"
+            || error.starts_with(
+                "setup failed: cannot bind to the interface \"nosuchif0\": Operation not \
+                 permitted (os error 1)"
+            ),
+        "{error}"
+    );
+    drop(six);
 }
 
 #[test]

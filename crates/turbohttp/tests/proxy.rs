@@ -243,8 +243,10 @@ fn refusing_proxies_fail_the_request_without_a_connect_error() {
 #[test]
 fn an_unreachable_proxy_is_a_connect_error_through_tunnel_but_not_through_socks() {
     run(async {
-        let refused6 = closed_port(v6(0));
-        let refused4 = closed_port(v4(0));
+        let closed6 = closed_port(v6(0));
+        let refused6 = closed6.port;
+        let closed4 = closed_port(v4(0));
+        let refused4 = closed4.port;
         let uri: Uri = format!("http://{ORIGIN}:80/").parse().unwrap();
 
         let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(Tunnel::new(

@@ -26,7 +26,8 @@ fn options(connect_timeout: Duration) -> TransportOptions {
 #[test]
 fn a_200ms_timeout_with_ipv6_refused_connects_over_ipv4_at_once() {
     run(async {
-        let p6 = closed_port(v6(0));
+        let closed6 = closed_port(v6(0));
+        let p6 = closed6.port;
         let (_ipv4, p4) = idle_listener(v4(0));
         // `new` accepts it: the timeout is shorter than the 250 ms stagger.
         let transport = RawSocketTransport::new(options(Duration::from_millis(200)))
@@ -103,8 +104,10 @@ proptest! {
         let accepted = RawSocketTransport::new(options.clone());
         prop_assert_eq!(accepted.is_ok(), options.validate().is_ok());
         if let Ok(transport) = accepted {
-            let p6 = closed_port(v6(0));
-            let p4 = closed_port(v4(0));
+            let closed6 = closed_port(v6(0));
+            let p6 = closed6.port;
+            let closed4 = closed_port(v4(0));
+            let p4 = closed4.port;
             let transport = transport.with_resolver(resolver(NAME, PORT, [v6(p6), v4(p4)]));
             let error = run(transport.connect(NAME, PORT, Scheme::Http)).expect_err("all refused");
             prop_assert!(error.options_error().is_none(), "{error}");

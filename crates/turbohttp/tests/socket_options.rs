@@ -23,15 +23,15 @@ use tower_service::Service;
 use turbohttp::transport::connection::AttemptOutcome;
 use turbohttp::transport::{
     RawSocketTransport, Scheme, SocketOptions, SocketOptionsError, TransportOptions,
-    TransportOptionsError, connect_socket,
+    TransportOptionsError, TransportStream, connect_socket,
 };
-use turbohttp::{AddressFamily, ConnectErrorKind};
+use turbohttp::{AddressFamily, AttemptError, ConnectError, ConnectErrorKind, Established};
 
 use tls_lab::*;
 
 const NAME: &str = "dual.test";
 const PORT: u16 = 443;
-const EPERM: i32 = 1;
+const ENODEV: i32 = 19;
 
 /// A second loopback address (all of 127/8 is on `lo`), so that a bound IPv4 local
 /// address shows: 127.0.0.1 is what the OS would pick anyway.
@@ -104,8 +104,16 @@ impl ReadBack {
     }
 }
 
-/// Checks every option of `stream`, including the buffer sizes (Linux doubles what it
-/// is given, so at least the value asked for).
+/// Buffer sizes below loopback's defaults, distinct from each other and from any
+/// default (`tcp_wmem`'s 16384 included), so that a size that was not set reads back as
+/// something else.
+const SEND_BUFFER: usize = 6_000;
+const RECV_BUFFER: usize = 7_000;
+
+/// Checks every option of `stream`, including the buffer sizes: Linux stores twice the
+/// value given (the other half is its bookkeeping) and stops autotuning a buffer whose
+/// size was set, so exactly twice the value reads back, and a buffer left to the system
+/// reads back as something else.
 fn assert_options(stream: &TcpStream, options: &SocketOptions, remote: SocketAddr, path: &str) {
     assert_eq!(
         ReadBack::of(stream),
@@ -113,13 +121,25 @@ fn assert_options(stream: &TcpStream, options: &SocketOptions, remote: SocketAdd
         "{path}"
     );
     let socket = SockRef::from(stream);
-    if let Some(size) = options.send_buffer_size {
-        let got = socket.send_buffer_size().unwrap();
-        assert!(got >= size, "{path}: send buffer {got} < {size}");
-    }
-    if let Some(size) = options.recv_buffer_size {
-        let got = socket.recv_buffer_size().unwrap();
-        assert!(got >= size, "{path}: receive buffer {got} < {size}");
+    for (buffer, set, got) in [
+        (
+            "send",
+            options.send_buffer_size,
+            socket.send_buffer_size().unwrap(),
+        ),
+        (
+            "receive",
+            options.recv_buffer_size,
+            socket.recv_buffer_size().unwrap(),
+        ),
+    ] {
+        match set {
+            Some(size) => assert_eq!(got, 2 * size, "{path}: {buffer} buffer"),
+            None => assert!(
+                got != 2 * SEND_BUFFER && got != 2 * RECV_BUFFER,
+                "{path}: {buffer} buffer {got} though none was set"
+            ),
+        }
     }
 }
 
@@ -127,14 +147,14 @@ fn assert_options(stream: &TcpStream, options: &SocketOptions, remote: SocketAdd
 fn cases() -> Vec<(&'static str, SocketOptions)> {
     let all = SocketOptions::default()
         .with_keepalive(Some(Duration::from_secs(17)))
-        .with_keepalive_interval(Some(Duration::from_secs(5)))
-        .with_keepalive_retries(Some(3))
-        .with_tcp_user_timeout(Some(Duration::from_millis(12_345)))
-        .with_interface(Some("lo".to_owned()))
-        .with_local_address_v4(Some(V4_LOCAL))
-        .with_local_address_v6(Some(V6))
-        .with_send_buffer_size(Some(64 * 1024))
-        .with_recv_buffer_size(Some(96 * 1024))
+        .with_keepalive_interval(Duration::from_secs(5))
+        .with_keepalive_retries(3)
+        .with_tcp_user_timeout(Duration::from_millis(12_345))
+        .with_interface("lo")
+        .with_local_address_v4(V4_LOCAL)
+        .with_local_address_v6(V6)
+        .with_send_buffer_size(SEND_BUFFER)
+        .with_recv_buffer_size(RECV_BUFFER)
         .with_reuse_address(true);
     vec![
         ("defaults", SocketOptions::default()),
@@ -148,28 +168,29 @@ fn cases() -> Vec<(&'static str, SocketOptions)> {
             "keepalive time, interval and retries",
             SocketOptions::default()
                 .with_keepalive(Some(Duration::from_secs(17)))
-                .with_keepalive_interval(Some(Duration::from_secs(5)))
-                .with_keepalive_retries(Some(3)),
+                .with_keepalive_interval(Duration::from_secs(5))
+                .with_keepalive_retries(3),
         ),
-        (
-            "keepalive with the system's interval and retries",
-            SocketOptions::default()
-                .with_keepalive(Some(Duration::from_secs(42)))
-                .with_keepalive_interval(None),
-        ),
+        ("keepalive with the system's interval and retries", {
+            // A setter takes a value; the system's is asked for by clearing the field.
+            let mut options =
+                SocketOptions::default().with_keepalive(Some(Duration::from_secs(42)));
+            options.keepalive_interval = None;
+            options
+        }),
         (
             "user timeout",
-            SocketOptions::default().with_tcp_user_timeout(Some(Duration::from_millis(12_345))),
+            SocketOptions::default().with_tcp_user_timeout(Duration::from_millis(12_345)),
         ),
         (
             "interface lo",
-            SocketOptions::default().with_interface(Some("lo".to_owned())),
+            SocketOptions::default().with_interface("lo"),
         ),
         (
             "buffer sizes",
             SocketOptions::default()
-                .with_send_buffer_size(Some(64 * 1024))
-                .with_recv_buffer_size(Some(96 * 1024)),
+                .with_send_buffer_size(SEND_BUFFER)
+                .with_recv_buffer_size(RECV_BUFFER),
         ),
         (
             "reuse address",
@@ -185,10 +206,31 @@ fn cases() -> Vec<(&'static str, SocketOptions)> {
     ]
 }
 
-/// Binding to a device needs `CAP_NET_RAW` before Linux 5.7: without it the connect
-/// fails with EPERM, which is what the test then checks.
-fn refused_binding(options: &SocketOptions, error: &io::Error) -> bool {
-    options.interface.is_some() && error.raw_os_error() == Some(EPERM)
+/// Binding to a device needs `CAP_NET_RAW` before Linux 5.7: without it the attempt
+/// fails, terminally, with `PermissionDenied` and a sentence naming the interface.
+fn refused_binding(options: &SocketOptions, error: &AttemptError) -> bool {
+    let Some(name) = &options.interface else {
+        return false;
+    };
+    let refused = error.io_error().kind() == io::ErrorKind::PermissionDenied;
+    if refused {
+        assert!(error.is_terminal(), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "setup failed: cannot bind to the interface {name:?}: Operation not permitted \
+                 (os error 1) (binding to an interface needs CAP_NET_RAW on Linux before 5.7)"
+            )
+        );
+    }
+    refused
+}
+
+/// The same options without the interface: what is checked where binding is refused.
+fn without_interface(options: &SocketOptions) -> SocketOptions {
+    let mut options = options.clone();
+    options.interface = None;
+    options
 }
 
 #[test]
@@ -201,7 +243,15 @@ fn every_option_reads_back_from_connect_socket() {
                 let path = format!("{case}, connect_socket to {remote}");
                 match connect_socket(remote, &options).await {
                     Ok(stream) => assert_options(&stream, &options, remote, &path),
-                    Err(e) if refused_binding(&options, e.io_error()) => {}
+                    Err(e) if refused_binding(&options, &e) => {
+                        // Every other option still reads back.
+                        let rest = without_interface(&options);
+                        let path = format!("{path}, without the interface");
+                        let stream = connect_socket(remote, &rest)
+                            .await
+                            .unwrap_or_else(|e| panic!("{path}: {e}"));
+                        assert_options(&stream, &rest, remote, &path);
+                    }
                     Err(e) => panic!("{path}: {e}"),
                 }
             }
@@ -209,62 +259,140 @@ fn every_option_reads_back_from_connect_socket() {
     });
 }
 
+/// A race through a transport with `socket`, to `addrs` in this order.
+async fn race(
+    socket: &SocketOptions,
+    addrs: [SocketAddr; 2],
+) -> Result<Established<TransportStream>, ConnectError> {
+    let mut options = TransportOptions::default();
+    options.socket = socket.clone();
+    RawSocketTransport::new(options)
+        .expect("valid options")
+        .with_resolver(resolver(NAME, PORT, addrs))
+        .connect_with(
+            NAME,
+            PORT,
+            Scheme::Http,
+            ConnectParams::default().with_cancel(CancellationToken::new()),
+        )
+        .await
+}
+
 #[test]
 fn every_option_reads_back_from_the_race() {
     run(async {
-        let cancel = CancellationToken::new();
         for (case, socket) in cases() {
             // The IPv6 listener wins when it can; the IPv4 one after a refused IPv6
             // attempt, so that the race's fallback path is the one measured.
             let (_ipv6, p6) = idle_listener(v6(0));
             let (_ipv4, p4) = idle_listener(v4(0));
-            let refused = closed_port(v6(0));
+            let closed = closed_port(v6(0));
+            let refused = closed.port;
             for (addrs, remote, attempts) in [
                 ([v6(p6), v4(p4)], v6(p6), 1),
                 ([v6(refused), v4(p4)], v4(p4), 2),
             ] {
-                let mut options = TransportOptions::default();
-                options.socket = socket.clone();
-                let transport = RawSocketTransport::new(options)
-                    .expect("valid options")
-                    .with_resolver(resolver(NAME, PORT, addrs));
                 let path = format!("{case}, race won by {remote}");
-                match transport
-                    .connect_with(
-                        NAME,
-                        PORT,
-                        Scheme::Http,
-                        ConnectParams::default().with_cancel(cancel.clone()),
-                    )
-                    .await
-                {
+                let (socket, path) = match race(&socket, addrs).await {
                     Ok(won) => {
                         assert_eq!(won.report.attempts.len(), attempts, "{path}");
                         assert_options(won.stream.tcp(), &socket, remote, &path);
+                        continue;
                     }
                     Err(e) => {
-                        let failure = e.attempts().iter().find_map(|a| a.failure.as_ref());
-                        let eperm = failure.is_some_and(|f| f.os_error == Some(EPERM));
-                        assert!(socket.interface.is_some() && eperm, "{path}: {e:#}");
+                        // Binding refused: the race stops at its first attempt, and
+                        // every other option must still read back.
+                        assert_eq!(e.kind(), ConnectErrorKind::SetupRejected, "{path}: {e:#}");
+                        let failures: Vec<_> = e
+                            .attempts()
+                            .iter()
+                            .filter_map(|a| a.failure.as_ref())
+                            .collect();
+                        assert_eq!(failures.len(), 1, "{path}: {e:#}");
+                        assert!(
+                            socket.interface.is_some()
+                                && failures[0].terminal
+                                && failures[0].kind == io::ErrorKind::PermissionDenied,
+                            "{path}: {e:#}"
+                        );
+                        (
+                            without_interface(&socket),
+                            format!("{path}, without the interface"),
+                        )
                     }
-                }
+                };
+                let won = race(&socket, addrs)
+                    .await
+                    .unwrap_or_else(|e| panic!("{path}: {e:#}"));
+                assert_eq!(won.report.attempts.len(), attempts, "{path}");
+                assert_options(won.stream.tcp(), &socket, remote, &path);
             }
         }
     });
 }
 
+/// The sentence of a missing interface: `No such device`, or, where binding needs a
+/// capability the test lacks (Linux before 5.7), the refusal, checked for all options.
+fn missing_interface_message(error: &io::Error) -> String {
+    match error.kind() {
+        io::ErrorKind::NotFound => format!(
+            "cannot bind to the interface \"nosuchif0\": No such device (os error {ENODEV})"
+        ),
+        io::ErrorKind::PermissionDenied => "cannot bind to the interface \"nosuchif0\": \
+            Operation not permitted (os error 1) (binding to an interface needs CAP_NET_RAW \
+            on Linux before 5.7)"
+            .to_owned(),
+        other => panic!("unexpected {other:?}: {error}"),
+    }
+}
+
+/// No address would do better through a missing interface: the attempt is terminal and
+/// its sentence names the interface.
 #[test]
-fn a_missing_interface_fails_each_attempt_with_no_such_device() {
+fn a_missing_interface_is_terminal_and_named() {
     run(async {
         let (_listener, port) = idle_listener(v4(0));
-        let options = SocketOptions::default().with_interface(Some("nosuchif0".to_owned()));
+        let options = SocketOptions::default().with_interface("nosuchif0");
         let error = connect_socket(v4(port), &options)
             .await
             .expect_err("no such interface");
-        let errno = error.io_error().raw_os_error();
-        // ENODEV, or EPERM where binding needs a capability the test lacks.
-        assert!(matches!(errno, Some(19) | Some(EPERM)), "{error}");
-        assert!(!error.is_terminal());
+        assert!(error.is_terminal(), "{error}");
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "setup failed: {}",
+                missing_interface_message(error.io_error())
+            )
+        );
+    });
+}
+
+/// The race stops at its first attempt: no other address is dialed, and the error
+/// lists one failure, not one per address.
+#[test]
+fn a_missing_interface_stops_the_race_at_the_first_attempt() {
+    run(async {
+        let (ipv6, p6) = idle_listener(v6(0));
+        let (ipv4, p4) = idle_listener(v4(0));
+        let options = SocketOptions::default().with_interface("nosuchif0");
+        let error = race(&options, [v6(p6), v4(p4)])
+            .await
+            .expect_err("no such interface");
+        assert_eq!(error.kind(), ConnectErrorKind::SetupRejected, "{error:#}");
+        let endpoints: Vec<_> = error.attempts().iter().map(|a| a.endpoint).collect();
+        assert_eq!(endpoints, [v6(p6)], "{error:#}");
+        let failure = error.attempts()[0].failure.as_ref().expect("failed");
+        assert!(failure.terminal, "{error:#}");
+        let message = missing_interface_message(&io::Error::from(failure.kind));
+        assert_eq!(failure.message(), message);
+        assert_eq!(
+            error.to_string(),
+            format!(
+                "connecting to {NAME}:{PORT} stopped: [::1]:{p6} rejected the connection \
+                 setup: {message}"
+            )
+        );
+        assert!(!was_dialed(&ipv6) && !was_dialed(&ipv4));
     });
 }
 
@@ -277,7 +405,7 @@ fn a_single_local_address_restricts_dialing_to_its_family() {
         let (_ipv4, p4) = idle_listener(v4(0));
         let cancel = CancellationToken::new();
 
-        let only_v4 = SocketOptions::default().with_local_address_v4(Some(V4_LOCAL));
+        let only_v4 = SocketOptions::default().with_local_address_v4(V4_LOCAL);
         let error = connect_socket(v6(p6), &only_v4)
             .await
             .expect_err("no IPv6 local address");
@@ -402,48 +530,48 @@ fn bad_values_are_refused_with_a_sentence() {
              seconds)",
         ),
         (
-            SocketOptions::default().with_keepalive_interval(Some(Duration::ZERO)),
+            SocketOptions::default().with_keepalive_interval(Duration::ZERO),
             "the TCP keepalive interval is zero; use None for the system's interval",
         ),
         (
-            SocketOptions::default().with_keepalive_interval(Some(Duration::from_millis(999))),
+            SocketOptions::default().with_keepalive_interval(Duration::from_millis(999)),
             "the TCP keepalive interval 999ms is not 1 to 32767 seconds (the system counts \
              whole seconds)",
         ),
         (
-            SocketOptions::default().with_keepalive_retries(Some(0)),
+            SocketOptions::default().with_keepalive_retries(0),
             "the TCP keepalive retry count is zero; use None for the system's count",
         ),
         (
-            SocketOptions::default().with_keepalive_retries(Some(128)),
+            SocketOptions::default().with_keepalive_retries(128),
             "the TCP keepalive retry count 128 is above the system's limit of 127",
         ),
         (
-            SocketOptions::default().with_interface(Some(String::new())),
+            SocketOptions::default().with_interface(""),
             "the interface name \"\" cannot be used: it is empty",
         ),
         (
-            SocketOptions::default().with_interface(Some("sixteen-bytes-16".to_owned())),
+            SocketOptions::default().with_interface("sixteen-bytes-16"),
             "the interface name \"sixteen-bytes-16\" cannot be used: interface names are at \
              most 15 bytes long",
         ),
         (
-            SocketOptions::default().with_interface(Some("eth 0".to_owned())),
+            SocketOptions::default().with_interface("eth 0"),
             "the interface name \"eth 0\" cannot be used: interface names have no NUL, slash \
              or white space",
         ),
         (
-            SocketOptions::default().with_send_buffer_size(Some(0)),
+            SocketOptions::default().with_send_buffer_size(0),
             "the send buffer size 0 is not 1 to 2147483647 bytes; use None for the system's \
              size",
         ),
         (
-            SocketOptions::default().with_recv_buffer_size(Some(0)),
+            SocketOptions::default().with_recv_buffer_size(0),
             "the receive buffer size 0 is not 1 to 2147483647 bytes; use None for the \
              system's size",
         ),
         (
-            SocketOptions::default().with_recv_buffer_size(Some(1 << 31)),
+            SocketOptions::default().with_recv_buffer_size(1 << 31),
             "the receive buffer size 2147483648 is not 1 to 2147483647 bytes; use None for \
              the system's size",
         ),
@@ -451,19 +579,19 @@ fn bad_values_are_refused_with_a_sentence() {
     if cfg!(target_os = "linux") {
         table.extend([
             (
-                SocketOptions::default().with_tcp_user_timeout(Some(Duration::ZERO)),
+                SocketOptions::default().with_tcp_user_timeout(Duration::ZERO),
                 "the TCP user timeout 0ns is below 1ms (the system counts whole milliseconds \
                  and reads 0 as off); use None for the system's behaviour",
             ),
             (
-                SocketOptions::default().with_tcp_user_timeout(Some(Duration::from_micros(999))),
+                SocketOptions::default().with_tcp_user_timeout(Duration::from_micros(999)),
                 "the TCP user timeout 999µs is below 1ms (the system counts whole \
                  milliseconds and reads 0 as off); use None for the system's behaviour",
             ),
         ]);
     } else {
         table.push((
-            SocketOptions::default().with_tcp_user_timeout(Some(Duration::from_secs(1))),
+            SocketOptions::default().with_tcp_user_timeout(Duration::from_secs(1)),
             "TCP_USER_TIMEOUT is not available on this system",
         ));
     }
@@ -482,13 +610,13 @@ fn bad_values_are_refused_with_a_sentence() {
     // Keepalive off: its interval and retries are not used, so not checked.
     let off = SocketOptions::default()
         .with_keepalive(None)
-        .with_keepalive_retries(Some(0));
+        .with_keepalive_retries(0);
     assert!(off.validate().is_ok());
 
     // A family restriction with only the other family's local address dials nothing.
     let mut options = TransportOptions::default();
     options.family = Some(AddressFamily::V6);
-    options.socket = SocketOptions::default().with_local_address_v4(Some(V4_LOCAL));
+    options.socket = SocketOptions::default().with_local_address_v4(V4_LOCAL);
     let error = RawSocketTransport::new(options).expect_err("nothing to dial");
     assert!(matches!(
         error,
@@ -507,7 +635,7 @@ fn bad_values_are_refused_with_a_sentence() {
 fn connect_socket_refuses_bad_values_before_opening_a_socket() {
     run(async {
         let (_listener, port) = idle_listener(v4(0));
-        let options = SocketOptions::default().with_keepalive_retries(Some(0));
+        let options = SocketOptions::default().with_keepalive_retries(0);
         let error = connect_socket(v4(port), &options)
             .await
             .expect_err("invalid");

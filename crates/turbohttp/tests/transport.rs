@@ -97,7 +97,8 @@ fn stalled_ipv6_falls_back_to_ipv4_and_closes_the_stalled_socket() {
 #[test]
 fn refused_ipv6_starts_ipv4_at_once() {
     run(async {
-        let p6 = closed_port(v6(0));
+        let closed6 = closed_port(v6(0));
+        let p6 = closed6.port;
         let (_ipv4, p4) = idle_listener(v4(0));
         let transport = transport(TransportOptions::default(), [v6(p6), v4(p4)]);
 
@@ -306,7 +307,8 @@ fn socket_options_are_the_same_on_racing_and_single_family_paths() {
         let mut servers = Servers::new();
         let (_ipv6, p6) = idle_listener(v6(0));
         let (_ipv4, p4) = idle_listener(v4(0));
-        let refused = closed_port(v6(0));
+        let closed = closed_port(v6(0));
+        let refused = closed.port;
         let tls = servers
             .https(v4(0), pki.server_config(NAME, &[ALPN_HTTP_1_1]))
             .await;
@@ -486,7 +488,8 @@ fn h2_get_through_hyper_client_over_tls() {
         let p4 = servers
             .https(v4(0), pki.server_config(NAME, &[ALPN_H2, ALPN_HTTP_1_1]))
             .await;
-        let refused = closed_port(v6(0));
+        let closed = closed_port(v6(0));
+        let refused = closed.port;
         let transport = RawSocketTransport::new(options(&pki))
             .unwrap()
             .with_resolver(resolver(NAME, p4, [v6(refused), v4(p4)]));
@@ -532,7 +535,8 @@ fn the_race_reaches_responses_and_errors_of_the_pooled_client() {
     run(async {
         let mut servers = Servers::new();
         let p4 = servers.http(v4(0)).await;
-        let refused = closed_port(v6(0));
+        let closed = closed_port(v6(0));
+        let refused = closed.port;
         let transport = RawSocketTransport::new(TransportOptions::default())
             .unwrap()
             .with_resolver(resolver(NAME, p4, [v6(refused), v4(p4)]));

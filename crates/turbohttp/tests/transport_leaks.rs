@@ -56,7 +56,8 @@ fn no_descriptor_leaks_across_hundreds_of_races() {
     let stalled4 = StalledListener::new(v4(0));
     run(async {
         let mut servers = Servers::new();
-        let refused = closed_port(v6(0));
+        let closed = closed_port(v6(0));
+        let refused = closed.port;
         let plain = servers.accepting(v4(0)).await;
         let reset = servers.resetting(v6(0)).await;
         let tls = servers

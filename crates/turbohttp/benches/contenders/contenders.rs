@@ -173,8 +173,7 @@ impl Clients {
         // hyper-util's defaults: no TCP_NODELAY, no keepalive.
         let hyper_options = SocketOptions::default()
             .with_nodelay(false)
-            .with_keepalive(None)
-            .with_keepalive_interval(None);
+            .with_keepalive(None);
         let mut hyper = HttpConnector::new_with_resolver(ListResolver(target.addrs.clone().into()));
         hyper.set_happy_eyeballs_timeout(Some(stagger));
         hyper.set_connect_timeout(Some(TIMEOUT));

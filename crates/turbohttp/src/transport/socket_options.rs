@@ -23,7 +23,12 @@ pub const MAX_INTERFACE_NAME_LEN: usize = 15;
 /// hyper-util's `HttpConnector` setters.
 ///
 /// Fields are public (read and assign them); the struct is `#[non_exhaustive]`, so build
-/// it from [`SocketOptions::default`] and the `with_*` setters:
+/// it from [`SocketOptions::default`] and the `with_*` setters. As hyper-util's and
+/// reqwest's, the setters take the value itself (`with_interface("eth0")`,
+/// `with_keepalive_retries(3)`); an option that is `None` by default (the system's
+/// value) is cleared again by assigning `None` to its field. The exception is
+/// [`with_keepalive`](Self::with_keepalive), which takes an `Option` because `None`
+/// means something there: keepalive off.
 ///
 /// ```
 /// use std::net::Ipv4Addr;
@@ -31,10 +36,16 @@ pub const MAX_INTERFACE_NAME_LEN: usize = 15;
 /// use turbohttp::transport::SocketOptions;
 ///
 /// let options = SocketOptions::default()
-///     .with_keepalive_interval(Some(Duration::from_secs(10)))
-///     .with_keepalive_retries(Some(3))
-///     .with_local_address_v4(Some(Ipv4Addr::LOCALHOST));
+///     .with_keepalive_interval(Duration::from_secs(10))
+///     .with_keepalive_retries(3)
+///     .with_local_address_v4(Ipv4Addr::LOCALHOST);
 /// assert!(options.validate().is_ok());
+///
+/// // A setter takes the value; to clear it again, assign `None` to the field.
+/// let mut any_interface = SocketOptions::default().with_interface("eth0");
+/// assert_eq!(any_interface.interface.as_deref(), Some("eth0"));
+/// any_interface.interface = None;
+/// assert_eq!(any_interface, SocketOptions::default());
 ///
 /// let mut broken = options;
 /// broken.keepalive_retries = Some(0);
@@ -74,7 +85,8 @@ pub struct SocketOptions {
     pub tcp_user_timeout: Option<Duration>,
     /// `SO_BINDTODEVICE`: send through this interface only (`"eth0"`), like curl's
     /// `--interface NAME`. Linux, Android and Fuchsia only; binding needs
-    /// `CAP_NET_RAW` on kernels before 5.7. Default `None`.
+    /// `CAP_NET_RAW` on kernels before 5.7. A missing interface or a refused binding
+    /// stops the race at its first attempt (see [`connect_socket`]). Default `None`.
     pub interface: Option<String>,
     /// The local address IPv4 connections bind (any port) before connecting. Default
     /// `None`: the OS chooses. See the type's docs for a single-family address.
@@ -118,52 +130,59 @@ impl SocketOptions {
         self
     }
 
-    /// Sets [`keepalive`](Self::keepalive), the idle time (`None`: keepalive off).
+    /// Sets [`keepalive`](Self::keepalive), the idle time. It alone takes an `Option`,
+    /// as hyper-util's `set_keepalive`: `None` turns keepalive off.
     #[must_use]
     pub fn with_keepalive(mut self, idle: Option<Duration>) -> Self {
         self.keepalive = idle;
         self
     }
 
-    /// Sets [`keepalive_interval`](Self::keepalive_interval).
+    /// Sets [`keepalive_interval`](Self::keepalive_interval); assign `None` to the field
+    /// for the system's interval.
     #[must_use]
-    pub fn with_keepalive_interval(mut self, interval: Option<Duration>) -> Self {
-        self.keepalive_interval = interval;
+    pub fn with_keepalive_interval(mut self, interval: Duration) -> Self {
+        self.keepalive_interval = Some(interval);
         self
     }
 
-    /// Sets [`keepalive_retries`](Self::keepalive_retries).
+    /// Sets [`keepalive_retries`](Self::keepalive_retries); assign `None` to the field
+    /// for the system's count.
     #[must_use]
-    pub fn with_keepalive_retries(mut self, retries: Option<u32>) -> Self {
-        self.keepalive_retries = retries;
+    pub fn with_keepalive_retries(mut self, retries: u32) -> Self {
+        self.keepalive_retries = Some(retries);
         self
     }
 
-    /// Sets [`tcp_user_timeout`](Self::tcp_user_timeout).
+    /// Sets [`tcp_user_timeout`](Self::tcp_user_timeout); assign `None` to the field
+    /// for the system's behaviour.
     #[must_use]
-    pub fn with_tcp_user_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.tcp_user_timeout = timeout;
+    pub fn with_tcp_user_timeout(mut self, timeout: Duration) -> Self {
+        self.tcp_user_timeout = Some(timeout);
         self
     }
 
-    /// Sets [`interface`](Self::interface).
+    /// Sets [`interface`](Self::interface) (`"eth0"`); assign `None` to the field to
+    /// send through any interface.
     #[must_use]
-    pub fn with_interface(mut self, interface: Option<String>) -> Self {
-        self.interface = interface;
+    pub fn with_interface(mut self, interface: impl Into<String>) -> Self {
+        self.interface = Some(interface.into());
         self
     }
 
-    /// Sets [`local_address_v4`](Self::local_address_v4).
+    /// Sets [`local_address_v4`](Self::local_address_v4); assign `None` to the field to
+    /// let the OS choose.
     #[must_use]
-    pub fn with_local_address_v4(mut self, address: Option<Ipv4Addr>) -> Self {
-        self.local_address_v4 = address;
+    pub fn with_local_address_v4(mut self, address: Ipv4Addr) -> Self {
+        self.local_address_v4 = Some(address);
         self
     }
 
-    /// Sets [`local_address_v6`](Self::local_address_v6).
+    /// Sets [`local_address_v6`](Self::local_address_v6); assign `None` to the field to
+    /// let the OS choose.
     #[must_use]
-    pub fn with_local_address_v6(mut self, address: Option<Ipv6Addr>) -> Self {
-        self.local_address_v6 = address;
+    pub fn with_local_address_v6(mut self, address: Ipv6Addr) -> Self {
+        self.local_address_v6 = Some(address);
         self
     }
 
@@ -178,17 +197,19 @@ impl SocketOptions {
         self
     }
 
-    /// Sets [`send_buffer_size`](Self::send_buffer_size).
+    /// Sets [`send_buffer_size`](Self::send_buffer_size); assign `None` to the field
+    /// for the system's autotuned size.
     #[must_use]
-    pub fn with_send_buffer_size(mut self, size: Option<usize>) -> Self {
-        self.send_buffer_size = size;
+    pub fn with_send_buffer_size(mut self, size: usize) -> Self {
+        self.send_buffer_size = Some(size);
         self
     }
 
-    /// Sets [`recv_buffer_size`](Self::recv_buffer_size).
+    /// Sets [`recv_buffer_size`](Self::recv_buffer_size); assign `None` to the field
+    /// for the system's autotuned size.
     #[must_use]
-    pub fn with_recv_buffer_size(mut self, size: Option<usize>) -> Self {
-        self.recv_buffer_size = size;
+    pub fn with_recv_buffer_size(mut self, size: usize) -> Self {
+        self.recv_buffer_size = Some(size);
         self
     }
 
@@ -393,14 +414,16 @@ pub enum SocketOptionsError {
 /// sets the options, binds the interface and the local address of `addr`'s family,
 /// then connects without blocking on tokio.
 ///
-/// Errors: options that [`SocketOptions::validate`] refuses are
-/// [`AttemptError::terminal`] (no other address would do better); options the OS
-/// refuses are [`AttemptError::setup`]; a local address only of the other family (see
-/// [`SocketOptions`]), a failed interface binding, a failed bind or a failed connect
-/// are [`AttemptError::connect`]; these two do not stop a race. OS errors are passed on
-/// unchanged so that their `errno` reaches the race report (a missing interface reads
-/// "No such device"). Dropping the future closes
-/// the socket.
+/// Errors: options that [`SocketOptions::validate`] refuses, and a failed interface
+/// binding (a missing device, `NotFound`; a refused binding, `PermissionDenied`), are
+/// [`AttemptError::terminal`]: no other address would do better, so the race stops at
+/// the first with one sentence naming the interface (`cannot bind to the interface
+/// "eth9": No such device (os error 19)`). Options the OS refuses are
+/// [`AttemptError::setup`]; a local address only of the other family (see
+/// [`SocketOptions`]), a failed bind or a failed connect are
+/// [`AttemptError::connect`]; these two do not stop a race, and their OS errors are
+/// passed on unchanged so that their `errno` reaches the race report. Dropping the
+/// future closes the socket.
 pub async fn connect_socket(
     addr: SocketAddr,
     options: &SocketOptions,
@@ -480,13 +503,13 @@ fn configured_socket(addr: SocketAddr, options: &SocketOptions) -> Result<Socket
             .set_reuse_address(true)
             .map_err(AttemptError::setup)?;
     }
-    // Like a bind, the interface decides where the connection may go: a missing device
-    // or a refused binding is a connect failure, not a setup one.
+    // The same device for every address: a missing one or a refused binding ends the
+    // race at the first attempt.
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
     if let Some(name) = &options.interface {
         socket
             .bind_device(Some(name.as_bytes()))
-            .map_err(AttemptError::connect)?;
+            .map_err(|e| interface_error(name, &e))?;
     }
     if let Some(local) = local {
         socket
@@ -494,6 +517,26 @@ fn configured_socket(addr: SocketAddr, options: &SocketOptions) -> Result<Socket
             .map_err(AttemptError::connect)?;
     }
     Ok(socket)
+}
+
+/// A failed `SO_BINDTODEVICE`, as a terminal error whose sentence names the interface.
+/// The kind says why (`NotFound` for a missing device, `PermissionDenied` for a
+/// refused binding); the OS error's text and code are in the sentence.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+fn interface_error(name: &str, error: &io::Error) -> AttemptError {
+    const ENODEV: i32 = 19; // the same on Linux, Android and Fuchsia
+    let (kind, hint) = match (error.raw_os_error(), error.kind()) {
+        (Some(ENODEV), _) => (io::ErrorKind::NotFound, ""),
+        (_, io::ErrorKind::PermissionDenied) => (
+            io::ErrorKind::PermissionDenied,
+            " (binding to an interface needs CAP_NET_RAW on Linux before 5.7)",
+        ),
+        (_, kind) => (kind, ""),
+    };
+    AttemptError::terminal(io::Error::new(
+        kind,
+        format!("cannot bind to the interface {name:?}: {error}{hint}"),
+    ))
 }
 
 /// The keepalive parameters: the idle time, and the interval and retry count where

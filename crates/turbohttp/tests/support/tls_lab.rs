@@ -188,10 +188,33 @@ impl StalledListener {
     }
 }
 
-/// A port on `ip` where nothing listens: connects are refused at once.
-pub fn closed_port(addr: SocketAddr) -> u16 {
-    let listener = std::net::TcpListener::bind(addr).expect("bind");
-    listener.local_addr().expect("addr").port()
+/// A port where nothing listens, held for as long as the guard lives: its socket is
+/// bound but never listens, so connects to [`port`](Self::port) are refused at once and
+/// no other test (or process) can take the port meanwhile.
+pub struct ClosedPort {
+    /// The refused port.
+    pub port: u16,
+    _socket: Socket,
+}
+
+/// A port on `addr`'s address where nothing listens: connects are refused at once for
+/// as long as the returned guard lives. Keep the guard (`let closed = closed_port(..)`),
+/// not just its port.
+#[must_use = "the port is only reserved while the guard lives"]
+pub fn closed_port(addr: SocketAddr) -> ClosedPort {
+    let socket =
+        Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)).expect("socket");
+    socket.bind(&addr.into()).expect("bind");
+    let port = socket
+        .local_addr()
+        .expect("local addr")
+        .as_socket()
+        .expect("inet")
+        .port();
+    ClosedPort {
+        port,
+        _socket: socket,
+    }
 }
 
 /// A listener that completes TCP handshakes in the kernel and never accepts, in
