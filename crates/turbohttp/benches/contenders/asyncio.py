@@ -9,12 +9,17 @@ Two modes:
   serve              read commands on stdin, one per line, answer one line each:
                        lat DELAY SPEC N        -> "ok NS NS ..."  (N connects, one at a time)
                        tp DELAY SPEC CONC N    -> "ok WALL_NS"    (N connects, CONC at once)
-  once DELAY SPEC WARM
-                     one warm-up connect to WARM, then one timed connect to SPEC;
-                     print "ok NS MAXRSS_KB", keep the connection open until stdin
-                     closes (so that the harness can sample this process).
+  once DELAY WARM     one warm-up connect to WARM, then one timed connect to the
+                     target read from stdin; print "ok NS MAXRSS_KB", keep the
+                     connection open until stdin closes (so that the harness can
+                     sample this process).
+  many DELAY N WARM  one warm-up connect to WARM, then N connects at once to the
+                     target read from stdin, each its own task, each connection closed
+                     as soon as it is made; print "ok ALL_NS CPU_NS HWM_GROWTH_KIB V6
+                     FIRST_NS FD_LIMIT" (as the Rust worker does), wait for stdin to close.
 
-SPEC is "PORT;ADDR,ADDR,..." (IPv6 without brackets).
+WARM is "PORT;ADDR,ADDR,..." (IPv6 without brackets). The target on stdin is the port,
+then one address a line, then an empty line (no copy of the whole list is held).
 """
 
 import asyncio
@@ -27,16 +32,45 @@ HOST = "bench.test"
 TIMEOUT = 10.0
 
 
+def info(addr, port):
+    if ":" in addr:
+        return (socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (addr, port, 0, 0))
+    return (socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (addr, port))
+
+
 def parse_spec(spec):
     port_text, addrs = spec.split(";", 1)
     port = int(port_text)
+    return port, [info(addr, port) for addr in addrs.split(",")]
+
+
+def read_target():
+    port = int(sys.stdin.readline())
     infos = []
-    for addr in addrs.split(","):
-        if ":" in addr:
-            infos.append((socket.AF_INET6, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (addr, port, 0, 0)))
-        else:
-            infos.append((socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (addr, port)))
-    return port, infos
+    while True:
+        line = sys.stdin.readline().strip()
+        if not line:
+            return port, infos
+        infos.append(info(line, port))
+
+
+def hwm_kib():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def fd_limit():
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def raise_fd_limit(want):
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < want:
+        top = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (top, hard))
 
 
 class Contender:
@@ -100,12 +134,12 @@ async def serve():
         await asyncio.sleep(0)
 
 
-async def once(delay, spec, warm):
+async def once(delay, warm):
     bench = Contender(asyncio.get_running_loop())
     port, bench.answer = parse_spec(warm)
     (await bench.connect(port, delay)).close()
     await asyncio.sleep(0.001)
-    port, bench.answer = parse_spec(spec)
+    port, bench.answer = read_target()
     start = time.perf_counter_ns()
     transport = await bench.connect(port, delay)
     took = time.perf_counter_ns() - start
@@ -115,16 +149,51 @@ async def once(delay, spec, warm):
     transport.close()
 
 
+async def many(delay, n, warm):
+    raise_fd_limit(3 * n + 256)
+    bench = Contender(asyncio.get_running_loop())
+    port, bench.answer = parse_spec(warm)
+    (await bench.connect(port, delay)).close()
+    port, bench.answer = read_target()
+    hwm0, cpu0 = hwm_kib(), time.process_time_ns()
+    start = time.perf_counter_ns()
+
+    async def one():
+        transport = await bench.connect(port, delay)
+        took = time.perf_counter_ns() - start
+        on_v6 = transport.get_extra_info("peername")[0].count(":") > 0
+        transport.close()
+        return took, on_v6
+
+    tasks = [asyncio.ensure_future(one()) for _ in range(n)]
+    done = await asyncio.gather(*tasks, return_exceptions=True)
+    cpu, hwm = time.process_time_ns() - cpu0, hwm_kib()
+    failed = [d for d in done if isinstance(d, BaseException)]
+    if failed:
+        first = failed[0]
+        print("err %d of %d failed (fd soft limit %d), first: %s: %s" % (len(failed), n, fd_limit(), type(first).__name__, first), flush=True)
+    else:
+        times = [t for t, _ in done]
+        v6 = sum(1 for _, on_v6 in done if on_v6)
+        print("ok %d %d %d %d %d %d" % (max(times), cpu, max(0, hwm - hwm0), v6, min(times), fd_limit()), flush=True)
+    sys.stdin.read()
+
+
 def main():
     if sys.argv[1] == "serve":
         asyncio.run(serve())
     elif sys.argv[1] == "once":
         try:
-            asyncio.run(once(float(sys.argv[2]), sys.argv[3], sys.argv[4]))
+            asyncio.run(once(float(sys.argv[2]), sys.argv[3]))
+        except Exception as error:
+            print("err %s: %s" % (type(error).__name__, error), flush=True)
+    elif sys.argv[1] == "many":
+        try:
+            asyncio.run(many(float(sys.argv[2]), int(sys.argv[3]), sys.argv[4]))
         except Exception as error:
             print("err %s: %s" % (type(error).__name__, error), flush=True)
     else:
-        sys.exit("usage: serve | once DELAY SPEC WARM")
+        sys.exit("usage: serve | once DELAY WARM | many DELAY N WARM")
 
 
 if __name__ == "__main__":

@@ -160,43 +160,68 @@ pub(crate) struct Clients {
     pub(crate) cancel: CancellationToken,
 }
 
+/// turbohttp racing `addrs` (taken, not copied: the resolver keeps this very vector).
+pub(crate) fn turbo_racer(
+    port: u16,
+    addrs: Vec<SocketAddr>,
+    stagger: Duration,
+) -> HappyEyeballs<StaticResolver<NoResolver>> {
+    let options = HappyEyeballsOptions::default().with_family_stagger_delay(stagger);
+    HappyEyeballs::default()
+        .with_options(options)
+        .with_resolver(StaticResolver::with_fallback(NoResolver).with_override(HOST, port, addrs))
+}
+
+/// hyper-util's socket options as turbohttp's [`SocketOptions`]: no `TCP_NODELAY`, no
+/// keepalive.
+pub(crate) fn hyper_options() -> SocketOptions {
+    SocketOptions::default()
+        .with_nodelay(false)
+        .with_keepalive(None)
+}
+
+/// hyper-util's connector racing `addrs`, with its own default socket options or, with
+/// `turbo_options`, turbohttp's (as far as hyper-util has them).
+pub(crate) fn hyper_connector(
+    addrs: Arc<[SocketAddr]>,
+    stagger: Duration,
+    turbo_options: bool,
+) -> HttpConnector<ListResolver> {
+    let mut hyper = HttpConnector::new_with_resolver(ListResolver(addrs));
+    hyper.set_happy_eyeballs_timeout(Some(stagger));
+    hyper.set_connect_timeout(Some(TIMEOUT));
+    if turbo_options {
+        let ours = SocketOptions::default();
+        hyper.set_nodelay(ours.nodelay);
+        hyper.set_keepalive(ours.keepalive);
+        hyper.set_keepalive_interval(ours.keepalive_interval);
+        hyper.set_keepalive_retries(ours.keepalive_retries);
+    }
+    hyper
+}
+
+pub(crate) fn bench_uri(port: u16) -> Uri {
+    format!("http://{HOST}:{port}/")
+        .parse()
+        .expect("a valid uri")
+}
+
 impl Clients {
     pub(crate) fn new(target: &Target, stagger: Duration) -> Clients {
-        let options = HappyEyeballsOptions::default().with_family_stagger_delay(stagger);
-        let turbo = HappyEyeballs::default()
-            .with_options(options)
-            .with_resolver(StaticResolver::with_fallback(NoResolver).with_override(
-                HOST,
-                target.port,
-                target.addrs.iter().copied(),
-            ));
-        // hyper-util's defaults: no TCP_NODELAY, no keepalive.
-        let hyper_options = SocketOptions::default()
-            .with_nodelay(false)
-            .with_keepalive(None);
-        let mut hyper = HttpConnector::new_with_resolver(ListResolver(target.addrs.clone().into()));
-        hyper.set_happy_eyeballs_timeout(Some(stagger));
-        hyper.set_connect_timeout(Some(TIMEOUT));
-        // turbohttp's defaults, as far as hyper-util has them.
-        let ours = SocketOptions::default();
-        let mut hyper_topts = hyper.clone();
-        hyper_topts.set_nodelay(ours.nodelay);
-        hyper_topts.set_keepalive(ours.keepalive);
-        hyper_topts.set_keepalive_interval(ours.keepalive_interval);
-        hyper_topts.set_keepalive_retries(ours.keepalive_retries);
-        let uri = format!("http://{HOST}:{}/", target.port)
-            .parse()
-            .expect("a valid uri");
+        let turbo = turbo_racer(target.port, target.addrs.clone(), stagger);
+        let list: Arc<[SocketAddr]> = target.addrs.clone().into();
+        let hyper = hyper_connector(Arc::clone(&list), stagger, false);
+        let hyper_topts = hyper_connector(list, stagger, true);
         Clients {
             target: target.clone(),
             bare: turbo.clone().with_dialer(BareDialer),
             turbo_hopts: turbo.clone().with_dialer(TcpDialer {
-                socket: hyper_options,
+                socket: hyper_options(),
             }),
             turbo,
             hyper,
             hyper_topts,
-            uri,
+            uri: bench_uri(target.port),
             cancel: CancellationToken::new(),
         }
     }
@@ -275,6 +300,78 @@ impl Clients {
         }
         Ok(start.elapsed())
     }
+}
+
+/// One in-process contender and nothing else, for the worker processes (scenarios 4 and
+/// 6): a worker measuring one contender holds that contender's client and one copy of
+/// the address list (the one its resolver keeps), so that what it measures is that
+/// contender's own cost.
+pub(crate) enum Client {
+    /// The floor dials the healthy address only.
+    Floor(SocketAddr),
+    Turbo(HappyEyeballs<StaticResolver<NoResolver>>, u16),
+    Bare(HappyEyeballs<StaticResolver<NoResolver>, BareDialer>, u16),
+    Hyper(HttpConnector<ListResolver>, Uri),
+}
+
+impl Client {
+    /// `who`'s client for `addrs` on `port`; `addrs` is moved into its resolver.
+    pub(crate) fn new(
+        who: Who,
+        port: u16,
+        addrs: Vec<SocketAddr>,
+        stagger: Duration,
+    ) -> io::Result<Client> {
+        Ok(match who {
+            Who::Floor => Client::Floor(crate::scenarios::localhost(port)),
+            Who::Turbo => Client::Turbo(turbo_racer(port, addrs, stagger), port),
+            Who::TurboBare => Client::Bare(
+                turbo_racer(port, addrs, stagger).with_dialer(BareDialer),
+                port,
+            ),
+            Who::TurboHyperOpts => Client::Turbo(
+                turbo_racer(port, addrs, stagger).with_dialer(TcpDialer {
+                    socket: hyper_options(),
+                }),
+                port,
+            ),
+            Who::Hyper | Who::HyperTurboOpts => Client::Hyper(
+                hyper_connector(addrs.into(), stagger, who == Who::HyperTurboOpts),
+                bench_uri(port),
+            ),
+            _ => return Err(io::Error::other("not an in-process contender")),
+        })
+    }
+
+    /// One connect, with turbohttp's race report.
+    pub(crate) async fn connect(&self) -> io::Result<(TcpStream, Option<RaceReport>)> {
+        match self {
+            Client::Floor(addr) => Ok((TcpStream::connect(addr).await?, None)),
+            Client::Turbo(racer, port) => race_once(racer, *port).await,
+            Client::Bare(racer, port) => race_once(racer, *port).await,
+            Client::Hyper(connector, uri) => {
+                let io = connector
+                    .clone()
+                    .call(uri.clone())
+                    .await
+                    .map_err(io::Error::other)?;
+                Ok((io.into_inner(), None))
+            }
+        }
+    }
+}
+
+/// One turbohttp race to the bench host (bounded by [`TIMEOUT`], no cancellation token),
+/// with the winner's report.
+async fn race_once<D: Dialer<Stream = TcpStream>>(
+    racer: &HappyEyeballs<StaticResolver<NoResolver>, D>,
+    port: u16,
+) -> io::Result<(TcpStream, Option<RaceReport>)> {
+    let won = racer
+        .connect_with(HOST, port, ConnectParams::default().with_timeout(TIMEOUT))
+        .await
+        .map_err(io::Error::other)?;
+    Ok((won.stream, Some(won.report)))
 }
 
 // ---------------------------------------------------------------------------------

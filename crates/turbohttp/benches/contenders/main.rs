@@ -16,7 +16,10 @@
 //! backlog 0, its one queue slot taken) listed first, `127.0.0.1:P` healthy; (3)
 //! `[::1]:P` refused, `127.0.0.1:P` healthy; (4) 1,000 refusing addresses from
 //! `127.0.0.2` upwards, then `127.0.0.1:P` healthy; (5) the planner alone (the
-//! criterion bench `planner` measures it more finely).
+//! criterion bench `planner` measures it more finely); (6) 1,000 and 10,000 connects at
+//! once from one runtime, each burst in a fresh worker process with a raised fd limit,
+//! to (a) a healthy `127.0.0.1:P` and (b) a stalled `[::1]:P` then a healthy
+//! `127.0.0.1:P`: time until all are connected, CPU and peak RSS growth per race.
 //!
 //! Environment:
 //! * `TURBOHTTP_BENCH_SMOKE=1`: a few samples per contender (CI keeps this compiling and
@@ -29,6 +32,8 @@
 //! * `TURBOHTTP_BENCH_CLI=PATH`: the `turbohttp` binary to use (default: built here with
 //!   `cargo build --release -p turbohttp-cli`); `skip` leaves the command out.
 //! * `TURBOHTTP_BENCH_SCENARIOS=1,3`: run only these scenarios.
+//! * `TURBOHTTP_BENCH_MANY=N1,N2`: scenario 6's counts (default 1,000 and 10,000; smoke
+//!   20 and 50).
 //! * `TURBOHTTP_BENCH_PROFILE=WHO,s1|s4,N`: no table; `N` connects by one in-process
 //!   contender (`floor`, `turbo`, `bare`, `turbo-hopts`, `hyper`, `hyper-topts`), for
 //!   `valgrind`, `strace` or `perf`.
@@ -40,7 +45,8 @@
 //!
 //! The harness is split by concern: `contenders.rs` (who is measured and how each one
 //! connects), `scenarios.rs` (the loopback servers, the address lists and the run),
-//! `samplers.rs` (timing, rate and the memory/socket sampling of scenario 4) and
+//! `samplers.rs` (timing, rate, the memory/socket sampling of scenario 4 and the workers
+//! of scenarios 4 and 6) and
 //! `table.rs` (the rows and the printed tables). `../support/common.rs` is shared with
 //! the `dns` bench.
 
@@ -58,7 +64,7 @@ use std::time::{Duration, Instant};
 
 use common::us;
 use contenders::{Clients, Who};
-use samplers::worker;
+use samplers::{many_worker, worker};
 use scenarios::{Target, localhost, refusing, start_servers};
 use table::render;
 
@@ -70,6 +76,8 @@ pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 pub(crate) const ASYNCIO: &str = include_str!("asyncio.py");
 /// The env variable that turns this binary into a one-shot scenario 4 worker.
 pub(crate) const WORKER_ENV: &str = "TURBOHTTP_BENCH_WORKER";
+/// The env variable that turns this binary into a one-shot scenario 6 worker.
+pub(crate) const MANY_ENV: &str = "TURBOHTTP_BENCH_MANY_WORKER";
 
 // ---------------------------------------------------------------------------------
 // Settings
@@ -88,6 +96,9 @@ pub(crate) struct Settings {
     pub(crate) stagger: Duration,
     /// Refusing addresses in scenario 4.
     pub(crate) bad: usize,
+    /// Scenario 6: how many connects at once (one or two counts; default 1,000 and
+    /// 10,000, smoke 20 and 50).
+    pub(crate) many: Vec<usize>,
     /// `TURBOHTTP_BENCH_SCENARIOS=1,3`: run only these scenarios (default all).
     pub(crate) scenarios: Vec<u8>,
 }
@@ -111,11 +122,28 @@ impl Settings {
             tp_n: if smoke { 64 } else { 512 },
             stagger: Duration::from_millis(u64::try_from(stagger_ms).unwrap_or(250).max(10)),
             bad: 1000,
+            many: env::var("TURBOHTTP_BENCH_MANY")
+                .ok()
+                .map(|v| {
+                    v.split(',')
+                        .filter_map(|s| s.trim().replace('_', "").parse().ok())
+                        .filter(|&n: &usize| n > 0)
+                        .take(2)
+                        .collect()
+                })
+                .filter(|v: &Vec<usize>| !v.is_empty())
+                .unwrap_or_else(|| {
+                    if smoke {
+                        vec![20, 50]
+                    } else {
+                        vec![1_000, 10_000]
+                    }
+                }),
             scenarios: env::var("TURBOHTTP_BENCH_SCENARIOS")
                 .ok()
                 .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
                 .filter(|v: &Vec<u8>| !v.is_empty())
-                .unwrap_or_else(|| vec![1, 2, 3, 4, 5]),
+                .unwrap_or_else(|| vec![1, 2, 3, 4, 5, 6]),
         }
     }
 }
@@ -175,6 +203,13 @@ fn main() {
     }
     if let Ok(spec) = env::var(WORKER_ENV) {
         if let Err(e) = worker(&spec) {
+            println!("err {e}");
+            std::process::exit(1);
+        }
+        return;
+    }
+    if let Ok(spec) = env::var(MANY_ENV) {
+        if let Err(e) = many_worker(&spec) {
             println!("err {e}");
             std::process::exit(1);
         }

@@ -18,12 +18,12 @@ use turbohttp::transport::connection::happy_eyeballs::plan::Plan;
 
 use crate::common::ms;
 use crate::contenders::{
-    Clients, External, Python, Who, cli_cmd, curl_base, curl_throughput, json_ms, parse_ok,
+    Client, Clients, External, Python, Who, cli_cmd, curl_base, curl_throughput, json_ms, parse_ok,
     process_once, seconds_arg, secs,
 };
 use crate::scenarios::Target;
 use crate::table::Results;
-use crate::{ASYNCIO, HOST, WORKER_ENV};
+use crate::{ASYNCIO, HOST, MANY_ENV, WORKER_ENV};
 
 // ---------------------------------------------------------------------------------
 // The race report
@@ -140,13 +140,7 @@ pub(crate) fn s4_once(
             let mut cmd = Command::new(env::current_exe()?);
             cmd.env(
                 WORKER_ENV,
-                format!(
-                    "{}|{}|{}|{}",
-                    who.tag(),
-                    stagger.as_millis(),
-                    target.spec(),
-                    warm.spec()
-                ),
+                format!("{}|{}|{}", who.tag(), stagger.as_millis(), warm.spec()),
             );
             (cmd, true)
         }
@@ -154,7 +148,6 @@ pub(crate) fn s4_once(
             let mut cmd = Command::new("python3");
             cmd.args(["-c", ASYNCIO, "once"])
                 .arg(seconds_arg(stagger))
-                .arg(target.spec())
                 .arg(warm.spec());
             (cmd, true)
         }
@@ -183,7 +176,13 @@ pub(crate) fn s4_once(
     let mut text = String::new();
     let (peak_sockets, hwm_kib, status);
     if speaks {
-        // The worker prints its result and keeps its connection until stdin closes.
+        // The target goes through stdin, one address a line, so that the worker holds no
+        // copy of the whole list beside its contender's. The worker prints its result and
+        // keeps its connection until stdin closes.
+        let mut stdin = child.stdin.take().expect("piped stdin");
+        target.write_lines(&mut stdin)?;
+        stdin.flush()?;
+        child.stdin = Some(stdin);
         let mut line = String::new();
         BufReader::new(&mut stdout).read_line(&mut line)?;
         thread::sleep(Duration::from_millis(2));
@@ -232,35 +231,267 @@ pub(crate) fn s4_once(
     })
 }
 
-/// The worker side of [`s4_once`] for the in-process contenders.
+/// The worker side of [`s4_once`] for the in-process contenders: one warm-up connect to
+/// the warm-up target, then one timed connect to the target read from stdin. The
+/// worker builds only the contender it measures, and the target's address list exists
+/// once, in that contender's resolver.
 pub(crate) fn worker(spec: &str) -> io::Result<()> {
     let mut parts = spec.split('|');
-    let (Some(who), Some(stagger), Some(target), Some(warm)) =
+    let (Some(who), Some(stagger), Some(warm)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(io::Error::other("bad worker spec"));
+    };
+    let who = Who::from_tag(who).ok_or_else(|| io::Error::other("bad contender"))?;
+    let stagger = Duration::from_millis(stagger.parse().map_err(io::Error::other)?);
+    let warm = Target::parse_spec(warm).ok_or_else(|| io::Error::other("bad warm-up target"))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        {
+            let client = Client::new(who, warm.port, warm.addrs, stagger)?;
+            drop(client.connect().await?);
+        }
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        let target = Target::read_lines(&mut io::stdin().lock())?;
+        let client = Client::new(who, target.port, target.addrs, stagger)?;
+        let start = Instant::now();
+        let (stream, report) = client.connect().await?;
+        let took = start.elapsed();
+        let in_flight = report.as_ref().map_or(0, max_in_flight);
+        drop(report);
+        println!("ok {} {in_flight}", took.as_nanos());
+        io::stdout().flush()?;
+        let mut rest = Vec::new();
+        io::stdin().read_to_end(&mut rest)?;
+        drop(stream);
+        Ok(())
+    })
+}
+
+// ---------------------------------------------------------------------------------
+// Scenario 6: many races at once, in a fresh process with a raised fd limit
+
+/// One burst of `n` concurrent connects, as the worker measured it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ManySample {
+    /// From the first spawn until the last connect is done.
+    pub(crate) all: Duration,
+    /// User + system CPU time of the process over the burst.
+    pub(crate) cpu: Duration,
+    /// VmHWM growth over the burst, KiB.
+    pub(crate) hwm_kib: u64,
+    /// Connections that ended up on IPv6 (scenario 6b: must be none).
+    pub(crate) v6: usize,
+    /// The earliest single connect (scenario 6b: not before the stagger).
+    pub(crate) first: Duration,
+    /// The worker's fd soft limit.
+    pub(crate) fd_limit: u64,
+}
+
+/// The fds a burst of `n` races may hold at once: in 6b, at the stagger, every race
+/// has its stalled IPv6 socket and its IPv4 one open, and turbohttp's races a `timerfd`
+/// each as well.
+pub(crate) fn fds_wanted(n: usize) -> usize {
+    3 * n + 256
+}
+
+/// `sh -c 'ulimit -n WANT || ulimit -Sn HARD; exec PROGRAM ARGS'`: the fd soft limit
+/// raised for one child, without `unsafe` here (as root the hard limit rises to `want`
+/// too; otherwise the soft limit goes up to the hard one).
+pub(crate) fn with_fd_limit(want: usize, program: &std::ffi::OsStr) -> Command {
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!(
+            "ulimit -n {want} 2>/dev/null || ulimit -Sn \"$(ulimit -Hn)\" 2>/dev/null; exec \"$@\""
+        ))
+        .arg("sh")
+        .arg(program);
+    cmd
+}
+
+/// One scenario 6 burst by `who` in a fresh process: `n` connects to `target` at once,
+/// after one warm-up connect to `warm`.
+pub(crate) fn many_once(
+    who: Who,
+    n: usize,
+    target: &Target,
+    warm: &Target,
+    stagger: Duration,
+) -> io::Result<ManySample> {
+    let want = fds_wanted(n);
+    let mut cmd = match who {
+        Who::Asyncio => {
+            let mut cmd = with_fd_limit(want, "python3".as_ref());
+            cmd.args(["-c", ASYNCIO, "many"])
+                .arg(seconds_arg(stagger))
+                .arg(n.to_string())
+                .arg(warm.spec());
+            cmd
+        }
+        w if w.in_process() => {
+            let mut cmd = with_fd_limit(want, env::current_exe()?.as_os_str());
+            cmd.env(
+                MANY_ENV,
+                format!("{}|{}|{n}|{}", who.tag(), stagger.as_millis(), warm.spec()),
+            );
+            cmd
+        }
+        _ => return Err(io::Error::other("no many-at-once mode")),
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    target.write_lines(&mut stdin)?;
+    stdin.flush()?;
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line)?;
+    drop(stdin);
+    let status = wait_with_deadline(&mut child, Duration::from_secs(60))?;
+    let values = parse_ok(&line).map_err(|_| {
+        let mut err = String::new();
+        if let Some(mut s) = child.stderr.take() {
+            let _ = s.read_to_string(&mut err);
+        }
+        let line = line.trim();
+        io::Error::other(format!(
+            "{} ({status}) {}",
+            line.strip_prefix("err ").unwrap_or(line),
+            err.trim()
+        ))
+    })?;
+    let [all, cpu, hwm_kib, v6, first, fd_limit] = values[..] else {
+        return Err(io::Error::other(format!("bad reply {line:?}")));
+    };
+    Ok(ManySample {
+        all: Duration::from_nanos(all),
+        cpu: Duration::from_nanos(cpu),
+        hwm_kib,
+        v6: usize::try_from(v6).unwrap_or(usize::MAX),
+        first: Duration::from_nanos(first),
+        fd_limit,
+    })
+}
+
+/// VmHWM of this process, KiB.
+pub(crate) fn own_hwm_kib() -> io::Result<u64> {
+    std::fs::read_to_string("/proc/self/status")?
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .ok_or_else(|| io::Error::other("no VmHWM in /proc/self/status"))
+}
+
+/// This process's fd soft limit, from `/proc/self/limits` (0 if unknown).
+pub(crate) fn own_fd_limit() -> u64 {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+            line["Max open files".len()..]
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// User + system CPU time of this process (`CLOCK_PROCESS_CPUTIME_ID`, the clock
+/// Python's `time.process_time_ns` reads).
+#[cfg(target_os = "linux")]
+pub(crate) fn own_cpu() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ProcessCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
+}
+
+/// Elsewhere: `/proc/self/stat`'s utime + stime, at 100 ticks a second.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn own_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_owned();
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            Some(f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
+}
+
+/// The worker side of [`many_once`]: `who` makes `n` connects at once, each its own
+/// task on one current-thread runtime, each connection closed as soon as it is made.
+/// Prints `ok ALL_NS CPU_NS HWM_GROWTH_KIB V6 FIRST_NS FD_LIMIT`.
+pub(crate) fn many_worker(spec: &str) -> io::Result<()> {
+    let mut parts = spec.split('|');
+    let (Some(who), Some(stagger), Some(n), Some(warm)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(io::Error::other("bad worker spec"));
     };
     let who = Who::from_tag(who).ok_or_else(|| io::Error::other("bad contender"))?;
     let stagger = Duration::from_millis(stagger.parse().map_err(io::Error::other)?);
-    let target = Target::parse_spec(target).ok_or_else(|| io::Error::other("bad target"))?;
+    let n: usize = n.parse().map_err(io::Error::other)?;
     let warm = Target::parse_spec(warm).ok_or_else(|| io::Error::other("bad warm-up target"))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let clients = Clients::new(&warm, stagger);
-        drop(clients.connect(who).await?);
-        tokio::time::sleep(Duration::from_millis(1)).await;
-        let clients = Clients::new(&target, stagger);
+        {
+            let client = Client::new(who, warm.port, warm.addrs, stagger)?;
+            drop(client.connect().await?);
+        }
+        let target = Target::read_lines(&mut io::stdin().lock())?;
+        let client = Arc::new(Client::new(who, target.port, target.addrs, stagger)?);
+        let mut set = tokio::task::JoinSet::new();
+        let (hwm0, cpu0) = (own_hwm_kib()?, own_cpu());
         let start = Instant::now();
-        let (stream, report) = clients.connect(who).await?;
-        let took = start.elapsed();
-        let in_flight = report.as_ref().map_or(0, max_in_flight);
-        println!("ok {} {in_flight}", took.as_nanos());
+        for _ in 0..n {
+            let client = Arc::clone(&client);
+            set.spawn(async move {
+                let (stream, _) = client.connect().await?;
+                let took = start.elapsed();
+                io::Result::Ok((took, stream.peer_addr()?.is_ipv6()))
+            });
+        }
+        let (mut all, mut first, mut v6) = (Duration::ZERO, Duration::MAX, 0usize);
+        let (mut failed, mut why) = (0usize, None);
+        while let Some(done) = set.join_next().await {
+            match done.map_err(io::Error::other).and_then(|r| r) {
+                Ok((took, on_v6)) => {
+                    all = all.max(took);
+                    first = first.min(took);
+                    v6 += usize::from(on_v6);
+                }
+                Err(e) => {
+                    failed += 1;
+                    why.get_or_insert(e);
+                }
+            }
+        }
+        let (cpu, hwm) = (own_cpu().saturating_sub(cpu0), own_hwm_kib()?);
+        if let Some(e) = why {
+            return Err(io::Error::other(format!(
+                "{failed} of {n} failed (fd soft limit {}), first: {e}",
+                own_fd_limit()
+            )));
+        }
+        println!(
+            "ok {} {} {} {v6} {} {}",
+            all.as_nanos(),
+            cpu.as_nanos(),
+            hwm.saturating_sub(hwm0),
+            first.as_nanos(),
+            own_fd_limit()
+        );
         io::stdout().flush()?;
         let mut rest = Vec::new();
         io::stdin().read_to_end(&mut rest)?;
-        drop(stream);
         Ok(())
     })
 }

@@ -1,7 +1,7 @@
 //! The loopback servers, each scenario's address list, and the run: every wanted
 //! scenario, contenders in a rotated order every round.
 
-use std::io;
+use std::io::{self, Write as _};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::Arc;
 use std::thread;
@@ -11,8 +11,8 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::common::{drain, ms, probe_python, rotation, us};
 use crate::contenders::{Clients, External, Python, Who, find_cli, probe_curl};
-use crate::samplers::{latency_batch, planner_rows, s4_once, throughput};
-use crate::table::Results;
+use crate::samplers::{fds_wanted, latency_batch, many_once, planner_rows, s4_once, throughput};
+use crate::table::{Results, many_keys};
 use crate::{HOST, Settings};
 
 // ---------------------------------------------------------------------------------
@@ -54,33 +54,11 @@ pub(crate) fn start_servers() -> io::Result<Servers> {
 
     // Scenario 2: the same port on both families, so that curl's --resolve works.
     let mut stalled = None;
-    let p2 = (|| -> Result<u16, String> {
-        for _ in 0..20 {
-            let v4 = listener(localhost(0), 1024).map_err(|e| e.to_string())?;
-            let port = port_of(&v4).map_err(|e| e.to_string())?;
-            let Ok(v6) = listener(v6_localhost(port), 0) else {
-                continue;
-            };
-            // Fill the accept queue, then check that one more connect hangs.
-            let mut fillers = Vec::new();
-            for _ in 0..4 {
-                match std::net::TcpStream::connect_timeout(
-                    &v6_localhost(port),
-                    Duration::from_millis(300),
-                ) {
-                    Ok(s) => fillers.push(s),
-                    Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                        healthy.push(v4);
-                        stalled = Some((v6, fillers));
-                        return Ok(port);
-                    }
-                    Err(e) => return Err(format!("[::1] is not usable here: {e}")),
-                }
-            }
-            return Err("a full listen backlog on [::1] does not stall connects here".into());
-        }
-        Err("found no port free on both 127.0.0.1 and [::1]".into())
-    })();
+    let p2 = stalled_pair(1, Duration::from_millis(300)).map(|(port, v4, v6)| {
+        healthy.extend(v4);
+        stalled = Some(v6);
+        port
+    });
 
     // Scenario 3: a port with nothing on [::1].
     let p3 = (|| -> Result<u16, String> {
@@ -131,6 +109,129 @@ pub(crate) fn start_servers() -> io::Result<Servers> {
     })
 }
 
+/// A stalled listener: `[::1]:P` with backlog 0 and its one queue slot taken, so that
+/// the kernel drops every further SYN (the client retransmits after 1 s).
+pub(crate) type Stalled = (Socket, Vec<std::net::TcpStream>);
+
+/// A port `P` with `listeners` healthy `127.0.0.1:P` listeners (more than one: an
+/// `SO_REUSEPORT` group, each with its own accept queue) and a stalled `[::1]:P`,
+/// checked: one more connect to it gets no answer within `check`.
+pub(crate) fn stalled_pair(
+    listeners: usize,
+    check: Duration,
+) -> Result<(u16, Vec<Socket>, Stalled), String> {
+    for _ in 0..20 {
+        let v4 = healthy_group(0, listeners).map_err(|e| e.to_string())?;
+        let port = port_of(&v4[0]).map_err(|e| e.to_string())?;
+        let Ok(v6) = listener(v6_localhost(port), 0) else {
+            continue;
+        };
+        // Fill the accept queue, then check that one more connect hangs.
+        let mut fillers = Vec::new();
+        for _ in 0..4 {
+            match std::net::TcpStream::connect_timeout(&v6_localhost(port), check) {
+                Ok(s) => fillers.push(s),
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    return Ok((port, v4, (v6, fillers)));
+                }
+                Err(e) => return Err(format!("[::1] is not usable here: {e}")),
+            }
+        }
+        return Err("a full listen backlog on [::1] does not stall connects here".into());
+    }
+    Err("found no port free on both 127.0.0.1 and [::1]".into())
+}
+
+/// `count` listeners on `127.0.0.1:port` (0: a free port), an `SO_REUSEPORT` group if
+/// more than one, each with the largest backlog the system allows.
+pub(crate) fn healthy_group(port: u16, count: usize) -> io::Result<Vec<Socket>> {
+    let mut group: Vec<Socket> = Vec::with_capacity(count);
+    let mut port = port;
+    for _ in 0..count.max(1) {
+        let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP))?;
+        if count > 1 {
+            socket.set_reuse_port(true)?;
+        }
+        socket.bind(&localhost(port).into())?;
+        socket.listen(if count > 1 { 65_535 } else { 1024 })?;
+        port = port_of(&socket)?;
+        group.push(socket);
+    }
+    Ok(group)
+}
+
+/// Listeners that accept and drop every connection, on a thread of their own, until
+/// this is dropped.
+pub(crate) struct AcceptDrop {
+    stop: tokio_util::sync::CancellationToken,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+impl AcceptDrop {
+    pub(crate) fn start(listeners: Vec<Socket>) -> io::Result<AcceptDrop> {
+        let stop = tokio_util::sync::CancellationToken::new();
+        let token = stop.clone();
+        let listeners: Vec<std::net::TcpListener> = listeners.into_iter().map(Into::into).collect();
+        for l in &listeners {
+            l.set_nonblocking(true)?;
+        }
+        let thread = thread::Builder::new()
+            .name("bench-accept-drop".into())
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("server runtime");
+                runtime.block_on(async move {
+                    for l in listeners {
+                        let l = tokio::net::TcpListener::from_std(l).expect("tokio listener");
+                        tokio::spawn(async move {
+                            loop {
+                                drop(l.accept().await);
+                            }
+                        });
+                    }
+                    token.cancelled().await;
+                });
+            })?;
+        Ok(AcceptDrop {
+            stop,
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for AcceptDrop {
+    fn drop(&mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Scenario 6's listeners, fresh for every burst (so that no burst meets the last
+/// one's TIME_WAIT sockets): (a) a healthy `127.0.0.1:P` group; (b) a stalled
+/// `[::1]:P` and a healthy `127.0.0.1:P` group. The target lists them in that order.
+pub(crate) fn many_servers(stalled: bool) -> Result<(Target, AcceptDrop, Option<Stalled>), String> {
+    // Four accept queues of up to net.core.somaxconn each: 10,000 SYNs at once overflow
+    // none of them even while the accepting thread waits for a core.
+    const GROUP: usize = 4;
+    let (port, v4, v6) = if stalled {
+        let (port, v4, v6) = stalled_pair(GROUP, Duration::from_millis(100))?;
+        (port, v4, Some(v6))
+    } else {
+        let v4 = healthy_group(0, GROUP).map_err(|e| e.to_string())?;
+        (port_of(&v4[0]).map_err(|e| e.to_string())?, v4, None)
+    };
+    let server = AcceptDrop::start(v4).map_err(|e| e.to_string())?;
+    let mut addrs = vec![localhost(port)];
+    if stalled {
+        addrs.insert(0, v6_localhost(port));
+    }
+    Ok((Target { port, addrs }, server, v6))
+}
+
 pub(crate) fn port_of(socket: &Socket) -> io::Result<u16> {
     socket
         .local_addr()?
@@ -171,6 +272,37 @@ impl Target {
             })
             .collect();
         format!("{HOST}:{}:{}", self.port, ips.join(","))
+    }
+
+    /// The worker's stdin form: the port, then one address a line, then an empty line.
+    pub(crate) fn write_lines(&self, out: &mut impl std::io::Write) -> io::Result<()> {
+        let mut out = std::io::BufWriter::new(out);
+        writeln!(out, "{}", self.port)?;
+        for a in &self.addrs {
+            writeln!(out, "{}", a.ip())?;
+        }
+        writeln!(out)?;
+        out.flush()
+    }
+
+    /// Reads [`write_lines`](Self::write_lines)'s form a line at a time, so that no text
+    /// of the whole list is ever held; the vector is exactly as long as the list.
+    pub(crate) fn read_lines(input: &mut impl std::io::BufRead) -> io::Result<Target> {
+        let bad = |what: &str| io::Error::other(format!("bad target on stdin: {what}"));
+        let mut line = String::with_capacity(64);
+        input.read_line(&mut line)?;
+        let port: u16 = line.trim().parse().map_err(|_| bad(&line))?;
+        let mut addrs = Vec::new();
+        loop {
+            line.clear();
+            if input.read_line(&mut line)? == 0 || line.trim().is_empty() {
+                break;
+            }
+            let ip: IpAddr = line.trim().parse().map_err(|_| bad(&line))?;
+            addrs.push(SocketAddr::new(ip, port));
+        }
+        addrs.shrink_to_fit();
+        Ok(Target { port, addrs })
     }
 
     pub(crate) fn parse_spec(spec: &str) -> Option<Target> {
@@ -460,6 +592,72 @@ pub(crate) fn run(settings: &Settings) -> Results {
                 "scenario 4: {} does not refuse: {refused_probe:?}",
                 bad[0]
             ));
+        }
+
+        // Scenario 6: many races at once, each burst in a fresh process against fresh
+        // listeners.
+        let s6_rounds = rounds.div_ceil(4);
+        for (slot, &n) in settings.many.iter().enumerate().take(2) {
+            if !wanted(6) {
+                break;
+            }
+            for (stalled, case) in [(false, "a"), (true, "b")] {
+                eprintln!(
+                    "scenario 6{case}: {s6_rounds} rounds × {n} connects at once ({})",
+                    if stalled {
+                        "[::1] stalled, then 127.0.0.1"
+                    } else {
+                        "127.0.0.1"
+                    }
+                );
+                let keys = many_keys(slot, stalled);
+                for round in 0..s6_rounds {
+                    for who in rotation(&active, round) {
+                        if !(who.in_process() || who == Who::Asyncio) {
+                            continue;
+                        }
+                        let burst = many_servers(stalled).map_err(io::Error::other).and_then(
+                            |(target, server, stalled_guard)| {
+                                let sample = many_once(who, n, &target, &s1, stagger);
+                                drop(server);
+                                drop(stalled_guard);
+                                sample
+                            },
+                        );
+                        let burst = burst.and_then(|b| {
+                            // 6b means something only if no connect got through to the
+                            // stalled [::1] and none was done before the stagger.
+                            if stalled && who != Who::Floor && (b.v6 > 0 || b.first < stagger) {
+                                Err(io::Error::other(format!(
+                                    "the stalled [::1] let connects through: {} on IPv6, the \
+                                     first done after {:.1} ms",
+                                    b.v6,
+                                    ms(b.first)
+                                )))
+                            } else {
+                                Ok(b)
+                            }
+                        });
+                        match burst {
+                            Ok(b) => {
+                                if b.fd_limit > 0 && b.fd_limit < fds_wanted(n) as u64 {
+                                    results.skip_scenario(format!(
+                                        "scenario 6 at {n}: the workers' fd soft limit is {} \
+                                         (the hard limit), under the {} that {n} races may \
+                                         need at once; a race short of an fd fails",
+                                        b.fd_limit,
+                                        fds_wanted(n)
+                                    ));
+                                }
+                                results.add(keys[0], who, ms(b.all));
+                                results.add(keys[1], who, us(b.cpu) / n as f64);
+                                results.add(keys[2], who, b.hwm_kib as f64 * 1024.0 / n as f64);
+                            }
+                            Err(e) => results.record(keys[0], who, Err(e)),
+                        }
+                    }
+                }
+            }
         }
 
         // Scenario 5.

@@ -208,6 +208,114 @@ pub(crate) const ROWS: &[Row] = &[
         floor_competes: false,
     },
     Row {
+        key: "s6a0.all",
+        label: "6a {n0} at once, healthy: time until all connected, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "turbohttp ≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a0.cpu",
+        label: "6a {n0} at once, healthy: CPU (user+sys) per race, median",
+        unit: "µs",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a0.rss",
+        label: "6a {n0} at once, healthy: peak RSS growth per race, median",
+        unit: "B",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b0.all",
+        label: "6b {n0} at once, ::1 stalled + 127.0.0.1: time until all connected, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "stagger + a few ms, ≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b0.cpu",
+        label: "6b {n0} at once, ::1 stalled + 127.0.0.1: CPU (user+sys) per race, median",
+        unit: "µs",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b0.rss",
+        label: "6b {n0} at once, ::1 stalled + 127.0.0.1: peak RSS growth per race, median",
+        unit: "B",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a1.all",
+        label: "6a {n1} at once, healthy: time until all connected, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "turbohttp ≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a1.cpu",
+        label: "6a {n1} at once, healthy: CPU (user+sys) per race, median",
+        unit: "µs",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a1.rss",
+        label: "6a {n1} at once, healthy: peak RSS growth per race, median",
+        unit: "B",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b1.all",
+        label: "6b {n1} at once, ::1 stalled + 127.0.0.1: time until all connected, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "stagger + a few ms, ≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b1.cpu",
+        label: "6b {n1} at once, ::1 stalled + 127.0.0.1: CPU (user+sys) per race, median",
+        unit: "µs",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b1.rss",
+        label: "6b {n1} at once, ::1 stalled + 127.0.0.1: peak RSS growth per race, median",
+        unit: "B",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
         key: "s5.10",
         label: "5 planner: 10 addresses, per address",
         unit: "ns",
@@ -235,6 +343,31 @@ pub(crate) const ROWS: &[Row] = &[
         floor_competes: false,
     },
 ];
+
+/// Scenario 6's keys (time, CPU, memory) for the count in `slot` (0 or 1) and case.
+pub(crate) fn many_keys(slot: usize, stalled: bool) -> [&'static str; 3] {
+    match (slot, stalled) {
+        (0, false) => ["s6a0.all", "s6a0.cpu", "s6a0.rss"],
+        (0, true) => ["s6b0.all", "s6b0.cpu", "s6b0.rss"],
+        (_, false) => ["s6a1.all", "s6a1.cpu", "s6a1.rss"],
+        (_, true) => ["s6b1.all", "s6b1.cpu", "s6b1.rss"],
+    }
+}
+
+/// A row's label with scenario 6's counts in place of `{n0}` and `{n1}`.
+fn label(row: &Row, settings: &Settings) -> String {
+    let count = |slot: usize| {
+        let n = settings.many.get(slot).map_or(0, |&n| n);
+        if n >= 1000 {
+            number(n as f64)
+        } else {
+            n.to_string()
+        }
+    };
+    row.label
+        .replace("{n0}", &count(0))
+        .replace("{n1}", &count(1))
+}
 
 // ---------------------------------------------------------------------------------
 // Results
@@ -433,7 +566,7 @@ pub(crate) fn render(results: &Results, settings: &Settings) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
-            row.label,
+            label(row, settings),
             row.unit,
             cells.join(" | "),
             row.target
@@ -476,7 +609,12 @@ pub(crate) fn render(results: &Results, settings: &Settings) -> String {
                 None => "—".into(),
             })
             .collect();
-        let _ = writeln!(paired, "| {} | {} |", row.label, cells.join(" | "));
+        let _ = writeln!(
+            paired,
+            "| {} | {} |",
+            label(row, settings),
+            cells.join(" | ")
+        );
     }
     if !paired.is_empty() {
         let titles: Vec<&str> = PAIRS.iter().map(|p| p.2).collect();
