@@ -23,6 +23,8 @@ pub const TIMEOUT: u8 = 28;
 pub const TLS: u8 = 35;
 /// The race was cancelled (curl: 42, "aborted by callback"): `simulate --cancel-after`.
 pub const CANCELLED: u8 = 42;
+/// A local interface could not be used (curl: 45, "interface error").
+pub const INTERFACE: u8 = 45;
 /// The HTTP exchange failed after connecting (curl: 56, "failure receiving network data").
 pub const HTTP: u8 = 56;
 
@@ -72,7 +74,8 @@ impl std::error::Error for CliError {}
 ///
 /// `InvalidInput` → 2, `Resolve`/`NoAddresses`/`FamilyUnavailable` → 6,
 /// `AllAttemptsFailed` → 7 (35 when `tls` and every attempt that failed on its own
-/// failed in its TLS setup), `TimedOut` → 28, `SetupRejected` → 35, `Cancelled` → 42.
+/// failed in its TLS setup), `TimedOut` → 28, `SetupRejected` → 35 (45 when it was
+/// this host's interface, not the peer, that refused), `Cancelled` → 42.
 pub fn connect_code(error: &ConnectError, tls: bool) -> u8 {
     match error.kind() {
         ConnectErrorKind::InvalidInput => USAGE,
@@ -81,10 +84,22 @@ pub fn connect_code(error: &ConnectError, tls: bool) -> u8 {
         | ConnectErrorKind::FamilyUnavailable => RESOLVE,
         ConnectErrorKind::TimedOut => TIMEOUT,
         ConnectErrorKind::Cancelled => CANCELLED,
+        ConnectErrorKind::SetupRejected if rejected_locally(error) => INTERFACE,
         ConnectErrorKind::SetupRejected => TLS,
         ConnectErrorKind::AllAttemptsFailed if tls && all_failed_in_setup(error) => TLS,
         _ => CONNECT,
     }
+}
+
+/// The terminal failure happened before the connect left this host (an interface that
+/// cannot be bound), which the race records in the connect phase.
+fn rejected_locally(error: &ConnectError) -> bool {
+    error
+        .report()
+        .attempts
+        .iter()
+        .filter_map(|a| a.failure.as_ref())
+        .any(|f| f.terminal && f.phase == AttemptPhase::Connect)
 }
 
 fn all_failed_in_setup(error: &ConnectError) -> bool {

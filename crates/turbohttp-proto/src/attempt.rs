@@ -60,6 +60,17 @@ impl AttemptError {
         }
     }
 
+    /// The attempt could not leave this host, in a way no other address can fix (a
+    /// local interface that does not exist, or that this process may not bind): the
+    /// race stops with this error, which is the connect phase's, not a peer's.
+    pub fn local(error: io::Error) -> Self {
+        Self {
+            phase: AttemptPhase::Connect,
+            terminal: true,
+            error,
+        }
+    }
+
     /// Where the attempt failed.
     pub fn phase(&self) -> AttemptPhase {
         self.phase

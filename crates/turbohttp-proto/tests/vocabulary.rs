@@ -86,6 +86,13 @@ fn an_attempt_error_says_where_it_failed_and_whether_it_ends_the_race() {
     assert!(terminal.source().is_none());
     assert_eq!(terminal.into_io_error().to_string(), "bad cert");
 
+    // Refused on this host (an interface that cannot be bound): terminal, in the
+    // connect phase, since no peer was reached.
+    let local = AttemptError::local(io::Error::new(io::ErrorKind::NotFound, "no such device"));
+    assert_eq!(local.phase(), AttemptPhase::Connect);
+    assert!(local.is_terminal());
+    assert_eq!(local.to_string(), "connect failed: no such device");
+
     assert_eq!(AttemptPhase::Connect.to_string(), "connect");
     assert_eq!(AttemptPhase::Setup.to_string(), "setup");
 }

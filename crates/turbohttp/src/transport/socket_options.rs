@@ -416,7 +416,8 @@ pub enum SocketOptionsError {
 ///
 /// Errors: options that [`SocketOptions::validate`] refuses, and a failed interface
 /// binding (a missing device, `NotFound`; a refused binding, `PermissionDenied`), are
-/// [`AttemptError::terminal`]: no other address would do better, so the race stops at
+/// terminal ([`AttemptError::terminal`], [`AttemptError::local`] for the interface): no
+/// other address would do better, so the race stops at
 /// the first with one sentence naming the interface (`cannot bind to the interface
 /// "eth9": No such device (os error 19)`). Options the OS refuses are
 /// [`AttemptError::setup`]; a local address only of the other family (see
@@ -533,7 +534,7 @@ fn interface_error(name: &str, error: &io::Error) -> AttemptError {
         ),
         (_, kind) => (kind, ""),
     };
-    AttemptError::terminal(io::Error::new(
+    AttemptError::local(io::Error::new(
         kind,
         format!("cannot bind to the interface {name:?}: {error}{hint}"),
     ))

@@ -8,8 +8,8 @@ use crate::transport::connection::{AddressFamily, InputError};
 use turbohttp_proto::OptionsError;
 use turbohttp_proto::dns::LookupFailureKind;
 use turbohttp_proto::{
-    AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, QueryOutcome, QueryRecord,
-    RaceReport,
+    AttemptFailure, AttemptOutcome, AttemptPhase, AttemptRecord, DisplayDuration, QueryOutcome,
+    QueryRecord, RaceReport,
 };
 
 /// The broad reason a connect failed. Match on this; read the [`ConnectError`]'s
@@ -320,6 +320,11 @@ impl fmt::Display for ConnectError {
                     .iter()
                     .find(|a| a.failure.as_ref().is_some_and(|f| f.terminal));
                 match terminal.and_then(|a| a.failure.as_ref().map(|fl| (a, fl))) {
+                    // Refused on this host (an interface that cannot be bound): no peer
+                    // to blame, the cause says it all.
+                    Some((_, failure)) if failure.phase == AttemptPhase::Connect => {
+                        write!(f, "connecting to {target} stopped: {}", failure.message())?
+                    }
                     Some((a, failure)) => write!(
                         f,
                         "connecting to {target} stopped: {} rejected the connection setup: {}",
