@@ -1,6 +1,7 @@
 //! The plan of a race: which addresses, in what order, not before when. A pure
 //! function of the resolved addresses and the options; no clock is read here.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -11,6 +12,25 @@ use crate::{AddressFamily, HappyEyeballsOptions};
 /// address, unless less than this remains of the connect timeout. Go's dialer uses the
 /// same floor ("saneMinimum").
 pub const MIN_ATTEMPT_BUDGET: Duration = Duration::from_secs(2);
+
+/// Up to this many addresses seen, duplicates are found by a linear scan: cheaper
+/// than hashing, and no set to allocate for the one address of a literal.
+const FEW: usize = 16;
+
+/// What identifies an endpoint ([`endpoint_key`]).
+type Key = (IpAddr, u16, u32);
+
+/// The addresses a plan has seen, so that an address is planned once.
+#[derive(Debug, Clone)]
+enum Seen {
+    /// Every address seen is planned: the attempts are the record, and nothing else
+    /// is kept (a plan made by [`Plan::new`], or [released](Plan::release_seen)).
+    Planned,
+    /// A few: scanned in order.
+    Few(Vec<Key>),
+    /// Many: hashed.
+    Many(HashSet<Key>),
+}
 
 /// How the plan is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,21 +62,35 @@ pub struct PlannedAttempt {
 /// family; a race fed DNS answers one query at a time adds each answer's addresses
 /// with [`Plan::schedule`] as it arrives. An address is planned once, however many
 /// answers carry it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     options: HappyEyeballsOptions,
     requested: Option<AddressFamily>,
     preferred: AddressFamily,
     attempts: Vec<PlannedAttempt>,
-    seen: HashSet<(IpAddr, u16, u32)>,
-    /// Whether `seen` was freed ([`Plan::release_seen`]): then the planned attempts
-    /// are every address seen.
-    seen_released: bool,
+    seen: Seen,
     /// The offset of each family's first and latest planned attempt (V4, V6).
     first: [Option<Duration>; 2],
     last: [Option<Duration>; 2],
     count: [usize; 2],
 }
+
+impl PartialEq for Plan {
+    /// Two plans are equal when they plan the same and have seen the same addresses,
+    /// however each remembers them.
+    fn eq(&self, other: &Self) -> bool {
+        self.options == other.options
+            && self.requested == other.requested
+            && self.preferred == other.preferred
+            && self.attempts == other.attempts
+            && self.first == other.first
+            && self.last == other.last
+            && self.count == other.count
+            && self.seen_keys() == other.seen_keys()
+    }
+}
+
+impl Eq for Plan {}
 
 /// Why no plan can be made from the resolved addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,8 +124,15 @@ impl Plan {
             return Err(PlanError::NoAddresses);
         }
         let mut plan = Self::empty(options, requested);
-        let kept = plan.accept(resolved.iter().copied());
+        let kept = if resolved.len() <= FEW {
+            // No set: a scan, and no copy at all when nothing is dropped.
+            few_kept(resolved, requested)
+        } else {
+            Cow::Owned(plan.accept(resolved.iter().copied()))
+        };
         plan.schedule_answer(&kept, Duration::ZERO, true);
+        // Every address kept is planned: what deduplicated them can go.
+        plan.seen = Seen::Planned;
         if plan.attempts.is_empty() {
             return Err(PlanError::FamilyUnavailable);
         }
@@ -111,8 +152,7 @@ impl Plan {
             requested,
             preferred: options.preferred_family(),
             attempts: Vec::new(),
-            seen: HashSet::new(),
-            seen_released: false,
+            seen: Seen::Few(Vec::new()),
             first: [None; 2],
             last: [None; 2],
             count: [0; 2],
@@ -157,22 +197,65 @@ impl Plan {
     /// and remembers them as seen. Does not schedule them.
     pub fn accept(&mut self, addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
         let requested = self.requested;
-        if self.seen_released {
-            // Every address accepted so far is planned: they are what was seen.
-            self.seen_released = false;
-            self.seen = self
-                .attempts
-                .iter()
-                .map(|a| endpoint_key(&a.addr))
-                .collect();
-        }
         // Grown once for the whole answer rather than doubling (and rehashing) on the way.
         let (low, high) = addrs.size_hint();
-        self.seen.reserve(high.unwrap_or(low));
-        addrs
-            .filter(|a| requested.is_none_or(|family| AddressFamily::of(a) == family))
-            .filter(|a| self.seen.insert(endpoint_key(a)))
-            .collect()
+        let incoming = high.unwrap_or(low);
+        self.make_room(incoming);
+        let mut kept = Vec::with_capacity(incoming.min(FEW));
+        for addr in addrs {
+            if requested.is_none_or(|family| AddressFamily::of(&addr) == family)
+                && self.remember(endpoint_key(&addr))
+            {
+                kept.push(addr);
+            }
+        }
+        kept
+    }
+
+    /// Readies `seen` for `incoming` more addresses: a list while few, a set past
+    /// [`FEW`]; the attempts are copied in if they were the record.
+    fn make_room(&mut self, incoming: usize) {
+        let known = match &self.seen {
+            Seen::Planned => self.attempts.len(),
+            Seen::Few(keys) => keys.len(),
+            Seen::Many(_) => usize::MAX,
+        };
+        if let Seen::Many(set) = &mut self.seen {
+            set.reserve(incoming);
+            return;
+        }
+        let wanted = known.saturating_add(incoming);
+        if wanted > FEW {
+            let mut set = HashSet::with_capacity(wanted);
+            match &self.seen {
+                Seen::Few(keys) => set.extend(keys.iter().copied()),
+                _ => set.extend(self.attempts.iter().map(|a| endpoint_key(&a.addr))),
+            }
+            self.seen = Seen::Many(set);
+        } else if let Seen::Few(keys) = &mut self.seen {
+            keys.reserve(incoming);
+        } else {
+            let mut keys = Vec::with_capacity(wanted);
+            keys.extend(self.attempts.iter().map(|a| endpoint_key(&a.addr)));
+            self.seen = Seen::Few(keys);
+        }
+    }
+
+    /// Remembers `key` as seen; false if it was already.
+    fn remember(&mut self, key: Key) -> bool {
+        match &mut self.seen {
+            Seen::Many(set) => set.insert(key),
+            Seen::Few(keys) if keys.contains(&key) => false,
+            Seen::Few(keys) if keys.len() < FEW => {
+                keys.push(key);
+                true
+            }
+            // More than the size hint said: a set from now on.
+            _ => {
+                self.make_room(FEW);
+                self.remember(key)
+            }
+        }
     }
 
     /// Plans addresses already [accepted](Plan::accept), all of one family, in order:
@@ -188,9 +271,19 @@ impl Plan {
     /// attempts. Should an answer come after all, the next `accept` remembers them
     /// again from the planned attempts.
     pub(crate) fn release_seen(&mut self) {
-        if !self.seen_released {
-            self.seen = HashSet::new();
-            self.seen_released = true;
+        self.seen = Seen::Planned;
+    }
+
+    /// Every address seen, however remembered.
+    fn seen_keys(&self) -> HashSet<Key> {
+        match &self.seen {
+            Seen::Planned => self
+                .attempts
+                .iter()
+                .map(|a| endpoint_key(&a.addr))
+                .collect(),
+            Seen::Few(keys) => keys.iter().copied().collect(),
+            Seen::Many(set) => set.clone(),
         }
     }
 
@@ -340,6 +433,31 @@ pub fn attempt_budget(remaining: Duration, not_started: usize, max_in_flight: us
     let rounds = not_started.div_ceil(max_in_flight.max(1)).max(1);
     let share = remaining / u32::try_from(rounds).unwrap_or(u32::MAX);
     share.max(MIN_ATTEMPT_BUDGET.min(remaining))
+}
+
+/// The addresses of a short answer ([`FEW`] at most) of the requested family, without
+/// duplicate endpoints, first kept, in order; borrowed when that is all of them.
+fn few_kept(resolved: &[SocketAddr], requested: Option<AddressFamily>) -> Cow<'_, [SocketAddr]> {
+    let admitted = |a: &SocketAddr| requested.is_none_or(|family| AddressFamily::of(a) == family);
+    let first_seen = |i: usize, a: &SocketAddr| {
+        let key = endpoint_key(a);
+        !resolved[..i].iter().any(|b| endpoint_key(b) == key)
+    };
+    if resolved
+        .iter()
+        .enumerate()
+        .all(|(i, a)| admitted(a) && first_seen(i, a))
+    {
+        return Cow::Borrowed(resolved);
+    }
+    Cow::Owned(
+        resolved
+            .iter()
+            .enumerate()
+            .filter(|&(i, a)| admitted(a) && first_seen(i, a))
+            .map(|(_, a)| *a)
+            .collect(),
+    )
 }
 
 /// The addresses without duplicate endpoints (see [`endpoint_key`]), first kept, in order.
