@@ -106,6 +106,30 @@ struct Held {
     until: Option<Instant>,
 }
 
+/// The events for the driver, first in first out. The oldest is held apart, so that
+/// a race that has one thing to say at a time (start an attempt, then the outcome)
+/// allocates nothing for them.
+#[derive(Debug, Default)]
+struct Events {
+    /// The oldest event, when it is not in `rest`: set only when `rest` is empty.
+    head: Option<Event>,
+    rest: VecDeque<Event>,
+}
+
+impl Events {
+    fn push_back(&mut self, event: Event) {
+        if self.head.is_none() && self.rest.is_empty() {
+            self.head = Some(event);
+        } else {
+            self.rest.push_back(event);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Event> {
+        self.head.take().or_else(|| self.rest.pop_front())
+    }
+}
+
 /// One Happy Eyeballs race over a [`Plan`]. See the [crate docs](crate) for the rules.
 #[derive(Debug)]
 pub struct Race {
@@ -133,7 +157,7 @@ pub struct Race {
     more_decisive: Vec<Decisive>,
     cancel_requested: bool,
     dirty: bool,
-    events: VecDeque<Event>,
+    events: Events,
     outcome: Option<Outcome>,
 }
 
@@ -214,7 +238,7 @@ impl Race {
             more_decisive: Vec::new(),
             cancel_requested: false,
             dirty: true,
-            events: VecDeque::new(),
+            events: Events::default(),
             outcome: None,
         }
     }
@@ -991,6 +1015,27 @@ mod tests {
         race.handle_failed(t0 + ms(7), 0, &refused());
         assert_eq!(drain(&mut race), []);
         assert_eq!(race.outcome(), Some(Outcome::Cancelled));
+    }
+
+    #[test]
+    fn events_come_out_in_the_order_they_went_in() {
+        let mut events = Events::default();
+        let mut expected = VecDeque::new();
+        let mut attempt = 0;
+        // Interleaved pushes and pops, the queue emptied now and then.
+        for (n, pops) in [(1, 1), (3, 1), (1, 3), (2, 0), (1, 2), (1, 1)] {
+            for _ in 0..n {
+                attempt += 1;
+                let event = Event::Cancel { attempt };
+                events.push_back(event);
+                expected.push_back(event);
+            }
+            for _ in 0..pops {
+                assert_eq!(events.pop_front(), expected.pop_front());
+            }
+        }
+        assert_eq!(events.pop_front(), expected.pop_front());
+        assert_eq!(events.pop_front(), None);
     }
 
     #[test]
