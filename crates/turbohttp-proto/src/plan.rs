@@ -1,6 +1,7 @@
 //! The plan of a race: which addresses, in what order, not before when. A pure
 //! function of the resolved addresses and the options; no clock is read here.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -11,6 +12,30 @@ use crate::{AddressFamily, HappyEyeballsOptions};
 /// address, unless less than this remains of the connect timeout. Go's dialer uses the
 /// same floor ("saneMinimum").
 pub const MIN_ATTEMPT_BUDGET: Duration = Duration::from_secs(2);
+
+/// Up to this many addresses seen, duplicates are found by a linear scan: cheaper
+/// than hashing, and no set to allocate for the one address of a literal.
+const FEW: usize = 16;
+
+/// Up to this many attempts, the standard sort (its scratch space on the stack)
+/// orders a plan; past it, a merge of its two runs.
+const SORT_ON_STACK: usize = 64;
+
+/// What identifies an endpoint ([`endpoint_key`]), packed into three words: cheap
+/// to compare and to hash (one write rather than one per field).
+type Key = [u64; 3];
+
+/// The addresses a plan has seen, so that an address is planned once.
+#[derive(Debug, Clone)]
+enum Seen {
+    /// Every address seen is planned: the attempts are the record, and nothing else
+    /// is kept (a plan made by [`Plan::new`], or [released](Plan::release_seen)).
+    Planned,
+    /// A few: scanned in order.
+    Few(Vec<Key>),
+    /// Many: hashed.
+    Many(HashSet<Key>),
+}
 
 /// How the plan is executed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -42,21 +67,35 @@ pub struct PlannedAttempt {
 /// family; a race fed DNS answers one query at a time adds each answer's addresses
 /// with [`Plan::schedule`] as it arrives. An address is planned once, however many
 /// answers carry it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Plan {
     options: HappyEyeballsOptions,
     requested: Option<AddressFamily>,
     preferred: AddressFamily,
     attempts: Vec<PlannedAttempt>,
-    seen: HashSet<(IpAddr, u16, u32)>,
-    /// Whether `seen` was freed ([`Plan::release_seen`]): then the planned attempts
-    /// are every address seen.
-    seen_released: bool,
+    seen: Seen,
     /// The offset of each family's first and latest planned attempt (V4, V6).
     first: [Option<Duration>; 2],
     last: [Option<Duration>; 2],
     count: [usize; 2],
 }
+
+impl PartialEq for Plan {
+    /// Two plans are equal when they plan the same and have seen the same addresses,
+    /// however each remembers them.
+    fn eq(&self, other: &Self) -> bool {
+        self.options == other.options
+            && self.requested == other.requested
+            && self.preferred == other.preferred
+            && self.attempts == other.attempts
+            && self.first == other.first
+            && self.last == other.last
+            && self.count == other.count
+            && self.seen_keys() == other.seen_keys()
+    }
+}
+
+impl Eq for Plan {}
 
 /// Why no plan can be made from the resolved addresses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,16 +129,22 @@ impl Plan {
             return Err(PlanError::NoAddresses);
         }
         let mut plan = Self::empty(options, requested);
-        let kept = plan.accept(resolved.iter().copied());
+        let kept = kept_of(resolved, requested);
         plan.schedule_answer(&kept, Duration::ZERO, true);
+        // Every address kept is planned: the attempts are the record of what was seen.
+        plan.seen = Seen::Planned;
         if plan.attempts.is_empty() {
             return Err(PlanError::FamilyUnavailable);
         }
         // One answer: plan order is due order, the preferred family first on ties.
+        // The attempts are two runs in due order, the preferred family's then the
+        // other's: one merge sorts them.
         if plan.options.enable {
             let preferred = plan.preferred;
-            plan.attempts
-                .sort_by_key(|a| (a.offset, a.family != preferred));
+            let mid = plan.count(preferred);
+            merge_runs(&mut plan.attempts, mid, |a| {
+                (a.offset, a.family != preferred)
+            });
         }
         Ok(plan)
     }
@@ -111,8 +156,7 @@ impl Plan {
             requested,
             preferred: options.preferred_family(),
             attempts: Vec::new(),
-            seen: HashSet::new(),
-            seen_released: false,
+            seen: Seen::Few(Vec::new()),
             first: [None; 2],
             last: [None; 2],
             count: [0; 2],
@@ -157,22 +201,65 @@ impl Plan {
     /// and remembers them as seen. Does not schedule them.
     pub fn accept(&mut self, addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
         let requested = self.requested;
-        if self.seen_released {
-            // Every address accepted so far is planned: they are what was seen.
-            self.seen_released = false;
-            self.seen = self
-                .attempts
-                .iter()
-                .map(|a| endpoint_key(&a.addr))
-                .collect();
-        }
         // Grown once for the whole answer rather than doubling (and rehashing) on the way.
         let (low, high) = addrs.size_hint();
-        self.seen.reserve(high.unwrap_or(low));
-        addrs
-            .filter(|a| requested.is_none_or(|family| AddressFamily::of(a) == family))
-            .filter(|a| self.seen.insert(endpoint_key(a)))
-            .collect()
+        let incoming = high.unwrap_or(low);
+        self.make_room(incoming);
+        let mut kept = Vec::with_capacity(incoming.min(FEW));
+        for addr in addrs {
+            if requested.is_none_or(|family| AddressFamily::of(&addr) == family)
+                && self.remember(key(&addr))
+            {
+                kept.push(addr);
+            }
+        }
+        kept
+    }
+
+    /// Readies `seen` for `incoming` more addresses: a list while few, a set past
+    /// [`FEW`]; the attempts are copied in if they were the record.
+    fn make_room(&mut self, incoming: usize) {
+        let known = match &self.seen {
+            Seen::Planned => self.attempts.len(),
+            Seen::Few(keys) => keys.len(),
+            Seen::Many(_) => usize::MAX,
+        };
+        if let Seen::Many(set) = &mut self.seen {
+            set.reserve(incoming);
+            return;
+        }
+        let wanted = known.saturating_add(incoming);
+        if wanted > FEW {
+            let mut set = HashSet::with_capacity(wanted);
+            match &self.seen {
+                Seen::Few(keys) => set.extend(keys.iter().copied()),
+                _ => set.extend(self.attempts.iter().map(|a| key(&a.addr))),
+            }
+            self.seen = Seen::Many(set);
+        } else if let Seen::Few(keys) = &mut self.seen {
+            keys.reserve(incoming);
+        } else {
+            let mut keys = Vec::with_capacity(wanted);
+            keys.extend(self.attempts.iter().map(|a| key(&a.addr)));
+            self.seen = Seen::Few(keys);
+        }
+    }
+
+    /// Remembers `key` as seen; false if it was already.
+    fn remember(&mut self, key: Key) -> bool {
+        match &mut self.seen {
+            Seen::Many(set) => set.insert(key),
+            Seen::Few(keys) if keys.contains(&key) => false,
+            Seen::Few(keys) if keys.len() < FEW => {
+                keys.push(key);
+                true
+            }
+            // More than the size hint said: a set from now on.
+            _ => {
+                self.make_room(FEW);
+                self.remember(key)
+            }
+        }
     }
 
     /// Plans addresses already [accepted](Plan::accept), all of one family, in order:
@@ -188,9 +275,15 @@ impl Plan {
     /// attempts. Should an answer come after all, the next `accept` remembers them
     /// again from the planned attempts.
     pub(crate) fn release_seen(&mut self) {
-        if !self.seen_released {
-            self.seen = HashSet::new();
-            self.seen_released = true;
+        self.seen = Seen::Planned;
+    }
+
+    /// Every address seen, however remembered.
+    fn seen_keys(&self) -> HashSet<Key> {
+        match &self.seen {
+            Seen::Planned => self.attempts.iter().map(|a| key(&a.addr)).collect(),
+            Seen::Few(keys) => keys.iter().copied().collect(),
+            Seen::Many(set) => set.clone(),
         }
     }
 
@@ -342,12 +435,72 @@ pub fn attempt_budget(remaining: Duration, not_started: usize, max_in_flight: us
     share.max(MIN_ATTEMPT_BUDGET.min(remaining))
 }
 
+/// The addresses of one answer that are of the requested family, without duplicate
+/// endpoints, first kept, in order: the answer itself when that is all of it (no
+/// copy), found by a scan when it is short ([`FEW`] at most: no set).
+fn kept_of(resolved: &[SocketAddr], requested: Option<AddressFamily>) -> Cow<'_, [SocketAddr]> {
+    let admitted = |a: &SocketAddr| requested.is_none_or(|family| AddressFamily::of(a) == family);
+    if resolved.len() <= FEW {
+        keep_in(resolved, |i, a| {
+            admitted(a) && !resolved[..i].iter().any(|b| same_endpoint(a, b))
+        })
+    } else {
+        let mut seen = HashSet::with_capacity(resolved.len());
+        keep_in(resolved, |_, a| admitted(a) && seen.insert(key(a)))
+    }
+}
+
+/// The addresses `keep` (given each one's index) says to keep, in order; the slice
+/// itself when it keeps them all.
+fn keep_in(
+    resolved: &[SocketAddr],
+    mut keep: impl FnMut(usize, &SocketAddr) -> bool,
+) -> Cow<'_, [SocketAddr]> {
+    let Some(dropped) = resolved.iter().enumerate().position(|(i, a)| !keep(i, a)) else {
+        return Cow::Borrowed(resolved);
+    };
+    let mut kept = Vec::with_capacity(resolved.len() - 1);
+    kept.extend_from_slice(&resolved[..dropped]);
+    for (i, a) in resolved.iter().enumerate().skip(dropped + 1) {
+        if keep(i, a) {
+            kept.push(*a);
+        }
+    }
+    Cow::Owned(kept)
+}
+
+/// Sorts `v`, made of two runs each in order (`v[..mid]` and `v[mid..]`), by `key`,
+/// stably: one pass from the back, with room for the second run only.
+fn merge_runs<T: Copy, K: Ord>(v: &mut [T], mid: usize, key: impl Fn(&T) -> K) {
+    if mid == 0 || mid >= v.len() || key(&v[mid - 1]) <= key(&v[mid]) {
+        return; // One run, or already in order.
+    }
+    if v.len() <= SORT_ON_STACK {
+        // The standard sort takes a short slice without allocating.
+        v.sort_by_key(key);
+        return;
+    }
+    let second = v[mid..].to_vec();
+    let (mut i, mut j, mut k) = (mid, second.len(), v.len());
+    // Fill from the back with the larger head; on a tie the second run's goes later.
+    while j > 0 {
+        k -= 1;
+        if i > 0 && key(&v[i - 1]) > key(&second[j - 1]) {
+            v[k] = v[i - 1];
+            i -= 1;
+        } else {
+            v[k] = second[j - 1];
+            j -= 1;
+        }
+    }
+}
+
 /// The addresses without duplicate endpoints (see [`endpoint_key`]), first kept, in order.
 pub fn unique(addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
     // A filtered iterator's lower bound is 0: size the set for the upper bound.
     let (low, high) = addrs.size_hint();
     let mut seen = HashSet::with_capacity(high.unwrap_or(low));
-    addrs.filter(|a| seen.insert(endpoint_key(a))).collect()
+    addrs.filter(|a| seen.insert(key(a))).collect()
 }
 
 /// What makes two resolved addresses the same endpoint: the address (an IPv6 address
@@ -359,6 +512,32 @@ pub fn endpoint_key(addr: &SocketAddr) -> (IpAddr, u16, u32) {
         SocketAddr::V6(v6) => v6.scope_id(),
     };
     (addr.ip(), addr.port(), scope)
+}
+
+/// [`endpoint_key`], packed: the address's 128 bits (an IPv4 address in the low 32),
+/// then the family, the port and the scope id in the third word.
+fn key(addr: &SocketAddr) -> Key {
+    let (bits, family, scope) = match addr {
+        SocketAddr::V4(v4) => (u128::from(v4.ip().to_bits()), 4_u64, 0),
+        SocketAddr::V6(v6) => (v6.ip().to_bits(), 6, v6.scope_id()),
+    };
+    [
+        (bits >> 64) as u64,
+        bits as u64,
+        family << 48 | u64::from(addr.port()) << 32 | u64::from(scope),
+    ]
+}
+
+/// Whether two addresses are the same endpoint ([`endpoint_key`]): equal but for an
+/// IPv6 flow label.
+fn same_endpoint(a: &SocketAddr, b: &SocketAddr) -> bool {
+    match (a, b) {
+        (SocketAddr::V4(a), SocketAddr::V4(b)) => a == b,
+        (SocketAddr::V6(a), SocketAddr::V6(b)) => {
+            a.ip() == b.ip() && a.port() == b.port() && a.scope_id() == b.scope_id()
+        }
+        _ => false,
+    }
 }
 
 fn times(d: Duration, n: usize) -> Duration {
@@ -479,6 +658,78 @@ mod tests {
             Plan::new(&[], &HappyEyeballsOptions::default(), None),
             Err(PlanError::NoAddresses)
         );
+    }
+
+    #[test]
+    fn merging_two_runs_is_a_stable_sort() {
+        // Keys with ties across and within runs, on both sides of the stack threshold.
+        for len in [0, 1, 2, 5, SORT_ON_STACK, SORT_ON_STACK + 1, 300] {
+            for mid in [0, len / 3, len / 2, len] {
+                let mut v: Vec<(u32, usize)> = (0..len)
+                    .map(|i| {
+                        let run_pos = if i < mid { i } else { i - mid };
+                        (
+                            u32::try_from(run_pos * 7 / 5 + usize::from(i >= mid)).unwrap(),
+                            i,
+                        )
+                    })
+                    .collect();
+                let mut expected = v.clone();
+                expected.sort_by_key(|e| e.0);
+                merge_runs(&mut v, mid, |e| e.0);
+                assert_eq!(v, expected, "len {len}, mid {mid}");
+            }
+        }
+    }
+
+    #[test]
+    fn kept_addresses_borrow_the_answer_unless_some_are_dropped() {
+        let many: Vec<SocketAddr> = (0..40)
+            .map(|i| SocketAddr::from(([10, 0, 0, i], 80)))
+            .collect();
+        for answer in [&many[..3], &many[..]] {
+            assert!(matches!(kept_of(answer, None), Cow::Borrowed(_)));
+            let mut dup = answer.to_vec();
+            dup.insert(1, answer[answer.len() - 1]);
+            dup.push(addr("[::1]:80"));
+            let kept = kept_of(&dup, Some(AddressFamily::V4));
+            let expected: Vec<_> = std::iter::once(answer[0])
+                .chain(std::iter::once(answer[answer.len() - 1]))
+                .chain(answer[1..answer.len() - 1].iter().copied())
+                .collect();
+            assert_eq!(kept.as_ref(), &expected[..]);
+            assert_eq!(
+                kept.as_ref(),
+                &unique(dup.iter().copied().filter(|a| a.is_ipv4()))[..]
+            );
+        }
+    }
+
+    #[test]
+    fn accept_moves_from_a_list_to_a_set_without_forgetting() {
+        let mut plan = Plan::empty(&HappyEyeballsOptions::default(), None);
+        let addrs: Vec<SocketAddr> = (0..40)
+            .map(|i| SocketAddr::from(([10, 0, 0, i], 80)))
+            .collect();
+        // One by one, through an iterator that gives no size: past FEW, a set.
+        for (i, a) in addrs.iter().enumerate() {
+            let once = std::iter::once(*a).filter(|_| true);
+            assert_eq!(plan.accept(once), [*a], "address {i}");
+        }
+        assert!(matches!(plan.seen, Seen::Many(_)));
+        assert!(plan.accept(addrs.iter().copied()).is_empty());
+        // Released, then an answer again: the planned attempts are what was seen.
+        let mut plan = Plan::new(&addrs[..3], &HappyEyeballsOptions::default(), None).unwrap();
+        assert!(matches!(plan.seen, Seen::Planned));
+        assert_eq!(plan.accept(addrs[..5].iter().copied()), addrs[3..5]);
+        assert!(matches!(plan.seen, Seen::Few(_)));
+        plan.release_seen();
+        assert_eq!(plan.accept(addrs.iter().copied()), addrs[3..]);
+        let released = Plan::new(&addrs[..3], &HappyEyeballsOptions::default(), None).unwrap();
+        let mut remembered = Plan::empty(&HappyEyeballsOptions::default(), None);
+        let kept = remembered.accept(addrs[..3].iter().copied());
+        remembered.schedule_answer(&kept, Duration::ZERO, true);
+        assert_eq!(released, remembered);
     }
 
     #[test]

@@ -77,6 +77,10 @@ pub enum Outcome {
 /// races end after an attempt or two, and a plan can hold 100,000 addresses.
 const RECORDS_BEFORE_RESERVING: usize = 8;
 
+/// Up to this many new attempts at once are inserted into the pending queue one by
+/// one; more are merged into it in one pass.
+const FEW_TO_INSERT: usize = 8;
+
 #[derive(Debug, Clone, Copy)]
 struct InFlight {
     attempt: usize,
@@ -102,6 +106,30 @@ struct Held {
     until: Option<Instant>,
 }
 
+/// The events for the driver, first in first out. The oldest is held apart, so that
+/// a race that has one thing to say at a time (start an attempt, then the outcome)
+/// allocates nothing for them.
+#[derive(Debug, Default)]
+struct Events {
+    /// The oldest event, when it is not in `rest`: set only when `rest` is empty.
+    head: Option<Event>,
+    rest: VecDeque<Event>,
+}
+
+impl Events {
+    fn push_back(&mut self, event: Event) {
+        if self.head.is_none() && self.rest.is_empty() {
+            self.head = Some(event);
+        } else {
+            self.rest.push_back(event);
+        }
+    }
+
+    fn pop_front(&mut self) -> Option<Event> {
+        self.head.take().or_else(|| self.rest.pop_front())
+    }
+}
+
 /// One Happy Eyeballs race over a [`Plan`]. See the [crate docs](crate) for the rules.
 #[derive(Debug)]
 pub struct Race {
@@ -123,10 +151,13 @@ pub struct Race {
     started: [bool; 2],
     /// Early starts earned by failures at this instant (the "no wasted delay" rule).
     credit: usize,
-    decisive: Vec<Decisive>,
+    /// The decisive results at this instant, in the order reported: the first one
+    /// apart, so that the usual race (one winner) allocates nothing for them.
+    decisive: Option<Decisive>,
+    more_decisive: Vec<Decisive>,
     cancel_requested: bool,
     dirty: bool,
-    events: VecDeque<Event>,
+    events: Events,
     outcome: Option<Outcome>,
 }
 
@@ -203,10 +234,11 @@ impl Race {
             first_answer: None,
             started: [false; 2],
             credit: 0,
-            decisive: Vec::new(),
+            decisive: None,
+            more_decisive: Vec::new(),
             cancel_requested: false,
             dirty: true,
-            events: VecDeque::new(),
+            events: Events::default(),
             outcome: None,
         }
     }
@@ -333,7 +365,7 @@ impl Race {
         match self.take_in_flight(attempt) {
             Some(f) => {
                 self.records[attempt].ended = Some(self.offset(now));
-                self.decisive.push(Decisive {
+                self.push_decisive(Decisive {
                     order: self.plan.order_key(f.plan_index),
                     attempt,
                     connected: true,
@@ -354,7 +386,7 @@ impl Race {
         record.outcome = AttemptOutcome::Failed;
         record.failure = Some(AttemptFailure::from_error(error));
         if error.is_terminal() {
-            self.decisive.push(Decisive {
+            self.push_decisive(Decisive {
                 order: self.plan.order_key(f.plan_index),
                 attempt,
                 connected: false,
@@ -416,6 +448,14 @@ impl Race {
             return Some(self.t0);
         }
         self.t0.checked_add(self.plan.attempts()[plan_index].offset)
+    }
+
+    fn push_decisive(&mut self, decisive: Decisive) {
+        if self.decisive.is_none() {
+            self.decisive = Some(decisive);
+        } else {
+            self.more_decisive.push(decisive);
+        }
     }
 
     fn take_in_flight(&mut self, attempt: usize) -> Option<InFlight> {
@@ -501,17 +541,49 @@ impl Race {
         let first_new = self.plan.attempts().len();
         let preferred_idle = !self.pending_or_running(self.plan.preferred());
         self.plan.schedule_answer(addrs, at, preferred_idle);
-        for plan_index in first_new..self.plan.attempts().len() {
-            let key = self.plan.order_key(plan_index);
-            let pos = self
-                .pending
-                .iter()
-                .position(|&p| self.plan.order_key(p) > key)
-                .unwrap_or(self.pending.len());
-            self.pending.insert(pos, plan_index);
+        let last_new = self.plan.attempts().len();
+        if last_new - first_new <= FEW_TO_INSERT {
+            for plan_index in first_new..last_new {
+                self.insert_pending(plan_index);
+            }
+        } else {
+            self.merge_pending(first_new..last_new);
         }
         self.rebudget();
         self.dirty = true;
+    }
+
+    /// Puts `plan_index` among the pending attempts, which are in order (by
+    /// [`Plan::order_key`], unique per attempt): found by bisection.
+    fn insert_pending(&mut self, plan_index: usize) {
+        let key = self.plan.order_key(plan_index);
+        let pos = self
+            .pending
+            .partition_point(|&p| self.plan.order_key(p) <= key);
+        self.pending.insert(pos, plan_index);
+    }
+
+    /// Puts many new attempts among the pending ones in one pass: sorted apart, then
+    /// merged, rather than one insertion (a shift of the queue) each.
+    fn merge_pending(&mut self, new: std::ops::Range<usize>) {
+        let plan = &self.plan;
+        let mut new: Vec<usize> = new.collect();
+        // Two runs at most (one per family): a stable sort merges them in linear time.
+        new.sort_by_key(|&i| plan.order_key(i));
+        let old = std::mem::take(&mut self.pending);
+        let mut merged = VecDeque::with_capacity(old.len() + new.len());
+        let mut old = old.into_iter().peekable();
+        let mut new = new.into_iter().peekable();
+        loop {
+            let next = match (old.peek(), new.peek()) {
+                (Some(&a), Some(&b)) if plan.order_key(a) < plan.order_key(b) => old.next(),
+                (Some(_), Some(_)) | (None, Some(_)) => new.next(),
+                (Some(_), None) => old.next(),
+                (None, None) => break,
+            };
+            merged.extend(next);
+        }
+        self.pending = merged;
     }
 
     /// Attempts already running got their budget (decision 2) when fewer addresses
@@ -552,11 +624,22 @@ impl Race {
         }
         self.dirty = false;
         if self.outcome.is_some() {
-            self.decisive.clear();
+            self.decisive = None;
+            self.more_decisive.clear();
             return;
         }
-        if let Some(first) = self.decisive.iter().min_by_key(|d| d.order).copied() {
-            for other in std::mem::take(&mut self.decisive) {
+        if let Some(first) = self
+            .decisive
+            .iter()
+            .chain(&self.more_decisive)
+            .min_by_key(|d| d.order)
+            .copied()
+        {
+            let head = self.decisive.take();
+            for other in head
+                .into_iter()
+                .chain(std::mem::take(&mut self.more_decisive))
+            {
                 if other.attempt == first.attempt {
                     continue;
                 }
@@ -932,6 +1015,27 @@ mod tests {
         race.handle_failed(t0 + ms(7), 0, &refused());
         assert_eq!(drain(&mut race), []);
         assert_eq!(race.outcome(), Some(Outcome::Cancelled));
+    }
+
+    #[test]
+    fn events_come_out_in_the_order_they_went_in() {
+        let mut events = Events::default();
+        let mut expected = VecDeque::new();
+        let mut attempt = 0;
+        // Interleaved pushes and pops, the queue emptied now and then.
+        for (n, pops) in [(1, 1), (3, 1), (1, 3), (2, 0), (1, 2), (1, 1)] {
+            for _ in 0..n {
+                attempt += 1;
+                let event = Event::Cancel { attempt };
+                events.push_back(event);
+                expected.push_back(event);
+            }
+            for _ in 0..pops {
+                assert_eq!(events.pop_front(), expected.pop_front());
+            }
+        }
+        assert_eq!(events.pop_front(), expected.pop_front());
+        assert_eq!(events.pop_front(), None);
     }
 
     #[test]

@@ -216,7 +216,12 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             Ok(host) => host,
             Err(e) => return Err(ConnectError::input(e, report)),
         };
-        report.host = host.to_string();
+        // A name, or an IPv4 literal (which parses only in its one canonical form),
+        // shows as given: no formatting, no second string.
+        if let Host::V6(..) = host {
+            report.host = host.to_string();
+        }
+        debug_assert_eq!(report.host, host.to_string());
         if port == 0 {
             return Err(ConnectError::input(super::InputError::PortZero, report));
         }
@@ -247,8 +252,9 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                 )
             }
             Host::V4(_) | Host::V6(..) => {
-                let literal: Vec<_> = host.socket_addr(port).into_iter().collect();
-                match Plan::new(&literal, &options, requested_family) {
+                let literal = host.socket_addr(port);
+                let literal = literal.as_slice();
+                match Plan::new(literal, &options, requested_family) {
                     Ok(plan) => Race::new(plan, entered.into_std(), deadline.into_std()),
                     Err(e) => {
                         report.resolved = plan::unique(literal.iter().copied());
