@@ -384,21 +384,7 @@ pub(crate) struct External {
 }
 
 pub(crate) fn probe_curl() -> Result<(), String> {
-    let out = Command::new("curl")
-        .arg("--version")
-        .output()
-        .map_err(|e| format!("curl not found: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    let version = text.split_whitespace().nth(1).unwrap_or("");
-    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
-    // --happy-eyeballs-timeout-ms and several addresses per --resolve entry: 7.59.
-    if (major, minor) < (7, 59) {
-        return Err(format!(
-            "curl {version} is older than 7.59 (needs --happy-eyeballs-timeout-ms)"
-        ));
-    }
-    Ok(())
+    crate::common::probe_curl().map(drop)
 }
 
 /// The `turbohttp` command: `TURBOHTTP_BENCH_CLI`, or built in release mode next to

@@ -81,6 +81,25 @@ pub fn rotation<T: Copy>(active: &[T], round: usize) -> Vec<T> {
     order
 }
 
+/// A curl that races (7.59 or newer: `--happy-eyeballs-timeout-ms` and several
+/// addresses per `--resolve` entry); its `--version` text, for further checks.
+pub fn probe_curl() -> Result<String, String> {
+    let out = Command::new("curl")
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("curl not found: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let version = text.split_whitespace().nth(1).unwrap_or("");
+    let mut parts = version.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+    let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+    if (major, minor) < (7, 59) {
+        return Err(format!(
+            "curl {version} is older than 7.59 (needs --happy-eyeballs-timeout-ms)"
+        ));
+    }
+    Ok(text)
+}
+
 pub fn probe_python() -> Result<(), String> {
     let status = Command::new("python3")
         .args([
