@@ -236,9 +236,9 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let deadline = entered + connect_timeout.min(FAR_FUTURE);
 
         let options = self.options.for_timeout(connect_timeout);
-        let race = match &host {
+        let mut race = match &host {
             Host::Name(name) => {
-                let queries = queries(
+                let (queries, count) = queries(
                     self.resolver.answers(name, port),
                     requested_family,
                     &options,
@@ -246,7 +246,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                 Race::resolving(
                     &options,
                     requested_family,
-                    &queries,
+                    &queries[..count],
                     entered.into_std(),
                     deadline.into_std(),
                 )
@@ -273,8 +273,8 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             Host::Name(name) => name.as_str(),
             Host::V4(_) | Host::V6(..) => "",
         };
-        let (outcome, stream, race) =
-            driver::drive(race, &self.resolver, name, port, &self.dialer, cancel).await;
+        let (outcome, stream) =
+            driver::drive(&mut race, &self.resolver, name, port, &self.dialer, cancel).await;
         report.preferred_family = race.plan().preferred();
         report.resolved = if outcome == Outcome::FamilyUnavailable {
             // Nothing of the requested family: say what there was instead.
@@ -314,19 +314,23 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
 }
 
 /// The queries a connect sends: one lookup for a one-shot resolver; otherwise AAAA
-/// and A (the preferred family's first), or only the requested family's.
+/// and A (the preferred family's first), or only the requested family's. A slice of a
+/// fixed array: no allocation for at most two queries.
 fn queries(
     answers: Answers,
     requested: Option<AddressFamily>,
     options: &HappyEyeballsOptions,
-) -> Vec<QueryType> {
+) -> ([QueryType; 2], usize) {
     match (answers, requested) {
-        (Answers::PerFamily, Some(family)) => vec![QueryType::of(family)],
+        (Answers::PerFamily, Some(family)) => ([QueryType::of(family), QueryType::AddrInfo], 1),
         (Answers::PerFamily, None) => {
             let preferred = options.preferred_family();
-            vec![QueryType::of(preferred), QueryType::of(preferred.other())]
+            (
+                [QueryType::of(preferred), QueryType::of(preferred.other())],
+                2,
+            )
         }
-        _ => vec![QueryType::AddrInfo],
+        _ => ([QueryType::AddrInfo, QueryType::AddrInfo], 1),
     }
 }
 

@@ -43,7 +43,6 @@
 //! descriptors) falls back to tokio's timer for that deadline: late by a tick, never
 //! wrong.
 
-use std::future::poll_fn;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -124,8 +123,9 @@ impl<'a> Deadline<'a> {
 
     /// Completes once the armed instant has passed (in tokio's time); pending forever
     /// while nothing is armed.
+    #[cfg(test)]
     pub(crate) async fn expired(&mut self) {
-        poll_fn(|cx| self.poll_expired(cx)).await;
+        std::future::poll_fn(|cx| self.poll_expired(cx)).await;
     }
 
     /// [`Deadline::expired`] as a poll function.

@@ -1,5 +1,6 @@
 //! Fixed answers for chosen names (curl's `--resolve`), in front of another resolver.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
@@ -26,7 +27,9 @@ use super::{Answers, Resolver, SystemResolver};
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct StaticResolver<R = SystemResolver> {
-    table: HashMap<(String, u16), Vec<SocketAddr>>,
+    /// Lower-cased name, then port: looked up with a borrowed name, so that a
+    /// connect to a name already in lower case allocates nothing here.
+    table: HashMap<String, Vec<(u16, Vec<SocketAddr>)>>,
     fallback: R,
 }
 
@@ -60,17 +63,26 @@ impl<R> StaticResolver<R> {
 
     /// Adds or replaces an override in place.
     pub fn insert(&mut self, host: &str, port: u16, addrs: impl IntoIterator<Item = SocketAddr>) {
-        self.table.insert(
-            (host.to_ascii_lowercase(), port),
-            addrs.into_iter().collect(),
-        );
+        let addrs = addrs.into_iter().collect();
+        let ports = self.table.entry(host.to_ascii_lowercase()).or_default();
+        match ports.iter_mut().find(|(p, _)| *p == port) {
+            Some(entry) => entry.1 = addrs,
+            None => ports.push((port, addrs)),
+        }
     }
 
     /// The overridden addresses for `host:port`, if any.
     pub fn get(&self, host: &str, port: u16) -> Option<&[SocketAddr]> {
-        self.table
-            .get(&(host.to_ascii_lowercase(), port))
-            .map(Vec::as_slice)
+        let name = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(host.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(host)
+        };
+        let ports = self.table.get(name.as_ref())?;
+        ports
+            .iter()
+            .find(|(p, _)| *p == port)
+            .map(|(_, addrs)| addrs.as_slice())
     }
 }
 
