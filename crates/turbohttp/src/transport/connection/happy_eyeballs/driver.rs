@@ -32,15 +32,16 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     dialer: &D,
     cancel: Option<&CancellationToken>,
 ) -> (Outcome, Option<D::Stream>) {
-    // The queries in flight (two at most), polled in this task like the attempts.
-    let mut lookups = Vec::new();
-    // The attempts in flight, at most `max_in_flight` of them, all in this one task.
-    // A plain Vec rather than a FuturesUnordered: a cancelled attempt is removed, and
-    // so its socket closed, the moment the race says so, which keeps the number of
-    // open sockets within the cap at every instant.
-    let mut in_flight = Vec::new();
+    // The queries in flight (two at most) and the attempts in flight (at most
+    // `max_in_flight`), all polled in this one task. Not a FuturesUnordered: a
+    // cancelled attempt is removed, and so its socket closed, the moment the race says
+    // so, which keeps the number of open sockets within the cap at every instant.
+    let lookup_slot = pin!(None);
+    let mut lookups = Running::new(lookup_slot);
+    let attempt_slot = pin!(None);
+    let mut in_flight = Running::new(attempt_slot);
     // Attempts that connected at this instant, until the race picks the winner.
-    let mut connected: Vec<(usize, D::Stream)> = Vec::new();
+    let mut connected = Connected::default();
     if cancel.is_some_and(CancellationToken::is_cancelled) {
         race.handle_cancel(Instant::now().into_std());
     }
@@ -57,24 +58,21 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                 match event {
                     Event::Resolve { query, kind } => {
                         tracing::debug!(query, %kind, host, "query sent");
-                        lookups.push((query, Box::pin(resolver.lookup(host, port, kind))));
+                        lookups.push(query, resolver.lookup(host, port, kind));
                     }
                     Event::Start { attempt, addr } => {
                         tracing::debug!(attempt, %addr, "attempt started");
-                        in_flight.push((attempt, Box::pin(dialer.dial(addr))));
+                        in_flight.push(attempt, dialer.dial(addr));
                     }
                     Event::Cancel { attempt } => {
                         let outcome = race.records().get(attempt).map(|r| r.outcome.as_str());
                         tracing::debug!(attempt, outcome, "attempt ended");
-                        in_flight.retain(|(a, _)| *a != attempt);
-                        connected.retain(|(a, _)| *a != attempt);
+                        in_flight.remove(attempt);
+                        connected.take(attempt);
                     }
                     Event::Finished(outcome) => {
                         let stream = match outcome {
-                            Outcome::Connected { attempt } => connected
-                                .iter()
-                                .position(|(a, _)| *a == attempt)
-                                .map(|pos| connected.swap_remove(pos).1),
+                            Outcome::Connected { attempt } => connected.take(attempt),
                             _ => None,
                         };
                         return Poll::Ready((outcome, stream));
@@ -90,7 +88,7 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
             let mut now = None;
             let mut clock = || *now.get_or_insert_with(|| Instant::now().into_std());
             let mut progressed = false;
-            poll_ready(&mut lookups, cx, |query, answer| {
+            lookups.poll_ready(cx, |query, answer| {
                 match &answer {
                     Ok(addrs) => tracing::debug!(query, addresses = addrs.len(), "query answered"),
                     Err(failure) => tracing::debug!(query, %failure, "query failed"),
@@ -98,12 +96,12 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                 race.handle_answer(clock(), query, answer);
                 progressed = true;
             });
-            poll_ready(&mut in_flight, cx, |attempt, result| {
+            in_flight.poll_ready(cx, |attempt, result| {
                 match result {
                     Ok(stream) => {
                         tracing::debug!(attempt, "attempt connected");
                         race.handle_connected(clock(), attempt);
-                        connected.push((attempt, stream));
+                        connected.push(attempt, stream);
                     }
                     Err(error) => {
                         tracing::debug!(attempt, %error, "attempt failed");
@@ -136,20 +134,93 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     .await
 }
 
-/// Polls every future in `in_flight` once and hands each one that finished to
-/// `handle`, in start order, removing it.
-fn poll_ready<T, F>(
-    in_flight: &mut Vec<(usize, Pin<Box<F>>)>,
-    cx: &mut Context<'_>,
-    mut handle: impl FnMut(usize, T),
-) where
-    F: Future<Output = T>,
-{
-    in_flight.retain_mut(|(id, future)| match future.as_mut().poll(cx) {
-        Poll::Ready(result) => {
-            handle(*id, result);
-            false
+/// Futures of one kind (queries, or attempts) in start order: the first in a slot
+/// pinned on the driver's stack, so that a race of one query and one attempt
+/// allocates nothing for them; any started while others run are boxed. The slot is
+/// filled only when nothing else runs, so it always holds the oldest.
+struct Running<'a, F> {
+    slot: Pin<&'a mut Option<F>>,
+    slot_id: usize,
+    rest: Vec<(usize, Pin<Box<F>>)>,
+}
+
+impl<'a, F: Future> Running<'a, F> {
+    fn new(slot: Pin<&'a mut Option<F>>) -> Self {
+        Self {
+            slot,
+            slot_id: 0,
+            rest: Vec::new(),
         }
-        Poll::Pending => true,
-    });
+    }
+
+    fn push(&mut self, id: usize, future: F) {
+        if self.slot.is_none() && self.rest.is_empty() {
+            self.slot.set(Some(future));
+            self.slot_id = id;
+        } else {
+            self.rest.push((id, Box::pin(future)));
+        }
+    }
+
+    /// Drops `id`'s future (closing its socket) if it still runs.
+    fn remove(&mut self, id: usize) {
+        if self.slot.is_some() && self.slot_id == id {
+            self.slot.set(None);
+        } else {
+            self.rest.retain(|(other, _)| *other != id);
+        }
+    }
+
+    /// Polls every future once and hands each one that finished to `handle`, in
+    /// start order, removing it.
+    fn poll_ready(&mut self, cx: &mut Context<'_>, mut handle: impl FnMut(usize, F::Output)) {
+        if let Some(future) = self.slot.as_mut().as_pin_mut()
+            && let Poll::Ready(output) = future.poll(cx)
+        {
+            self.slot.set(None);
+            handle(self.slot_id, output);
+        }
+        self.rest
+            .retain_mut(|(id, future)| match future.as_mut().poll(cx) {
+                Poll::Ready(output) => {
+                    handle(*id, output);
+                    false
+                }
+                Poll::Pending => true,
+            });
+    }
+}
+
+/// The streams of attempts that connected, until the race picks the winner: the
+/// first one without an allocation, as the race usually has only one.
+struct Connected<S> {
+    first: Option<(usize, S)>,
+    rest: Vec<(usize, S)>,
+}
+
+impl<S> Default for Connected<S> {
+    fn default() -> Self {
+        Self {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+impl<S> Connected<S> {
+    fn push(&mut self, id: usize, stream: S) {
+        match self.first {
+            None => self.first = Some((id, stream)),
+            Some(_) => self.rest.push((id, stream)),
+        }
+    }
+
+    /// Takes `id`'s stream out, if it connected.
+    fn take(&mut self, id: usize) -> Option<S> {
+        if self.first.as_ref().is_some_and(|(first, _)| *first == id) {
+            return self.first.take().map(|(_, stream)| stream);
+        }
+        let pos = self.rest.iter().position(|(other, _)| *other == id)?;
+        Some(self.rest.swap_remove(pos).1)
+    }
 }
