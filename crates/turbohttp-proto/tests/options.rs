@@ -199,3 +199,52 @@ fn a_short_timeout_caps_the_resolution_delay_even_when_the_stagger_fits() {
     assert_eq!(scaled.resolution_delay, ms(40));
     assert_eq!(options.for_timeout(ms(1_000)), options);
 }
+
+#[test]
+fn each_setter_sets_its_own_knob_and_keeps_the_others() {
+    // Every value differs from the default, and from every other setter's result, so
+    // a setter that changed nothing, or reset the rest, shows.
+    let d = HappyEyeballsOptions::default;
+    let cases = [
+        (
+            d().with_family_stagger_delay(ms(300)),
+            options(|o| o.family_stagger_delay = ms(300)),
+        ),
+        (
+            d().with_attempt_spacing_delay(ms(100)),
+            options(|o| o.attempt_spacing_delay = ms(100)),
+        ),
+        (
+            d().with_max_concurrent_attempts(4),
+            options(|o| o.max_concurrent_attempts = 4),
+        ),
+        (
+            d().with_prefer_ipv6(false),
+            options(|o| o.prefer_ipv6 = false),
+        ),
+        (d().with_enable(false), options(|o| o.enable = false)),
+        (
+            d().with_resolution_delay(ms(20)),
+            options(|o| o.resolution_delay = ms(20)),
+        ),
+        (
+            d().with_first_address_family_count(3),
+            options(|o| o.first_address_family_count = 3),
+        ),
+        (
+            d().with_follow_resolver_order(true),
+            options(|o| o.follow_resolver_order = true),
+        ),
+    ];
+    for (i, (set, expected)) in cases.iter().enumerate() {
+        assert_eq!(set, expected, "setter {i}");
+        assert_ne!(*set, d(), "setter {i}");
+    }
+    assert!(!d().with_enable(false).enable);
+    assert_eq!(
+        d().with_first_address_family_count(3)
+            .first_address_family_count,
+        3
+    );
+    assert!(d().with_follow_resolver_order(true).follow_resolver_order);
+}

@@ -304,3 +304,73 @@ fn an_endpoint_is_address_port_and_scope_but_not_flow_label() {
     );
     assert!(unique(std::iter::empty()).is_empty());
 }
+
+#[test]
+fn accept_tells_apart_endpoints_that_differ_in_any_part() {
+    let scoped =
+        |scope| SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 443, 0, scope));
+    let mut distinct = addrs(&[
+        "[2001:db8::1]:443",
+        // Another network prefix, the same interface id: the high 64 bits differ.
+        "[2001:db9::1]:443",
+        // The low 64 bits differ.
+        "[2001:db8::2]:443",
+        // The port differs.
+        "[2001:db8::1]:80",
+        // The same 128 bits as the IPv4 address below (an IPv4-compatible IPv6
+        // address): only the family differs.
+        "[::192.0.2.1]:443",
+        "192.0.2.1:443",
+        "192.0.2.1:80",
+        "192.0.2.2:443",
+    ]);
+    distinct.extend([scoped(1), scoped(2)]);
+    let mut plan = Plan::empty(&default(), None);
+    assert_eq!(plan.accept(distinct.iter().copied()), distinct);
+    // Each is remembered; a flow label alone makes no new endpoint.
+    let flow = SocketAddr::V6(SocketAddrV6::new("fe80::1".parse().unwrap(), 443, 7, 1));
+    let again = distinct.iter().copied().chain([flow]);
+    assert!(plan.accept(again).is_empty());
+    // The same, one at a time, past the few a plan scans before it hashes.
+    let mut plan = Plan::empty(&default(), None);
+    for (i, a) in distinct.iter().chain(&distinct).enumerate() {
+        let kept = plan.accept(std::iter::once(*a).filter(|_| true));
+        let expected = if i < distinct.len() { vec![*a] } else { vec![] };
+        assert_eq!(kept, expected, "address {i}");
+    }
+}
+
+#[test]
+fn plans_are_equal_only_when_every_part_is() {
+    let o = default();
+    let empty = Plan::empty(&o, None);
+    assert_eq!(empty, Plan::empty(&o, None));
+    // The options alone differ.
+    let slower = options(|o| o.family_stagger_delay = ms(300));
+    assert_ne!(empty, Plan::empty(&slower, None));
+    // The requested family alone (the preferred one stays IPv6).
+    let v6_only = Plan::empty(&o, Some(AddressFamily::V6));
+    assert_eq!(v6_only.preferred(), empty.preferred());
+    assert_ne!(empty, v6_only);
+    // The preferred family alone.
+    let mut v4_first = Plan::empty(&o, None);
+    v4_first.set_preferred(AddressFamily::V4);
+    assert_ne!(empty, v4_first);
+    // The attempts' order alone: the same addresses, counts, first and latest due
+    // times, and nothing remembered by `accept`.
+    let mut ab = Plan::empty(&o, None);
+    ab.schedule(&addrs(&[V6A, V6B]), ms(0));
+    let mut ba = Plan::empty(&o, None);
+    ba.schedule(&addrs(&[V6B, V6A]), ms(0));
+    assert_eq!(layout(&ab), [row(V6A, 0), row(V6B, 125)]);
+    assert_eq!(layout(&ba), [row(V6B, 0), row(V6A, 125)]);
+    assert_ne!(ab, ba);
+    // The addresses seen alone: accepted, not scheduled.
+    let mut seen = Plan::empty(&o, None);
+    assert_eq!(seen.accept(addrs(&[V4A]).into_iter()), addrs(&[V4A]));
+    assert!(seen.attempts().is_empty());
+    assert_ne!(empty, seen);
+    let mut seen_other = Plan::empty(&o, None);
+    seen_other.accept(addrs(&[V4B]).into_iter());
+    assert_ne!(seen, seen_other);
+}

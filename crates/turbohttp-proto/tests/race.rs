@@ -523,3 +523,52 @@ fn into_records_and_into_parts_hand_over_the_story() {
     assert!(attempts.is_empty() && queries.is_empty());
     assert_eq!(sim.race.into_records(), records);
 }
+
+// ---- the records' room ----
+
+/// `n` IPv4 addresses, as text.
+fn v4_list(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("10.{}.{}.{}:443", i >> 16 & 255, i >> 8 & 255, i & 255))
+        .collect()
+}
+
+#[test]
+fn a_race_won_at_its_first_address_keeps_room_for_few_records() {
+    // Most races end after an attempt or two: the records are not sized for the plan.
+    let list = v4_list(10_000);
+    let list: Vec<&str> = list.iter().map(String::as_str).collect();
+    let mut sim = Sim::new(&list, HappyEyeballsOptions::default(), secs(3600));
+    assert_eq!(sim.events(), [start(0, list[0])]);
+    assert_eq!(sim.connect(1, 0), [won(0)]);
+    let records = sim.race.into_records();
+    assert_eq!(records.len(), 1);
+    assert!(
+        records.capacity() <= 8,
+        "room for {} records",
+        records.capacity()
+    );
+}
+
+#[test]
+fn a_long_race_makes_room_for_every_record_at_once() {
+    // Past the first few records, room for every attempt left is made at once: the
+    // records end up exactly as many as the room, without a doubling's slack.
+    for n in [12, 40] {
+        let list = v4_list(n);
+        let list: Vec<&str> = list.iter().map(String::as_str).collect();
+        let mut sim = Sim::new(&list, HappyEyeballsOptions::default(), secs(3600));
+        assert_eq!(sim.events(), [start(0, list[0])]);
+        for attempt in 0..n - 1 {
+            let events = sim.fail(attempt as u64 + 1, attempt);
+            assert_eq!(events, [start(attempt + 1, list[attempt + 1])]);
+        }
+        assert_eq!(
+            sim.fail(n as u64, n - 1),
+            [finished(Outcome::AllAttemptsFailed)]
+        );
+        let records = sim.race.into_records();
+        assert_eq!(records.len(), n);
+        assert_eq!(records.capacity(), n, "{n} attempts");
+    }
+}

@@ -203,3 +203,34 @@ fn the_report_names_its_target_and_winner() {
     report.winner = Some(7);
     assert_eq!(report.winning_attempt(), None);
 }
+
+#[test]
+fn an_error_with_its_own_words_and_no_payload_keeps_its_words() {
+    // Some errors std makes carry a fixed message of their own but no payload
+    // (`get_ref` is `None`) and no OS code: the message is theirs, not the kind's.
+    let mut text = String::new();
+    let error = io::Read::read_to_string(&mut &b"\xff"[..], &mut text).unwrap_err();
+    assert!(error.get_ref().is_none());
+    assert_eq!(error.raw_os_error(), None);
+    assert_eq!(error.kind(), io::ErrorKind::InvalidData);
+    let words = error.to_string();
+    assert_ne!(words, io::ErrorKind::InvalidData.to_string());
+    let failure = AttemptFailure::from_error(&AttemptError::setup(error));
+    assert_eq!(failure.message(), words);
+    assert_eq!(failure.to_string(), format!("setup failed: {words}"));
+    // A bare kind reads as the kind.
+    let bare = AttemptError::connect(io::Error::from(io::ErrorKind::ConnectionReset));
+    assert_eq!(
+        AttemptFailure::from_error(&bare).message(),
+        io::ErrorKind::ConnectionReset.to_string()
+    );
+}
+
+#[test]
+fn an_error_own_text_is_lent_not_copied() {
+    let failure = AttemptFailure::from_error(&setup_failed());
+    assert!(matches!(
+        failure.message(),
+        std::borrow::Cow::Borrowed("handshake failed")
+    ));
+}

@@ -623,3 +623,50 @@ fn a_short_timeout_halves_the_resolution_delay_too() {
     assert_eq!(sim.answer(1, 1, &[V4A]), []);
     assert_eq!(sim.tick(21), [start(0, V4A)]);
 }
+
+#[test]
+fn a_large_answer_is_merged_into_the_waiting_schedule_in_plan_order() {
+    // IPv6 answers first with five addresses (due 0, 125, 250, 375, 500); then an A
+    // answer with more than a few addresses, due from the head start on (250, 375,
+    // ...): its addresses interleave with the IPv6 ones still waiting, the preferred
+    // family first on a tie. Failing each attempt as it starts walks that order.
+    let v6: Vec<String> = (1..=5).map(|i| format!("[2001:db8::{i}]:443")).collect();
+    let v4: Vec<String> = (1..=10).map(|i| format!("192.0.2.{i}:443")).collect();
+    let v6: Vec<&str> = v6.iter().map(String::as_str).collect();
+    let v4: Vec<&str> = v4.iter().map(String::as_str).collect();
+    let mut sim = dual();
+    assert_eq!(sim.answer(0, 0, &v6), [start(0, v6[0])]);
+    assert_eq!(sim.answer(10, 1, &v4), []);
+    let due: Vec<(String, u64)> = sim
+        .race
+        .plan()
+        .attempts()
+        .iter()
+        .map(|a| (a.addr.to_string(), a.offset.as_millis() as u64))
+        .collect();
+    let mut expected_due: Vec<(String, u64)> =
+        (0..5).map(|i| (v6[i].to_owned(), 125 * i as u64)).collect();
+    expected_due.extend((0..10).map(|j| (v4[j].to_owned(), 250 + 125 * j as u64)));
+    assert_eq!(due, expected_due);
+    let mut order = vec![v6[0].to_owned()];
+    for attempt in 0..14 {
+        let events = sim.fail(20 + attempt as u64, attempt);
+        let [
+            turbohttp_proto::race::Event::Start {
+                attempt: next,
+                addr,
+            },
+        ] = events[..]
+        else {
+            panic!("after attempt {attempt} failed: {events:?}");
+        };
+        assert_eq!(next, attempt + 1);
+        order.push(addr.to_string());
+    }
+    let expected = [
+        v6[0], v6[1], v6[2], v4[0], v6[3], v4[1], v6[4], v4[2], v4[3], v4[4], v4[5], v4[6], v4[7],
+        v4[8], v4[9],
+    ];
+    assert_eq!(order, expected);
+    assert_eq!(sim.fail(40, 14), [finished(Outcome::AllAttemptsFailed)]);
+}
