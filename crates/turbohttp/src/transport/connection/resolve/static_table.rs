@@ -109,7 +109,13 @@ impl<R: Resolver> Resolver for StaticResolver<R> {
         query: QueryType,
     ) -> Result<Vec<SocketAddr>, LookupFailure> {
         match self.get(host, port) {
-            Some(addrs) => Ok(addrs.iter().copied().filter(|a| query.admits(a)).collect()),
+            Some(addrs) => {
+                // Sized for the whole entry (a filter's size hint is 0): one allocation,
+                // not a doubling's worth of slack at the peak of a large race.
+                let mut admitted = Vec::with_capacity(addrs.len());
+                admitted.extend(addrs.iter().copied().filter(|a| query.admits(a)));
+                Ok(admitted)
+            }
             None => self.fallback.lookup(host, port, query).await,
         }
     }
@@ -126,5 +132,54 @@ impl Resolver for NoResolver {
             io::ErrorKind::NotFound,
             format!("no address is configured for {host}:{port}"),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().expect("a socket address")
+    }
+
+    #[test]
+    fn names_match_in_any_case_per_port_and_a_later_override_replaces() {
+        let resolver = StaticResolver::with_fallback(NoResolver)
+            .with_override("Example.TEST", 443, [addr("[::1]:443")])
+            .with_override("example.test", 80, [addr("127.0.0.1:80")])
+            .with_override("EXAMPLE.test", 443, [addr("127.0.0.2:443")]);
+        assert_eq!(
+            resolver.get("example.test", 443),
+            Some(&[addr("127.0.0.2:443")][..])
+        );
+        assert_eq!(
+            resolver.get("eXample.Test", 80),
+            Some(&[addr("127.0.0.1:80")][..])
+        );
+        assert_eq!(resolver.get("example.test", 8080), None);
+        assert_eq!(resolver.get("other.test", 443), None);
+    }
+
+    #[tokio::test]
+    async fn a_lookup_keeps_the_queried_family_in_order() {
+        let both = [
+            addr("[::1]:443"),
+            addr("127.0.0.1:443"),
+            addr("[::2]:443"),
+            addr("127.0.0.2:443"),
+        ];
+        let resolver = StaticResolver::with_fallback(NoResolver).with_override("a.test", 443, both);
+        let lookup = |query| resolver.lookup("A.test", 443, query);
+        assert_eq!(lookup(QueryType::AddrInfo).await.unwrap(), both);
+        assert_eq!(
+            lookup(QueryType::Aaaa).await.unwrap(),
+            [addr("[::1]:443"), addr("[::2]:443")]
+        );
+        assert_eq!(
+            lookup(QueryType::A).await.unwrap(),
+            [addr("127.0.0.1:443"), addr("127.0.0.2:443")]
+        );
+        assert!(resolver.lookup("b.test", 443, QueryType::A).await.is_err());
     }
 }
