@@ -181,14 +181,20 @@ fn profile(spec: &str) -> io::Result<()> {
         .enable_all()
         .build()?;
     let start = Instant::now();
+    let mut took = Vec::with_capacity(n);
     for _ in 0..n {
-        profiled_connect(&runtime, &clients, who)?;
+        took.push(profiled_connect(&runtime, &clients, who)?);
     }
     let each = start.elapsed() / u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+    took.sort();
+    let at = |q: f64| took.get(((took.len() as f64 - 1.0) * q) as usize).copied();
+    let (median, p99) = (at(0.5).unwrap_or_default(), at(0.99).unwrap_or_default());
     println!(
-        "{} {scenario}: {n} connects, {:.1} µs each",
+        "{} {scenario}: {n} connects, {:.1} µs each (wall), median {:.1} µs, p99 {:.1} µs",
         who.name(),
-        us(each)
+        us(each),
+        us(median),
+        us(p99)
     );
     Ok(())
 }
