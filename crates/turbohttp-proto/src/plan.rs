@@ -662,22 +662,27 @@ mod tests {
 
     #[test]
     fn merging_two_runs_is_a_stable_sort() {
-        // Keys with ties across and within runs, on both sides of the stack threshold.
-        for len in [0, 1, 2, 5, SORT_ON_STACK, SORT_ON_STACK + 1, 300] {
-            for mid in [0, len / 3, len / 2, len] {
-                let mut v: Vec<(u32, usize)> = (0..len)
-                    .map(|i| {
-                        let run_pos = if i < mid { i } else { i - mid };
-                        (
-                            u32::try_from(run_pos * 7 / 5 + usize::from(i >= mid)).unwrap(),
-                            i,
-                        )
-                    })
-                    .collect();
-                let mut expected = v.clone();
-                expected.sort_by_key(|e| e.0);
-                merge_runs(&mut v, mid, |e| e.0);
-                assert_eq!(v, expected, "len {len}, mid {mid}");
+        // Keys with ties across and within runs, on both sides of the stack threshold;
+        // with `lift`, the first run starts above the second (whose head then goes
+        // first, past the first run's whole length).
+        for lift in [0, 10] {
+            for len in [0, 1, 2, 5, SORT_ON_STACK, SORT_ON_STACK + 1, 300] {
+                for mid in [0, len / 3, len / 2, len] {
+                    let mut v: Vec<(u32, usize)> = (0..len)
+                        .map(|i| {
+                            let key = if i < mid {
+                                i * 7 / 5 + lift
+                            } else {
+                                (i - mid) * 7 / 5 + 1
+                            };
+                            (u32::try_from(key).unwrap(), i)
+                        })
+                        .collect();
+                    let mut expected = v.clone();
+                    expected.sort_by_key(|e| e.0);
+                    merge_runs(&mut v, mid, |e| e.0);
+                    assert_eq!(v, expected, "lift {lift}, len {len}, mid {mid}");
+                }
             }
         }
     }
