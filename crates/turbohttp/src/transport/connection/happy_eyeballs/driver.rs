@@ -4,7 +4,7 @@
 //!
 //! It is one poll function rather than a `select!` loop so that a healthy connect
 //! costs what a plain connect does: no allocation per wake-up, the clock read once per
-//! wake-up and only when something happened, the timer touched only when the task is
+//! pass over the futures and only when something finished, the timer touched only when the task is
 //! about to sleep, and no cancellation waiter without a token.
 
 use std::future::{Future, poll_fn};
@@ -68,7 +68,8 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                         let outcome = race.records().get(attempt).map(|r| r.outcome.as_str());
                         tracing::debug!(attempt, outcome, "attempt ended");
                         in_flight.remove(attempt);
-                        connected.take(attempt);
+                        // A loser that connected too: dropping its stream closes it.
+                        drop(connected.take(attempt));
                     }
                     Event::Finished(outcome) => {
                         let stream = match outcome {
@@ -84,7 +85,8 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
             // the deadline or a cancellation still wins; queries and attempts are each
             // looked at in start order, and all that are ready in this wake-up see the
             // same `now`, so that the race settles ties by plan order rather than by
-            // wake-up order. The clock is read once, and only if something happened.
+            // wake-up order. The clock is read once a pass, and only if something
+            // finished.
             let mut now = None;
             let mut clock = || *now.get_or_insert_with(|| Instant::now().into_std());
             let mut progressed = false;

@@ -238,7 +238,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let options = self.options.for_timeout(connect_timeout);
         let mut race = match &host {
             Host::Name(name) => {
-                let (queries, count) = queries(
+                let queries = queries(
                     self.resolver.answers(name, port),
                     requested_family,
                     &options,
@@ -246,7 +246,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                 Race::resolving(
                     &options,
                     requested_family,
-                    &queries[..count],
+                    queries,
                     entered.into_std(),
                     deadline.into_std(),
                 )
@@ -314,23 +314,20 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
 }
 
 /// The queries a connect sends: one lookup for a one-shot resolver; otherwise AAAA
-/// and A (the preferred family's first), or only the requested family's. A slice of a
-/// fixed array: no allocation for at most two queries.
+/// and A (the preferred family's first), or only the requested family's.
 fn queries(
     answers: Answers,
     requested: Option<AddressFamily>,
     options: &HappyEyeballsOptions,
-) -> ([QueryType; 2], usize) {
+) -> &'static [QueryType] {
     match (answers, requested) {
-        (Answers::PerFamily, Some(family)) => ([QueryType::of(family), QueryType::AddrInfo], 1),
-        (Answers::PerFamily, None) => {
-            let preferred = options.preferred_family();
-            (
-                [QueryType::of(preferred), QueryType::of(preferred.other())],
-                2,
-            )
-        }
-        _ => ([QueryType::AddrInfo, QueryType::AddrInfo], 1),
+        (Answers::PerFamily, Some(AddressFamily::V6)) => &[QueryType::Aaaa],
+        (Answers::PerFamily, Some(AddressFamily::V4)) => &[QueryType::A],
+        (Answers::PerFamily, None) => match options.preferred_family() {
+            AddressFamily::V6 => &[QueryType::Aaaa, QueryType::A],
+            AddressFamily::V4 => &[QueryType::A, QueryType::Aaaa],
+        },
+        _ => &[QueryType::AddrInfo],
     }
 }
 

@@ -118,10 +118,14 @@ impl<'a> Deadline<'a> {
         }
         let left = at.saturating_duration_since(Instant::now());
         if left.is_zero() {
+            self.precise = None;
             self.wait = Wait::Due;
-        } else if self.precise.is_some() || left <= COARSE_MARGIN {
+        } else if left <= COARSE_MARGIN {
+            // Near: the precise timer (the one already made, if any, re-set).
             self.arm_precise();
         } else {
+            // Far: its descriptor and quota are not held through the wait.
+            self.precise = None;
             self.sleep.as_mut().reset(at - COARSE_MARGIN);
             self.wait = Wait::Coarse;
         }
@@ -139,7 +143,7 @@ impl<'a> Deadline<'a> {
         loop {
             match self.wait {
                 Wait::Idle => return Poll::Pending,
-                Wait::Due => {}
+                Wait::Due => self.precise = None,
                 Wait::Tokio => {
                     if self.sleep.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
@@ -247,7 +251,7 @@ mod precise {
     /// The precise timers that exist now.
     static AT_ONCE: Quota = Quota::new(MAX_AT_ONCE);
 
-    /// A count of things in use, up to a maximum.
+    /// A count of things in use, up to a maximum, given out as [`Permit`]s.
     pub(super) struct Quota {
         used: AtomicUsize,
         max: usize,
@@ -261,49 +265,44 @@ mod precise {
             }
         }
 
-        /// Takes one, if fewer than the maximum are in use.
-        pub(super) fn take(&self) -> bool {
-            if self.used.fetch_add(1, Ordering::Relaxed) < self.max {
-                return true;
-            }
-            self.give_back();
-            false
-        }
-
-        pub(super) fn give_back(&self) {
-            self.used.fetch_sub(1, Ordering::Relaxed);
+        /// One permit, if fewer than the maximum are out; it is given back when dropped.
+        pub(super) fn take(&'static self) -> Option<Permit> {
+            self.used
+                .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |used| {
+                    (used < self.max).then_some(used + 1)
+                })
+                .ok()
+                .map(|_| Permit(self))
         }
     }
 
-    /// A one-shot `CLOCK_MONOTONIC` timerfd, readable once its deadline passed.
-    pub(super) struct Timer(AsyncFd<OwnedFd>);
+    /// One thing in use under a [`Quota`].
+    pub(super) struct Permit(&'static Quota);
 
-    impl Drop for Timer {
+    impl Drop for Permit {
         fn drop(&mut self) {
-            AT_ONCE.give_back();
+            self.0.used.fetch_sub(1, Ordering::Relaxed);
         }
+    }
+
+    /// A one-shot `CLOCK_MONOTONIC` timerfd, readable once its deadline passed, and
+    /// its place among the [`MAX_AT_ONCE`].
+    pub(super) struct Timer {
+        fd: AsyncFd<OwnedFd>,
+        /// Held, not read: dropping the timer gives its place back.
+        _permit: Permit,
     }
 
     impl Timer {
         /// A disarmed timer registered with the current runtime's IO driver (an error
         /// without one, or with [`MAX_AT_ONCE`] timers already made).
         pub(super) fn new() -> io::Result<Self> {
-            if !AT_ONCE.take() {
-                return Err(io::Error::new(
+            let permit = AT_ONCE.take().ok_or_else(|| {
+                io::Error::new(
                     io::ErrorKind::WouldBlock,
                     "as many precise timers as allowed at once are in use",
-                ));
-            }
-            // Counted from here: dropping `Timer` gives the count back, and so must
-            // every early return before there is one.
-            let made = Self::make();
-            if made.is_err() {
-                AT_ONCE.give_back();
-            }
-            made
-        }
-
-        fn make() -> io::Result<Self> {
+                )
+            })?;
             let fd = timerfd_create(
                 TimerfdClockId::Monotonic,
                 TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
@@ -315,7 +314,10 @@ mod precise {
             // forbids `unsafe`, so the safe (deprecated) constructor it is.
             #[allow(deprecated)]
             let fd = AsyncFd::with_interest(fd, Interest::READABLE)?;
-            Ok(Self(fd))
+            Ok(Self {
+                fd,
+                _permit: permit,
+            })
         }
 
         /// Arms the timer for `at`, replacing any earlier setting (and clearing an
@@ -332,7 +334,7 @@ mod precise {
                 tv_nsec: 0,
             };
             timerfd_settime(
-                self.0.get_ref(),
+                self.fd.get_ref(),
                 TimerfdTimerFlags::ABSTIME,
                 &Itimerspec {
                     it_interval: zero,
@@ -345,7 +347,7 @@ mod precise {
         /// Ready once the deadline set last has passed; consumes the expiry.
         pub(super) fn poll_fired(&self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
             loop {
-                let mut guard = match self.0.poll_read_ready(cx) {
+                let mut guard = match self.fd.poll_read_ready(cx) {
                     Poll::Ready(Ok(guard)) => guard,
                     Poll::Ready(Err(error)) => return Poll::Ready(Err(error)),
                     Poll::Pending => return Poll::Pending,
@@ -379,15 +381,17 @@ mod precise {
         use super::*;
 
         #[test]
-        fn a_quota_gives_out_its_maximum_and_takes_returns() {
-            let quota = Quota::new(2);
-            assert!(quota.take());
-            assert!(quota.take());
-            assert!(!quota.take(), "a third past a maximum of two");
-            assert!(!quota.take(), "a refusal does not use one up");
-            quota.give_back();
-            assert!(quota.take(), "one given back is there again");
-            assert!(!quota.take());
+        fn a_quota_gives_out_its_maximum_and_takes_back_what_is_dropped() {
+            static QUOTA: Quota = Quota::new(2);
+            let first = QUOTA.take().expect("one of two");
+            let second = QUOTA.take().expect("two of two");
+            assert!(QUOTA.take().is_none(), "a third past a maximum of two");
+            assert!(QUOTA.take().is_none(), "a refusal does not use one up");
+            drop(first);
+            let third = QUOTA.take().expect("one given back is there again");
+            assert!(QUOTA.take().is_none());
+            drop((second, third));
+            assert_eq!(QUOTA.used.load(Ordering::Relaxed), 0);
         }
 
         #[test]
@@ -492,6 +496,31 @@ mod tests {
         tokio::time::resume();
         // Running again, but 10 ms ahead of the real clock.
         assert!(!real_time());
+    }
+
+    #[tokio::test]
+    async fn a_deadline_moved_away_or_past_gives_its_descriptor_back() {
+        if !precise::AVAILABLE {
+            return;
+        }
+        assert!(real_time());
+        let sleep = pin!(sleep_until(Instant::now()));
+        let mut deadline = Deadline::new(sleep);
+        deadline.reset(Instant::now() + COARSE_MARGIN / 2);
+        assert_eq!(deadline.wait, Wait::Precise);
+        assert!(deadline.precise.is_some());
+        // Moved a second away: tokio's timer waits, holding no descriptor meanwhile.
+        deadline.reset(Instant::now() + Duration::from_secs(1));
+        assert_eq!(deadline.wait, Wait::Coarse);
+        assert!(deadline.precise.is_none());
+        // Near again, then moved into the past: due at once, nothing held.
+        deadline.reset(Instant::now() + COARSE_MARGIN / 2);
+        assert!(deadline.precise.is_some());
+        deadline.reset(Instant::now() - Duration::from_millis(1));
+        assert_eq!(deadline.wait, Wait::Due);
+        assert!(deadline.precise.is_none());
+        deadline.expired().await;
+        assert_eq!(deadline.wait, Wait::Idle);
     }
 
     #[tokio::test]
