@@ -32,23 +32,10 @@ impl Host {
     /// assert!(Host::parse("exa mple.com").is_err());
     /// ```
     pub fn parse(input: &str) -> Result<Self, InputError> {
-        if input.is_empty() {
-            return Err(InputError::EmptyHost);
-        }
-        if let Some(inner) = input.strip_prefix('[') {
-            let inner = inner
-                .strip_suffix(']')
-                .ok_or_else(|| InputError::invalid_host(input, "a '[' without its closing ']'"))?;
-            return parse_ipv6(inner, input);
-        }
-        if input.contains(':') {
-            return parse_ipv6(input, input);
-        }
-        if let Ok(v4) = input.parse::<Ipv4Addr>() {
-            return Ok(Self::V4(v4));
-        }
-        validate_name(input)?;
-        Ok(Self::Name(input.to_owned()))
+        Ok(match Parsed::of(input)? {
+            Parsed::Name(name) => Self::Name(name.to_owned()),
+            Parsed::Literal(literal) => literal,
+        })
     }
 
     /// The IP address, for a literal.
@@ -67,6 +54,37 @@ impl Host {
             Self::V4(v4) => Some(SocketAddr::new(IpAddr::V4(*v4), port)),
             Self::V6(v6, scope) => Some(SocketAddr::V6(SocketAddrV6::new(*v6, port, 0, *scope))),
         }
+    }
+}
+
+/// A host as [`Host::parse`] reads it, with a name borrowed from the input: what a
+/// connect needs, without a copy of the name.
+pub(crate) enum Parsed<'a> {
+    /// A valid DNS name.
+    Name(&'a str),
+    /// An IP literal: [`Host::V4`] or [`Host::V6`].
+    Literal(Host),
+}
+
+impl<'a> Parsed<'a> {
+    pub(crate) fn of(input: &'a str) -> Result<Self, InputError> {
+        if input.is_empty() {
+            return Err(InputError::EmptyHost);
+        }
+        if let Some(inner) = input.strip_prefix('[') {
+            let inner = inner
+                .strip_suffix(']')
+                .ok_or_else(|| InputError::invalid_host(input, "a '[' without its closing ']'"))?;
+            return parse_ipv6(inner, input).map(Self::Literal);
+        }
+        if input.contains(':') {
+            return parse_ipv6(input, input).map(Self::Literal);
+        }
+        if let Ok(v4) = input.parse::<Ipv4Addr>() {
+            return Ok(Self::Literal(Host::V4(v4)));
+        }
+        validate_name(input)?;
+        Ok(Self::Name(input))
     }
 }
 

@@ -41,6 +41,7 @@ pub use turbohttp_proto::{
     MIN_DELAY, OptionsError, QueryOutcome, QueryRecord, RaceReport,
 };
 
+use super::host::Parsed;
 use super::{AddressFamily, Answers, DefaultResolver, Dialer, Host, Resolver, TcpDialer};
 use crate::transport::DEFAULT_CONNECT_TIMEOUT;
 use plan::{Plan, PlanError};
@@ -212,16 +213,16 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let preferred = self.options.preferred_family();
         let mut report = RaceReport::new(host.to_owned(), port, preferred);
 
-        let host = match Host::parse(host) {
+        // The name borrowed from the caller: the report's copy is the only one.
+        let host = match Parsed::of(host) {
             Ok(host) => host,
             Err(e) => return Err(ConnectError::input(e, report)),
         };
         // A name, or an IPv4 literal (which parses only in its one canonical form),
         // shows as given: no formatting, no second string.
-        if let Host::V6(..) = host {
-            report.host = host.to_string();
+        if let Parsed::Literal(literal @ Host::V6(..)) = &host {
+            report.host = literal.to_string();
         }
-        debug_assert_eq!(report.host, host.to_string());
         if port == 0 {
             return Err(ConnectError::input(super::InputError::PortZero, report));
         }
@@ -237,7 +238,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
 
         let options = self.options.for_timeout(connect_timeout);
         let mut race = match &host {
-            Host::Name(name) => {
+            Parsed::Name(name) => {
                 let queries = queries(
                     self.resolver.answers(name, port),
                     requested_family,
@@ -251,8 +252,8 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                     deadline.into_std(),
                 )
             }
-            Host::V4(_) | Host::V6(..) => {
-                let literal = host.socket_addr(port);
+            Parsed::Literal(literal) => {
+                let literal = literal.socket_addr(port);
                 let literal = literal.as_slice();
                 match Plan::new(literal, &options, requested_family) {
                     Ok(plan) => Race::new(plan, entered.into_std(), deadline.into_std()),
@@ -269,9 +270,9 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         };
         tracing::debug!(host = %report.host, port, "race starting");
 
-        let name = match &host {
-            Host::Name(name) => name.as_str(),
-            Host::V4(_) | Host::V6(..) => "",
+        let name = match host {
+            Parsed::Name(name) => name,
+            Parsed::Literal(_) => "",
         };
         let (outcome, stream) =
             driver::drive(&mut race, &self.resolver, name, port, &self.dialer, cancel).await;

@@ -19,9 +19,11 @@
 //!   never advanced, *is* `std::time::Instant::now()`, so the real reading lies
 //!   between the two others; a paused clock reads the same instant twice, and one
 //!   that was advanced or frozen and then resumed is off by the amount it was moved,
-//!   so the real reading falls outside. Under a paused (or shifted) clock the
-//!   deadline is a plain `sleep_until`, the code path the virtual-time suites always
-//!   had. A reading that cannot tell (a clock too coarse to have moved between the
+//!   so the real reading falls outside. It is asked only within [`COARSE_MARGIN`]
+//!   of a deadline (three clock reads saved on every connect that ends sooner).
+//!   Under a paused (or shifted) clock the deadline is tokio's `sleep_until`, in two
+//!   steps when it is far (to the margin, then to the deadline), the timer the
+//!   virtual-time suites always had. A reading that cannot tell (a clock too coarse to have moved between the
 //!   reads) counts as "not real time": the fallback is tokio's timer, never a kernel
 //!   timer at a virtual instant.
 //! * **Only near the deadline.** Most races end long before their first deadline (a
@@ -111,23 +113,23 @@ impl<'a> Deadline<'a> {
             return;
         }
         self.at = at;
-        if !precise::AVAILABLE || !real_time() {
-            self.sleep.as_mut().reset(at);
-            self.wait = Wait::Tokio;
-            return;
-        }
         let left = at.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            self.precise = None;
-            self.wait = Wait::Due;
-        } else if left <= COARSE_MARGIN {
-            // Near: the precise timer (the one already made, if any, re-set).
-            self.arm_precise();
-        } else {
-            // Far: its descriptor and quota are not held through the wait.
+        if precise::AVAILABLE && left > COARSE_MARGIN {
+            // Far: tokio's timer until the margin, whatever the clock (whether it is the
+            // real one is asked when the margin is reached); no descriptor is held
+            // through the wait.
             self.precise = None;
             self.sleep.as_mut().reset(at - COARSE_MARGIN);
             self.wait = Wait::Coarse;
+        } else if !precise::AVAILABLE || !real_time() {
+            self.sleep.as_mut().reset(at);
+            self.wait = Wait::Tokio;
+        } else if left.is_zero() {
+            self.precise = None;
+            self.wait = Wait::Due;
+        } else {
+            // Near: the precise timer (the one already made, if any, re-set).
+            self.arm_precise();
         }
     }
 
