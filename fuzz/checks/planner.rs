@@ -110,14 +110,14 @@ pub fn check_plan(
         let order: Vec<SocketAddr> = plan.addresses().collect();
         assert_eq!(order, unique, "sequential plans keep resolver order");
         if !options.enable {
-            assert!(attempts.iter().all(|a| a.offset == Duration::ZERO));
+            assert!(attempts.iter().all(|a| a.offset() == Duration::ZERO));
         } else {
             // One family: its race schedule, in case the other family joins later.
             for (i, a) in attempts.iter().enumerate() {
                 let spacing = options
                     .attempt_spacing_delay
                     .saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
-                assert_eq!(a.offset, spacing, "single family #{i}");
+                assert_eq!(a.offset(), spacing, "single family #{i}");
             }
         }
         return;
@@ -128,13 +128,13 @@ pub fn check_plan(
         attempts[0].family, preferred,
         "the preferred family goes first"
     );
-    assert_eq!(attempts[0].offset, Duration::ZERO);
+    assert_eq!(attempts[0].offset(), Duration::ZERO);
     for pair in attempts.windows(2) {
         assert!(
-            pair[0].offset <= pair[1].offset,
+            pair[0].offset() <= pair[1].offset(),
             "offsets go down: {pair:?}"
         );
-        if pair[0].offset == pair[1].offset {
+        if pair[0].offset() == pair[1].offset() {
             assert!(
                 !(pair[0].family != preferred && pair[1].family == preferred),
                 "a tie not broken for the preferred family: {pair:?}"
@@ -161,7 +161,7 @@ pub fn check_plan(
             let spacing = options
                 .attempt_spacing_delay
                 .saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
-            assert_eq!(a.offset, base.saturating_add(spacing), "{family} #{i}");
+            assert_eq!(a.offset(), base.saturating_add(spacing), "{family} #{i}");
         }
     }
 }

@@ -250,7 +250,7 @@ impl Harness {
         let records = self.race.records();
         let early = records[self.started_at_last_poll..]
             .iter()
-            .filter(|r| r.started < self.plan.attempts()[self.plan_index(r.attempt)].offset)
+            .filter(|r| r.started < self.plan.attempts()[self.plan_index(r.attempt)].offset())
             .count();
         let paid = self
             .open_at_last_poll
@@ -406,7 +406,7 @@ impl Harness {
                 .iter()
                 .find(|a| a.family != preferred)
                 .expect("a race has two families")
-                .offset;
+                .offset();
             assert!(
                 elapsed < stagger,
                 "no fallback at {elapsed:?}, stagger {stagger:?}"
@@ -421,10 +421,10 @@ impl Harness {
                 });
             if let Some(next) = next {
                 assert!(
-                    next.offset > elapsed,
+                    next.offset() > elapsed,
                     "{} due at {:?} waits at {elapsed:?} with a free slot",
                     next.addr,
-                    next.offset
+                    next.offset()
                 );
             }
         }

@@ -889,10 +889,10 @@ impl Harness {
                 };
                 for next in waiting.filter(|a| !reserved(a.family)) {
                     assert!(
-                        next.offset > elapsed,
+                        next.offset() > elapsed,
                         "{} due at {:?} waits at {elapsed:?} with a free slot",
                         next.addr,
-                        next.offset
+                        next.offset()
                     );
                 }
             }
@@ -909,7 +909,7 @@ impl Harness {
         let records = self.race.records();
         let early = records[self.started_at_last_poll..]
             .iter()
-            .filter(|r| r.started < plan.attempts()[self.plan_index(&r.endpoint)].offset)
+            .filter(|r| r.started < plan.attempts()[self.plan_index(&r.endpoint)].offset())
             .count();
         let paid = self
             .open_at_last_poll

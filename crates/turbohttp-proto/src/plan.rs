@@ -49,15 +49,46 @@ pub enum Mode {
 
 /// One address to dial, and the earliest offset from the race start at which it may
 /// start unless an earlier failure pulls it forward.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct PlannedAttempt {
     /// The address.
     pub addr: SocketAddr,
     /// Its family.
     pub family: AddressFamily,
+    /// [`PlannedAttempt::offset`] in 4-byte words (seconds high and low, nanoseconds)
+    /// rather than a `Duration`, whose 8-byte alignment would pad the attempt to 56
+    /// bytes: 48, aligned as a `SocketAddr`, so that [`Plan::into_addresses`] turns
+    /// the plan into its address list in place.
+    offset: [u32; 3],
+}
+
+impl PlannedAttempt {
+    fn new(addr: SocketAddr, offset: Duration) -> Self {
+        let secs = offset.as_secs();
+        Self {
+            addr,
+            family: AddressFamily::of(&addr),
+            // The high and low halves of the seconds: no offset is cut short.
+            offset: [(secs >> 32) as u32, secs as u32, offset.subsec_nanos()],
+        }
+    }
+
     /// Its scheduled start, from the race start. Only a race of two families waits
     /// for it; a sequential plan starts each attempt when the previous one failed.
-    pub offset: Duration,
+    pub fn offset(&self) -> Duration {
+        let [high, low, nanos] = self.offset;
+        Duration::new((u64::from(high) << 32) | u64::from(low), nanos)
+    }
+}
+
+impl std::fmt::Debug for PlannedAttempt {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PlannedAttempt")
+            .field("addr", &self.addr)
+            .field("family", &self.family)
+            .field("offset", &self.offset())
+            .finish()
+    }
 }
 
 /// The attempts of a race, each with its scheduled start, and how many may be in
@@ -143,7 +174,7 @@ impl Plan {
             let preferred = plan.preferred;
             let mid = plan.count(preferred);
             merge_runs(&mut plan.attempts, mid, |a| {
-                (a.offset, a.family != preferred)
+                (a.offset(), a.family != preferred)
             });
         }
         Ok(plan)
@@ -327,16 +358,12 @@ impl Plan {
     }
 
     fn push(&mut self, addr: SocketAddr, due: Duration) {
-        let family = AddressFamily::of(&addr);
-        let i = index(family);
+        let attempt = PlannedAttempt::new(addr, due);
+        let i = index(attempt.family);
         self.first[i].get_or_insert(due);
         self.last[i] = Some(due);
         self.count[i] += 1;
-        self.attempts.push(PlannedAttempt {
-            addr,
-            family,
-            offset: due,
-        });
+        self.attempts.push(attempt);
     }
 
     /// Whether two families race, and so several attempts may be in flight.
@@ -393,7 +420,7 @@ impl Plan {
             return (Duration::ZERO, false, plan_index);
         }
         let a = &self.attempts[plan_index];
-        (a.offset, a.family != self.preferred, plan_index)
+        (a.offset(), a.family != self.preferred, plan_index)
     }
 
     /// The attempts in the order they were planned; for a plan made by [`Plan::new`],
@@ -405,6 +432,13 @@ impl Plan {
     /// The addresses, in the order planned.
     pub fn addresses(&self) -> impl Iterator<Item = SocketAddr> + '_ {
         self.attempts.iter().map(|a| a.addr)
+    }
+
+    /// The addresses, in the order planned, in the plan's own buffer (collected in
+    /// place: a `PlannedAttempt` is aligned as a `SocketAddr` and larger), so that a
+    /// report keeps them without ever holding the plan and a copy at once.
+    pub fn into_addresses(self) -> Vec<SocketAddr> {
+        self.attempts.into_iter().map(|a| a.addr).collect()
     }
 }
 
@@ -559,7 +593,7 @@ mod tests {
     fn layout(plan: &Plan) -> Vec<(String, u64)> {
         plan.attempts()
             .iter()
-            .map(|a| (a.addr.to_string(), a.offset.as_millis() as u64))
+            .map(|a| (a.addr.to_string(), a.offset().as_millis() as u64))
             .collect()
     }
 

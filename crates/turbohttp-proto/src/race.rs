@@ -433,6 +433,12 @@ impl Race {
         (self.records, self.queries)
     }
 
+    /// The plan, the attempts and the queries: what a report keeps, the race's own
+    /// bookkeeping dropped.
+    pub fn into_plan_and_parts(self) -> (Plan, Vec<AttemptRecord>, Vec<QueryRecord>) {
+        (self.plan, self.records, self.queries)
+    }
+
     fn observe(&mut self, now: Instant) {
         self.now = self.now.max(now);
         self.dirty = true;
@@ -447,7 +453,8 @@ impl Race {
             // One at a time: the next starts when the previous one is over.
             return Some(self.t0);
         }
-        self.t0.checked_add(self.plan.attempts()[plan_index].offset)
+        self.t0
+            .checked_add(self.plan.attempts()[plan_index].offset())
     }
 
     fn push_decisive(&mut self, decisive: Decisive) {

@@ -20,7 +20,7 @@ fn default() -> HappyEyeballsOptions {
 fn layout(plan: &Plan) -> Vec<(String, u64)> {
     plan.attempts()
         .iter()
-        .map(|a| (a.addr.to_string(), a.offset.as_millis() as u64))
+        .map(|a| (a.addr.to_string(), a.offset().as_millis() as u64))
         .collect()
 }
 

@@ -642,7 +642,7 @@ fn a_large_answer_is_merged_into_the_waiting_schedule_in_plan_order() {
         .plan()
         .attempts()
         .iter()
-        .map(|a| (a.addr.to_string(), a.offset.as_millis() as u64))
+        .map(|a| (a.addr.to_string(), a.offset().as_millis() as u64))
         .collect();
     let mut expected_due: Vec<(String, u64)> =
         (0..5).map(|i| (v6[i].to_owned(), 125 * i as u64)).collect();

@@ -277,18 +277,16 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let (outcome, stream) =
             driver::drive(&mut race, &self.resolver, name, port, &self.dialer, cancel).await;
         report.preferred_family = race.plan().preferred();
-        report.resolved = if outcome == Outcome::FamilyUnavailable {
-            // Nothing of the requested family: say what there was instead.
-            let answered = race
-                .queries()
-                .iter()
-                .flat_map(|q| q.addresses.iter().copied());
-            plan::unique(answered)
-        } else {
-            race.plan().addresses().collect()
-        };
         report.resolve_time = race.first_answer().unwrap_or_default();
-        let (attempts, dns) = race.into_parts();
+        // Nothing of the requested family: say what there was instead.
+        let answered = (outcome == Outcome::FamilyUnavailable).then(|| {
+            let answers = race.queries().iter();
+            plan::unique(answers.flat_map(|q| q.addresses.iter().copied()))
+        });
+        // The plan's buffer becomes the report's list: the plan and a copy of its
+        // addresses never exist at once (32 B per address off a large race's peak).
+        let (plan, attempts, dns) = race.into_plan_and_parts();
+        report.resolved = answered.unwrap_or_else(|| plan.into_addresses());
         report.attempts = attempts;
         report.dns = dns;
         report.elapsed = entered.elapsed();
