@@ -695,6 +695,25 @@ mod tests {
     }
 
     #[test]
+    fn a_planned_offset_is_kept_whole() {
+        for offset in [
+            Duration::ZERO,
+            Duration::from_millis(250),
+            Duration::new(5_000_000_000, 7),
+            Duration::MAX,
+        ] {
+            let attempt = PlannedAttempt::new(addr("[::1]:443"), offset);
+            assert_eq!(attempt.offset(), offset);
+            assert_eq!(attempt.family, AddressFamily::V6);
+        }
+        let shown = format!(
+            "{:?}",
+            PlannedAttempt::new(addr("10.0.0.1:80"), Duration::from_millis(5))
+        );
+        assert!(shown.contains("offset: 5ms"), "{shown}");
+    }
+
+    #[test]
     fn merging_two_runs_is_a_stable_sort() {
         // Keys with ties across and within runs, on both sides of the stack threshold;
         // with `lift`, the first run starts above the second (whose head then goes
