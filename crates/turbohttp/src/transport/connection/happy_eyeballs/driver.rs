@@ -3,9 +3,9 @@
 //! cancels. All decisions are the race's; this file only does IO and waiting.
 //!
 //! It is one poll function rather than a `select!` loop so that a healthy connect
-//! costs what a plain connect does: no allocation per wake-up, the clock read once per
-//! pass over the futures and only when something finished, the timer touched only when the task is
-//! about to sleep, and no cancellation waiter without a token.
+//! costs little more than a plain connect: no allocation per wake-up, the clock read
+//! once per pass over the futures and only when something finished, the timer touched
+//! only when the task is about to sleep, and no cancellation waiter without a token.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};

@@ -23,9 +23,9 @@
 //!   of a deadline (three clock reads saved on every connect that ends sooner).
 //!   Under a paused (or shifted) clock the deadline is tokio's `sleep_until`, in two
 //!   steps when it is far (to the margin, then to the deadline), the timer the
-//!   virtual-time suites always had. A reading that cannot tell (a clock too coarse to have moved between the
-//!   reads) counts as "not real time": the fallback is tokio's timer, never a kernel
-//!   timer at a virtual instant.
+//!   virtual-time suites always had. A reading that cannot tell (a clock too coarse
+//!   to have moved between the reads) counts as "not real time": the fallback is
+//!   tokio's timer, never a kernel timer at a virtual instant.
 //! * **Only near the deadline.** Most races end long before their first deadline (a
 //!   healthy connect takes tens of microseconds, the stagger is 250 ms), so a timerfd
 //!   per race would add half a dozen system calls to every connect for nothing.
@@ -40,7 +40,7 @@
 //!   thousand races due in the same millisecond gains nothing from precision (their
 //!   wake-ups queue behind one another for longer than tokio's tick) and paid six
 //!   system calls per race for it: 47 µs of CPU per race against hyper-util's 31 µs
-//!   in the bench's scenario 6b before this cap, level with it after.
+//!   in the bench's scenario 6b before this cap, within 6 % of it after.
 //! * **Never early.** The absolute `CLOCK_MONOTONIC` deadline is computed from a
 //!   reading of `std::time::Instant` (the same clock on Linux) taken *before* the
 //!   reading of `CLOCK_MONOTONIC`, so the conversion can only move the deadline later,
@@ -145,7 +145,7 @@ impl<'a> Deadline<'a> {
         loop {
             match self.wait {
                 Wait::Idle => return Poll::Pending,
-                Wait::Due => self.precise = None,
+                Wait::Due => {}
                 Wait::Tokio => {
                     if self.sleep.as_mut().poll(cx).is_pending() {
                         return Poll::Pending;
