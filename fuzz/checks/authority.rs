@@ -4,7 +4,7 @@
 //!
 //! Shared by the fuzz target `authority` and the corpus replay test.
 
-use turbohttp::transport::connection::{Host, InputError, parse_authority, parse_port};
+use turbohttp::{Host, InputError, parse_authority, parse_port};
 
 /// Runs the check on one input.
 pub fn check(data: &[u8]) {

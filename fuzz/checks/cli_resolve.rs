@@ -7,7 +7,7 @@
 
 use std::net::SocketAddr;
 
-use turbohttp::transport::connection::Host;
+use turbohttp::Host;
 use turbohttp_cli::parse::resolve_entry;
 
 /// Runs the check on one input.

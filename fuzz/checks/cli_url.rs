@@ -4,7 +4,7 @@
 //!
 //! Shared by the fuzz target `cli_url` and the CLI's corpus replay test.
 
-use turbohttp::transport::connection::Host;
+use turbohttp::Host;
 use turbohttp_cli::parse::url;
 
 /// Runs the check on one input.

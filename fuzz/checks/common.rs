@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 use std::time::Duration;
 
 use arbitrary::{Result, Unstructured};
-use turbohttp::transport::connection::AttemptError;
+use turbohttp::AttemptError;
 use turbohttp::{AddressFamily, HappyEyeballsOptions};
 
 /// One resolved address.

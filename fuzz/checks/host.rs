@@ -5,7 +5,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use turbohttp::transport::connection::{Host, InputError};
+use turbohttp::{Host, InputError};
 
 /// Runs the check on one input.
 pub fn check(data: &[u8]) {

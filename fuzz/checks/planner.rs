@@ -10,10 +10,8 @@ use std::time::Duration;
 
 use crate::common;
 use arbitrary::Unstructured;
-use turbohttp::transport::connection::happy_eyeballs::plan::{
-    MIN_ATTEMPT_BUDGET, Mode, Plan, PlanError, attempt_budget,
-};
 use turbohttp::{AddressFamily, HappyEyeballsOptions};
+use turbohttp_proto::plan::{MIN_ATTEMPT_BUDGET, Mode, Plan, PlanError, attempt_budget};
 
 /// Runs the check on one input.
 pub fn check(data: &[u8]) {

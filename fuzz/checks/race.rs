@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 use crate::common::{self, Failure};
 use arbitrary::Unstructured;
 use turbohttp::AddressFamily;
-use turbohttp::transport::connection::happy_eyeballs::plan::{Mode, Plan};
-use turbohttp::transport::connection::happy_eyeballs::race::{Event, Outcome, Race};
-use turbohttp::transport::connection::{AttemptOutcome, AttemptPhase};
+use turbohttp::{AttemptOutcome, AttemptPhase};
+use turbohttp_proto::plan::{Mode, Plan};
+use turbohttp_proto::race::{Event, Outcome, Race};
 
 /// Inputs per case, before the race is run to its end on time alone.
 const MAX_OPS: usize = 256;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use turbohttp::transport::connection::{AttemptOutcome, AttemptPhase};
+use turbohttp::{AttemptOutcome, AttemptPhase};
 use turbohttp::{ConnectError, ConnectErrorKind};
 
 /// Everything went well.

@@ -22,7 +22,7 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use turbohttp::transport::connection::{AttemptRecord, QueryOutcome, QueryRecord, RaceReport};
+use turbohttp::{AttemptRecord, QueryOutcome, QueryRecord, RaceReport};
 
 /// Milliseconds as a float (from whole nanoseconds, so that `0.0193` prints as such).
 pub fn ms(d: Duration) -> f64 {

@@ -4,17 +4,15 @@
 
 use std::time::Duration;
 
-use turbohttp::transport::connection::{
-    DefaultResolver, DnsResolver, OptionsError, StaticResolver, happy_eyeballs::DisplayDuration,
-};
 use turbohttp::{AddressFamily, HappyEyeballsOptions};
+use turbohttp::{DefaultResolver, DisplayDuration, DnsResolver, OptionsError, StaticResolver};
 
 use crate::args::{Family, RaceArgs, ResolverArgs, ResolverKind};
 use crate::exit::CliError;
 use crate::parse;
 
 /// The connect timeout when `--connect-timeout` is not given.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = turbohttp::transport::DEFAULT_CONNECT_TIMEOUT;
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = turbohttp::DEFAULT_CONNECT_TIMEOUT;
 
 /// Everything the race needs besides the host and port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -10,8 +10,8 @@ use std::time::Duration;
 use hyper::Uri;
 use hyper::http::uri::{Authority, InvalidUri};
 use turbohttp::sim::{Behavior, parse_duration};
-use turbohttp::transport::connection::{Host, parse_authority, parse_port};
-use turbohttp::transport::{Scheme, server_name_of};
+use turbohttp::{Host, parse_authority, parse_port};
+use turbohttp::{Scheme, server_name_of};
 
 /// Parses a duration with its unit (`40ms`, `1.5s`, `250us`), refusing negative values.
 ///
@@ -331,7 +331,7 @@ const USERINFO_REFUSED: &str = "user names and passwords in URLs are not support
 /// dropped.
 ///
 /// ```
-/// use turbohttp::transport::Scheme;
+/// use turbohttp::Scheme;
 /// use turbohttp_cli::parse::url;
 /// let u = url("https://[::1]:8443/a?b=c#frag").unwrap();
 /// assert_eq!((u.scheme, u.port, u.path_and_query.as_str()), (Scheme::Https, 8443, "/a?b=c"));

@@ -24,10 +24,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
-use turbohttp::transport::connection::{
-    AttemptOutcome, AttemptRecord, Host, QueryOutcome, QueryRecord, RaceReport,
-};
+use turbohttp::DisplayDuration;
+use turbohttp::{AttemptOutcome, AttemptRecord, Host, QueryOutcome, QueryRecord, RaceReport};
 
 /// The width of the chart, in columns.
 pub const CHART_WIDTH: usize = 50;

@@ -5,12 +5,12 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use turbohttp::transport::connection::{DefaultResolver, StaticResolver};
-use turbohttp::transport::{ClientCertificate, TlsOptions, TlsVersion};
 use turbohttp::{
-    AddressFamily, RawSocketTransport, SocketOptions, SocketOptionsError, TransportOptions,
-    TransportOptionsError,
+    AddressFamily, PemError, RawSocketTransport, SocketOptions, SocketOptionsError, TlsConfigError,
+    TransportOptions, TransportOptionsError,
 };
+use turbohttp::{ClientCertificate, TlsOptions, TlsVersion};
+use turbohttp::{DefaultResolver, StaticResolver};
 
 use crate::args::SocketArgs;
 use crate::exit::CliError;
@@ -74,8 +74,7 @@ impl TlsSettings {
             let key = self.key.as_deref().unwrap_or(cert);
             let client = ClientCertificate::from_pem_files(cert, key).map_err(|e| {
                 let flag = match e {
-                    TransportOptionsError::ReadPrivateKey { .. }
-                    | TransportOptionsError::NoPrivateKeyInPem { .. }
+                    PemError::ReadPrivateKey { .. } | PemError::NoPrivateKeyInPem { .. }
                         if self.key.is_some() =>
                     {
                         "--key"
@@ -91,9 +90,9 @@ impl TlsSettings {
     }
 }
 
-fn cacert_error(path: &Path, error: &TransportOptionsError) -> CliError {
+fn cacert_error(path: &Path, error: &PemError) -> CliError {
     match error {
-        TransportOptionsError::ReadRootCertificates { error, .. } => CliError::usage(
+        PemError::ReadRootCertificates { error, .. } => CliError::usage(
             "--cacert",
             format!("cannot read {}: {error}", path.display()),
         ),
@@ -210,20 +209,28 @@ pub fn build<R>(
                 }
             ),
         ),
-        TransportOptionsError::InvalidServerName { name } => CliError::usage(
+        TransportOptionsError::Tls(e) => tls_error(e),
+        other => CliError::usage("options", other),
+    })
+}
+
+/// A TLS configuration error as a usage error naming the flag behind it.
+fn tls_error(error: TlsConfigError) -> CliError {
+    match error {
+        TlsConfigError::InvalidServerName { name } => CliError::usage(
             "--servername",
             format!("{name:?} is neither a valid DNS name nor an IP address"),
         ),
-        e @ (TransportOptionsError::InvalidRootCertificate { .. }
-        | TransportOptionsError::NoCertificateInPem { .. }
-        | TransportOptionsError::ReadRootCertificates { .. }
-        | TransportOptionsError::NoRootCertificates) => CliError::usage("--cacert", e),
-        e @ TransportOptionsError::NoNativeRoots { .. } => CliError::usage("--ca-native", e),
-        e @ TransportOptionsError::ClientKeyMismatch => CliError::usage("--key", e),
-        e @ (TransportOptionsError::InvalidClientCertificate { .. }
-        | TransportOptionsError::EmptyClientCertificateChain) => CliError::usage("--cert", e),
+        e
+        @ (TlsConfigError::InvalidRootCertificate { .. } | TlsConfigError::NoRootCertificates) => {
+            CliError::usage("--cacert", e)
+        }
+        e @ TlsConfigError::NoNativeRoots { .. } => CliError::usage("--ca-native", e),
+        e @ TlsConfigError::ClientKeyMismatch => CliError::usage("--key", e),
+        e @ (TlsConfigError::InvalidClientCertificate { .. }
+        | TlsConfigError::EmptyClientCertificateChain) => CliError::usage("--cert", e),
         other => CliError::usage("options", other),
-    })
+    }
 }
 
 #[cfg(test)]

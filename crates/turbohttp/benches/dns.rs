@@ -69,7 +69,7 @@ use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
-use turbohttp::transport::connection::{
+use turbohttp::{
     DnsOptions, DnsResolver, NoResolver, Resolver, StaticResolver, SystemResolver, TcpDialer,
 };
 use turbohttp::{HappyEyeballs, HappyEyeballsOptions};

@@ -7,7 +7,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use turbohttp::HappyEyeballsOptions;
-use turbohttp::transport::connection::happy_eyeballs::plan::Plan;
+use turbohttp_proto::plan::Plan;
 
 fn addresses(n: usize) -> Vec<SocketAddr> {
     (0..n)

@@ -22,8 +22,8 @@ use hyper_util::rt::{TokioExecutor, TokioIo};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
 use rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio::net::TcpListener;
-use turbohttp::transport::connection::StaticResolver;
-use turbohttp::transport::{ALPN_H2, ALPN_HTTP_1_1, RawSocketTransport, TransportOptions};
+use turbohttp::StaticResolver;
+use turbohttp::{ALPN_H2, ALPN_HTTP_1_1, RawSocketTransport, TransportOptions};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Box<dyn Error + Send + Sync>> {
@@ -44,7 +44,7 @@ async fn get<R>(
     uri: Uri,
 ) -> Result<(), Box<dyn Error + Send + Sync>>
 where
-    R: turbohttp::transport::connection::Resolver + 'static,
+    R: turbohttp::Resolver + 'static,
 {
     let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(transport);
     let response = client.get(uri.clone()).await?;

@@ -2,30 +2,67 @@
 //!
 //! ## Where things live in this crate
 //!
-//! * [`transport::connection`]: hosts, resolvers, dialers and the
-//!   [`happy_eyeballs`](transport::connection::happy_eyeballs) race (planner, sans-IO
-//!   state machine, tokio driver, errors).
-//! * [`transport`]: [`RawSocketTransport`], the race over real sockets with socket
-//!   options and rustls TLS, usable as a hyper-util connector.
-//! * [`sim`]: simulated endpoints, to run the real race in virtual time.
+//! Every public item has one path: the crate root (the list below), or [`sim`] for
+//! the simulated network. The modules behind them are private and follow the
+//! dependencies, from the bottom up: hosts and schemes; resolvers; dialers (TCP, TLS,
+//! socket options); the race's driver; the transport and its `Service<Uri>`; proxies.
+//! The rules of the race live in the runtime-free core crate, `turbohttp-proto`.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod dial;
+mod host;
+mod proxy;
+mod race;
+mod resolve;
+mod scheme;
 pub mod sim;
-pub mod transport;
+mod transport;
 
+// The connector: one call, or a connector that keeps its options, resolver and dialer.
+pub use race::{
+    ConnectError, ConnectErrorKind, ConnectParams, DEFAULT_CONNECT_TIMEOUT, Established,
+    HappyEyeballs, connect,
+};
 /// The token that cancels a connect (dropping its future does too).
 pub use tokio_util::sync::CancellationToken;
-pub use transport::connection::{
-    AddressFamily, AttemptError, AttemptRecord, ConnectError, ConnectErrorKind, ConnectParams,
-    DefaultResolver, Dialer, DnsOptions, DnsResolver, Established, HappyEyeballs,
-    HappyEyeballsOptions, OptionsError, QueryRecord, RaceReport, Resolver, StaticResolver,
-    SystemResolver, TcpDialer, connect,
-};
+
+// The transport: the race over real sockets with socket options and TLS, a
+// `tower_service::Service<Uri>` for hyper-util's client, and TLS through proxies.
+pub use proxy::{ProxiedStream, TlsThroughProxy};
+pub use scheme::Scheme;
 pub use transport::{
-    ClientCertificate, ClientStream, ConnectionInfo, DEFAULT_CONNECT_TIMEOUT, HandshakeRefused,
-    RawSocketTransport, Scheme, SocketOptions, SocketOptionsError, TlsFailurePolicy, TlsOptions,
-    TlsThroughProxy, TlsVersion, TransportError, TransportOptions, TransportOptionsError,
-    TransportStream,
+    ClientStream, Connecting, ConnectionInfo, RawSocketTransport, TransportError, TransportOptions,
+    TransportOptionsError,
+};
+
+// Options, each with its own error.
+pub use dial::{
+    ALPN_H2, ALPN_HTTP_1_1, ClientCertificate, DEFAULT_KEEPALIVE, MAX_INTERFACE_NAME_LEN, PemError,
+    SocketOptions, SocketOptionsError, TlsConfigError, TlsFailurePolicy, TlsOptions, TlsVersion,
+};
+pub use turbohttp_proto::{HappyEyeballsOptions, MIN_DELAY, OptionsError};
+
+// What a failed handshake says, and what a bad host or port is.
+pub use dial::{CertificateRejected, HandshakeRefused};
+pub use host::{Host, InputError, parse_authority, parse_port};
+
+// Resolvers: how a name becomes addresses.
+pub use resolve::{
+    Answers, DefaultResolver, DnsConfigError, DnsOptions, DnsResolver, NoResolver, Resolver,
+    StaticResolver, SystemResolver,
+};
+pub use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+
+// Dialers: how one address becomes a connection.
+pub use dial::{
+    Dialer, RawSocketDialer, TcpDialer, TlsHandshake, TransportStream, connect_socket,
+    server_name_of,
+};
+
+// The report: every query and attempt of a race, with its times and outcome.
+pub use turbohttp_proto::{
+    AddressFamily, AttemptError, AttemptFailure, AttemptOutcome, AttemptPhase, AttemptRecord,
+    DisplayDuration, QueryOutcome, QueryRecord, RaceReport,
 };

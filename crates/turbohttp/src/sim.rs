@@ -39,7 +39,9 @@ use tokio::time::{Instant, sleep};
 
 use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
 
-use crate::transport::connection::{Answers, AttemptError, Dialer, Resolver};
+use crate::dial::Dialer;
+use crate::resolve::{Answers, Resolver};
+use turbohttp_proto::AttemptError;
 
 /// `ECONNREFUSED`, as the OS would report it.
 pub const ECONNREFUSED: i32 = if cfg!(windows) {
@@ -87,7 +89,7 @@ impl fmt::Display for Behavior {
     /// The `--endpoint` spelling: `ok@40ms`, `refuse@1ms`, `stall`, `setup-fail@5ms`,
     /// `reject@5ms`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = |d: &Duration| crate::transport::connection::happy_eyeballs::DisplayDuration(*d);
+        let ms = |d: &Duration| turbohttp_proto::DisplayDuration(*d);
         match self {
             Self::Connect(d) => write!(f, "ok@{}", ms(d)),
             Self::Refuse(d) => write!(f, "refuse@{}", ms(d)),
@@ -231,7 +233,7 @@ impl fmt::Display for DnsBehavior {
     /// The `--dns` spelling: `answer@40ms`, `lost`, `servfail@5ms`, `nxdomain@5ms`,
     /// `nodata@5ms`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let ms = |d: &Duration| crate::transport::connection::happy_eyeballs::DisplayDuration(*d);
+        let ms = |d: &Duration| turbohttp_proto::DisplayDuration(*d);
         match self {
             Self::Answer(d) => write!(f, "answer@{}", ms(d)),
             Self::Lost => f.write_str("lost"),

@@ -14,10 +14,8 @@ use turbohttp::ConnectParams;
 
 use tokio_util::sync::CancellationToken;
 use turbohttp::sim::{Behavior, ECONNREFUSED, SimNetwork};
-use turbohttp::transport::connection::{
-    AttemptOutcome, InputError, OptionsError, Resolver, parse_authority, parse_port,
-};
 use turbohttp::{AddressFamily, ConnectErrorKind, HappyEyeballs, HappyEyeballsOptions};
+use turbohttp::{AttemptOutcome, InputError, OptionsError, Resolver, parse_authority, parse_port};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)

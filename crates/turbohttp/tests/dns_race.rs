@@ -16,8 +16,8 @@ use std::time::Duration;
 use turbohttp::ConnectParams;
 
 use dns_lab::{Behaviour, DnsLab, Zone};
-use turbohttp::transport::connection::{DnsOptions, DnsResolver, TcpDialer};
 use turbohttp::{AddressFamily, ConnectError, ConnectErrorKind, Established, HappyEyeballs};
+use turbohttp::{DnsOptions, DnsResolver, TcpDialer};
 
 /// The lab's DNS timeout: a resolver that waited for the lost answer would take this
 /// long, so a connect well under it did not wait.

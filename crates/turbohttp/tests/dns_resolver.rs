@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use dns_lab::{Behaviour, DnsLab, SeenQuery, Transport, Zone};
 use hickory_proto::rr::RecordType;
-use turbohttp::transport::connection::{DnsOptions, DnsResolver};
-use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+use turbohttp::{DnsOptions, DnsResolver};
+use turbohttp::{LookupFailure, LookupFailureKind, QueryType};
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 

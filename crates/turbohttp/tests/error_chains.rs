@@ -12,12 +12,12 @@ use bytes::Bytes;
 use http_body_util::Empty;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use turbohttp::transport::connection::{AttemptError, NoResolver, TcpDialer};
-use turbohttp::transport::{TlsOptions, TransportOptions};
+use turbohttp::{AttemptError, NoResolver, TcpDialer};
 use turbohttp::{
     CancellationToken, ConnectError, HappyEyeballs, HappyEyeballsOptions, RawSocketTransport,
     StaticResolver,
 };
+use turbohttp::{TlsOptions, TransportOptions};
 
 /// The chain's messages, top to bottom; no message repeats the next one.
 fn assert_reads_once(error: &(dyn Error + 'static)) -> Vec<String> {

@@ -9,7 +9,7 @@ mod tls_lab;
 
 use std::time::{Duration, Instant};
 
-use turbohttp::transport::connection::{AttemptOutcome, StaticResolver};
+use turbohttp::{AttemptOutcome, StaticResolver};
 use turbohttp::{HappyEyeballs, HappyEyeballsOptions};
 
 use tls_lab::*;

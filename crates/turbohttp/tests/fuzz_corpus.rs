@@ -23,7 +23,7 @@ mod resolving_race;
 use std::net::{SocketAddr, SocketAddrV6};
 
 use turbohttp::HappyEyeballsOptions;
-use turbohttp::transport::connection::happy_eyeballs::plan::Plan;
+use turbohttp_proto::plan::Plan;
 
 #[path = "../../../fuzz/checks/replay.rs"]
 mod corpus;

@@ -10,12 +10,10 @@ use turbohttp::ConnectParams;
 use tokio::time::{Instant, sleep};
 use tokio_util::sync::CancellationToken;
 use turbohttp::sim::{Behavior, ECONNREFUSED, ECONNRESET, SimNetwork, SimSocket};
-use turbohttp::transport::connection::{
-    AttemptOutcome, AttemptPhase, NoResolver, Resolver, StaticResolver,
-};
 use turbohttp::{
     AddressFamily, ConnectError, ConnectErrorKind, Established, HappyEyeballs, HappyEyeballsOptions,
 };
+use turbohttp::{AttemptOutcome, AttemptPhase, NoResolver, Resolver, StaticResolver};
 
 fn ms(n: u64) -> Duration {
     Duration::from_millis(n)
@@ -70,9 +68,7 @@ async fn race(
 }
 
 /// `(address, start ms, end ms, outcome)` of every attempt, in start order.
-fn timeline(
-    attempts: &[turbohttp::transport::connection::AttemptRecord],
-) -> Vec<(String, u64, u64, &'static str)> {
+fn timeline(attempts: &[turbohttp::AttemptRecord]) -> Vec<(String, u64, u64, &'static str)> {
     attempts
         .iter()
         .map(|a| {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use turbohttp::ConnectParams;
 
 use tokio::net::TcpListener;
-use turbohttp::transport::connection::{AttemptOutcome, NoResolver, StaticResolver};
+use turbohttp::{AttemptOutcome, NoResolver, StaticResolver};
 use turbohttp::{ConnectErrorKind, HappyEyeballs, connect};
 
 /// A port on 127.0.0.1 where nothing listens.

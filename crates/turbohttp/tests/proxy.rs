@@ -22,10 +22,10 @@ use hyper::{Uri, Version};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::proxy::{SocksV5, Tunnel};
 use hyper_util::rt::TokioExecutor;
-use turbohttp::transport::connection::{AttemptOutcome, Resolver};
-use turbohttp::transport::{
+use turbohttp::{
     ALPN_H2, ALPN_HTTP_1_1, ConnectionInfo, RawSocketTransport, TlsThroughProxy, TransportOptions,
 };
+use turbohttp::{AttemptOutcome, Resolver};
 use turbohttp::{ConnectError, ConnectErrorKind};
 
 use proxy_lab::{Policy, ProxyLab, SocksTarget};

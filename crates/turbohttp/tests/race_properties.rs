@@ -7,8 +7,8 @@ use turbohttp::ConnectParams;
 
 use proptest::prelude::*;
 use turbohttp::sim::{Behavior, DnsBehavior, SimNetwork, SimStats};
-use turbohttp::transport::connection::{AttemptOutcome, AttemptRecord};
 use turbohttp::{AddressFamily, ConnectErrorKind, HappyEyeballs, HappyEyeballsOptions};
+use turbohttp::{AttemptOutcome, AttemptRecord};
 
 #[derive(Debug, Clone)]
 struct Case {

@@ -9,8 +9,8 @@ use turbohttp::ConnectParams;
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
+use turbohttp::DisplayDuration;
 use turbohttp::sim::{Behavior, DnsBehavior, SimNetwork, SimSocket};
-use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 use turbohttp::{
     AddressFamily, ConnectError, ConnectErrorKind, Established, HappyEyeballs, HappyEyeballsOptions,
 };
@@ -62,9 +62,7 @@ fn dials(net: &SimNetwork, t0: Instant) -> Vec<(String, u64)> {
 }
 
 /// `(type, start ms, end ms, outcome)` of every query, in the order sent.
-fn queries(
-    report: &turbohttp::transport::connection::RaceReport,
-) -> Vec<(String, u64, u64, String)> {
+fn queries(report: &turbohttp::RaceReport) -> Vec<(String, u64, u64, String)> {
     report
         .dns
         .iter()

@@ -9,7 +9,7 @@ mod tls_lab;
 use std::time::Duration;
 
 use proptest::prelude::*;
-use turbohttp::transport::connection::AttemptOutcome;
+use turbohttp::AttemptOutcome;
 use turbohttp::{
     ConnectErrorKind, HappyEyeballsOptions, RawSocketTransport, Scheme, TransportOptions,
 };

@@ -32,13 +32,11 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use turbohttp::sim::ECONNREFUSED;
-use turbohttp::transport::connection::{
-    AttemptOutcome, AttemptPhase, AttemptRecord, NoResolver, StaticResolver,
-};
 use turbohttp::{
     AddressFamily, ConnectErrorKind, HappyEyeballsOptions, RawSocketTransport, Scheme,
     TlsFailurePolicy, TlsOptions, TransportOptions,
 };
+use turbohttp::{AttemptOutcome, AttemptPhase, AttemptRecord, NoResolver, StaticResolver};
 
 /// The name every race connects to; the good certificate is for it.
 const NAME: &str = "soak.test";

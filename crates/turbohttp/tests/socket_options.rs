@@ -20,12 +20,12 @@ use socket2::SockRef;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
-use turbohttp::transport::connection::AttemptOutcome;
-use turbohttp::transport::{
+use turbohttp::AttemptOutcome;
+use turbohttp::{AddressFamily, AttemptError, ConnectError, ConnectErrorKind, Established};
+use turbohttp::{
     RawSocketTransport, Scheme, SocketOptions, SocketOptionsError, TransportOptions,
     TransportOptionsError, TransportStream, connect_socket,
 };
-use turbohttp::{AddressFamily, AttemptError, ConnectError, ConnectErrorKind, Established};
 
 use tls_lab::*;
 

@@ -20,11 +20,11 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, SignatureScheme};
-use turbohttp::transport::{
+use turbohttp::{
     ALPN_H2, ALPN_HTTP_1_1, ClientCertificate, RawSocketTransport, Scheme, TlsOptions, TlsVersion,
-    TransportOptions, TransportOptionsError,
+    TransportOptions,
 };
-use turbohttp::{ConnectError, ConnectErrorKind};
+use turbohttp::{ConnectError, ConnectErrorKind, PemError, TlsConfigError};
 
 use tls_lab::*;
 
@@ -451,7 +451,7 @@ fn client_certificates_load_from_pem_files() {
 
     let missing = ClientCertificate::from_pem_files(dir.join("absent.pem"), &key_file).unwrap_err();
     assert!(
-        matches!(&missing, TransportOptionsError::ReadClientCertificate { error, .. } if error.kind() == io::ErrorKind::NotFound),
+        matches!(&missing, PemError::ReadClientCertificate { error, .. } if error.kind() == io::ErrorKind::NotFound),
         "{missing:?}"
     );
     assert!(
@@ -493,7 +493,7 @@ fn client_certificates_load_from_pem_files() {
         .with_client_auth(mismatched)
         .client_config()
         .unwrap_err();
-    assert!(matches!(error, TransportOptionsError::ClientKeyMismatch));
+    assert!(matches!(error, TlsConfigError::ClientKeyMismatch));
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

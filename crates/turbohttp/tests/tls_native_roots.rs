@@ -20,7 +20,7 @@ use std::sync::Arc;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use turbohttp::ConnectErrorKind;
-use turbohttp::transport::{RawSocketTransport, Scheme, TlsOptions, TransportOptions};
+use turbohttp::{RawSocketTransport, Scheme, TlsOptions, TransportOptions};
 
 use tls_lab::*;
 

@@ -19,14 +19,14 @@ use rustls::pki_types::CertificateDer;
 use socket2::SockRef;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
-use turbohttp::transport::ConnectionInfo;
-use turbohttp::transport::connection::{AttemptOutcome, AttemptPhase, AttemptRecord};
-use turbohttp::transport::{
+use turbohttp::ConnectionInfo;
+use turbohttp::{
     ALPN_H2, ALPN_HTTP_1_1, DEFAULT_KEEPALIVE, RawSocketTransport, Scheme, SocketOptionsError,
     TlsFailurePolicy, TlsOptions, TransportError, TransportOptions, TransportOptionsError,
     TransportStream,
 };
-use turbohttp::{ConnectError, ConnectErrorKind, HappyEyeballsOptions};
+use turbohttp::{AttemptOutcome, AttemptPhase, AttemptRecord};
+use turbohttp::{ConnectError, ConnectErrorKind, HappyEyeballsOptions, PemError, TlsConfigError};
 
 use tls_lab::*;
 
@@ -50,13 +50,13 @@ fn options(pki: &Pki) -> TransportOptions {
 fn transport(
     options: TransportOptions,
     addrs: impl IntoIterator<Item = std::net::SocketAddr>,
-) -> RawSocketTransport<impl turbohttp::transport::connection::Resolver> {
+) -> RawSocketTransport<impl turbohttp::Resolver> {
     RawSocketTransport::new(options)
         .expect("valid options")
         .with_resolver(resolver(NAME, PORT, addrs))
 }
 
-fn failure_of(record: &AttemptRecord) -> &turbohttp::transport::connection::AttemptFailure {
+fn failure_of(record: &AttemptRecord) -> &turbohttp::AttemptFailure {
     record
         .failure
         .as_ref()
@@ -695,7 +695,7 @@ fn invalid_options_are_refused_with_a_sentence() {
     options.tls.webpki_roots = false;
     assert!(matches!(
         refused(options.clone()),
-        TransportOptionsError::NoRootCertificates
+        TransportOptionsError::Tls(TlsConfigError::NoRootCertificates)
     ));
 
     options
@@ -727,7 +727,7 @@ fn invalid_options_are_refused_with_a_sentence() {
         .add_roots_from_pem_file("/nonexistent/roots.pem")
         .unwrap_err();
     assert!(
-        matches!(&missing, TransportOptionsError::ReadRootCertificates { error, .. } if error.kind() == io::ErrorKind::NotFound),
+        matches!(&missing, PemError::ReadRootCertificates { error, .. } if error.kind() == io::ErrorKind::NotFound),
         "{missing:?}"
     );
     assert!(
@@ -740,7 +740,7 @@ fn invalid_options_are_refused_with_a_sentence() {
 #[test]
 fn each_certificate_refusal_says_what_to_do() {
     use rustls::CertificateError as E;
-    use turbohttp::transport::CertificateRejected;
+    use turbohttp::CertificateRejected;
     let say = |error| CertificateRejected::new(error).to_string();
     assert!(say(E::UnknownIssuer).contains("not issued by a CA this client trusts: pass the CA"));
     assert!(say(E::NotValidForName).contains("--servername"));

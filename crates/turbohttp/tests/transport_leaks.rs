@@ -21,9 +21,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use tokio::time::{sleep, timeout};
 use tokio_util::sync::CancellationToken;
-use turbohttp::transport::{
-    ALPN_H2, ALPN_HTTP_1_1, RawSocketTransport, Scheme, TlsOptions, TransportOptions,
-};
+use turbohttp::{ALPN_H2, ALPN_HTTP_1_1, RawSocketTransport, Scheme, TlsOptions, TransportOptions};
 use turbohttp::{ConnectErrorKind, HappyEyeballsOptions};
 
 use tls_lab::*;

@@ -1,7 +1,7 @@
 //! `turbohttp connect HOST:PORT`: run the race, print every attempt.
 
 use turbohttp::ConnectParams;
-use turbohttp::transport::connection::RaceReport;
+use turbohttp::RaceReport;
 use turbohttp::{ConnectError, Scheme, TransportStream};
 
 use crate::args::ConnectArgs;

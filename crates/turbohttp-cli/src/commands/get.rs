@@ -1,7 +1,7 @@
 //! `turbohttp get URL`: race, then one HTTP GET through hyper on the transport.
 
 use turbohttp::ConnectParams;
-use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
+use turbohttp::DisplayDuration;
 
 use crate::args::GetArgs;
 use crate::commands::connect::{finish, present, tls_summary};

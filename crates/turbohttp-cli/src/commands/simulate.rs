@@ -7,10 +7,10 @@ use turbohttp::ConnectParams;
 
 use tokio_util::sync::CancellationToken;
 use turbohttp::ConnectError;
+use turbohttp::DisplayDuration;
 use turbohttp::HappyEyeballs;
+use turbohttp::RaceReport;
 use turbohttp::sim::{Behavior, DnsBehavior, SimNetwork, SimStats};
-use turbohttp::transport::connection::RaceReport;
-use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
 
 use crate::args::SimulateArgs;
 use crate::commands::connect::{finish, is_usage_error, present};

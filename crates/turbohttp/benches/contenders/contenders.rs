@@ -18,9 +18,7 @@ use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tower_service::Service;
 use turbohttp::ConnectParams;
-use turbohttp::transport::connection::{
-    AttemptError, Dialer, NoResolver, RaceReport, StaticResolver, TcpDialer,
-};
+use turbohttp::{AttemptError, Dialer, NoResolver, RaceReport, StaticResolver, TcpDialer};
 use turbohttp::{HappyEyeballs, HappyEyeballsOptions, SocketOptions};
 
 use crate::scenarios::Target;

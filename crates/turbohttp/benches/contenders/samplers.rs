@@ -15,8 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use turbohttp::HappyEyeballsOptions;
-use turbohttp::transport::connection::RaceReport;
-use turbohttp::transport::connection::happy_eyeballs::plan::Plan;
+use turbohttp::RaceReport;
+use turbohttp_proto::plan::Plan;
 
 use crate::common::ms;
 use crate::contenders::{

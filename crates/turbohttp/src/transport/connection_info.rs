@@ -10,8 +10,9 @@ use std::task::{Context, Poll};
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
-use super::stream::TransportStream;
-use crate::transport::connection::{AttemptRecord, Established, RaceReport};
+use crate::dial::TransportStream;
+use crate::race::Established;
+use turbohttp_proto::{AttemptRecord, RaceReport};
 
 /// How a connection was made: the addresses, the negotiated protocol, and the whole
 /// race. hyper-util's `Client` hands it to every response made on the connection:
@@ -22,7 +23,7 @@ use crate::transport::connection::{AttemptRecord, Established, RaceReport};
 /// use http_body_util::Empty;
 /// use hyper_util::client::legacy::Client;
 /// use hyper_util::rt::TokioExecutor;
-/// use turbohttp::transport::{ConnectionInfo, RawSocketTransport, TransportOptions};
+/// use turbohttp::{ConnectionInfo, RawSocketTransport, TransportOptions};
 ///
 /// let transport = RawSocketTransport::new(TransportOptions::default())?;
 /// let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(transport);

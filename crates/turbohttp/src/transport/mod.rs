@@ -1,36 +1,226 @@
-//! The transport: everything between a URL's authority and a connected stream.
+//! [`RawSocketTransport`]: the Happy Eyeballs race over real sockets, with socket
+//! options and optional TLS (`mod.rs`); its options (`options.rs`); its
+//! `tower_service::Service<Uri>` for hyper-util's client (`service.rs`); and the
+//! [`ConnectionInfo`] that service hands hyper with each stream (`connection_info.rs`).
 //!
-//! * [`connection`]: hosts, resolvers, dialers and the Happy Eyeballs race.
-//! * [`RawSocketTransport`]: the race over real sockets, with [`TransportOptions`]
-//!   (socket options applied by the one function [`connect_socket`], TLS by
-//!   [`TlsOptions`]), yielding a [`TransportStream`]; a `tower_service::Service<Uri>`
-//!   for hyper-util's legacy client.
-//! * [`proxy`]: TLS to the origin through hyper-util's `Tunnel` or `SocksV5` over the
-//!   transport ([`TlsThroughProxy`]).
+//! "Raw socket" is the seed's name (`RawSocketTransport.cs`): a socket as the OS gives
+//! it, with no pool and no HTTP on it yet; it is not a `SOCK_RAW` socket.
 
-pub mod connection;
-pub mod connection_info;
-pub mod options;
-pub mod proxy;
-pub mod raw_socket;
-pub mod scheme;
-pub mod service;
-pub mod socket_options;
-pub mod stream;
-pub mod tls;
+mod connection_info;
+mod options;
+mod service;
 
 pub use connection_info::{ClientStream, ConnectionInfo};
-pub use options::{DEFAULT_CONNECT_TIMEOUT, TransportOptions, TransportOptionsError};
-pub use proxy::{ProxiedStream, TlsThroughProxy};
-pub use raw_socket::{RawSocketDialer, RawSocketTransport};
-pub use scheme::Scheme;
+pub use options::{TransportOptions, TransportOptionsError};
 pub use service::{Connecting, TransportError};
-pub use socket_options::{
-    DEFAULT_KEEPALIVE, MAX_INTERFACE_NAME_LEN, SocketOptions, SocketOptionsError, connect_socket,
-};
-pub use stream::TransportStream;
-pub use tls::{
-    ALPN_H2, ALPN_HTTP_1_1, CertificateRejected, ClientCertificate, HandshakeRefused,
-    TlsFailurePolicy, TlsHandshake, TlsOptions, TlsVersion, classify_handshake_error,
-    is_certificate_error, server_name_of,
-};
+
+use std::fmt;
+use std::sync::Arc;
+
+use rustls::ClientConfig;
+use rustls::pki_types::ServerName;
+
+use crate::dial::{RawSocketDialer, TlsHandshake, TransportStream, server_name_of};
+use crate::host::{Host, InputError};
+use crate::race::{ConnectError, ConnectParams, Established, HappyEyeballs};
+use crate::resolve::{DefaultResolver, Resolver};
+use crate::scheme::Scheme;
+use turbohttp_proto::RaceReport;
+
+/// An HTTP client transport: resolves a host once, races IPv6 and IPv4 (Happy
+/// Eyeballs), sets socket options on every connection and runs the TLS handshake as
+/// part of each attempt.
+///
+/// It is cheap to clone (the options and resolver are shared) and implements
+/// `tower_service::Service<hyper::Uri>`, so it plugs into hyper-util's legacy client:
+///
+/// ```no_run
+/// use bytes::Bytes;
+/// use http_body_util::Empty;
+/// use hyper_util::client::legacy::Client;
+/// use hyper_util::rt::TokioExecutor;
+/// use turbohttp::{RawSocketTransport, TransportOptions};
+///
+/// # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+/// let transport = RawSocketTransport::new(TransportOptions::default())?;
+/// let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(transport);
+/// let response = client.get("https://example.com/".parse()?).await?;
+/// println!("{} {:?}", response.status(), response.version());
+/// # Ok(()) }
+/// ```
+pub struct RawSocketTransport<R = DefaultResolver> {
+    shared: Arc<Shared>,
+    resolver: Arc<R>,
+}
+
+struct Shared {
+    options: TransportOptions,
+    tls_config: Arc<ClientConfig>,
+    server_name: Option<ServerName<'static>>,
+}
+
+impl RawSocketTransport {
+    /// A transport on the [`DefaultResolver`] (DNS per family from the system
+    /// configuration, its cache shared by every connect of this transport). The
+    /// options are checked and the TLS configuration is built now, so that a bad
+    /// option fails here, not per request.
+    pub fn new(options: TransportOptions) -> Result<Self, TransportOptionsError> {
+        Self::new_with_resolver(options, DefaultResolver::new())
+    }
+}
+
+impl<R> RawSocketTransport<R> {
+    /// A transport on `resolver` (hyper-util's `new_with_resolver`): what
+    /// [`RawSocketTransport::new`] does without building the default resolver first.
+    pub fn new_with_resolver(
+        options: TransportOptions,
+        resolver: R,
+    ) -> Result<Self, TransportOptionsError> {
+        // Not `options.validate()`: that builds the TLS configuration too, and building
+        // it twice would scan the platform's store twice (`native_roots`).
+        options.validate_except_tls()?;
+        let tls_config = options.tls.client_config()?;
+        let server_name = options.tls.server_name_override()?;
+        Ok(Self {
+            shared: Arc::new(Shared {
+                options,
+                tls_config,
+                server_name,
+            }),
+            resolver: Arc::new(resolver),
+        })
+    }
+
+    /// The same transport with another resolver, for instance a
+    /// [`StaticResolver`](crate::StaticResolver) that pins
+    /// addresses (curl's `--resolve`).
+    pub fn with_resolver<R2>(self, resolver: R2) -> RawSocketTransport<R2> {
+        RawSocketTransport {
+            shared: self.shared,
+            resolver: Arc::new(resolver),
+        }
+    }
+
+    /// The options.
+    pub fn options(&self) -> &TransportOptions {
+        &self.shared.options
+    }
+
+    /// The resolver.
+    pub fn resolver(&self) -> &R {
+        &self.resolver
+    }
+
+    /// The rustls configuration every TLS handshake uses.
+    pub fn tls_config(&self) -> &Arc<ClientConfig> {
+        &self.shared.tls_config
+    }
+
+    /// The parsed [`TlsOptions::server_name`](crate::TlsOptions::server_name) override.
+    pub(crate) fn server_name_override(&self) -> Option<&ServerName<'static>> {
+        self.shared.server_name.as_ref()
+    }
+
+    /// The dialer a connect to `host` with `scheme` races with: the socket options,
+    /// and for `https` a TLS handshake for the server name (the override, else `host`).
+    pub fn dialer(&self, host: &str, scheme: Scheme) -> Result<RawSocketDialer, InputError> {
+        let tls = match scheme {
+            Scheme::Http => None,
+            Scheme::Https => {
+                let server_name = match &self.shared.server_name {
+                    Some(name) => name.clone(),
+                    None => {
+                        let parsed = Host::parse(host)?;
+                        server_name_of(&parsed).ok_or_else(|| InputError::InvalidHost {
+                            host: host.to_owned(),
+                            reason: "not usable as a TLS server name",
+                        })?
+                    }
+                };
+                Some(TlsHandshake::new(
+                    Arc::clone(&self.shared.tls_config),
+                    server_name,
+                    self.shared.options.tls.failure_policy,
+                ))
+            }
+        };
+        Ok(RawSocketDialer::new(
+            self.shared.options.socket.clone(),
+            tls,
+        ))
+    }
+}
+
+impl<R: Resolver> RawSocketTransport<R> {
+    /// Connects to `host:port`: resolves it, races its addresses and, for
+    /// [`Scheme::Https`], completes a TLS handshake within each attempt. Returns the
+    /// connection with the race's report.
+    ///
+    /// With no family in `params`, the transport's
+    /// [`dial_family`](TransportOptions::dial_family) applies (its `family`, or the
+    /// family of its only local address). A family in `params` that contradicts it is
+    /// [`InputError::FamilyExcluded`] (kind `InvalidInput`), before anything is sent:
+    /// the restriction is the transport's configuration, and a caller asking past it
+    /// has a bug worth hearing about.
+    ///
+    /// The connect timeout of the options bounds the whole call. Dropping the future
+    /// stops every attempt; no socket outlives the call except the winner's.
+    pub async fn connect(
+        &self,
+        host: &str,
+        port: u16,
+        scheme: Scheme,
+    ) -> Result<Established<TransportStream>, ConnectError> {
+        self.connect_with(host, port, scheme, ConnectParams::default())
+            .await
+    }
+
+    /// [`connect`](Self::connect) with a family restriction, a timeout (instead of
+    /// the options' `connect_timeout`) or a cancellation token of this call's own.
+    pub async fn connect_with(
+        &self,
+        host: &str,
+        port: u16,
+        scheme: Scheme,
+        params: ConnectParams,
+    ) -> Result<Established<TransportStream>, ConnectError> {
+        let options = &self.shared.options;
+        let refused = |e| {
+            let report = RaceReport::new(
+                host.to_owned(),
+                port,
+                options.happy_eyeballs.preferred_family(),
+            );
+            ConnectError::input(e, report)
+        };
+        let family = match (params.family, options.dial_family()) {
+            (Some(requested), Some(allowed)) if requested != allowed => {
+                return Err(refused(InputError::FamilyExcluded { requested, allowed }));
+            }
+            (requested, allowed) => requested.or(allowed),
+        };
+        let dialer = self.dialer(host, scheme).map_err(refused)?;
+        // From its parts: `default()` would build (and drop) a resolver per connect.
+        HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
+            .with_connect_timeout(options.connect_timeout)
+            .connect_with(host, port, params.with_family(family))
+            .await
+    }
+}
+
+impl<R> Clone for RawSocketTransport<R> {
+    fn clone(&self) -> Self {
+        Self {
+            shared: Arc::clone(&self.shared),
+            resolver: Arc::clone(&self.resolver),
+        }
+    }
+}
+
+impl<R> fmt::Debug for RawSocketTransport<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RawSocketTransport")
+            .field("options", &self.shared.options)
+            .finish_non_exhaustive()
+    }
+}

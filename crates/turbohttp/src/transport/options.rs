@@ -3,25 +3,19 @@
 //!
 //! [`RawSocketTransport`]: super::RawSocketTransport
 
-use std::io;
 use std::net::IpAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
-use super::socket_options::{SocketOptions, SocketOptionsError};
-use super::tls::TlsOptions;
-use crate::transport::connection::{AddressFamily, HappyEyeballsOptions, OptionsError};
+use crate::DEFAULT_CONNECT_TIMEOUT;
+use crate::dial::{SocketOptions, SocketOptionsError, TlsConfigError, TlsOptions};
+use turbohttp_proto::{AddressFamily, HappyEyeballsOptions, OptionsError};
 
-/// The default connect timeout: 30 s, as Go's `http.DefaultTransport`. It bounds the
-/// whole connect (resolution, every attempt, every TLS handshake), not one attempt.
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
-
-/// How a [`RawSocketTransport`](super::RawSocketTransport) connects.
+/// How a [`RawSocketTransport`](crate::RawSocketTransport) connects.
 ///
 /// ```
 /// use std::time::Duration;
 /// use turbohttp::AddressFamily;
-/// use turbohttp::transport::{SocketOptions, TransportOptions};
+/// use turbohttp::{SocketOptions, TransportOptions};
 ///
 /// let mut options = TransportOptions::default()
 ///     .with_connect_timeout(Duration::from_secs(5))
@@ -106,11 +100,11 @@ impl TransportOptions {
         self
     }
 
-    /// Checks every option; [`RawSocketTransport::new`](super::RawSocketTransport::new)
+    /// Checks every option; [`RawSocketTransport::new`](crate::RawSocketTransport::new)
     /// does this (and builds the TLS configuration) before any socket is opened.
     pub fn validate(&self) -> Result<(), TransportOptionsError> {
         self.validate_except_tls()?;
-        self.tls.validate()
+        Ok(self.tls.validate()?)
     }
 
     /// Every check but the TLS configuration's, for callers that build it next anyway.
@@ -163,108 +157,7 @@ pub enum TransportOptionsError {
         /// The local address, of the other family.
         local: IpAddr,
     },
-    /// An ALPN protocol name is empty or longer than the 255 bytes TLS allows.
-    #[error("the ALPN protocol name {name:?} is not 1 to 255 bytes long")]
-    InvalidAlpnProtocol {
-        /// The name, lossily decoded.
-        name: String,
-    },
-    /// The TLS server name override is neither a DNS name nor an IP address.
-    #[error("the TLS server name {name:?} is neither a valid DNS name nor an IP address")]
-    InvalidServerName {
-        /// The name given.
-        name: String,
-    },
-    /// With the webpki roots off and no custom root, no certificate could ever verify.
-    #[error(
-        "no root certificate is configured (the webpki roots are off and no custom root \
-         was added), so no server certificate could be verified"
-    )]
-    NoRootCertificates,
-    /// A custom root certificate cannot be used as a trust anchor.
-    #[error("custom root certificate #{index} cannot be used as a trust anchor: {reason}")]
-    InvalidRootCertificate {
-        /// Its position among the custom roots, from 0.
-        index: usize,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// A PEM file of root certificates could not be read or parsed.
-    #[error("could not read root certificates from {}: {error}", path.display())]
-    ReadRootCertificates {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong (in the message already, so not a `source()`).
-        error: io::Error,
-    },
-    /// A PEM file or buffer holds no certificate at all.
-    #[error("{origin} contains no PEM certificate")]
-    NoCertificateInPem {
-        /// The file name, or "the PEM data".
-        origin: String,
-    },
-    /// A TLS option that builds part of the rustls configuration was set beside a
-    /// caller's whole configuration ([`TlsOptions::rustls_config`]), which decides it.
-    #[error(
-        "the TLS option {option} cannot be combined with a caller's rustls ClientConfig \
-         (TlsOptions::rustls_config), which decides it: set it in that ClientConfig instead"
-    )]
-    ConflictsWithRustlsConfig {
-        /// The option, as its field is named.
-        option: &'static str,
-    },
-    /// The platform's trust store gave no usable root certificate.
-    #[error(
-        "no root certificate could be loaded from the platform's trust store ({reason}); \
-         install the CA certificates, point SSL_CERT_FILE at a bundle, or use other roots"
-    )]
-    NoNativeRoots {
-        /// What rustls-native-certs reported, or that the store is empty.
-        reason: String,
-    },
-    /// A PEM file of client certificates could not be read or parsed.
-    #[error("could not read the client certificate from {}: {error}", path.display())]
-    ReadClientCertificate {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong (in the message already, so not a `source()`).
-        error: io::Error,
-    },
-    /// A PEM file of a private key could not be read or parsed.
-    #[error("could not read the private key from {}: {error}", path.display())]
-    ReadPrivateKey {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong (in the message already, so not a `source()`).
-        error: io::Error,
-    },
-    /// A PEM file or buffer holds no private key.
-    #[error("{origin} contains no PEM private key (PKCS#8, PKCS#1 or SEC1)")]
-    NoPrivateKeyInPem {
-        /// The file name, or "the PEM data".
-        origin: String,
-    },
-    /// The client certificate chain is empty.
-    #[error("the client certificate chain is empty; it must start with the client's certificate")]
-    EmptyClientCertificateChain,
-    /// The client's private key is not the key of its certificate.
-    #[error(
-        "the client private key does not match the client certificate (the first of the chain)"
-    )]
-    ClientKeyMismatch,
-    /// rustls refused the client certificate or key.
-    #[error("the client certificate or key cannot be used: {reason}")]
-    InvalidClientCertificate {
-        /// rustls' reason.
-        reason: String,
-    },
-    /// rustls refused the configuration.
-    #[error("rustls refused the TLS configuration: {0}")]
-    Tls(rustls::Error),
-}
-
-impl From<rustls::Error> for TransportOptionsError {
-    fn from(error: rustls::Error) -> Self {
-        Self::Tls(error)
-    }
+    /// The TLS options cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsConfigError),
 }

@@ -10,11 +10,12 @@ use hyper::Uri;
 use hyper_util::rt::TokioIo;
 use tower_service::Service;
 
+use super::RawSocketTransport;
 use super::connection_info::{ClientStream, ConnectionInfo};
-use super::raw_socket::RawSocketTransport;
-use super::scheme::Scheme;
-use super::stream::TransportStream;
-use crate::transport::connection::{ConnectError, Established, Resolver};
+use crate::dial::TransportStream;
+use crate::race::{ConnectError, Established};
+use crate::resolve::Resolver;
+use crate::scheme::Scheme;
 
 /// Why a connect for a URI failed.
 #[derive(Debug, thiserror::Error)]

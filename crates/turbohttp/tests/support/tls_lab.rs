@@ -26,7 +26,7 @@ use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
-use turbohttp::transport::connection::{NoResolver, StaticResolver};
+use turbohttp::{NoResolver, StaticResolver};
 
 pub const V6: Ipv6Addr = Ipv6Addr::LOCALHOST;
 pub const V4: Ipv4Addr = Ipv4Addr::LOCALHOST;

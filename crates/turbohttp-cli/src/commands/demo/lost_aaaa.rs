@@ -12,9 +12,9 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use turbohttp::DisplayDuration;
 use turbohttp::HappyEyeballsOptions;
-use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
-use turbohttp::transport::connection::{Answers, DnsOptions, DnsResolver, Resolver};
+use turbohttp::{Answers, DnsOptions, DnsResolver, Resolver};
 
 use super::{Run, fetch, section};
 use crate::dns_lab::{Behaviour, DnsLab, Zone};

@@ -25,10 +25,10 @@ use turbohttp::ConnectParams;
 use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
 use tokio::time::Instant;
+use turbohttp::DisplayDuration;
 use turbohttp::sim::Behavior;
-use turbohttp::transport::connection::happy_eyeballs::DisplayDuration;
-use turbohttp::transport::connection::{NoResolver, RaceReport, Resolver, StaticResolver};
 use turbohttp::{ConnectError, HappyEyeballsOptions, SocketOptions};
+use turbohttp::{NoResolver, RaceReport, Resolver, StaticResolver};
 
 use crate::args::DemoArgs;
 use crate::commands::connect::present;

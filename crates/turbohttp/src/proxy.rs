@@ -21,16 +21,15 @@ use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tower_service::Service;
 
-use super::connection::Host;
-use super::connection_info::ClientStream;
-use super::options::DEFAULT_CONNECT_TIMEOUT;
-use super::raw_socket::RawSocketTransport;
-use super::tls::{ALPN_H2, TlsFailurePolicy, classify_handshake_error, server_name_of};
+use crate::dial::{ALPN_H2, TlsFailurePolicy, classify_handshake_error, server_name_of};
+use crate::host::Host;
+use crate::race::DEFAULT_CONNECT_TIMEOUT;
+use crate::transport::{ClientStream, RawSocketTransport};
 
 /// A connector over a proxy connector (`Tunnel` or `SocksV5` over a
 /// [`RawSocketTransport`]) that, for `https` URIs, runs the TLS handshake with the
 /// origin, verified for the origin's name, through the tunnel. `http` URIs pass
-/// through. The [`ConnectionInfo`](super::ConnectionInfo) (the race to the proxy, with
+/// through. The [`ConnectionInfo`](crate::ConnectionInfo) (the race to the proxy, with
 /// the ALPN the origin chose) still reaches every response.
 ///
 /// The whole call is bounded by one deadline: the race to the proxy, the proxy's
@@ -41,9 +40,9 @@ use super::tls::{ALPN_H2, TlsFailurePolicy, classify_handshake_error, server_nam
 ///
 /// [`from_transport`](Self::from_transport) takes everything from the transport the
 /// proxy connector wraps: its TLS configuration, its
-/// [`server_name`](super::TlsOptions::server_name) override and
-/// [`failure_policy`](super::TlsOptions::failure_policy), and its
-/// [`connect_timeout`](super::TransportOptions::connect_timeout) as the deadline:
+/// [`server_name`](crate::TlsOptions::server_name) override and
+/// [`failure_policy`](crate::TlsOptions::failure_policy), and its
+/// [`connect_timeout`](crate::TransportOptions::connect_timeout) as the deadline:
 ///
 /// ```no_run
 /// use bytes::Bytes;
@@ -51,7 +50,7 @@ use super::tls::{ALPN_H2, TlsFailurePolicy, classify_handshake_error, server_nam
 /// use hyper_util::client::legacy::Client;
 /// use hyper_util::client::legacy::connect::proxy::Tunnel;
 /// use hyper_util::rt::TokioExecutor;
-/// use turbohttp::transport::{ConnectionInfo, RawSocketTransport, TlsThroughProxy, TransportOptions};
+/// use turbohttp::{ConnectionInfo, RawSocketTransport, TlsThroughProxy, TransportOptions};
 ///
 /// async fn run() -> Result<(), Box<dyn std::error::Error>> {
 ///     let transport = RawSocketTransport::new(TransportOptions::default())?;
@@ -226,7 +225,7 @@ where
 }
 
 impl Connection for ProxiedStream {
-    /// The race's [`ConnectionInfo`](super::ConnectionInfo), its `alpn` the origin's
+    /// The race's [`ConnectionInfo`](crate::ConnectionInfo), its `alpn` the origin's
     /// (`None` for plain HTTP); HTTP/2 when the origin chose it by ALPN (never from
     /// the proxy connection's own ALPN).
     fn connected(&self) -> Connected {

@@ -14,9 +14,10 @@ use std::task::{Context, Poll};
 use tokio::time::{Instant, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::race::{Event, Outcome, Race};
 use super::timer::Deadline;
-use crate::transport::connection::{Dialer, Resolver};
+use crate::dial::Dialer;
+use crate::resolve::Resolver;
+use turbohttp_proto::race::{Event, Outcome, Race};
 
 /// Executes `race`, asking `resolver` about `host` and dialing with `dialer`; returns
 /// the outcome and the winner's stream on success (the race, borrowed rather than

@@ -4,7 +4,8 @@ use std::error::Error as StdError;
 use std::fmt;
 use std::io;
 
-use crate::transport::connection::{AddressFamily, InputError};
+use crate::host::InputError;
+use turbohttp_proto::AddressFamily;
 use turbohttp_proto::OptionsError;
 use turbohttp_proto::dns::LookupFailureKind;
 use turbohttp_proto::{

@@ -15,7 +15,7 @@ impl Scheme {
     /// Parses `http` or `https`, ignoring ASCII case.
     ///
     /// ```
-    /// use turbohttp::transport::Scheme;
+    /// use turbohttp::Scheme;
     /// assert_eq!(Scheme::parse("HTTPS"), Some(Scheme::Https));
     /// assert_eq!(Scheme::parse("ftp"), None);
     /// ```

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::transport::connection::AddressFamily;
+use turbohttp_proto::AddressFamily;
 
 /// What may differ from one connect to the next: a family restriction, a timeout and
 /// a cancellation token. The default restricts nothing, takes the connector's timeout

@@ -26,8 +26,6 @@ mod error;
 mod params;
 mod timer;
 
-pub use turbohttp_proto::{plan, race};
-
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -36,17 +34,18 @@ use tokio_util::sync::CancellationToken;
 
 pub use error::{ConnectError, ConnectErrorKind};
 pub use params::ConnectParams;
-pub use turbohttp_proto::{
-    AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, HappyEyeballsOptions,
-    MIN_DELAY, OptionsError, QueryOutcome, QueryRecord, RaceReport,
-};
 
-use super::host::Parsed;
-use super::{AddressFamily, Answers, DefaultResolver, Dialer, Host, Resolver, TcpDialer};
-use crate::transport::DEFAULT_CONNECT_TIMEOUT;
-use plan::{Plan, PlanError};
-use race::{Outcome, Race};
+use crate::dial::{Dialer, TcpDialer};
+use crate::host::{Host, Parsed};
+use crate::resolve::{Answers, DefaultResolver, Resolver};
 use turbohttp_proto::dns::QueryType;
+use turbohttp_proto::plan::{self, Plan, PlanError};
+use turbohttp_proto::race::{Outcome, Race};
+use turbohttp_proto::{AddressFamily, HappyEyeballsOptions, OptionsError, RaceReport};
+
+/// The default connect timeout: 30 s, as Go's `http.DefaultTransport`. It bounds the
+/// whole connect (resolution, every attempt, every TLS handshake), not one attempt.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// About thirty years: tokio's own "far future".
 const FAR_FUTURE: Duration = Duration::from_secs(86_400 * 365 * 30);
@@ -335,14 +334,14 @@ fn queries(
 /// returning the first that connects: the entry point of the specification. Dropping
 /// the future cancels every attempt. Each call reads the system's DNS configuration
 /// and starts with a cold cache; keep a [`HappyEyeballs`] (or a
-/// [`RawSocketTransport`](crate::transport::RawSocketTransport)) to share one, and
+/// [`RawSocketTransport`](crate::RawSocketTransport)) to share one, and
 /// to choose options, a timeout, a family or a cancellation token
 /// ([`HappyEyeballs::connect_with`]).
 ///
 /// Connections get the transport's default socket options (`TCP_NODELAY`, keepalive;
-/// see [`SocketOptions`](crate::transport::SocketOptions)), through the same
-/// [`connect_socket`](crate::transport::connect_socket) as
-/// [`RawSocketTransport`](crate::transport::RawSocketTransport).
+/// see [`SocketOptions`](crate::SocketOptions)), through the same
+/// [`connect_socket`](crate::connect_socket) as
+/// [`RawSocketTransport`](crate::RawSocketTransport).
 ///
 /// ```
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {

@@ -16,7 +16,7 @@ use super::{Answers, DnsResolver, Resolver, SystemResolver};
 /// build the connector with [`DefaultResolver::system`] or [`SystemResolver`] then.
 ///
 /// ```
-/// use turbohttp::transport::connection::DefaultResolver;
+/// use turbohttp::DefaultResolver;
 /// let resolver = DefaultResolver::system();
 /// assert_eq!(resolver.kind(), "system");
 /// ```

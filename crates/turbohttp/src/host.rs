@@ -26,7 +26,7 @@ impl Host {
     /// IPv6 literal with or without brackets (`::1`, `[::1]`, `[fe80::1%2]`).
     ///
     /// ```
-    /// use turbohttp::transport::connection::Host;
+    /// use turbohttp::Host;
     /// assert_eq!(Host::parse("[::1]").unwrap(), Host::parse("::1").unwrap());
     /// assert!(Host::parse("").is_err());
     /// assert!(Host::parse("exa mple.com").is_err());
@@ -191,7 +191,7 @@ pub fn parse_port(input: &str) -> Result<u16, InputError> {
 /// Parses `HOST:PORT`, with an IPv6 literal in brackets (`[::1]:443`).
 ///
 /// ```
-/// use turbohttp::transport::connection::{parse_authority, Host};
+/// use turbohttp::{parse_authority, Host};
 /// let (host, port) = parse_authority("[::1]:8443").unwrap();
 /// assert_eq!((host.to_string(), port), ("[::1]".to_string(), 8443));
 /// assert!(parse_authority("::1:443").is_err()); // ambiguous without brackets
@@ -247,7 +247,7 @@ pub enum InputError {
         input: String,
     },
     /// The connect asked for one family, but the transport dials only the other
-    /// ([`TransportOptions::family`](crate::transport::TransportOptions::family), or its
+    /// ([`TransportOptions::family`](crate::TransportOptions::family), or its
     /// only local address).
     #[error("{requested} was asked for, but this transport dials {allowed} only")]
     FamilyExcluded {

@@ -14,7 +14,7 @@ use super::{Answers, Resolver, SystemResolver};
 ///
 /// ```
 /// # tokio_test_block_on(async {
-/// use turbohttp::transport::connection::{Resolver, StaticResolver};
+/// use turbohttp::{Resolver, StaticResolver};
 /// let resolver = StaticResolver::new()
 ///     .with_override("example.test", 443, ["[::1]:443".parse().unwrap(), "127.0.0.1:443".parse().unwrap()]);
 /// let addrs = resolver.resolve("EXAMPLE.test", 443).await.unwrap();

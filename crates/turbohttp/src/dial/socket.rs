@@ -10,7 +10,7 @@ use std::time::Duration;
 use socket2::{Domain, Protocol, SockAddr, Socket, TcpKeepalive, Type};
 use tokio::net::{TcpSocket, TcpStream};
 
-use crate::transport::connection::{AddressFamily, AttemptError};
+use turbohttp_proto::{AddressFamily, AttemptError};
 
 /// The default TCP keepalive idle time and probe interval: 60 s, as curl's.
 pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
@@ -19,7 +19,7 @@ pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
 pub const MAX_INTERFACE_NAME_LEN: usize = 15;
 
 /// The options set on every socket before it connects; the transport's are
-/// [`TransportOptions::socket`](super::TransportOptions::socket). They mirror
+/// [`TransportOptions::socket`](crate::TransportOptions::socket). They mirror
 /// hyper-util's `HttpConnector` setters.
 ///
 /// Fields are public (read and assign them); the struct is `#[non_exhaustive]`, so build
@@ -33,7 +33,7 @@ pub const MAX_INTERFACE_NAME_LEN: usize = 15;
 /// ```
 /// use std::net::Ipv4Addr;
 /// use std::time::Duration;
-/// use turbohttp::transport::SocketOptions;
+/// use turbohttp::SocketOptions;
 ///
 /// let options = SocketOptions::default()
 ///     .with_keepalive_interval(Duration::from_secs(10))
@@ -58,7 +58,7 @@ pub const MAX_INTERFACE_NAME_LEN: usize = 15;
 /// Local addresses: each family binds its own (`local_address_v4` for IPv4
 /// connections, `local_address_v6` for IPv6). When only one is set, only that family
 /// can be dialed, as with hyper-util's `set_local_address`: a
-/// [`RawSocketTransport`](super::RawSocketTransport) then races that family alone, and
+/// [`RawSocketTransport`](crate::RawSocketTransport) then races that family alone, and
 /// [`connect_socket`] refuses an address of the other family with a clear error.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -345,7 +345,7 @@ fn keepalive_seconds(which: &'static str, value: Duration) -> Result<(), SocketO
 }
 
 /// Why a set of [`SocketOptions`] was refused. At the transport's boundary it is
-/// [`TransportOptionsError::Socket`](super::TransportOptionsError::Socket).
+/// [`TransportOptionsError::Socket`](crate::TransportOptionsError::Socket).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SocketOptionsError {

@@ -33,8 +33,8 @@ const RESOLV_CONF: &str = "/etc/resolv.conf";
 ///
 /// ```no_run
 /// # async fn example() -> Result<(), Box<dyn std::error::Error>> {
-/// use turbohttp::transport::connection::DnsResolver;
-/// use turbohttp_proto::dns::QueryType;
+/// use turbohttp::DnsResolver;
+/// use turbohttp::QueryType;
 ///
 /// let resolver = DnsResolver::with_servers(&["127.0.0.1:53".parse()?]);
 /// // Two independent futures: the race starts on whichever answers first.
@@ -87,7 +87,7 @@ const MAX_REMEMBERED: usize = 1024;
 ///
 /// ```
 /// use std::time::Duration;
-/// use turbohttp::transport::connection::DnsOptions;
+/// use turbohttp::DnsOptions;
 ///
 /// let options = DnsOptions::default()
 ///     .with_timeout(Duration::from_millis(500))
@@ -561,7 +561,7 @@ fn reason(error: &NetError) -> String {
 
 impl super::Resolver for DnsResolver {
     /// AAAA and A at once, joined: the IPv6 addresses first. The race does not use
-    /// this; it asks each family on its own ([`Answers::PerFamily`](super::Answers)).
+    /// this; it asks each family on its own ([`Answers::PerFamily`](crate::Answers)).
     async fn resolve(&self, host: &str, port: u16) -> io::Result<Vec<SocketAddr>> {
         let (v6, v4) = tokio::join!(
             DnsResolver::lookup(self, host, QueryType::Aaaa),

@@ -1,15 +1,32 @@
-//! Opening one connection to one address: the [`Dialer`] trait and the plain TCP
-//! dialer.
+//! Opening one connection to one address: the [`Dialer`] trait, and the pieces a
+//! dialer is made of: socket options and the one function that opens a socket with
+//! them (`socket.rs`), plain TCP (`tcp.rs`), TLS (`tls/`), the stream either yields
+//! (`stream.rs`), and the transport's dialer that puts them together
+//! (`raw_socket.rs`).
+
+mod raw_socket;
+mod socket;
+mod stream;
+mod tcp;
+mod tls;
+
+pub use raw_socket::RawSocketDialer;
+pub use socket::{
+    DEFAULT_KEEPALIVE, MAX_INTERFACE_NAME_LEN, SocketOptions, SocketOptionsError, connect_socket,
+};
+pub use stream::TransportStream;
+pub use tcp::TcpDialer;
+pub(crate) use tls::classify_handshake_error;
+pub use tls::{
+    ALPN_H2, ALPN_HTTP_1_1, CertificateRejected, ClientCertificate, HandshakeRefused, PemError,
+    TlsConfigError, TlsFailurePolicy, TlsHandshake, TlsOptions, TlsVersion, server_name_of,
+};
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use tokio::net::TcpStream;
-
 use turbohttp_proto::AttemptError;
-
-use crate::transport::socket_options::{SocketOptions, connect_socket};
 
 /// Opens a connection to one socket address and runs any per-connection setup on it
 /// (socket options, a TLS handshake). One call is one attempt of the race.
@@ -44,22 +61,5 @@ impl<D: Dialer + ?Sized> Dialer for Arc<D> {
         addr: SocketAddr,
     ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
         (**self).dial(addr)
-    }
-}
-
-/// A TCP connect with socket options and no setup step, through the same
-/// [`connect_socket`] as the transport, so that both set sockets up alike. The default
-/// options are the transport's (`TCP_NODELAY` on, keepalive).
-#[derive(Debug, Clone, Default)]
-pub struct TcpDialer {
-    /// The options set on every socket.
-    pub socket: SocketOptions,
-}
-
-impl Dialer for TcpDialer {
-    type Stream = TcpStream;
-
-    async fn dial(&self, addr: SocketAddr) -> Result<TcpStream, AttemptError> {
-        connect_socket(addr, &self.socket).await
     }
 }

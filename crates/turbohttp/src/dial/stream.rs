@@ -1,4 +1,4 @@
-//! [`TransportStream`]: the connection a [`RawSocketTransport`](super::RawSocketTransport)
+//! [`TransportStream`]: the connection a [`RawSocketTransport`](crate::RawSocketTransport)
 //! returns, plain TCP or TLS over TCP.
 
 use std::io;

@@ -36,7 +36,7 @@ pub enum Answers {
 ///
 /// A one-shot resolver implements [`Resolver::resolve`] only: its single answer
 /// carries every family. A resolver that can ask for each family on its own (like
-/// [`DnsResolver`](super::DnsResolver)) also says [`Answers::PerFamily`] and
+/// [`DnsResolver`](crate::DnsResolver)) also says [`Answers::PerFamily`] and
 /// implements [`Resolver::lookup`], so that the race can start on the first answer.
 ///
 /// An implementation must not block the calling thread ([`SystemResolver`] moves
@@ -45,7 +45,7 @@ pub enum Answers {
 pub trait Resolver: Send + Sync {
     /// The addresses of `host` at `port`, in resolver order. An empty list is allowed
     /// (the connect then fails with
-    /// [`ConnectErrorKind::NoAddresses`](super::ConnectErrorKind::NoAddresses)).
+    /// [`ConnectErrorKind::NoAddresses`](crate::ConnectErrorKind::NoAddresses)).
     fn resolve(
         &self,
         host: &str,

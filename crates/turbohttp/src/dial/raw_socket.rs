@@ -1,0 +1,53 @@
+//! [`RawSocketDialer`]: the transport's dialer, which gives each attempt its socket
+//! options and, for `https`, its TLS handshake.
+//!
+//! "Raw socket" is the seed's name (`RawSocketTransport.cs`): a socket as the OS gives
+//! it, with no pool and no HTTP on it yet; it is not a `SOCK_RAW` socket.
+
+use std::net::SocketAddr;
+
+use turbohttp_proto::AttemptError;
+
+use super::Dialer;
+use super::socket::{SocketOptions, connect_socket};
+use super::stream::TransportStream;
+use super::tls::TlsHandshake;
+
+/// Dials one address for a [`RawSocketTransport`](crate::RawSocketTransport): [`connect_socket`] (socket options,
+/// local bind, TCP connect), then the TLS handshake if there is one. An attempt is won
+/// only once both are done, so every path of the race (racing, sequential, one family)
+/// yields connections set up the same way.
+#[derive(Debug, Clone)]
+pub struct RawSocketDialer {
+    socket: SocketOptions,
+    tls: Option<TlsHandshake>,
+}
+
+impl RawSocketDialer {
+    /// A dialer that applies `socket` to every connection and then runs `tls`, if any.
+    pub fn new(socket: SocketOptions, tls: Option<TlsHandshake>) -> Self {
+        Self { socket, tls }
+    }
+
+    /// The socket options.
+    pub fn socket_options(&self) -> &SocketOptions {
+        &self.socket
+    }
+
+    /// The TLS step, if any.
+    pub fn tls(&self) -> Option<&TlsHandshake> {
+        self.tls.as_ref()
+    }
+}
+
+impl Dialer for RawSocketDialer {
+    type Stream = TransportStream;
+
+    async fn dial(&self, addr: SocketAddr) -> Result<TransportStream, AttemptError> {
+        let tcp = connect_socket(addr, &self.socket).await?;
+        match &self.tls {
+            None => Ok(TransportStream::Plain(tcp)),
+            Some(tls) => Ok(TransportStream::Tls(Box::new(tls.run(tcp).await?))),
+        }
+    }
+}
