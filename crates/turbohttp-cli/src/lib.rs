@@ -10,8 +10,8 @@
 //! * [`timeline`]: the table and chart of a race. [`json`]: the `--json` contract.
 //! * [`exit`]: curl's exit codes and the error that carries one.
 //! * [`http`]: one HTTP GET over a connected stream, and the demo's server.
-//! * [`lab`]: the demo's dual-stack lab on loopback (a black-holed `[::1]`); its DNS
-//!   server is the library tests' DNS lab (`tests/support/dns_lab.rs`).
+//! * [`lab`]: the demo's dual-stack lab on loopback (a black-holed `[::1]` from
+//!   `turbohttp-lab`, whose DNS server the demo's third scene uses too).
 //! * [`transport`]: the library's transport, built from the flags.
 //! * [`commands`]: `connect`, `get`, `simulate`, `demo`.
 
@@ -20,9 +20,6 @@
 
 pub mod args;
 pub mod commands;
-/// The DNS lab of the library's tests: a DNS server on loopback for the demo.
-#[path = "../../turbohttp/tests/support/dns_lab.rs"]
-pub(crate) mod dns_lab;
 pub mod exit;
 pub mod http;
 pub mod json;

@@ -10,7 +10,7 @@ use std::thread;
 
 use assert_cmd::Command;
 use serde_json::Value;
-use turbohttp_cli::lab::BlackHole;
+use turbohttp_lab::BlackHole;
 
 fn turbohttp() -> Command {
     Command::cargo_bin("turbohttp").expect("the turbohttp binary is built")

@@ -2,15 +2,12 @@
 //! loopback, the DNS rows of the timeline and of `--json`, and `simulate`'s
 //! `--dns-aaaa` / `--dns-a`.
 
-#[path = "../../turbohttp/tests/support/dns_lab.rs"]
-mod dns_lab;
-
 use std::net::{IpAddr, Ipv4Addr, TcpListener};
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
-use dns_lab::{Behaviour, DnsLab, Zone};
 use serde_json::Value;
+use turbohttp_lab::dns::{Behaviour, DnsLab, Zone};
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 

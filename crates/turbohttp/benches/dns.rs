@@ -7,7 +7,7 @@
 //! cargo bench -p turbohttp --bench dns
 //! ```
 //!
-//! One DNS lab (tests/support/dns_lab.rs) serves three names:
+//! One DNS lab (turbohttp-lab) serves three names:
 //!
 //! 1. `lost-aaaa.bench.test`: A at once, AAAA never. Time to a connected socket.
 //! 2. `slow-aaaa.bench.test`: A at once, AAAA after 300 ms; both families healthy.
@@ -43,8 +43,6 @@
 
 #[path = "support/common.rs"]
 mod common;
-#[path = "../tests/support/dns_lab.rs"]
-mod dns_lab;
 
 use common::{drain, ms, number, percentile, probe_python, rotation, us};
 use std::collections::HashMap;
@@ -62,7 +60,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 use turbohttp::ConnectParams;
 
-use dns_lab::{Behaviour, DnsLab, Zone};
 use hyper::Uri;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
@@ -73,6 +70,7 @@ use turbohttp::{
     DnsOptions, DnsResolver, NoResolver, Resolver, StaticResolver, SystemResolver, TcpDialer,
 };
 use turbohttp::{HappyEyeballs, HappyEyeballsOptions};
+use turbohttp_lab::dns::{Behaviour, DnsLab, Zone};
 
 /// Row 1: A at once, AAAA never.
 const LOST: &str = "lost-aaaa.bench.test";

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
-use super::AddressFamily;
+use turbohttp_proto::AddressFamily;
 
 /// The longest DNS name, without its trailing dot (RFC 1035 §2.3.4).
 const MAX_NAME_LEN: usize = 253;

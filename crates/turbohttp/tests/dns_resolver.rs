@@ -3,18 +3,15 @@
 //! only the lab (never resolv.conf, never a real name), with a 500 ms timeout and one
 //! try, so that failures are quick.
 
-#[path = "support/dns_lab.rs"]
-mod dns_lab;
-
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use dns_lab::{Behaviour, DnsLab, SeenQuery, Transport, Zone};
-use hickory_proto::rr::RecordType;
 use turbohttp::{DnsOptions, DnsResolver};
 use turbohttp::{LookupFailure, LookupFailureKind, QueryType};
+use turbohttp_lab::dns::RecordType;
+use turbohttp_lab::dns::{Behaviour, DnsLab, SeenQuery, Transport, Zone};
 
 const TIMEOUT: Duration = Duration::from_millis(500);
 

@@ -6,15 +6,13 @@
 //! return the inner connection itself, whose `Connection::connected` hyper-util's
 //! client reads. For `https` origins, `TlsThroughProxy` adds TLS to the origin on top.
 
-#[path = "support/proxy_lab.rs"]
-mod proxy_lab;
-#[path = "support/tls_lab.rs"]
-mod tls_lab;
+mod support;
 
 use std::error::Error as StdError;
 use std::io;
 use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::time::{Duration, Instant};
+use support::{proxy_lab, tls_lab};
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};

@@ -3,10 +3,10 @@
 //! a stalled IPv6 leaves IPv4 half the budget, and no option `new` accepts fails a
 //! request.
 
-#[path = "support/tls_lab.rs"]
-mod tls_lab;
+mod support;
 
 use std::time::Duration;
+use support::tls_lab;
 
 use proptest::prelude::*;
 use turbohttp::AttemptOutcome;

@@ -7,12 +7,12 @@
 // Options are built as `default()` then assigned, never as literals: the option structs
 // become #[non_exhaustive] (which silences this lint by itself).
 
-#[path = "support/tls_lab.rs"]
-mod tls_lab;
+mod support;
 
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
+use support::tls_lab;
 use turbohttp::ConnectParams;
 
 use hyper::Uri;

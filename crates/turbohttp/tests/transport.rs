@@ -2,12 +2,12 @@
 //! IPv6 paths, TLS as the per-attempt setup step, socket options on every path, and
 //! hyper-util's client on top.
 
-#[path = "support/tls_lab.rs"]
-mod tls_lab;
+mod support;
 
 use std::io;
 use std::net::IpAddr;
 use std::time::Duration;
+use support::tls_lab;
 use turbohttp::ConnectParams;
 
 use bytes::Bytes;

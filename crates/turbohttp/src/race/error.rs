@@ -96,39 +96,6 @@ impl ConnectError {
         }
     }
 
-    /// The `ConnectError` somewhere in `error`'s source chain: the one call that gets
-    /// the race's story out of an error of hyper-util's client (which reads
-    /// `client error (Connect)`), or out of any error that wraps one.
-    ///
-    /// ```no_run
-    /// # async fn run(client: hyper_util::client::legacy::Client<turbohttp::RawSocketTransport, http_body_util::Empty<bytes::Bytes>>) {
-    /// use turbohttp::ConnectError;
-    /// if let Err(error) = client.get("http://example.com/".parse().unwrap()).await {
-    ///     match ConnectError::find_in(&error) {
-    ///         Some(connect) => eprintln!("{connect:#}"), // every query and attempt
-    ///         None => eprintln!("{error}"),
-    ///     }
-    /// }
-    /// # }
-    /// ```
-    pub fn find_in<'a>(error: &'a (dyn StdError + 'static)) -> Option<&'a ConnectError> {
-        let mut next = Some(error);
-        while let Some(error) = next {
-            if let Some(found) = error.downcast_ref::<ConnectError>() {
-                return Some(found);
-            }
-            // Transparent: its source() is the ConnectError's own source, not the error.
-            if let Some(found) = error
-                .downcast_ref::<crate::transport::TransportError>()
-                .and_then(crate::transport::TransportError::connect_error)
-            {
-                return Some(found);
-            }
-            next = error.source();
-        }
-        None
-    }
-
     /// The broad reason.
     pub fn kind(&self) -> ConnectErrorKind {
         self.kind

@@ -36,7 +36,7 @@ pub use error::{ConnectError, ConnectErrorKind};
 pub use params::ConnectParams;
 
 use crate::dial::{Dialer, TcpDialer};
-use crate::host::{Host, Parsed};
+use crate::host::{Host, InputError, Parsed};
 use crate::resolve::{Answers, DefaultResolver, Resolver};
 use turbohttp_proto::dns::QueryType;
 use turbohttp_proto::plan::{self, Plan, PlanError};
@@ -223,7 +223,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             report.host = literal.to_string();
         }
         if port == 0 {
-            return Err(ConnectError::input(super::InputError::PortZero, report));
+            return Err(ConnectError::input(InputError::PortZero, report));
         }
         if let Err(e) = self.options.validate_with_timeout(connect_timeout) {
             return Err(ConnectError::options(e, report));

@@ -6,8 +6,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use crate::DEFAULT_CONNECT_TIMEOUT;
 use crate::dial::{SocketOptions, SocketOptionsError, TlsConfigError, TlsOptions};
+use crate::race::DEFAULT_CONNECT_TIMEOUT;
 use turbohttp_proto::{AddressFamily, HappyEyeballsOptions, OptionsError};
 
 /// How a [`RawSocketTransport`](crate::RawSocketTransport) connects.

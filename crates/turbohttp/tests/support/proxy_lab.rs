@@ -3,8 +3,6 @@
 //! itself from its own table (the proxy's DNS, loopback addresses only), connects,
 //! and splices both ways. Either can be told to refuse, or to stay silent, instead.
 
-#![allow(dead_code)] // each test file uses a different subset
-
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};

@@ -2,8 +2,6 @@
 //! black-holed IPv6 listener, a refusing port, a resetting server, and ways to count
 //! this process's sockets. Only 127.0.0.1 and ::1 are ever used.
 
-#![allow(dead_code)] // each test file uses a different subset
-
 use std::convert::Infallible;
 use std::fs;
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpStream as StdTcpStream};

@@ -17,10 +17,10 @@ use turbohttp::HappyEyeballsOptions;
 use turbohttp::{Answers, DnsOptions, DnsResolver, Resolver};
 
 use super::{Run, fetch, section};
-use crate::dns_lab::{Behaviour, DnsLab, Zone};
 use crate::exit::{self, CliError};
 use crate::options::RaceConfig;
 use crate::parse::{self, Url};
+use turbohttp_lab::dns::{Behaviour, DnsLab, Zone};
 
 /// The name whose AAAA query the lab's DNS server never answers.
 pub const LOST_AAAA_HOST: &str = "lost-aaaa.test";

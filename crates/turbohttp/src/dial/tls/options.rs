@@ -9,9 +9,6 @@ use rustls::ClientConfig;
 use rustls::pki_types::pem::{self, PemObject};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
-#[cfg(doc)]
-use super::config::TlsConfigError;
-
 /// The ALPN name of HTTP/2.
 pub const ALPN_H2: &[u8] = b"h2";
 /// The ALPN name of HTTP/1.1.
@@ -44,7 +41,7 @@ pub enum TlsVersion {
 ///
 /// The chain starts with the client's own certificate. rustls checks that the key
 /// matches it when the client configuration is built
-/// ([`TlsConfigError::ClientKeyMismatch`]).
+/// ([`TlsConfigError::ClientKeyMismatch`](crate::TlsConfigError::ClientKeyMismatch)).
 #[derive(Debug, PartialEq, Eq)]
 pub struct ClientCertificate {
     chain: Vec<CertificateDer<'static>>,
@@ -151,7 +148,7 @@ fn key_error(error: pem::Error, path: PathBuf, origin: &str) -> PemError {
 /// a whole [`ClientConfig`]: its roots, verifier, client certificate, versions and
 /// crypto provider are used as they are. The options that would build those parts
 /// (`webpki_roots` off, `native_roots`, `extra_roots`, `min_version`, `client_auth`)
-/// are then refused with [`TlsConfigError::ConflictsWithRustlsConfig`] rather
+/// are then refused with [`TlsConfigError::ConflictsWithRustlsConfig`](crate::TlsConfigError::ConflictsWithRustlsConfig) rather
 /// than silently ignored. ALPN is merged:
 ///
 /// * a config whose `alpn_protocols` is empty gets [`alpn_protocols`](Self::alpn_protocols)

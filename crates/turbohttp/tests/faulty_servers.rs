@@ -11,20 +11,20 @@
 //! Bounded for CI (2,000 races). For a long local soak:
 //!
 //! ```text
-//! TURBOHTTP_SOAK_RACES=100000 cargo test --release -p turbohttp --test soak -- --nocapture
+//! TURBOHTTP_SOAK_RACES=100000 cargo test --release -p turbohttp --test faulty_servers -- --nocapture
 //! ```
 //!
 //! (`TURBOHTTP_SOAK_SEED` picks another sequence of races.) This file holds one test so
 //! that nothing else in the process opens descriptors while it counts them.
 
-#[path = "support/fault_server.rs"]
-mod fault_server;
+mod support;
 
 use std::collections::BTreeMap;
 use std::io;
 use std::net::SocketAddr;
 use std::panic::resume_unwind;
 use std::time::{Duration, Instant};
+use support::fault_server;
 use turbohttp::ConnectParams;
 
 use fault_server::{Endpoint, Fault, FaultServer, Pki, memory_kib, open_fds};

@@ -4,12 +4,9 @@
 //! another name, thousands of records, CNAME loops.
 //!
 //! Messages are parsed and built with hickory-proto's `Message`; the only hand-made
-//! bytes are the deliberately malformed reply. The file depends on std, tokio and
-//! hickory-proto alone, so that the command's demo can include it with `#[path]`.
+//! bytes are the deliberately malformed reply.
 //!
 //! Names are test names (`*.test`), compared without case and without the final dot.
-
-#![allow(dead_code)] // each user takes a different subset
 
 use std::collections::{HashMap, HashSet};
 use std::io;
@@ -18,8 +15,10 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
+/// The record types [`Zone::rule`] takes (hickory's).
+pub use hickory_proto::rr::RecordType;
 use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
-use hickory_proto::rr::{Name, RData, Record, RecordType};
+use hickory_proto::rr::{Name, RData, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
 use tokio::task::{JoinHandle, JoinSet};

@@ -10,12 +10,12 @@
 // Options are built by assignment, never struct literals (they are becoming
 // #[non_exhaustive], at which point clippy stops suggesting literals).
 
-#[path = "support/tls_lab.rs"]
-mod tls_lab;
+mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
+use support::tls_lab;
 
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};

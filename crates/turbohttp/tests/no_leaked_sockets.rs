@@ -7,11 +7,11 @@
 //! runs the tests of one file on threads of one process, nextest in processes of
 //! their own; either way nothing else runs beside it here.
 
-#[path = "support/tls_lab.rs"]
-mod tls_lab;
+mod support;
 
 use std::net::SocketAddr;
 use std::time::Duration;
+use support::tls_lab;
 use turbohttp::ConnectParams;
 
 use bytes::Bytes;

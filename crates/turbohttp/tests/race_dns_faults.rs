@@ -6,18 +6,15 @@
 //! the resolution delay after the A answer) or as bounds that tell two behaviours
 //! apart (well under the DNS timeout that a resolver waiting for both answers pays).
 
-#[path = "support/dns_lab.rs"]
-mod dns_lab;
-
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 use turbohttp::ConnectParams;
 
-use dns_lab::{Behaviour, DnsLab, Zone};
 use turbohttp::{AddressFamily, ConnectError, ConnectErrorKind, Established, HappyEyeballs};
 use turbohttp::{DnsOptions, DnsResolver, TcpDialer};
+use turbohttp_lab::dns::{Behaviour, DnsLab, Zone};
 
 /// The lab's DNS timeout: a resolver that waited for the lost answer would take this
 /// long, so a connect well under it did not wait.

@@ -5,12 +5,12 @@
 // Options are built by assignment, never struct literals (they are becoming
 // #[non_exhaustive], at which point clippy stops suggesting literals).
 
-#[path = "support/tls_lab.rs"]
-mod tls_lab;
+mod support;
 
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use support::tls_lab;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty};

@@ -4,10 +4,10 @@
 //! stretch; only a lower bound is asserted, since a busy machine may wake us late.
 //! How late is measured by `examples/stagger_excess.rs`, not tested.
 
-#[path = "support/tls_lab.rs"]
-mod tls_lab;
+mod support;
 
 use std::time::{Duration, Instant};
+use support::tls_lab;
 
 use turbohttp::{AttemptOutcome, StaticResolver};
 use turbohttp::{HappyEyeballs, HappyEyeballsOptions};

@@ -1,0 +1,14 @@
+//! What the integration tests share, one module for all of them: servers on loopback
+//! that each test drives its own way. The DNS lab and the black-holed IPv6 address live
+//! in the `turbohttp-lab` crate, which the command's demo uses too.
+//!
+//! * `tls_lab`: certificates (rcgen), TLS and plain listeners, stalled listeners,
+//!   descriptor counts.
+//! * `proxy_lab`: HTTP CONNECT and SOCKS5 proxies.
+//! * `fault_server`: endpoints that echo, reset, stay silent or speak bad TLS.
+
+#![allow(dead_code)] // each test file uses a different subset
+
+pub mod fault_server;
+pub mod proxy_lab;
+pub mod tls_lab;
