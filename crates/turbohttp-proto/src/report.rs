@@ -358,6 +358,47 @@ impl RaceReport {
     }
 }
 
+/// `{}` is one line: who won, where and when, or that nobody did. `{:#}` adds every
+/// query and attempt, one per line, as a failed connect's `{:#}` does:
+///
+/// ```text
+/// connected to dual.test:443 at 127.0.0.1:443 in 251.2ms (attempt #1 of 2)
+///   AAAA +0ms..+0.4ms 1 address
+///   A +0ms..+0.4ms 1 address
+///   #0 [::1]:443 (IPv6) +0.5ms..+251.2ms cancelled
+///   #1 127.0.0.1:443 (IPv4) +250.5ms..+251.2ms won
+/// ```
+impl fmt::Display for RaceReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let elapsed = DisplayDuration(self.elapsed);
+        let n = self.attempts.len();
+        match self.winning_attempt() {
+            Some(won) => write!(
+                f,
+                "connected to {} at {} in {elapsed} (attempt #{} of {n})",
+                self.target(),
+                won.endpoint,
+                won.attempt
+            )?,
+            None => write!(
+                f,
+                "no connection to {} after {elapsed} ({n} attempt{})",
+                self.target(),
+                if n == 1 { "" } else { "s" }
+            )?,
+        }
+        if f.alternate() {
+            for query in &self.dns {
+                write!(f, "\n  {query}")?;
+            }
+            for attempt in &self.attempts {
+                write!(f, "\n  {attempt}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// Durations as operators read them: `250ms`, `1.5s`, `0.042ms`.
 #[derive(Debug, Clone, Copy)]
 pub struct DisplayDuration(pub Duration);

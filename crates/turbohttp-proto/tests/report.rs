@@ -205,6 +205,38 @@ fn the_report_names_its_target_and_winner() {
 }
 
 #[test]
+fn the_report_reads_as_one_line_or_one_line_per_attempt() {
+    let mut sim = Sim::new(&[V6A, V4A], HappyEyeballsOptions::default(), secs(10));
+    sim.events();
+    sim.tick(250);
+    sim.connect(260, 1);
+    let mut report = RaceReport::new("dual.test".to_owned(), 443, AddressFamily::V6);
+    report.attempts = sim.race.records().to_vec();
+    report.elapsed = ms(260);
+    assert_eq!(
+        report.to_string(),
+        "no connection to dual.test:443 after 260ms (2 attempts)"
+    );
+    report.winner = Some(1);
+    assert_eq!(
+        report.to_string(),
+        "connected to dual.test:443 at 192.0.2.1:443 in 260ms (attempt #1 of 2)"
+    );
+    assert_eq!(
+        format!("{report:#}"),
+        "connected to dual.test:443 at 192.0.2.1:443 in 260ms (attempt #1 of 2)\n  \
+         #0 [2001:db8::a]:443 (IPv6) +0ms..+260ms cancelled\n  \
+         #1 192.0.2.1:443 (IPv4) +250ms..+260ms won"
+    );
+    report.attempts.truncate(1);
+    report.winner = None;
+    assert_eq!(
+        report.to_string(),
+        "no connection to dual.test:443 after 260ms (1 attempt)"
+    );
+}
+
+#[test]
 fn an_error_with_its_own_words_and_no_payload_keeps_its_words() {
     // Some errors std makes carry a fixed message of their own but no payload
     // (`get_ref` is `None`) and no OS code: the message is theirs, not the kind's.

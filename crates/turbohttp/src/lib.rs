@@ -7,6 +7,13 @@
 //! dependencies, from the bottom up: hosts and schemes; resolvers; dialers (TCP, TLS,
 //! socket options); the race's driver; the transport and its `Service<Uri>`; proxies.
 //! The rules of the race live in the runtime-free core crate, `turbohttp-proto`.
+//!
+//! ## Cargo features
+//!
+//! The default features are the whole TCP + TLS library, the hyper-util
+//! `Service<Uri>` included. `quic` and `http3` are reserved and empty for now: QUIC
+//! attempts in the race and HTTP/3 over the winner will come behind them, so that a
+//! hyper-only user never builds quinn or h3.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]

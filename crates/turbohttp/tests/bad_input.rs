@@ -378,7 +378,7 @@ fn rows() -> Vec<Row> {
                     kind: ConnectErrorKind::AllAttemptsFailed,
                     cause: Cause::None,
                     message: Some(
-                        "the only attempt to connect to dual.test:443 failed: [2001:db8::2]:443: Connection refused (os error 111)",
+                        "the only attempt to connect to dual.test:443, at [2001:db8::2]:443, failed: Connection refused (os error 111)",
                     ),
                     resolves: 1,
                     dials: 1,
@@ -542,7 +542,7 @@ fn rows() -> Vec<Row> {
                     kind: ConnectErrorKind::AllAttemptsFailed,
                     cause: Cause::None,
                     message: Some(
-                        "the only attempt to connect to dual.test:443 failed: [2001:db8::1]:443: Connection refused (os error 111)",
+                        "the only attempt to connect to dual.test:443, at [2001:db8::1]:443, failed: Connection refused (os error 111)",
                     ),
                     resolves: 1,
                     dials: 1,

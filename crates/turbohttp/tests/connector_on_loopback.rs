@@ -34,7 +34,7 @@ async fn a_closed_port_is_refused_with_the_os_error_kept() {
     assert_eq!(
         err.to_string(),
         format!(
-            "the only attempt to connect to 127.0.0.1:{port} failed: 127.0.0.1:{port}: Connection refused (os error 111)"
+            "the only attempt to connect to 127.0.0.1:{port} failed: Connection refused (os error 111)"
         )
     );
     let failure = err.attempts()[0].failure.as_ref().unwrap();

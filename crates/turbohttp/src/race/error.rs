@@ -310,9 +310,14 @@ impl fmt::Display for ConnectError {
                     .first_meaningful_failure()
                     .and_then(|a| a.failure.as_ref().map(|failure| (a.endpoint, failure)));
                 match (n, first) {
+                    // An IP literal is its own endpoint: naming it twice says nothing.
+                    (1, Some((endpoint, failure))) if endpoint.to_string() == target => write!(
+                        f,
+                        "the only attempt to connect to {target} failed: {failure}"
+                    )?,
                     (1, Some((endpoint, failure))) => write!(
                         f,
-                        "the only attempt to connect to {target} failed: {endpoint}: {failure}"
+                        "the only attempt to connect to {target}, at {endpoint}, failed: {failure}"
                     )?,
                     (n, Some((endpoint, failure))) => write!(
                         f,

@@ -66,6 +66,29 @@ impl ConnectionInfo {
 
 /// The connection the transport's `Service` gives hyper-util: a [`TransportStream`]
 /// that also reports its [`ConnectionInfo`] (`Connected::extra`).
+///
+/// `Service::call` answers `TokioIo<ClientStream>` (hyper's IO traits over tokio's).
+/// Calling the service yourself, the socket is three steps in: `inner()` (hyper-util's
+/// `TokioIo`), `stream()` (this type's [`TransportStream`]), `tcp()` (tokio's
+/// `TcpStream`), or `tls()` for the rustls connection:
+///
+/// ```
+/// use tower_service::Service;
+/// use turbohttp::{RawSocketTransport, TransportOptions};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+/// let uri = format!("http://{}/", listener.local_addr()?).parse()?;
+/// let mut transport = RawSocketTransport::new(TransportOptions::default())?;
+/// let io = transport.call(uri).await?;
+/// let tcp = io.inner().stream().tcp();
+/// assert_eq!(tcp.peer_addr()?, listener.local_addr()?);
+/// assert!(tcp.nodelay()?); // the transport's default socket options
+/// assert!(io.inner().stream().tls().is_none());
+/// println!("{}", io.inner().info().report); // the race, one line
+/// # Ok(()) }
+/// ```
 #[derive(Debug)]
 pub struct ClientStream {
     stream: TransportStream,
