@@ -14,9 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "turbohttp",
     version,
     about = "Connect, fetch and simulate with a Happy Eyeballs (RFC 8305) connector, and see the race.",
-    after_help = "Exit codes follow curl's: 0 success, 2 usage error, 6 could not resolve, \
-                  7 could not connect, 22 HTTP error status (get --fail), 23 write error, 28 timed out, 35 TLS failure, \
-                  42 cancelled, 56 HTTP exchange failed."
+    after_help = crate::exit::help_text()
 )]
 pub struct Cli {
     /// What to do.

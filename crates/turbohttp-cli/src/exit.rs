@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use turbohttp::{AttemptOutcome, AttemptPhase};
+use turbohttp::AttemptPhase;
 use turbohttp::{ConnectError, ConnectErrorKind};
 
 /// Everything went well.
@@ -27,6 +27,55 @@ pub const CANCELLED: u8 = 42;
 pub const INTERFACE: u8 = 45;
 /// The HTTP exchange failed after connecting (curl: 56, "failure receiving network data").
 pub const HTTP: u8 = 56;
+
+/// Every exit code and the failure it means: `--help` prints this table and the README
+/// shows it (a test checks that the two agree).
+pub const TABLE: &[(u8, &str)] = &[
+    (OK, "success"),
+    (USAGE, "a malformed argument or option"),
+    (
+        RESOLVE,
+        "the host could not be resolved, or has no address of the requested family",
+    ),
+    (
+        CONNECT,
+        "no connection: every attempt was refused, timed out or failed to connect",
+    ),
+    (
+        HTTP_STATUS,
+        "get --fail: the server answered with a status of 400 or more",
+    ),
+    (WRITE, "the body could not be written"),
+    (TIMEOUT, "the connect timeout ran out"),
+    (
+        TLS,
+        "the attempt that got furthest failed its TLS handshake, or a certificate was rejected",
+    ),
+    (
+        CANCELLED,
+        "the race was cancelled (simulate --cancel-after)",
+    ),
+    (INTERFACE, "a local interface or address could not be used"),
+    (HTTP, "the HTTP exchange failed after connecting"),
+];
+
+/// [`TABLE`] as `--help` prints it, one code a line.
+pub fn help_text() -> String {
+    let mut text = String::from("Exit codes (curl's where curl has one):\n");
+    for (code, meaning) in TABLE {
+        text.push_str(&format!("  {code:>2}  {meaning}\n"));
+    }
+    text
+}
+
+/// [`TABLE`] as the README shows it, a Markdown table.
+pub fn markdown_table() -> String {
+    let mut text = String::from("| exit code | failure |\n|---:|---|\n");
+    for (code, meaning) in TABLE {
+        text.push_str(&format!("| {code} | {meaning} |\n"));
+    }
+    text
+}
 
 /// A failure of the command: the exit code and the one-line message for standard error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,9 +122,10 @@ impl std::error::Error for CliError {}
 /// The exit code of a failed connect.
 ///
 /// `InvalidInput` → 2, `Resolve`/`NoAddresses`/`FamilyUnavailable` → 6,
-/// `AllAttemptsFailed` → 7 (35 when `tls` and every attempt that failed on its own
-/// failed in its TLS setup), `TimedOut` → 28, `SetupRejected` → 35 (45 when it was
-/// this host's interface, not the peer, that refused), `Cancelled` → 42.
+/// `AllAttemptsFailed` → 7, or 35 when `tls` and the attempt that got furthest
+/// ([`ConnectError::leading_attempt`]) failed in its TLS setup, whatever the order
+/// of the addresses; `TimedOut` → 28, `SetupRejected` → 35 (45 when it was this
+/// host's interface, not the peer, that refused), `Cancelled` → 42.
 pub fn connect_code(error: &ConnectError, tls: bool) -> u8 {
     match error.kind() {
         ConnectErrorKind::InvalidInput => USAGE,
@@ -86,7 +136,7 @@ pub fn connect_code(error: &ConnectError, tls: bool) -> u8 {
         ConnectErrorKind::Cancelled => CANCELLED,
         ConnectErrorKind::SetupRejected if rejected_locally(error) => INTERFACE,
         ConnectErrorKind::SetupRejected => TLS,
-        ConnectErrorKind::AllAttemptsFailed if tls && all_failed_in_setup(error) => TLS,
+        ConnectErrorKind::AllAttemptsFailed if tls && leading_failed_in_setup(error) => TLS,
         _ => CONNECT,
     }
 }
@@ -102,16 +152,21 @@ fn rejected_locally(error: &ConnectError) -> bool {
         .any(|f| f.terminal && f.phase == AttemptPhase::Connect)
 }
 
-fn all_failed_in_setup(error: &ConnectError) -> bool {
-    let mut failed = error
-        .attempts()
-        .iter()
-        .filter(|a| a.outcome == AttemptOutcome::Failed)
-        .peekable();
-    failed.peek().is_some()
-        && failed.all(|a| {
-            a.failure
-                .as_ref()
-                .is_some_and(|f| f.phase == AttemptPhase::Setup)
-        })
+fn leading_failed_in_setup(error: &ConnectError) -> bool {
+    error
+        .leading_attempt()
+        .and_then(|a| a.failure.as_ref())
+        .is_some_and(|f| f.phase == AttemptPhase::Setup)
+}
+
+/// An error and its sources joined with ": ": the one line the command prints.
+pub fn sentence(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+        next = source.source();
+    }
+    text
 }

@@ -3,7 +3,7 @@
 //! from the start of the connect.
 //!
 //! ```text
-//! dual.test:443 resolved to 1 address in 0.4ms: 192.0.2.1:443 (IPv6 first)
+//! dual.test:443 resolved to 1 address in 0.4ms: 192.0.2.1:443 (IPv4 only: no race)
 //!
 //!   query  start  end     outcome    answer
 //!   AAAA   +0ms   +51ms   cancelled  not needed: the race ended first
@@ -25,7 +25,10 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use turbohttp::DisplayDuration;
-use turbohttp::{AttemptOutcome, AttemptRecord, Host, QueryOutcome, QueryRecord, RaceReport};
+use turbohttp::{
+    AddressFamily, AttemptOutcome, AttemptPhase, AttemptRecord, Host, QueryOutcome, QueryRecord,
+    RaceReport,
+};
 
 /// The width of the chart, in columns.
 pub const CHART_WIDTH: usize = 50;
@@ -45,6 +48,13 @@ pub fn render(report: &RaceReport) -> String {
     } else {
         out.push('\n');
         out.push_str(&table(&report.attempts));
+        if report.attempts.iter().any(|a| {
+            a.failure
+                .as_ref()
+                .is_some_and(|f| f.phase == AttemptPhase::Setup)
+        }) {
+            out.push_str(SETUP_LEGEND);
+        }
     }
     if !report.attempts.is_empty() || !report.dns.is_empty() {
         out.push('\n');
@@ -56,7 +66,12 @@ pub fn render(report: &RaceReport) -> String {
     out
 }
 
-/// `dual.test:443 resolved to 2 addresses in 0.01ms: [::1]:443, 127.0.0.1:443 (IPv6 first)`
+/// What "setup failed" in the attempts table means, printed under it when it appears.
+pub const SETUP_LEGEND: &str = "  (setup failed: the TCP connection was made, then the step after \
+     it, the TLS handshake, failed)\n";
+
+/// `dual.test:443 resolved to 2 addresses in 0.01ms: [::1]:443, 127.0.0.1:443 (IPv6
+/// first)`; `(IPv4 only: no race)` when one family alone was resolved.
 pub fn resolution_line(report: &RaceReport) -> String {
     let literal = Host::parse(&report.host).is_ok_and(|h| h.ip().is_some());
     let addresses = report
@@ -69,14 +84,25 @@ pub fn resolution_line(report: &RaceReport) -> String {
         return format!("{} is an IP address: nothing to resolve", report.target());
     }
     let n = report.resolved.len();
+    let has = |family| {
+        report
+            .resolved
+            .iter()
+            .any(|a| AddressFamily::of(a) == family)
+    };
+    let race = match (has(AddressFamily::V6), has(AddressFamily::V4)) {
+        (true, true) => format!(" ({} first)", report.preferred_family),
+        (true, false) => " (IPv6 only: no race)".to_owned(),
+        (false, true) => " (IPv4 only: no race)".to_owned(),
+        (false, false) => String::new(),
+    };
     format!(
-        "{} resolved to {n} address{} in {}{}{} ({} first)",
+        "{} resolved to {n} address{} in {}{}{}{race}",
         report.target(),
         if n == 1 { "" } else { "es" },
         DisplayDuration(report.resolve_time),
         if n == 0 { "" } else { ": " },
         addresses,
-        report.preferred_family,
     )
 }
 

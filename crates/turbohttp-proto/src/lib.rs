@@ -155,6 +155,6 @@ pub use attempt::{AttemptError, AttemptPhase};
 pub use family::AddressFamily;
 pub use options::{HappyEyeballsOptions, MIN_DELAY, OptionsError};
 pub use report::{
-    AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, QueryOutcome, QueryRecord,
-    RaceReport,
+    AttemptFailure, AttemptOutcome, AttemptRecord, DisplayDuration, FailureDepth, QueryOutcome,
+    QueryRecord, RaceReport,
 };

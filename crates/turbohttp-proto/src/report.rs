@@ -143,6 +143,45 @@ impl AttemptFailure {
     }
 }
 
+impl AttemptFailure {
+    /// How far the attempt got before it failed: what decides which failure leads a
+    /// failed connect's story ([`RaceReport::leading_failure`]).
+    pub fn depth(&self) -> FailureDepth {
+        match (self.phase, self.kind) {
+            (AttemptPhase::Setup, _) => FailureDepth::Setup,
+            (_, io::ErrorKind::ConnectionRefused | io::ErrorKind::TimedOut) => {
+                FailureDepth::RefusedOrSilent
+            }
+            _ => FailureDepth::Connect,
+        }
+    }
+
+    /// A few words for this failure beside the one that leads: `refused the
+    /// connection`, `did not answer in time`, `failed its setup`, or the message.
+    pub fn in_brief(&self) -> Cow<'_, str> {
+        match (self.phase, self.kind) {
+            (AttemptPhase::Setup, _) => Cow::Borrowed("failed its setup"),
+            (_, io::ErrorKind::ConnectionRefused) => Cow::Borrowed("refused the connection"),
+            (_, io::ErrorKind::TimedOut) => Cow::Borrowed("did not answer in time"),
+            _ => self.message(),
+        }
+    }
+}
+
+/// How far a failed attempt got, least first: a connection whose setup failed reached
+/// the server and heard from it; a refusal or silence says the least.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[non_exhaustive]
+pub enum FailureDepth {
+    /// Refused (`ECONNREFUSED`), or no answer in time.
+    RefusedOrSilent,
+    /// Any other connect failure: unreachable, reset, a local interface that cannot be
+    /// used, no descriptor left.
+    Connect,
+    /// Connected, then the setup step (the TLS handshake) failed.
+    Setup,
+}
+
 /// Writes a failure's message without allocating.
 struct DisplayMessage<'a>(&'a AttemptFailure);
 
@@ -350,6 +389,28 @@ impl RaceReport {
     /// The winning attempt's record, on success.
     pub fn winning_attempt(&self) -> Option<&AttemptRecord> {
         self.winner.and_then(|w| self.attempts.get(w))
+    }
+
+    /// The failed attempt whose failure tells the most, which leads a failed connect's
+    /// story: the one that got furthest ([`FailureDepth`]: a failed setup over any
+    /// other connect failure, which beats a refusal or a timeout); among equals, one
+    /// that carries an OS error code; then the first to start. `None` when no attempt
+    /// failed or timed out.
+    ///
+    /// A `[::1]` that refused and a `127.0.0.1` whose TLS handshake found plain HTTP:
+    /// the handshake leads, whatever the order of the addresses.
+    pub fn leading_failure(&self) -> Option<&AttemptRecord> {
+        self.attempts
+            .iter()
+            .filter_map(|a| a.failure.as_ref().map(|f| (a, f)))
+            .min_by_key(|(a, f)| {
+                (
+                    std::cmp::Reverse(f.depth()),
+                    f.os_error.is_none(),
+                    a.attempt,
+                )
+            })
+            .map(|(a, _)| a)
     }
 
     /// `host:port`, as the caller named it.

@@ -266,3 +266,101 @@ fn an_error_own_text_is_lent_not_copied() {
         std::borrow::Cow::Borrowed("handshake failed")
     ));
 }
+
+/// A report of these failures, one attempt each, in this order (each failure starts
+/// the next attempt at once), and one more attempt still running (a race whose every
+/// attempt failed hands its records over).
+fn report_of(failures: &[AttemptError]) -> RaceReport {
+    let list = [V6A, V4A, V6B, V4B, V6C, V4C];
+    let mut sim = Sim::new(
+        &list[..=failures.len()],
+        HappyEyeballsOptions::default(),
+        secs(10),
+    );
+    sim.events();
+    for (i, error) in failures.iter().enumerate() {
+        sim.fail_with(u64::try_from(i).unwrap() + 1, i, error);
+    }
+    let mut report = RaceReport::new("dual.test".to_owned(), 443, AddressFamily::V6);
+    report.attempts = sim.race.records().to_vec();
+    report
+}
+
+fn os(code: i32) -> AttemptError {
+    AttemptError::connect(io::Error::from_raw_os_error(code))
+}
+
+fn leader(report: &RaceReport) -> Option<usize> {
+    report.leading_failure().map(|a| a.attempt)
+}
+
+#[test]
+fn the_failure_that_got_furthest_leads_whatever_the_address_order() {
+    const ECONNREFUSED: i32 = 111;
+    const EHOSTUNREACH: i32 = 113;
+    // A failed setup beats a refusal, first or last.
+    assert_eq!(
+        leader(&report_of(&[os(ECONNREFUSED), setup_failed()])),
+        Some(1)
+    );
+    assert_eq!(
+        leader(&report_of(&[setup_failed(), os(ECONNREFUSED)])),
+        Some(0)
+    );
+    // Another connect failure beats a refusal and a timeout.
+    let timed_out = || AttemptError::connect(io::Error::from(io::ErrorKind::TimedOut));
+    assert_eq!(
+        leader(&report_of(&[
+            os(ECONNREFUSED),
+            timed_out(),
+            os(EHOSTUNREACH)
+        ])),
+        Some(2)
+    );
+    // A failed setup beats any connect failure.
+    assert_eq!(
+        leader(&report_of(&[os(EHOSTUNREACH), setup_failed()])),
+        Some(1)
+    );
+    // Among equals, one with an OS code, then the first to start.
+    assert_eq!(
+        leader(&report_of(&[timed_out(), os(ECONNREFUSED)])),
+        Some(1)
+    );
+    assert_eq!(leader(&report_of(&[refused(), os(ECONNREFUSED)])), Some(1));
+    assert_eq!(
+        leader(&report_of(&[os(ECONNREFUSED), os(ECONNREFUSED)])),
+        Some(0)
+    );
+    assert_eq!(
+        leader(&report_of(&[setup_failed(), setup_failed()])),
+        Some(0)
+    );
+    // Nothing failed: nothing leads.
+    assert_eq!(
+        leader(&RaceReport::new("h".into(), 1, AddressFamily::V4)),
+        None
+    );
+}
+
+#[test]
+fn failures_have_a_depth_and_a_few_words() {
+    use turbohttp_proto::FailureDepth as D;
+    let depth = |e: &AttemptError| AttemptFailure::from_error(e).depth();
+    assert_eq!(depth(&setup_failed()), D::Setup);
+    assert_eq!(depth(&os(113)), D::Connect);
+    assert_eq!(depth(&refused()), D::RefusedOrSilent);
+    assert_eq!(
+        AttemptFailure::timed_out(ms(250)).depth(),
+        D::RefusedOrSilent
+    );
+    assert!(D::Setup > D::Connect && D::Connect > D::RefusedOrSilent);
+    let brief = |e: &AttemptError| AttemptFailure::from_error(e).in_brief().into_owned();
+    assert_eq!(brief(&refused()), "refused the connection");
+    assert_eq!(brief(&setup_failed()), "failed its setup");
+    assert_eq!(
+        AttemptFailure::timed_out(ms(250)).in_brief(),
+        "did not answer in time"
+    );
+    assert_eq!(brief(&os(113)), "No route to host (os error 113)");
+}

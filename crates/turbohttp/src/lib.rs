@@ -71,5 +71,5 @@ pub use dial::{
 // The report: every query and attempt of a race, with its times and outcome.
 pub use turbohttp_proto::{
     AddressFamily, AttemptError, AttemptFailure, AttemptOutcome, AttemptPhase, AttemptRecord,
-    DisplayDuration, QueryOutcome, QueryRecord, RaceReport,
+    DisplayDuration, FailureDepth, QueryOutcome, QueryRecord, RaceReport,
 };

@@ -445,9 +445,10 @@ impl Dialer for SimNetwork {
         };
         let os = io::Error::from_raw_os_error;
         match self.behavior(addr) {
+            // The report names the address beside this message.
             None => Err(AttemptError::connect(io::Error::new(
                 io::ErrorKind::HostUnreachable,
-                format!("{addr} is not part of the simulated network"),
+                "not part of the simulated network",
             ))),
             Some(Behavior::Connect(after)) => {
                 sleep(after).await;

@@ -1,8 +1,11 @@
 //! The connector on real sockets, loopback only.
 
+mod support;
+
 use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
+use support::chain_text;
 use turbohttp::ConnectParams;
 
 use tokio::net::TcpListener;
@@ -32,7 +35,7 @@ async fn a_closed_port_is_refused_with_the_os_error_kept() {
     assert_eq!(err.kind(), ConnectErrorKind::AllAttemptsFailed);
     assert_eq!(err.attempts().len(), 1);
     assert_eq!(
-        err.to_string(),
+        chain_text(&err),
         format!(
             "the only attempt to connect to 127.0.0.1:{port} failed: Connection refused (os error 111)"
         )

@@ -6,10 +6,15 @@
 //! the resolution delay after the A answer) or as bounds that tell two behaviours
 //! apart (well under the DNS timeout that a resolver waiting for both answers pays).
 
+mod support;
+
+use std::error::Error as _;
 use std::future::Future;
+use std::io;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
+use support::chain_text;
 use turbohttp::ConnectParams;
 
 use turbohttp::{AddressFamily, ConnectError, ConnectErrorKind, Established, HappyEyeballs};
@@ -198,11 +203,14 @@ fn both_answers_lost_end_at_the_connect_timeout() {
             .map(|q| q.outcome.as_str())
             .collect();
         assert_eq!(outcomes, ["timed_out", "timed_out"]);
+        let sentence = chain_text(&err);
         assert!(
-            err.to_string()
-                .starts_with("connecting to lost.test:443 timed out after 2"),
-            "{err}"
+            sentence.starts_with("connecting to lost.test:443 stopped after 2")
+                && sentence.ends_with(": the connect timeout ran out"),
+            "{sentence}"
         );
+        let timeout = err.source().and_then(|e| e.downcast_ref::<io::Error>());
+        assert_eq!(timeout.map(io::Error::kind), Some(io::ErrorKind::TimedOut));
     });
 }
 

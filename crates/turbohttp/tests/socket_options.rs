@@ -9,6 +9,8 @@
 
 mod support;
 
+use support::chain_text;
+
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -386,7 +388,7 @@ fn a_missing_interface_stops_the_race_at_the_first_attempt() {
         let message = missing_interface_message(&io::Error::from(failure.kind));
         assert_eq!(failure.message(), message);
         assert_eq!(
-            error.to_string(),
+            chain_text(&error),
             format!("connecting to {NAME}:{PORT} stopped: {message}")
         );
         assert!(!was_dialed(&ipv6) && !was_dialed(&ipv4));

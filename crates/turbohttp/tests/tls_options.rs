@@ -7,6 +7,8 @@
 
 mod support;
 
+use support::chain_text;
+
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -64,21 +66,12 @@ async fn get(options: TransportOptions, port: u16) -> Result<String, String> {
         .with_resolver(resolver(NAME, port, [v4(port)]));
     let client = Client::builder(TokioExecutor::new()).build::<_, Empty<Bytes>>(transport);
     let uri = format!("https://{NAME}:{port}/mtls").parse().unwrap();
-    let chain = |e: &dyn std::error::Error| {
-        let mut text = e.to_string();
-        let mut source = e.source();
-        while let Some(s) = source {
-            text = format!("{text}: {s}");
-            source = s.source();
-        }
-        text
-    };
-    let response = client.get(uri).await.map_err(|e| chain(&e))?;
+    let response = client.get(uri).await.map_err(|e| chain_text(&e))?;
     let body = response
         .into_body()
         .collect()
         .await
-        .map_err(|e| chain(&e))?;
+        .map_err(|e| chain_text(&e))?;
     Ok(String::from_utf8_lossy(&body.to_bytes()).into_owned())
 }
 
@@ -136,7 +129,7 @@ fn without_a_client_certificate_a_tls12_handshake_fails() {
             .await
             .expect_err("no client certificate");
         assert_eq!(error.kind(), ConnectErrorKind::AllAttemptsFailed);
-        let message = error.to_string();
+        let message = chain_text(&error);
         assert!(
             message.contains("the server requires a client certificate"),
             "{message}"
@@ -308,7 +301,7 @@ fn a_callers_verifier_pins_a_certificate_no_root_store_knows() {
         assert_eq!(pinned.calls.load(Ordering::SeqCst), 3);
         // The verifier's ApplicationVerificationFailure, as a sentence.
         assert_eq!(
-            error.to_string(),
+            chain_text(&error),
             format!(
                 "connecting to {NAME}:{PORT} stopped: {} rejected the connection setup: the \
                  server's certificate was refused by the application's own certificate \
@@ -409,7 +402,7 @@ fn tls13_minimum_refuses_a_tls12_only_server() {
         tls13.tls = tls13.tls.with_min_version(TlsVersion::Tls13);
         let error = connect(tls13, port).await.expect_err("TLS 1.3 only");
         assert_eq!(error.kind(), ConnectErrorKind::AllAttemptsFailed);
-        let message = error.to_string();
+        let message = chain_text(&error);
         assert!(
             message.contains("the server does not support the TLS versions this client allows"),
             "{message}"

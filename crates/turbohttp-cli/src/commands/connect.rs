@@ -115,7 +115,7 @@ pub fn present(
         return String::new();
     }
     if as_json {
-        let message = error.map(ToString::to_string);
+        let message = error.map(|e| exit::sentence(e));
         let failure = error.map(|e| e.kind().as_str()).zip(message.as_deref());
         let mut object = json::race(report, failure);
         object.insert("options".into(), config.to_json());
@@ -147,7 +147,7 @@ pub fn finish(error: Option<&ConnectError>, tls: bool, as_json: bool) -> Result<
             .cloned()
             .map_or_else(|| CliError::usage("options", error), options::options_error)),
         Some(error) => {
-            let failure = CliError::new(exit::connect_code(error, tls), error.to_string());
+            let failure = CliError::new(exit::connect_code(error, tls), exit::sentence(error));
             Err(if as_json && !is_usage_error(Some(error)) {
                 failure.reported()
             } else {

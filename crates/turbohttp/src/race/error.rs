@@ -9,8 +9,8 @@ use turbohttp_proto::AddressFamily;
 use turbohttp_proto::OptionsError;
 use turbohttp_proto::dns::LookupFailureKind;
 use turbohttp_proto::{
-    AttemptFailure, AttemptOutcome, AttemptPhase, AttemptRecord, DisplayDuration, QueryOutcome,
-    QueryRecord, RaceReport,
+    AttemptFailure, AttemptPhase, AttemptRecord, DisplayDuration, QueryOutcome, QueryRecord,
+    RaceReport,
 };
 
 /// The broad reason a connect failed. Match on this; read the [`ConnectError`]'s
@@ -62,22 +62,40 @@ enum Cause {
 
 /// A connect that did not produce a connection.
 ///
-/// `Display` is one sentence; the alternate form (`{:#}`) adds one line per attempt.
-/// It converts into an [`io::Error`] that keeps the first meaningful OS error code.
+/// `Display` is one sentence that names the attempt that got furthest
+/// ([`RaceReport::leading_failure`]) and how the others failed, in a few words; that
+/// attempt's own error is the [`source`](StdError::source), an [`io::Error`] with its
+/// kind and OS code, as hyper-util's `HttpConnector` chains one. A reporter that walks
+/// the chain (anyhow's `{:#}`, eyre) prints every message once:
+///
+/// ```text
+/// all 2 attempts to connect to localhost:8002 failed; 127.0.0.1:8002 got furthest
+/// ([::1]:8002 refused the connection): connected, then the setup failed: the server
+/// did not answer with TLS (is it a plain HTTP port?)…
+/// ```
+///
+/// The alternate form (`{:#}`) is the whole story without walking: the sentence, the
+/// leading failure, then one line per query and attempt. It converts into an
+/// [`io::Error`] that keeps the leading OS error code.
 #[derive(Debug)]
 pub struct ConnectError {
     kind: ConnectErrorKind,
     cause: Cause,
     report: Box<RaceReport>,
+    /// The leading failure (or the timeout) as an `io::Error`: the chain's next link.
+    source: Option<io::Error>,
 }
 
 impl ConnectError {
     pub(crate) fn new(kind: ConnectErrorKind, report: RaceReport) -> Self {
-        Self {
+        let mut error = Self {
             kind,
             cause: Cause::None,
             report: Box::new(report),
-        }
+            source: None,
+        };
+        error.source = error.source_error();
+        error
     }
 
     pub(crate) fn input(error: InputError, report: RaceReport) -> Self {
@@ -85,6 +103,7 @@ impl ConnectError {
             kind: ConnectErrorKind::InvalidInput,
             cause: Cause::Input(error),
             report: Box::new(report),
+            source: None,
         }
     }
 
@@ -93,6 +112,22 @@ impl ConnectError {
             kind: ConnectErrorKind::InvalidInput,
             cause: Cause::Options(error),
             report: Box::new(report),
+            source: None,
+        }
+    }
+
+    /// The chain's next link: the failure that sums the error up, as an `io::Error`
+    /// (the OS error itself when there is one), or the connect timeout.
+    fn source_error(&self) -> Option<io::Error> {
+        match self.kind {
+            ConnectErrorKind::AllAttemptsFailed | ConnectErrorKind::SetupRejected => {
+                self.deciding_failure().map(failure_io_error)
+            }
+            ConnectErrorKind::TimedOut => Some(io::Error::new(
+                io::ErrorKind::TimedOut,
+                "the connect timeout ran out",
+            )),
+            _ => None,
         }
     }
 
@@ -132,42 +167,36 @@ impl ConnectError {
         }
     }
 
-    /// The first failure that says something about the network: a failed attempt
-    /// carrying an OS error code, else any failed attempt, in attempt order. Our own
-    /// timeouts and cancellations are skipped: they say nothing about the peer.
-    pub fn first_meaningful_failure(&self) -> Option<&AttemptRecord> {
-        let failed = || {
-            self.report
-                .attempts
-                .iter()
-                .filter(|a| a.outcome == AttemptOutcome::Failed)
-        };
-        failed()
-            .find(|a| a.failure.as_ref().is_some_and(|f| f.os_error.is_some()))
-            .or_else(|| failed().next())
-    }
-
-    /// The first meaningful OS error code (`errno`), for telemetry.
-    pub fn raw_os_error(&self) -> Option<i32> {
-        self.deciding_failure().and_then(|f| f.os_error)
-    }
-
-    /// The failure that sums the error up: for [`ConnectErrorKind::SetupRejected`] the
-    /// terminal one that stopped the race, otherwise the first meaningful one.
-    fn deciding_failure(&self) -> Option<&AttemptFailure> {
-        let terminal = || {
-            self.report
-                .attempts
-                .iter()
-                .filter_map(|a| a.failure.as_ref())
-                .find(|f| f.terminal)
-        };
+    /// The attempt whose failure leads the story: for
+    /// [`ConnectErrorKind::SetupRejected`] the terminal one that stopped the race,
+    /// otherwise the one that got furthest ([`RaceReport::leading_failure`]).
+    pub fn leading_attempt(&self) -> Option<&AttemptRecord> {
         match self.kind {
-            ConnectErrorKind::SetupRejected => terminal(),
-            _ => self
-                .first_meaningful_failure()
-                .and_then(|a| a.failure.as_ref()),
+            ConnectErrorKind::SetupRejected => self
+                .report
+                .attempts
+                .iter()
+                .find(|a| a.failure.as_ref().is_some_and(|f| f.terminal)),
+            _ => self.report.leading_failure(),
         }
+    }
+
+    /// The OS error code (`errno`), for telemetry: the leading failure's, else the
+    /// first one an attempt carried.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.deciding_failure()
+            .and_then(|f| f.os_error)
+            .or_else(|| {
+                self.report
+                    .attempts
+                    .iter()
+                    .filter_map(|a| a.failure.as_ref())
+                    .find_map(|f| f.os_error)
+            })
+    }
+
+    fn deciding_failure(&self) -> Option<&AttemptFailure> {
+        self.leading_attempt().and_then(|a| a.failure.as_ref())
     }
 
     /// The `io::ErrorKind` that best sums the failure up.
@@ -214,6 +243,32 @@ impl ConnectError {
                 }
                 Ok(())
             }
+        }
+    }
+
+    /// How the attempts other than `lead` failed, a few words each, in start order:
+    /// ` ([::1]:8002 refused the connection, [::1]:8003 did not answer in time)`.
+    fn write_others(&self, f: &mut fmt::Formatter<'_>, lead: usize) -> fmt::Result {
+        /// Beyond this many, the rest are counted, not listed (`{:#}` lists them).
+        const LISTED: usize = 3;
+        let others = self
+            .report
+            .attempts
+            .iter()
+            .filter(|a| a.attempt != lead)
+            .filter_map(|a| a.failure.as_ref().map(|failure| (a.endpoint, failure)));
+        let mut count = 0;
+        for (endpoint, failure) in others {
+            if count < LISTED {
+                f.write_str(if count == 0 { " (" } else { ", " })?;
+                write!(f, "{endpoint} {}", failure.in_brief())?;
+            }
+            count += 1;
+        }
+        match count {
+            0 => Ok(()),
+            1..=LISTED => f.write_str(")"),
+            _ => write!(f, ", and {} more)", count - LISTED),
         }
     }
 
@@ -264,16 +319,18 @@ impl fmt::Display for ConnectError {
                     )?
                 }
             }
+            // The source says that the timeout ran out.
             (ConnectErrorKind::TimedOut, _) if n == 0 && !self.report.dns.is_empty() => {
                 write!(
                     f,
-                    "connecting to {target} timed out after {elapsed} while resolving: "
+                    "connecting to {target} stopped after {elapsed} while resolving ("
                 )?;
-                self.write_queries(f)?
+                self.write_queries(f)?;
+                f.write_str(")")?
             }
             (ConnectErrorKind::TimedOut, _) => write!(
                 f,
-                "connecting to {target} timed out after {elapsed} ({n} attempt{} started)",
+                "connecting to {target} stopped after {elapsed} ({n} attempt{} started)",
                 plural(n)
             )?,
             (ConnectErrorKind::Cancelled, _) => write!(
@@ -281,57 +338,62 @@ impl fmt::Display for ConnectError {
                 "connecting to {target} was cancelled after {elapsed} ({n} attempt{} started)",
                 plural(n)
             )?,
-            (ConnectErrorKind::SetupRejected, _) => {
-                let terminal = self
-                    .report
-                    .attempts
-                    .iter()
-                    .find(|a| a.failure.as_ref().is_some_and(|f| f.terminal));
-                match terminal.and_then(|a| a.failure.as_ref().map(|fl| (a, fl))) {
-                    // Refused on this host (an interface that cannot be bound): no peer
-                    // to blame, the cause says it all.
-                    Some((_, failure)) if failure.phase == AttemptPhase::Connect => {
-                        write!(f, "connecting to {target} stopped: {}", failure.message())?
-                    }
-                    Some((a, failure)) => write!(
-                        f,
-                        "connecting to {target} stopped: {} rejected the connection setup: {}",
-                        a.endpoint,
-                        failure.message()
-                    )?,
-                    None => write!(
-                        f,
-                        "connecting to {target} stopped: a connection setup was rejected"
-                    )?,
+            // In each arm below, the source is the leading failure's own words.
+            (ConnectErrorKind::SetupRejected, _) => match self.leading_attempt() {
+                // Refused on this host (an interface that cannot be bound): no peer to
+                // blame, the cause says it all.
+                Some(a)
+                    if a.failure
+                        .as_ref()
+                        .is_some_and(|f| f.phase == AttemptPhase::Connect) =>
+                {
+                    write!(f, "connecting to {target} stopped")?
                 }
-            }
-            _ => {
-                let first = self
-                    .first_meaningful_failure()
-                    .and_then(|a| a.failure.as_ref().map(|failure| (a.endpoint, failure)));
-                match (n, first) {
+                Some(a) => write!(
+                    f,
+                    "connecting to {target} stopped: {} rejected the connection setup",
+                    a.endpoint
+                )?,
+                None => write!(
+                    f,
+                    "connecting to {target} stopped: a connection setup was rejected"
+                )?,
+            },
+            _ => match (n, self.leading_attempt()) {
+                (1, Some(a)) => {
+                    f.write_str("the only attempt to connect to ")?;
+                    f.write_str(&target)?;
                     // An IP literal is its own endpoint: naming it twice says nothing.
-                    (1, Some((endpoint, failure))) if endpoint.to_string() == target => write!(
-                        f,
-                        "the only attempt to connect to {target} failed: {failure}"
-                    )?,
-                    (1, Some((endpoint, failure))) => write!(
-                        f,
-                        "the only attempt to connect to {target}, at {endpoint}, failed: {failure}"
-                    )?,
-                    (n, Some((endpoint, failure))) => write!(
-                        f,
-                        "all {n} attempts to connect to {target} failed; the first was {endpoint}: {failure}"
-                    )?,
-                    (n, None) => write!(
-                        f,
-                        "all {n} attempt{} to connect to {target} failed",
-                        plural(n)
-                    )?,
+                    if a.endpoint.to_string() != target {
+                        write!(f, ", at {},", a.endpoint)?;
+                    }
+                    f.write_str(if in_setup(a) {
+                        " connected, then its setup failed"
+                    } else {
+                        " failed"
+                    })?
                 }
-            }
+                (n, Some(lead)) => {
+                    write!(f, "all {n} attempts to connect to {target} failed")?;
+                    self.write_others(f, lead.attempt)?;
+                    write!(f, "; {}", lead.endpoint)?;
+                    f.write_str(if in_setup(lead) {
+                        " connected, then its setup failed"
+                    } else {
+                        " got furthest"
+                    })?
+                }
+                (n, None) => write!(
+                    f,
+                    "all {n} attempt{} to connect to {target} failed",
+                    plural(n)
+                )?,
+            },
         }
         if f.alternate() {
+            if let Some(source) = &self.source {
+                write!(f, ": {source}")?;
+            }
             for query in &self.report.dns {
                 write!(f, "\n  {query}")?;
             }
@@ -343,11 +405,34 @@ impl fmt::Display for ConnectError {
     }
 }
 
-/// The sentence already says what caused it (the input, the option, every query and
-/// attempt), so no `source()` repeats it: a reporter walking the chain prints each
-/// message once. The typed cause is [`ConnectError::input_error`] or
-/// [`ConnectError::options_error`]; the story is [`ConnectError::report`].
-impl StdError for ConnectError {}
+/// The source is the leading failure as an `io::Error` (its kind and OS code), or the
+/// connect timeout; the sentence does not repeat it, so a reporter walking the chain
+/// prints each message once. Invalid input, options and DNS failures are in the
+/// sentence itself and have no source: their typed causes are
+/// [`ConnectError::input_error`] and [`ConnectError::options_error`]; the whole story
+/// is [`ConnectError::report`].
+impl StdError for ConnectError {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        self.source.as_ref().map(|e| e as &(dyn StdError + 'static))
+    }
+}
+
+/// A failure of the report as the `io::Error` it was: the OS error itself when it has
+/// a code (its kind and `raw_os_error` intact), else its kind and its words.
+fn failure_io_error(failure: &AttemptFailure) -> io::Error {
+    match failure.os_error {
+        Some(code) => io::Error::from_raw_os_error(code),
+        None => io::Error::new(failure.kind, failure.message().into_owned()),
+    }
+}
+
+/// Whether the attempt connected and then failed in its setup (the TLS handshake).
+fn in_setup(attempt: &AttemptRecord) -> bool {
+    attempt
+        .failure
+        .as_ref()
+        .is_some_and(|f| f.phase == AttemptPhase::Setup)
+}
 
 impl From<ConnectError> for io::Error {
     /// When every attempt failed (or one was rejected), the `io::Error` is the first

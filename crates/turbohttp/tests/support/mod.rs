@@ -12,3 +12,16 @@
 pub mod fault_server;
 pub mod proxy_lab;
 pub mod tls_lab;
+
+/// An error and its sources joined with ": ", as anyhow's `{:#}` and the command print
+/// them: the whole story of a `ConnectError` in one line.
+pub fn chain_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut next = error.source();
+    while let Some(source) = next {
+        text.push_str(": ");
+        text.push_str(&source.to_string());
+        next = source.source();
+    }
+    text
+}

@@ -141,6 +141,24 @@ impl Pki {
         )
     }
 
+    /// A server certificate for `name` signed by this CA, its parameters changed by
+    /// `change` first (a validity in the past, say), and its key.
+    pub fn certificate_with(
+        &self,
+        name: &str,
+        change: impl FnOnce(&mut CertificateParams),
+    ) -> (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>) {
+        let key = KeyPair::generate().expect("key");
+        let mut params = CertificateParams::new(vec![name.to_owned()]).expect("params");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        change(&mut params);
+        let cert = params.signed_by(&key, &self.issuer).expect("certificate");
+        (
+            vec![cert.der().clone()],
+            PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+    }
+
     /// The same, as PEM: the certificate, then the PKCS#8 key.
     pub fn certificate_pem(&self, name: &str, usage: ExtendedKeyUsagePurpose) -> (String, String) {
         let key = KeyPair::generate().expect("key");

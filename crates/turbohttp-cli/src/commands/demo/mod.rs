@@ -92,7 +92,7 @@ impl Run {
         let failure = self
             .error
             .as_ref()
-            .map(|e| (e.kind().as_str(), e.to_string()));
+            .map(|e| (e.kind().as_str(), exit::sentence(e)));
         let mut object = json::race(
             &self.report,
             failure.as_ref().map(|(k, m)| (*k, m.as_str())),
@@ -313,7 +313,7 @@ fn outcome(happy: &Run) -> Result<(), CliError> {
     match (&happy.error, &happy.response) {
         (Some(error), _) => Err(CliError::new(
             exit::connect_code(error, false),
-            error.to_string(),
+            exit::sentence(error),
         )),
         (None, Some(Err(error))) => Err(error.clone()),
         _ => Ok(()),

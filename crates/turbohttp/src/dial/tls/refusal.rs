@@ -4,11 +4,12 @@
 
 use std::fmt;
 
-/// A handshake that failed for a reason on this client's side of the settings: the
-/// server wants a client certificate, refused ours, or speaks no TLS version this
-/// client allows. A sentence that says what to do, with rustls' error kept
-/// ([`HandshakeRefused::error`]). Like any handshake IO failure it fails the attempt,
-/// not the race.
+/// A handshake that failed for a reason a person can act on: the server does not speak
+/// TLS at all (a plain-HTTP port), shares no cipher suite or key exchange with this
+/// client, wants a client certificate, refused ours, or speaks no TLS version this
+/// client allows. A sentence that names the likely cause and what to do, with rustls'
+/// error kept ([`HandshakeRefused::error`]). Like any handshake IO failure it fails
+/// the attempt, not the race.
 #[derive(Debug, Clone)]
 pub struct HandshakeRefused {
     error: rustls::Error,
@@ -19,9 +20,13 @@ impl HandshakeRefused {
     pub fn of(error: &rustls::Error) -> Option<Self> {
         use rustls::AlertDescription as A;
         let explained = match error {
+            // Bytes that are no TLS record: the peer speaks something else.
+            rustls::Error::InvalidMessage(_) => true,
             rustls::Error::AlertReceived(alert) => matches!(
                 alert,
-                A::CertificateRequired
+                A::HandshakeFailure
+                    | A::InsufficientSecurity
+                    | A::CertificateRequired
                     | A::BadCertificate
                     | A::UnknownCA
                     | A::CertificateExpired
@@ -52,6 +57,22 @@ impl fmt::Display for HandshakeRefused {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         use rustls::AlertDescription as A;
         match &self.error {
+            rustls::Error::InvalidMessage(_) => write!(
+                f,
+                "the server did not answer with TLS ({}): it is probably a plain-HTTP port \
+                 (try http://) or another protocol",
+                self.error
+            ),
+            rustls::Error::AlertReceived(A::HandshakeFailure | A::InsufficientSecurity) => {
+                write!(
+                    f,
+                    "the server refused the handshake ({}): it shares no cipher suite or key \
+                     exchange with this client, which offers only modern ones (TLS 1.3, and \
+                     TLS 1.2 with ECDHE and AEAD ciphers); the server's TLS settings must allow \
+                     one of them",
+                    self.error
+                )
+            }
             rustls::Error::AlertReceived(A::CertificateRequired) => write!(
                 f,
                 "the server requires a client certificate and none was sent ({}): pass one \
@@ -126,8 +147,10 @@ impl fmt::Display for CertificateRejected {
                  the server is sending a damaged certificate; reinstall it on the server",
             ),
             E::UnknownIssuer => f.write_str(
-                "the server's certificate was not issued by a CA this client trusts: pass \
-                 the CA that signed it (--cacert, TlsOptions::add_roots_from_pem_file)",
+                "the server's certificate was not issued by a CA this client trusts, or is \
+                 self-signed: pass the CA that signed it (--cacert, \
+                 TlsOptions::add_roots_from_pem_file); a self-signed server certificate \
+                 cannot be trusted directly, so make a CA and a server certificate it signs",
             ),
             E::NotValidForNameContext {
                 expected,
