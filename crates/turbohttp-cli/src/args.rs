@@ -25,7 +25,8 @@ pub struct Cli {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Race connections to HOST:PORT and print the timeline of every attempt.
+    /// Race connections to a target (HOST:PORT, HOST PORT or a URL) and print the
+    /// timeline of every attempt.
     Connect(ConnectArgs),
     /// Fetch a URL (http or https) with an HTTP GET over the raced connection.
     Get(GetArgs),
@@ -165,9 +166,13 @@ pub struct TlsArgs {
 /// `turbohttp connect`.
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
-    /// Where to connect: `host:port`, `127.0.0.1:80`, `[::1]:443`.
-    #[arg(value_name = "HOST:PORT")]
+    /// Where to connect: `host:port`, `[::1]:443`, `host port`, or a URL
+    /// (`https://host/` is port 443 and turns --tls on; `http://host/` is port 80).
+    #[arg(value_name = "TARGET")]
     pub target: String,
+    /// The port, when the target is a host alone (`connect localhost 8000`).
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// The race's knobs.
     #[command(flatten)]
     pub race: RaceArgs,
@@ -192,9 +197,13 @@ pub struct ConnectArgs {
 /// `turbohttp get`.
 #[derive(Debug, Args)]
 pub struct GetArgs {
-    /// The URL: `http://host[:port]/path` or `https://...`.
+    /// The URL: `http://host[:port]/path` or `https://...` (`host:port/path` is
+    /// taken as `http://`), or a host followed by a port (`get localhost 8000`).
     #[arg(value_name = "URL")]
     pub url: String,
+    /// The port, when the URL is a host alone (`http://HOST:PORT/`).
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
     /// Write the body to FILE instead of standard output.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -204,9 +213,9 @@ pub struct GetArgs {
     /// Exit 22 (and write no body) when the server answers with a status of 400 or more.
     #[arg(short, long)]
     pub fail: bool,
-    /// With `-v`: print the race and the response head as one JSON object on standard
-    /// error instead.
-    #[arg(long, requires = "verbose")]
+    /// Print the race and the response head as one JSON object on standard error
+    /// (instead of -v's text); the body still goes to standard output (or -o).
+    #[arg(long)]
     pub json: bool,
     /// Trust the CA certificates in this PEM file instead of the built-in roots (https).
     #[arg(long, value_name = "FILE")]
@@ -253,6 +262,14 @@ pub struct GetArgs {
 /// `turbohttp simulate`.
 #[derive(Debug, Args)]
 pub struct SimulateArgs {
+    /// The name and port the race connects to, as for `connect` (`HOST:PORT`,
+    /// `HOST PORT`, a URL). Default `simulated.test:443`; an --endpoint given as a bare
+    /// IP takes this port.
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// The port, when the target is a host alone.
+    #[arg(value_name = "PORT", requires = "target")]
+    pub port: Option<String>,
     /// One simulated address, in resolver order: `ADDR=BEHAVIOUR` with ADDR an IP
     /// (port 443) or a socket address, and BEHAVIOUR `ok@DURATION`, `refuse@DURATION`,
     /// `stall`, `setup-fail@DURATION` or `reject@DURATION`. Repeat for each address.

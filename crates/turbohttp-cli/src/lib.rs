@@ -45,9 +45,10 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(cli) => cli,
-        Err(error) => return clap_error(&error),
+        Err(error) => return clap_error(&error, subcommand(&args)),
     };
     match commands::run(cli.command) {
         Ok(()) => exit::OK,
@@ -65,10 +66,18 @@ pub fn main() -> std::process::ExitCode {
     std::process::ExitCode::from(run(std::env::args_os()))
 }
 
+/// The subcommand named on the command line, if any: its help is the one to point at.
+fn subcommand(args: &[OsString]) -> Option<&'static str> {
+    const SUBCOMMANDS: [&str; 4] = ["connect", "get", "simulate", "demo"];
+    args.iter()
+        .skip(1)
+        .find_map(|arg| SUBCOMMANDS.into_iter().find(|s| arg.to_str() == Some(s)))
+}
+
 /// Help and version go to standard output with exit 0; no subcommand at all prints the
 /// help to standard error with exit 2; every other clap error becomes one line,
-/// `turbohttp: error: ...`, and exit 2.
-fn clap_error(error: &clap::Error) -> u8 {
+/// `turbohttp: error: ...`, and exit 2, pointing at the subcommand's help.
+fn clap_error(error: &clap::Error, subcommand: Option<&str>) -> u8 {
     match error.kind() {
         ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             output::stdout(&error.render().to_string());
@@ -87,7 +96,11 @@ fn clap_error(error: &clap::Error) -> u8 {
                 .collect::<Vec<_>>()
                 .join(" ");
             let line = line.strip_prefix("error: ").unwrap_or(&line);
-            output::error_line(&format!("{line} (see turbohttp --help)"));
+            let help = subcommand.map_or_else(
+                || "turbohttp --help".to_owned(),
+                |name| format!("turbohttp {name} --help"),
+            );
+            output::error_line(&format!("{line} (see {help})"));
             exit::USAGE
         }
     }

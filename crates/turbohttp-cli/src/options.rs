@@ -138,6 +138,55 @@ pub fn resolver_with<R>(entries: &[String], fallback: R) -> Result<StaticResolve
     Ok(resolver)
 }
 
+/// The `--resolve` entries that name `host` for another port than `port`, and none for
+/// `port`: curl ignores them without a word; the command says so, naming each entry.
+pub fn unused_resolve_entries(entries: &[String], host: &str, port: u16) -> Vec<String> {
+    let parsed: Vec<(&String, parse::ResolveEntry)> = entries
+        .iter()
+        .filter_map(|text| parse::resolve_entry(text).ok().map(|e| (text, e)))
+        .filter(|(_, e)| e.host.eq_ignore_ascii_case(host.trim_end_matches('.')))
+        .collect();
+    if parsed.iter().any(|(_, e)| e.port == port) {
+        return Vec::new();
+    }
+    parsed
+        .iter()
+        .map(|(text, e)| {
+            format!(
+                "--resolve {text:?} is for port {}, not {port}: it is not used, and {host} \
+                 is resolved as usual",
+                e.port
+            )
+        })
+        .collect()
+}
+
+/// The DNS servers `resolver` asks, as text (`127.0.0.53:53, [::1]:53`); `None` when
+/// getaddrinfo answers instead.
+pub fn dns_servers_of(resolver: &StaticResolver<DefaultResolver>) -> Option<String> {
+    let servers = resolver.fallback().dns_resolver()?.servers();
+    Some(
+        servers
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
+}
+
+/// A failure to resolve names the DNS servers it asked, unless it already does: the
+/// first thing an operator checks is whether the right servers were asked.
+pub fn note_dns_servers(error: CliError, servers: Option<&str>) -> CliError {
+    let resolving = error.code == crate::exit::RESOLVE || error.message.contains("while resolving");
+    match servers {
+        Some(servers) if resolving && !error.message.contains("asked ") && !error.reported => {
+            let message = format!("{} (DNS servers asked: {servers})", error.message);
+            CliError { message, ..error }
+        }
+        _ => error,
+    }
+}
+
 /// The resolver of `connect` and `get`: `--resolve` entries in front of DNS per family
 /// (the system's servers, or `--dns-servers`), or of getaddrinfo (`--resolver system`).
 pub fn resolver(

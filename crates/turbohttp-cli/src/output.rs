@@ -14,6 +14,11 @@ pub fn stderr(text: &str) {
     let _ = io::stderr().lock().write_all(text.as_bytes());
 }
 
+/// `turbohttp: warning: {message}` on standard error.
+pub fn warning_line(message: &str) {
+    stderr(&format!("turbohttp: warning: {message}\n"));
+}
+
 /// `turbohttp: error: {message}` on standard error.
 pub fn error_line(message: &str) {
     stderr(&format!("turbohttp: error: {message}\n"));

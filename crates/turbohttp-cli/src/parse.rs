@@ -13,17 +13,35 @@ use turbohttp::sim::{Behavior, parse_duration};
 use turbohttp::{Host, parse_authority, parse_port};
 use turbohttp::{Scheme, server_name_of};
 
-/// Parses a duration with its unit (`40ms`, `1.5s`, `250us`), refusing negative values.
+/// Parses a duration flag's value, the same way for every flag: a number of seconds
+/// as curl takes them (`2.5`, `0.25`), or a number with a unit (`250ms`, `1.5s`,
+/// `2m`). Negative values and words are refused with the forms it takes.
 ///
 /// ```
 /// use std::time::Duration;
 /// use turbohttp_cli::parse::duration;
 /// assert_eq!(duration("1.5s"), Ok(Duration::from_millis(1500)));
+/// assert_eq!(duration("0.25"), Ok(Duration::from_millis(250)));
 /// assert!(duration("-1ms").unwrap_err().contains("negative"));
+/// assert!(duration("abc").unwrap_err().contains("seconds (2.5)"));
 /// ```
 pub fn duration(text: &str) -> Result<Duration, String> {
     if text.trim_start().starts_with('-') {
         return Err(format!("the duration {text:?} is negative"));
+    }
+    let plain_number = !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+        && text.bytes().filter(|b| *b == b'.').count() <= 1
+        && text.bytes().any(|b| b.is_ascii_digit());
+    if plain_number {
+        // Seconds, as curl takes them; the same exact parser as every other duration.
+        return parse_duration(&format!("{text}s"));
+    }
+    if !text.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+        return Err(format!(
+            "{text:?} is not a duration: write seconds (2.5) or a number with a unit \
+             (250ms, 1.5s, 2m)"
+        ));
     }
     parse_duration(text)
 }
@@ -39,16 +57,7 @@ pub fn duration(text: &str) -> Result<Duration, String> {
 /// assert!(timeout("0").is_err());
 /// ```
 pub fn timeout(text: &str) -> Result<Duration, String> {
-    let plain_number = !text.is_empty()
-        && text.bytes().all(|b| b.is_ascii_digit() || b == b'.')
-        && text.bytes().filter(|b| *b == b'.').count() <= 1
-        && text.bytes().any(|b| b.is_ascii_digit());
-    let value = if plain_number {
-        // Seconds, as curl takes them; the same exact parser as every other duration.
-        duration(&format!("{text}s"))?
-    } else {
-        duration(text)?
-    };
+    let value = duration(text)?;
     if value.is_zero() {
         return Err(format!(
             "the timeout {text:?} is zero, which leaves no time to connect"
@@ -111,16 +120,87 @@ pub fn interface(text: &str) -> Result<Interface, String> {
     Ok(address(text).map_or_else(|| Interface::Name(text.to_owned()), Interface::Address))
 }
 
-/// Parses `HOST:PORT` (IPv6 literals in brackets).
+/// The forms a target takes, for the sentence that refuses one.
+pub const TARGET_FORMS: &str = "HOST:PORT, [IPv6]:PORT, HOST PORT, or a URL \
+     (http://HOST/ means port 80, https://HOST/ 443)";
+
+/// Where `connect` and `simulate` connect, however it was written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    /// The host.
+    pub host: Host,
+    /// The port.
+    pub port: u16,
+    /// The scheme, when the target was a URL.
+    pub scheme: Option<Scheme>,
+}
+
+/// Parses a target written as one word, `HOST:PORT`, `[IPv6]:PORT` or a URL
+/// (`https://example.com/` is port 443, `http://` 80), or as two, `HOST PORT` (the
+/// nc and telnet habit). The error says what is wrong and shows the accepted forms.
 ///
 /// ```
+/// use turbohttp::Scheme;
 /// use turbohttp_cli::parse::target;
-/// assert_eq!(target("[::1]:443").unwrap().1, 443);
-/// assert!(target("example.com").is_err());
-/// assert!(target("example.com:0").is_err());
+/// assert_eq!(target("[::1]:443", None).unwrap().port, 443);
+/// assert_eq!(target("localhost", Some("8000")).unwrap().port, 8000);
+/// let url = target("https://example.com/", None).unwrap();
+/// assert_eq!((url.port, url.scheme), (443, Some(Scheme::Https)));
+/// assert!(target("example.com", None).unwrap_err().contains("HOST PORT"));
+/// assert!(target("example.com:0", None).is_err());
 /// ```
-pub fn target(text: &str) -> Result<(Host, u16), String> {
-    parse_authority(text).map_err(|e| e.to_string())
+pub fn target(first: &str, port: Option<&str>) -> Result<Target, String> {
+    let refuse = |reason: &dyn std::fmt::Display| {
+        format!("{first:?} is not a target: {reason}; write {TARGET_FORMS}")
+    };
+    if let Some(port) = port {
+        let host = Host::parse(first).map_err(|e| refuse(&e))?;
+        let port = parse_port(port).map_err(|e| refuse(&e))?;
+        return Ok(Target {
+            host,
+            port,
+            scheme: None,
+        });
+    }
+    if first.contains("://") {
+        let url = url(first).map_err(|e| refuse(&e))?;
+        return Ok(Target {
+            host: url.host,
+            port: url.port,
+            scheme: Some(url.scheme),
+        });
+    }
+    let (host, port) = parse_authority(first).map_err(|e| refuse(&e))?;
+    Ok(Target {
+        host,
+        port,
+        scheme: None,
+    })
+}
+
+/// Parses what `get` fetches: a URL (`http://` when it names no scheme, as curl
+/// does), or `HOST PORT` as two words (`http://HOST:PORT/`).
+///
+/// ```
+/// use turbohttp_cli::parse::get_url;
+/// assert_eq!(get_url("localhost", Some("8000")).unwrap().to_string(), "http://localhost:8000/");
+/// assert_eq!(get_url("localhost:8000", None).unwrap().port, 8000);
+/// assert!(get_url("localhost", Some("http")).unwrap_err().contains("HOST PORT"));
+/// ```
+pub fn get_url(first: &str, port: Option<&str>) -> Result<Url, String> {
+    match port {
+        None => url(first).map_err(|e| format!("{e}; write {TARGET_FORMS}")),
+        Some(_) => {
+            let target = target(first, port)?;
+            Ok(Url {
+                scheme: Scheme::Http,
+                host: target.host,
+                port: target.port,
+                explicit_port: true,
+                path_and_query: "/".to_owned(),
+            })
+        }
+    }
 }
 
 /// One `--resolve HOST:PORT:ADDR[,ADDR...]` entry: curl's syntax.
@@ -214,10 +294,15 @@ fn resolve_address(addr: &str, port: u16) -> Result<SocketAddr, String> {
 /// assert!(endpoint("192.0.2.1=explode@1ms").is_err());
 /// ```
 pub fn endpoint(text: &str) -> Result<(SocketAddr, Behavior), String> {
+    endpoint_at(text, 443)
+}
+
+/// [`endpoint`], a bare IP taking `port` (the simulated target's).
+pub fn endpoint_at(text: &str, port: u16) -> Result<(SocketAddr, Behavior), String> {
     let (addr, behavior) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: expected ADDR=BEHAVIOUR, as 192.0.2.1=ok@40ms"))?;
-    let addr = endpoint_address(addr).map_err(|e| format!("{text:?}: {e}"))?;
+    let addr = endpoint_address(addr, port).map_err(|e| format!("{text:?}: {e}"))?;
     if behavior.trim_start().contains("@-") {
         return Err(format!("{text:?}: the duration is negative"));
     }
@@ -264,10 +349,10 @@ pub fn dns_servers(text: &str) -> Result<Vec<SocketAddr>, String> {
         .collect()
 }
 
-fn endpoint_address(addr: &str) -> Result<SocketAddr, String> {
+fn endpoint_address(addr: &str, default_port: u16) -> Result<SocketAddr, String> {
     let not_an_ip = || format!("{addr:?} is not an IP address");
     let (host, port) = match Host::parse(addr) {
-        Ok(host) => (host, 443),
+        Ok(host) => (host, default_port),
         Err(_) if addr.contains(':') => parse_authority(addr).map_err(|e| e.to_string())?,
         Err(_) => return Err(not_an_ip()),
     };

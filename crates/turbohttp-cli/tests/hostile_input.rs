@@ -94,11 +94,11 @@ fn rows(refused: u16) -> Vec<Row> {
             attempts: Some(0),
         },
         Row {
-            name: "2,000 copies of one refusing endpoint are dialed once",
+            name: "2,000 copies of one endpoint are refused, not merged",
             args: [args(&["simulate", "--json"]), many_endpoints].concat(),
-            code: 7,
-            expect: "all_attempts_failed",
-            attempts: Some(1),
+            code: 2,
+            expect: "is already simulated",
+            attempts: None,
         },
         Row {
             name: "10,000 duplicates in one --resolve list are dialed once",

@@ -136,3 +136,257 @@ fn setup_is_explained_where_it_appears() {
         "{stderr}"
     );
 }
+
+/// Answers every connection with `HTTP/1.1 200 OK` and `hello`; returns the port.
+fn hello_server() -> u16 {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let mut request = [0u8; 1024];
+            let _ = stream.read(&mut request);
+            let _ = stream.write_all(
+                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+            );
+        }
+    });
+    port
+}
+
+#[test]
+fn get_json_alone_puts_the_race_on_stderr_and_the_body_on_stdout() {
+    let port = hello_server();
+    let output = turbohttp()
+        .args([
+            "get",
+            "--json",
+            "--resolve",
+            &format!("hello.test:{port}:127.0.0.1"),
+            &format!("http://hello.test:{port}/"),
+        ])
+        .output()
+        .expect("runs");
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(output.stdout, b"hello");
+    let race: serde_json::Value = serde_json::from_slice(&output.stderr).expect("JSON");
+    assert_eq!(race["outcome"], "connected", "{race}");
+    assert_eq!(race["http"]["status"], 200, "{race}");
+}
+
+#[test]
+fn every_command_takes_a_target_the_same_ways() {
+    let port = hello_server();
+    let resolve = format!("hello.test:{port}:127.0.0.1");
+    let forms = [
+        vec![format!("hello.test:{port}")],
+        vec!["hello.test".to_owned(), port.to_string()],
+        vec![format!("http://hello.test:{port}/")],
+    ];
+    for form in &forms {
+        for command in ["connect", "get"] {
+            let output = turbohttp()
+                .args([command, "--resolve", &resolve])
+                .args(form)
+                .output()
+                .expect("runs");
+            assert_eq!(
+                output.status.code(),
+                Some(0),
+                "{command} {form:?}: {output:?}"
+            );
+        }
+        let output = turbohttp()
+            .args(["simulate", "--endpoint", "192.0.2.1=ok@5ms"])
+            .args(form)
+            .output()
+            .expect("runs");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert_eq!(output.status.code(), Some(0), "simulate {form:?}: {stdout}");
+        assert!(
+            stdout.contains(&format!("hello.test:{port} resolved to 1 address")),
+            "{stdout}"
+        );
+        // A bare IP endpoint takes the target's port.
+        assert!(stdout.contains(&format!("192.0.2.1:{port}")), "{stdout}");
+    }
+    // An https URL is port 443 and turns TLS on.
+    let output = turbohttp()
+        .args([
+            "simulate",
+            "--endpoint",
+            "192.0.2.1=ok@5ms",
+            "https://hello.test/",
+        ])
+        .output()
+        .expect("runs");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("hello.test:443"));
+    // A bad target says which forms are taken and where the help is.
+    for command in ["connect", "get", "simulate"] {
+        let mut args = vec![command, "hello.test", "http"];
+        if command == "simulate" {
+            args.extend(["--endpoint", "192.0.2.1=ok"]);
+        }
+        let output = turbohttp().args(&args).output().expect("runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.contains("HOST:PORT, [IPv6]:PORT, HOST PORT, or a URL")
+                && stderr.contains(&format!("(see turbohttp {command} --help)")),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn duration_flags_take_the_same_forms_and_endpoints_come_once() {
+    // A bare number is seconds on every duration flag, as on --connect-timeout.
+    let output = turbohttp()
+        .args([
+            "simulate",
+            "--json",
+            "--stagger",
+            "0.3",
+            "--spacing",
+            "0.2",
+            "--resolution-delay",
+            "0.05",
+            "--connect-timeout",
+            "2",
+            "--endpoint",
+            "2001:db8::1=stall",
+            "--endpoint",
+            "192.0.2.1=ok",
+        ])
+        .output()
+        .expect("runs");
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["options"]["stagger_ms"], 300.0, "{json}");
+    assert_eq!(json["options"]["spacing_ms"], 200.0, "{json}");
+    assert_eq!(json["options"]["resolution_delay_ms"], 50.0, "{json}");
+    assert_eq!(json["options"]["connect_timeout_ms"], 2000.0, "{json}");
+    assert_eq!(json["attempts"][1]["start_ms"], 300.0, "{json}");
+    // `ok` without a duration connects at once, as `nxdomain` answers at once.
+    assert_eq!(json["attempts"][1]["end_ms"], 300.0, "{json}");
+
+    let output = turbohttp()
+        .args([
+            "simulate",
+            "--endpoint",
+            "192.0.2.1=ok@1ms",
+            "--endpoint",
+            "192.0.2.1=refuse@1ms",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("192.0.2.1:443 is already simulated (192.0.2.1:443=ok@1ms)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_usage_error_points_at_its_subcommands_help() {
+    let output = turbohttp()
+        .args(["connect", "--no-such-flag", "a.test:80"])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with("(see turbohttp connect --help)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_resolve_entry_for_another_port_is_named_and_so_is_the_dns_server() {
+    // A UDP port on loopback where no DNS server listens.
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let dns = closed.local_addr().expect("addr");
+    drop(closed);
+    let output = turbohttp()
+        .args([
+            "connect",
+            "--connect-timeout",
+            "2",
+            "--resolve",
+            "dual.test:8001:127.0.0.1",
+            "--dns-servers",
+            &dns.to_string(),
+            "dual.test:8000",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "turbohttp: warning: --resolve \"dual.test:8001:127.0.0.1\" is for port 8001, not \
+             8000: it is not used, and dual.test is resolved as usual"
+        ),
+        "{stderr}"
+    );
+    // Nothing answers: the connect timeout ends it while resolving (28), and the
+    // verdict names the server that was asked.
+    assert_eq!(output.status.code(), Some(28), "{stderr}");
+    assert!(
+        stderr
+            .trim_end()
+            .ends_with(&format!("(DNS servers asked: {dns})")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_budget_says_which_rule_made_it() {
+    let output = turbohttp()
+        .args([
+            "simulate",
+            "--no-happy-eyeballs",
+            "--connect-timeout",
+            "3",
+            "--endpoint",
+            "2001:db8::1=stall",
+            "--endpoint",
+            "192.0.2.1=ok@1ms",
+        ])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("no answer within its 2s budget"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(
+            "budget: an attempt may wait for the time left, shared among the rounds of \
+             attempts still to run, but at least 2s unless less is left. #0 started with 3s \
+             left for 2 addresses, 1 at a time: 1.5s each, raised to the 2s floor, so 2s."
+        ),
+        "{stdout}"
+    );
+    // Ten seconds for two addresses one at a time: 5s each, no floor needed.
+    let output = turbohttp()
+        .args([
+            "simulate",
+            "--no-happy-eyeballs",
+            "--connect-timeout",
+            "10",
+            "--endpoint",
+            "2001:db8::1=stall",
+            "--endpoint",
+            "192.0.2.1=ok@1ms",
+        ])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("#0 started with 10s left for 2 addresses, 1 at a time: 5s each, so 5s."),
+        "{stdout}"
+    );
+}

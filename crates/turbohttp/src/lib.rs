@@ -49,6 +49,7 @@ pub use dial::{
     ALPN_H2, ALPN_HTTP_1_1, ClientCertificate, DEFAULT_KEEPALIVE, MAX_INTERFACE_NAME_LEN, PemError,
     SocketOptions, SocketOptionsError, TlsConfigError, TlsFailurePolicy, TlsOptions, TlsVersion,
 };
+pub use turbohttp_proto::plan::MIN_ATTEMPT_BUDGET;
 pub use turbohttp_proto::{HappyEyeballsOptions, MIN_DELAY, OptionsError};
 
 // What a failed handshake says, and what a bad host or port is.

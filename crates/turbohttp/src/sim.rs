@@ -103,23 +103,31 @@ impl fmt::Display for Behavior {
 impl FromStr for Behavior {
     type Err = String;
 
-    /// Parses the `--endpoint` spelling; durations as `40ms`, `1.5s`, `250us`.
+    /// Parses the `--endpoint` spelling: `ok`, `refuse`, `setup-fail` and `reject`
+    /// with an optional `@DURATION` (`40ms`, `1.5s`; none is at once), as the DNS
+    /// behaviours take theirs; `stall` with none.
     fn from_str(s: &str) -> Result<Self, String> {
-        if s == "stall" {
-            return Ok(Self::Stall);
-        }
-        let (kind, delay) = s
-            .split_once('@')
-            .ok_or_else(|| format!("unknown behaviour {s:?}: expected ok@DURATION, refuse@DURATION, stall, setup-fail@DURATION or reject@DURATION"))?;
-        let delay = parse_duration(delay)?;
-        match kind {
-            "ok" => Ok(Self::Connect(delay)),
-            "refuse" => Ok(Self::Refuse(delay)),
-            "setup-fail" => Ok(Self::SetupFail(delay)),
-            "reject" => Ok(Self::Reject(delay)),
-            other => Err(format!(
-                "unknown behaviour {other:?}: expected ok, refuse, stall, setup-fail or reject"
-            )),
+        const KINDS: &str = "ok, refuse, stall, setup-fail or reject, with @DURATION \
+             (ok@40ms) or without (at once)";
+        let (kind, delay) = match s.split_once('@') {
+            Some((kind, "")) => {
+                return Err(format!(
+                    "{kind}@ needs a duration after the @ (as {kind}@40ms), or no @ at all"
+                ));
+            }
+            Some((kind, delay)) => (kind, Some(parse_duration(delay)?)),
+            None => (s, None),
+        };
+        let after = delay.unwrap_or(Duration::ZERO);
+        match (kind, delay) {
+            ("stall", None) => Ok(Self::Stall),
+            ("stall", Some(_)) => Err("\"stall\" takes no duration: it never answers".to_owned()),
+            ("ok", _) => Ok(Self::Connect(after)),
+            ("refuse", _) => Ok(Self::Refuse(after)),
+            ("setup-fail", _) => Ok(Self::SetupFail(after)),
+            ("reject", _) => Ok(Self::Reject(after)),
+            ("", _) => Err(format!("no behaviour given: expected {KINDS}")),
+            (other, _) => Err(format!("unknown behaviour {other:?}: expected {KINDS}")),
         }
     }
 }
@@ -512,9 +520,19 @@ mod tests {
         ] {
             assert_eq!(s.parse::<Behavior>().unwrap().to_string(), s);
         }
+        // No duration is at once, as for the DNS behaviours.
+        assert_eq!(
+            "ok".parse::<Behavior>(),
+            Ok(Behavior::Connect(Duration::ZERO))
+        );
+        assert_eq!(
+            "refuse".parse::<Behavior>(),
+            Ok(Behavior::Refuse(Duration::ZERO))
+        );
         for bad in [
             "",
-            "ok",
+            "@1ms",
+            "stall@1ms",
             "ok@",
             "ok@-1ms",
             "ok@1",

@@ -190,7 +190,14 @@ fn a_silent_server_is_a_timeout() {
         let lab = lab(Zone::new().aaaa("silent.test", Behaviour::Silent)).await;
         let failure = failure(resolver(&lab).lookup("silent.test", QueryType::Aaaa).await);
         assert_eq!(failure.kind, LookupFailureKind::TimedOut, "{failure}");
-        assert_eq!(failure.message, "no answer for silent.test within 500ms");
+        // The failure names the server it asked.
+        assert_eq!(
+            failure.message,
+            format!(
+                "no answer for silent.test within 500ms (asked {})",
+                lab.addr()
+            )
+        );
     });
 }
 
@@ -477,6 +484,27 @@ fn dropped_lookups_leave_nothing_behind() {
         assert_eq!(
             resolver.lookup("after.test", QueryType::Aaaa).await,
             Ok(vec![ip("2001:db8::2")])
+        );
+    });
+}
+
+#[test]
+fn an_unreachable_server_is_named() {
+    run(async {
+        // A UDP port on loopback where nothing listens: the query is refused (ICMP).
+        let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+        let addr = closed.local_addr().expect("addr");
+        drop(closed);
+        let resolver = DnsResolver::new(
+            &[addr],
+            &DnsOptions::default()
+                .with_timeout(std::time::Duration::from_millis(300))
+                .with_attempts(1),
+        );
+        let failure = failure(resolver.lookup("any.test", QueryType::A).await);
+        assert!(
+            failure.message.contains(&format!("asked {addr}")),
+            "{failure}"
         );
     });
 }

@@ -1,7 +1,7 @@
-//! `turbohttp connect HOST:PORT`: run the race, print every attempt.
+//! `turbohttp connect TARGET`: run the race, print every attempt.
 
 use turbohttp::ConnectParams;
-use turbohttp::RaceReport;
+use turbohttp::{AttemptOutcome, DisplayDuration, MIN_ATTEMPT_BUDGET, RaceReport};
 use turbohttp::{ConnectError, Scheme, TransportStream};
 
 use crate::args::ConnectArgs;
@@ -12,9 +12,14 @@ use crate::{json, output, parse, timeline};
 
 /// Runs `connect`.
 pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
-    let (host, port) = parse::target(&args.target).map_err(|e| CliError::usage("HOST:PORT", e))?;
+    let target = parse::target(&args.target, args.port.as_deref())
+        .map_err(|e| CliError::usage("TARGET", format!("{e} (see turbohttp connect --help)")))?;
+    let (host, port) = (target.host, target.port);
     let config = RaceConfig::from_args(&args.race)?;
     let resolver = options::resolver(&args.resolve, &args.resolver)?;
+    for warning in options::unused_resolve_entries(&args.resolve, &host.to_string(), port) {
+        output::warning_line(&warning);
+    }
     let tls = TlsSettings {
         cacert: args.tls.cacert.clone(),
         servername: args.tls.servername.clone(),
@@ -25,8 +30,9 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         min_version: transport::min_version(args.tls.tlsv1_2, args.tls.tlsv1_3),
     };
     let socket = transport::socket_options(&args.socket)?;
+    let dns_servers = options::dns_servers_of(&resolver);
     let transport = transport::build(&config, &tls, &socket, resolver)?;
-    let scheme = if args.tls.tls {
+    let scheme = if args.tls.tls || target.scheme == Some(Scheme::Https) {
         Scheme::Https
     } else {
         Scheme::Http
@@ -59,7 +65,8 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         text.push_str(&tls.line());
     }
     output::stdout(&text);
-    finish(error.as_ref(), args.tls.tls, args.json)
+    finish(error.as_ref(), scheme == Scheme::Https, args.json)
+        .map_err(|e| options::note_dns_servers(e, dns_servers.as_deref()))
 }
 
 /// The TLS version and the ALPN protocol a TLS stream negotiated.
@@ -127,7 +134,51 @@ pub fn present(
     if error.is_some() && report.attempts.is_empty() && report.dns.is_empty() {
         return String::new();
     }
-    format!("{}\n{}", config.describe(), timeline::render(report))
+    let mut text = format!("{}\n{}", config.describe(), timeline::render(report));
+    if let Some(legend) = budget_legend(report, config) {
+        text.push_str(&legend);
+    }
+    text
+}
+
+/// Where an attempt ran out of its budget, the rule that set the budget, in words and
+/// with this race's numbers, so that a 2s budget out of a 3s timeout is not a riddle.
+pub fn budget_legend(report: &RaceReport, config: &RaceConfig) -> Option<String> {
+    let attempt = report.attempts.iter().find(|a| {
+        a.outcome == AttemptOutcome::TimedOut
+            && a.failure
+                .as_ref()
+                .is_some_and(|f| f.message().contains("budget"))
+    })?;
+    let remaining = config.connect_timeout.saturating_sub(attempt.started);
+    let left = report.resolved.len().saturating_sub(attempt.attempt).max(1);
+    let at_once = if config.options.enable {
+        config.options.max_concurrent_attempts
+    } else {
+        1
+    };
+    let rounds = left.div_ceil(at_once).max(1);
+    let share = remaining / u32::try_from(rounds).unwrap_or(u32::MAX);
+    let floor = MIN_ATTEMPT_BUDGET.min(remaining);
+    let ms = DisplayDuration;
+    let (how, budget) = if share >= floor {
+        (format!("{} each", ms(share)), share)
+    } else {
+        (
+            format!("{} each, raised to the {} floor", ms(share), ms(floor)),
+            floor,
+        )
+    };
+    Some(format!(
+        "budget: an attempt may wait for the time left, shared among the rounds of \
+         attempts still to run, but at least {} unless less is left. #{} started with {} \
+         left for {left} address{}, {at_once} at a time: {how}, so {}.\n",
+        ms(MIN_ATTEMPT_BUDGET),
+        attempt.attempt,
+        ms(remaining),
+        if left == 1 { "" } else { "es" },
+        ms(budget),
+    ))
 }
 
 /// Whether the connect failed on its input (options the library could only check once

@@ -13,9 +13,13 @@ use crate::{http, output};
 
 /// Runs `get`.
 pub fn run(args: &GetArgs) -> Result<(), CliError> {
-    let url = parse::url(&args.url).map_err(|e| CliError::usage("URL", e))?;
+    let url = parse::get_url(&args.url, args.port.as_deref())
+        .map_err(|e| CliError::usage("URL", format!("{e} (see turbohttp get --help)")))?;
     let config = RaceConfig::from_args(&args.race)?;
     let resolver = options::resolver(&args.resolve, &args.resolver)?;
+    for warning in options::unused_resolve_entries(&args.resolve, &url.host.to_string(), url.port) {
+        output::warning_line(&warning);
+    }
     let tls = TlsSettings {
         cacert: args.cacert.clone(),
         servername: args.servername.clone(),
@@ -32,9 +36,10 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(|e| CliError::usage("--max-time", e))?;
     let socket = transport::socket_options(&args.socket)?;
+    let dns_servers = options::dns_servers_of(&resolver);
     let transport = transport::build(&config, &tls, &socket, resolver)?;
     let runtime = super::runtime()?;
-    runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let fetch = fetch(args, &url, &config, &transport);
         let Some(limit) = max_time else {
             return fetch.await;
@@ -51,7 +56,8 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
                     ),
                 ))
             })
-    })
+    });
+    outcome.map_err(|e| options::note_dns_servers(e, dns_servers.as_deref()))
 }
 
 async fn fetch(
@@ -61,7 +67,8 @@ async fn fetch(
     transport: &transport::Transport,
 ) -> Result<(), CliError> {
     let https = url.scheme.uses_tls();
-    let json = args.verbose && args.json;
+    // --json alone or with -v: the race as JSON on standard error, the body on stdout.
+    let json = args.json;
     let result = transport
         .connect_with(
             &url.host.to_string(),
@@ -73,7 +80,7 @@ async fn fetch(
     let won = match result {
         Ok(won) => won,
         Err(error) => {
-            if args.verbose {
+            if args.verbose || json {
                 output::stderr(&present(error.report(), Some(&error), config, json, None));
             }
             return finish(Some(&error), https, json);

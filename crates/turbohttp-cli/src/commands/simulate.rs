@@ -34,11 +34,16 @@ pub struct SimRun {
 
 /// Runs `simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
-    let endpoints = args
-        .endpoint
-        .iter()
-        .map(|text| parse::endpoint(text).map_err(|e| CliError::usage("--endpoint", e)))
-        .collect::<Result<Vec<_>, _>>()?;
+    let (host, port) = match &args.target {
+        None => (SIMULATED_HOST.to_owned(), 443),
+        Some(first) => {
+            let target = parse::target(first, args.port.as_deref()).map_err(|e| {
+                CliError::usage("TARGET", format!("{e} (see turbohttp simulate --help)"))
+            })?;
+            (target.host.to_string(), target.port)
+        }
+    };
+    let endpoints = endpoints(&args.endpoint, port)?;
     let config = RaceConfig::from_args(&args.race)?;
     let cancel_after = args
         .cancel_after
@@ -47,7 +52,7 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(|e| CliError::usage("--cancel-after", e))?;
     let dns = dns_behaviours(args)?;
-    let run = simulate(&endpoints, dns, &config, cancel_after)?;
+    let run = simulate(&host, port, &endpoints, dns, &config, cancel_after)?;
     if is_usage_error(run.error.as_ref()) {
         return finish(run.error.as_ref(), false, args.json);
     }
@@ -101,6 +106,27 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     }
     output::stdout(&text);
     finish(run.error.as_ref(), false, args.json)
+}
+
+/// The `--endpoint` values, a bare IP at `port`; an address given twice is refused
+/// (the second would silently replace the first).
+pub fn endpoints(texts: &[String], port: u16) -> Result<Vec<(SocketAddr, Behavior)>, CliError> {
+    let mut endpoints: Vec<(SocketAddr, Behavior)> = Vec::with_capacity(texts.len());
+    for text in texts {
+        let (addr, behavior) =
+            parse::endpoint_at(text, port).map_err(|e| CliError::usage("--endpoint", e))?;
+        if let Some((_, first)) = endpoints.iter().find(|(a, _)| *a == addr) {
+            return Err(CliError::usage(
+                "--endpoint",
+                format!(
+                    "{text:?}: {addr} is already simulated ({addr}={first}); give each \
+                     address once"
+                ),
+            ));
+        }
+        endpoints.push((addr, behavior));
+    }
+    Ok(endpoints)
 }
 
 /// `--dns-aaaa` and `--dns-a`: `None` when neither is given (every address known at
@@ -162,6 +188,8 @@ pub fn sockets_line(stats: &SimStats) -> String {
 /// `dns` says how AAAA and A are answered, if separately. `cancel_after` cancels the
 /// race that long after it starts.
 pub fn simulate(
+    host: &str,
+    port: u16,
     endpoints: &[(SocketAddr, Behavior)],
     dns: Option<(DnsBehavior, DnsBehavior)>,
     config: &RaceConfig,
@@ -172,7 +200,6 @@ pub fn simulate(
             .enable_time()
             .start_paused(true),
     )?;
-    let port = endpoints.first().map_or(443, |(addr, _)| addr.port());
     let mut net = SimNetwork::new(endpoints.iter().copied());
     if let Some((aaaa, a)) = dns {
         net = net.with_dns(aaaa, a);
@@ -189,7 +216,7 @@ pub fn simulate(
         }
         let result = connector
             .connect_with(
-                SIMULATED_HOST,
+                host,
                 port,
                 ConnectParams::default()
                     .with_family(config.family)

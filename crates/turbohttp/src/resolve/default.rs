@@ -67,6 +67,15 @@ impl DefaultResolver {
         }
     }
 
+    /// The DNS resolver, when DNS answers (not `getaddrinfo`): its servers say where a
+    /// failed query went.
+    pub fn dns_resolver(&self) -> Option<&DnsResolver> {
+        match &self.inner {
+            Inner::Dns(dns) => Some(dns),
+            Inner::System(_) => None,
+        }
+    }
+
     /// `"dns"` or `"system"`: which one answers.
     pub fn kind(&self) -> &'static str {
         match self.inner {

@@ -449,7 +449,11 @@ impl DnsResolver {
                 };
                 LookupFailure::new(
                     Kind::TimedOut,
-                    format!("no answer for {name} within {:?}{tries}", options.timeout),
+                    format!(
+                        "no answer for {name} within {:?}{tries} ({})",
+                        options.timeout,
+                        self.asked()
+                    ),
                 )
             }
             NetError::Proto(error) => LookupFailure::new(
@@ -467,19 +471,40 @@ impl DnsResolver {
             NetError::Truncated => {
                 LookupFailure::new(Kind::BadAnswer, "the answer was truncated even over TCP")
             }
+            NetError::NoConnections if self.inner.servers.is_empty() => {
+                LookupFailure::new(Kind::Other, "no DNS server is configured")
+            }
             NetError::NoConnections => LookupFailure::new(
                 Kind::Other,
-                if self.inner.servers.is_empty() {
-                    "no DNS server is configured"
-                } else {
-                    "no DNS server could be reached"
-                },
+                format!("no DNS server could be reached ({})", self.asked()),
             ),
-            NetError::Io(error) => {
-                LookupFailure::new(Kind::Other, format!("cannot reach the DNS server: {error}"))
-            }
+            NetError::Io(error) => LookupFailure::new(
+                Kind::Other,
+                format!("cannot reach the DNS server ({}): {error}", self.asked()),
+            ),
             other => LookupFailure::new(Kind::Other, reason(other)),
         }
+    }
+}
+
+impl DnsResolver {
+    /// `asked 127.0.0.53:53`: the servers a failure came from, so that an operator
+    /// knows which configuration to check.
+    fn asked(&self) -> String {
+        /// A long list is cut: the first few say which configuration it was.
+        const NAMED: usize = 3;
+        let servers = &self.inner.servers;
+        let mut text = String::from("asked ");
+        for (i, server) in servers.iter().take(NAMED).enumerate() {
+            if i > 0 {
+                text.push_str(", ");
+            }
+            text.push_str(&server.to_string());
+        }
+        if servers.len() > NAMED {
+            text.push_str(&format!(" and {} more", servers.len() - NAMED));
+        }
+        text
     }
 }
 

@@ -41,6 +41,11 @@ impl StaticResolver<SystemResolver> {
 }
 
 impl<R> StaticResolver<R> {
+    /// The resolver asked for every name the table does not hold.
+    pub fn fallback(&self) -> &R {
+        &self.fallback
+    }
+
     /// An empty table in front of `fallback`.
     pub fn with_fallback(fallback: R) -> Self {
         Self {

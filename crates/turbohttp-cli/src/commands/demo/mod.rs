@@ -32,7 +32,7 @@ use turbohttp::{NoResolver, RaceReport, Resolver, StaticResolver};
 
 use crate::args::DemoArgs;
 use crate::commands::connect::present;
-use crate::commands::simulate::{endpoints_json, network_line, simulate};
+use crate::commands::simulate::{SIMULATED_HOST, endpoints_json, network_line, simulate};
 use crate::exit::{self, CliError};
 use crate::lab::{Lab, LabError};
 use crate::options::RaceConfig;
@@ -334,7 +334,7 @@ fn simulated(as_json: bool, no_ipv6: Option<String>) -> Result<(), CliError> {
     ];
     let mut runs = Vec::new();
     for config in [sequential_config(), happy_eyeballs_config()] {
-        let sim = simulate(&endpoints, None, &config, None)?;
+        let sim = simulate(SIMULATED_HOST, 80, &endpoints, None, &config, None)?;
         runs.push(Run {
             config,
             total: sim.report.elapsed,
