@@ -199,3 +199,34 @@ fn a_self_signed_certificate_is_named_as_such() {
         servers.shutdown().await;
     });
 }
+
+/// TLS 1.2, where the server checks a client certificate inside the handshake: one
+/// issued by a CA the server does not trust is refused, and the sentence says to check
+/// the certificate we sent.
+#[test]
+fn a_client_certificate_the_server_refuses_says_so() {
+    run(async {
+        let pki = Pki::new();
+        let trusted_clients = Pki::new();
+        let config = pki.server_config_with(
+            NAME,
+            &[b"http/1.1"],
+            &[&rustls::version::TLS12],
+            Some(&trusted_clients),
+        );
+        let mut servers = Servers::new();
+        let port = servers.https(v4(0), config).await;
+        let (chain, key) = Pki::named("a CA the server does not know")
+            .certificate("client.test", rcgen::ExtendedKeyUsagePurpose::ClientAuth);
+        let mut options = trusting(&pki);
+        options.tls.client_auth = Some(turbohttp::ClientCertificate::new(chain, key));
+        let error = connect(options, port, &[v4(port)]).await;
+        assert_eq!(error.kind(), ConnectErrorKind::AllAttemptsFailed);
+        let text = chain_text(&error);
+        assert!(
+            text.contains("the server refused this client's certificate"),
+            "{text}"
+        );
+        servers.shutdown().await;
+    });
+}

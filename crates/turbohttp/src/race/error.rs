@@ -69,9 +69,10 @@ enum Cause {
 /// the chain (anyhow's `{:#}`, eyre) prints every message once:
 ///
 /// ```text
-/// all 2 attempts to connect to localhost:8002 failed; 127.0.0.1:8002 got furthest
-/// ([::1]:8002 refused the connection): connected, then the setup failed: the server
-/// did not answer with TLS (is it a plain HTTP port?)…
+/// all 2 attempts to connect to localhost:8002 failed ([::1]:8002 refused the
+/// connection); 127.0.0.1:8002 connected, then its setup failed: the server did not
+/// answer with TLS (received corrupt message of type InvalidContentType): it is
+/// probably a plain-HTTP port (try http://) or another protocol
 /// ```
 ///
 /// The alternate form (`{:#}`) is the whole story without walking: the sentence, the

@@ -283,7 +283,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             plan::unique(answers.flat_map(|q| q.addresses.iter().copied()))
         });
         // The plan's buffer becomes the report's list: the plan and a copy of its
-        // addresses never exist at once (32 B per address off a large race's peak).
+        // addresses never exist at once, which lowers a large race's peak memory.
         let (plan, attempts, dns) = race.into_plan_and_parts();
         report.resolved = answered.unwrap_or_else(|| plan.into_addresses());
         report.attempts = attempts;

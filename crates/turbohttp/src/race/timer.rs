@@ -38,9 +38,8 @@
 //! * **Only a few at once.** At most 64 precise timers exist in the process at a
 //!   time; a race that finds them all in use waits with tokio's timer. A burst of a
 //!   thousand races due in the same millisecond gains nothing from precision (their
-//!   wake-ups queue behind one another for longer than tokio's tick) and paid six
-//!   system calls per race for it: 47 µs of CPU per race against hyper-util's 31 µs
-//!   in the bench's scenario 6b before this cap, within 6 % of it after.
+//!   wake-ups queue behind one another for longer than tokio's tick) and would pay
+//!   six system calls per race for it (BENCHMARKS.md, scenario 6b, has the cost).
 //! * **Never early.** The absolute `CLOCK_MONOTONIC` deadline is computed from a
 //!   reading of `std::time::Instant` (the same clock on Linux) taken *before* the
 //!   reading of `CLOCK_MONOTONIC`, so the conversion can only move the deadline later,

@@ -71,7 +71,22 @@ pub struct Pki {
 
 impl Pki {
     pub fn new() -> Self {
+        Self::with_params(CertificateParams::new(Vec::<String>::new()).expect("params"))
+    }
+
+    /// A CA with a subject name of its own (the CAs of [`Pki::new`] share rcgen's
+    /// default one, so a peer takes any of them for the issuer of the others'
+    /// certificates and reports a bad signature rather than an unknown issuer).
+    pub fn named(common_name: &str) -> Self {
         let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.distinguished_name = rcgen::DistinguishedName::new();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, common_name);
+        Self::with_params(params)
+    }
+
+    fn with_params(mut params: CertificateParams) -> Self {
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         let key = KeyPair::generate().expect("key");
         Self {
