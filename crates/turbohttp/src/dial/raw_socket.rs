@@ -47,7 +47,11 @@ impl Dialer for RawSocketDialer {
         let tcp = connect_socket(addr, &self.socket).await?;
         match &self.tls {
             None => Ok(TransportStream::Plain(tcp)),
-            Some(tls) => Ok(TransportStream::Tls(Box::new(tls.run(tcp).await?))),
+            // Boxed: a handshake's state is large, and a plain-TCP attempt should not
+            // carry room for it.
+            Some(tls) => Ok(TransportStream::Tls(Box::new(
+                Box::pin(tls.run(tcp)).await?,
+            ))),
         }
     }
 }

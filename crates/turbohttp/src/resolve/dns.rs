@@ -617,7 +617,9 @@ impl super::Resolver for DnsResolver {
         query: QueryType,
     ) -> Result<Vec<SocketAddr>, LookupFailure> {
         if query == QueryType::AddrInfo {
-            return super::Resolver::resolve(self, host, port)
+            // Boxed: two lookups joined are twice a query's state, and every race would
+            // carry room for them although the race asks AAAA and A apart.
+            return Box::pin(super::Resolver::resolve(self, host, port))
                 .await
                 .map_err(|e| super::lookup_failure(&e));
         }
