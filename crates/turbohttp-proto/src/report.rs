@@ -86,12 +86,21 @@ enum Detail {
 }
 
 impl AttemptFailure {
-    /// The record of `error`, as plain data.
+    /// The record of `error`, as plain data. An error of its own words whose source is
+    /// an OS error (a sentence that explains `EMFILE`, say) keeps both: its words, and
+    /// the OS code in [`os_error`](Self::os_error).
     pub fn from_error(error: &AttemptError) -> Self {
         let io = error.io_error();
         let kind = io.kind();
-        let os_error = io.raw_os_error();
-        let detail = if os_error.is_some() {
+        let own_code = io.raw_os_error();
+        let wrapped_code = || {
+            io.get_ref()
+                .and_then(|inner| inner.source())
+                .and_then(|source| source.downcast_ref::<io::Error>())
+                .and_then(io::Error::raw_os_error)
+        };
+        let os_error = own_code.or_else(wrapped_code);
+        let detail = if own_code.is_some() {
             // An OS error displays as `from_raw_os_error(code)` does: nothing to keep.
             Detail::Os
         } else {

@@ -65,8 +65,8 @@ pub use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
 
 // Dialers: how one address becomes a connection.
 pub use dial::{
-    Dialer, RawSocketDialer, TcpDialer, TlsHandshake, TransportStream, connect_socket,
-    server_name_of,
+    Dialer, RawSocketDialer, SocketUnavailable, TcpDialer, TlsHandshake, TransportStream,
+    connect_socket, server_name_of,
 };
 
 // The report: every query and attempt of a race, with its times and outcome.

@@ -12,7 +12,8 @@ mod tls;
 
 pub use raw_socket::RawSocketDialer;
 pub use socket::{
-    DEFAULT_KEEPALIVE, MAX_INTERFACE_NAME_LEN, SocketOptions, SocketOptionsError, connect_socket,
+    DEFAULT_KEEPALIVE, MAX_INTERFACE_NAME_LEN, SocketOptions, SocketOptionsError,
+    SocketUnavailable, connect_socket,
 };
 pub use stream::TransportStream;
 pub use tcp::TcpDialer;

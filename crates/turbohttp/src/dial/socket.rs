@@ -436,6 +436,65 @@ pub async fn connect_socket(
         .map_err(AttemptError::connect)
 }
 
+/// No socket could be opened: the process or the system is out of file descriptors or
+/// socket memory. The attempt fails at once, like any failed attempt, and the race
+/// goes on with the next address (which may find one freed); the OS error is the
+/// [`source`](std::error::Error::source) and the attempt's record keeps its code.
+#[derive(Debug)]
+pub struct SocketUnavailable {
+    error: io::Error,
+}
+
+impl SocketUnavailable {
+    /// The OS error code (`EMFILE`, `ENFILE`, `ENOBUFS`, `ENOMEM`).
+    pub fn raw_os_error(&self) -> Option<i32> {
+        self.error.raw_os_error()
+    }
+}
+
+impl std::fmt::Display for SocketUnavailable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The same codes on Linux, the BSDs and macOS, but ENOBUFS.
+        const ENFILE: i32 = 23;
+        const EMFILE: i32 = 24;
+        f.write_str(match self.error.raw_os_error() {
+            Some(EMFILE) => {
+                "no socket could be opened: the process has as many files open as its limit \
+                 allows (raise it with ulimit -n, or open fewer connections at once)"
+            }
+            Some(ENFILE) => {
+                "no socket could be opened: the system has as many files open as it allows \
+                 (fs.file-max)"
+            }
+            _ => "no socket could be opened: the system is out of memory for sockets",
+        })
+    }
+}
+
+impl std::error::Error for SocketUnavailable {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
+/// Why `socket(2)` failed, for the attempt: out of descriptors or memory is a
+/// [`SocketUnavailable`]; anything else (an address family the system lacks) as is.
+fn no_socket(error: io::Error) -> AttemptError {
+    // ENFILE, EMFILE, ENOMEM; ENOBUFS is 105 on Linux and 55 on the BSDs and macOS.
+    const EXHAUSTED: [i32; 3] = [23, 24, 12];
+    const ENOBUFS: i32 = if cfg!(any(target_os = "linux", target_os = "android")) {
+        105
+    } else {
+        55
+    };
+    match error.raw_os_error() {
+        Some(code) if EXHAUSTED.contains(&code) || code == ENOBUFS => {
+            AttemptError::connect(io::Error::new(error.kind(), SocketUnavailable { error }))
+        }
+        _ => AttemptError::connect(error),
+    }
+}
+
 fn configured_socket(addr: SocketAddr, options: &SocketOptions) -> Result<Socket, AttemptError> {
     // The same for every address: no other attempt could do better.
     options
@@ -463,11 +522,11 @@ fn configured_socket(addr: SocketAddr, options: &SocketOptions) -> Result<Socket
         Type::STREAM.nonblocking(),
         Some(Protocol::TCP),
     )
-    .map_err(AttemptError::connect)?;
+    .map_err(no_socket)?;
     #[cfg(not(any(target_os = "linux", target_os = "android")))]
     let socket = {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
-            .map_err(AttemptError::connect)?;
+            .map_err(no_socket)?;
         socket
             .set_nonblocking(true)
             .map_err(AttemptError::connect)?;
