@@ -55,7 +55,7 @@ pub const TABLE: &[(u8, &str)] = &[
         CANCELLED,
         "the race was cancelled (simulate --cancel-after)",
     ),
-    (INTERFACE, "a local interface or address could not be used"),
+    (INTERFACE, "a local interface could not be used"),
     (HTTP, "the HTTP exchange failed after connecting"),
 ];
 
@@ -124,7 +124,8 @@ impl std::error::Error for CliError {}
 /// `InvalidInput` → 2, `Resolve`/`NoAddresses`/`FamilyUnavailable` → 6,
 /// `AllAttemptsFailed` → 7, or 35 when `tls` and the attempt that got furthest
 /// ([`ConnectError::leading_attempt`]) failed in its TLS setup, whatever the order
-/// of the addresses; `TimedOut` → 28, `SetupRejected` → 35 (45 when it was this
+/// of the addresses; `TimedOut` → 28 (35 on the same condition: a stalled address
+/// beside a TLS failure), `SetupRejected` → 35 (45 when it was this
 /// host's interface, not the peer, that refused), `Cancelled` → 42.
 pub fn connect_code(error: &ConnectError, tls: bool) -> u8 {
     match error.kind() {
@@ -132,6 +133,8 @@ pub fn connect_code(error: &ConnectError, tls: bool) -> u8 {
         ConnectErrorKind::Resolve
         | ConnectErrorKind::NoAddresses
         | ConnectErrorKind::FamilyUnavailable => RESOLVE,
+        // An attempt that got as far as TLS says more than the one that stalled.
+        ConnectErrorKind::TimedOut if tls && leading_failed_in_setup(error) => TLS,
         ConnectErrorKind::TimedOut => TIMEOUT,
         ConnectErrorKind::Cancelled => CANCELLED,
         ConnectErrorKind::SetupRejected if rejected_locally(error) => INTERFACE,

@@ -144,7 +144,8 @@ pub fn unused_resolve_entries(entries: &[String], host: &str, port: u16) -> Vec<
     let parsed: Vec<(&String, parse::ResolveEntry)> = entries
         .iter()
         .filter_map(|text| parse::resolve_entry(text).ok().map(|e| (text, e)))
-        .filter(|(_, e)| e.host.eq_ignore_ascii_case(host.trim_end_matches('.')))
+        // As the table matches: without regard to case, the name as written.
+        .filter(|(_, e)| e.host.eq_ignore_ascii_case(host))
         .collect();
     if parsed.iter().any(|(_, e)| e.port == port) {
         return Vec::new();
@@ -174,12 +175,23 @@ pub fn dns_servers_of(resolver: &StaticResolver<DefaultResolver>) -> Option<Stri
     )
 }
 
-/// A failure to resolve names the DNS servers it asked, unless it already does: the
-/// first thing an operator checks is whether the right servers were asked.
-pub fn note_dns_servers(error: CliError, servers: Option<&str>) -> CliError {
-    let resolving = error.code == crate::exit::RESOLVE || error.message.contains("while resolving");
+/// A connect whose DNS queries failed or went unanswered names the DNS servers it
+/// asked, unless its words already do: the first thing an operator checks is whether
+/// the right servers were asked. Nothing is added when no query failed (an IP literal,
+/// a `--resolve` entry, a family absent from a good answer).
+pub fn note_dns_servers(
+    error: CliError,
+    connect: &turbohttp::ConnectError,
+    servers: Option<&str>,
+) -> CliError {
+    let failed_query = connect.report().dns.iter().any(|q| {
+        matches!(
+            q.outcome,
+            turbohttp::QueryOutcome::Failed(_) | turbohttp::QueryOutcome::TimedOut
+        )
+    });
     match servers {
-        Some(servers) if resolving && !error.message.contains("asked ") && !error.reported => {
+        Some(servers) if failed_query && !error.message.contains("asked ") && !error.reported => {
             let message = format!("{} (DNS servers asked: {servers})", error.message);
             CliError { message, ..error }
         }

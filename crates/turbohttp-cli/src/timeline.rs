@@ -68,7 +68,7 @@ pub fn render(report: &RaceReport) -> String {
 
 /// What "setup failed" in the attempts table means, printed under it when it appears.
 pub const SETUP_LEGEND: &str = "  (setup failed: the TCP connection was made, then the step after \
-     it, the TLS handshake, failed)\n";
+     it failed: the TLS handshake, for https)\n";
 
 /// `dual.test:443 resolved to 2 addresses in 0.01ms: [::1]:443, 127.0.0.1:443 (IPv6
 /// first)`; `(IPv4 only: no race)` when one family alone was resolved.

@@ -132,7 +132,10 @@ fn setup_is_explained_where_it_appears() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(35), "{stderr}");
     assert!(
-        stderr.contains("setup failed: the TCP connection was made, then the step after it, the TLS handshake, failed"),
+        stderr.contains(
+            "setup failed: the TCP connection was made, then the step after it failed: the \
+             TLS handshake, for https"
+        ),
         "{stderr}"
     );
 }
@@ -389,4 +392,108 @@ fn a_budget_says_which_rule_made_it() {
         stdout.contains("#0 started with 10s left for 2 addresses, 1 at a time: 5s each, so 5s."),
         "{stdout}"
     );
+}
+
+#[test]
+fn equal_failures_lead_with_the_first_not_the_furthest() {
+    let output = turbohttp()
+        .args([
+            "simulate",
+            "--endpoint",
+            "2001:db8::1=refuse@1ms",
+            "--endpoint",
+            "192.0.2.1=refuse@1ms",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    assert!(
+        stderr.contains(
+            "all 2 attempts to connect to simulated.test:443 failed (192.0.2.1:443 refused \
+             the connection); the first was [2001:db8::1]:443: Connection refused (os error 111)"
+        ),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_setup_failure_beside_a_stalled_address_is_named_in_the_timeout() {
+    // [2001:db8::1] stalls, 192.0.2.1 connects and fails its setup: the timeout ends
+    // the race, and its sentence names the failure that got furthest.
+    let output = turbohttp()
+        .args([
+            "simulate",
+            "--connect-timeout",
+            "1",
+            "--endpoint",
+            "2001:db8::1=stall",
+            "--endpoint",
+            "192.0.2.1=setup-fail@5ms",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    // simulate dials no TLS: the timeout's code.
+    assert_eq!(output.status.code(), Some(28), "{stderr}");
+    assert_eq!(
+        stderr.trim_end(),
+        "turbohttp: error: connecting to simulated.test:443 stopped after 1s (2 attempts \
+         started; 192.0.2.1:443 got furthest: setup failed: Connection reset by peer (os error 104)): \
+         the connect timeout ran out"
+    );
+}
+
+#[test]
+fn no_dns_note_when_no_query_failed_and_the_legend_counts_one_family_alone() {
+    // An IP literal of the wrong family: nothing was asked of DNS.
+    let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
+    let dns = closed.local_addr().expect("addr");
+    drop(closed);
+    let output = turbohttp()
+        .args([
+            "connect",
+            "-6",
+            "--dns-servers",
+            &dns.to_string(),
+            "127.0.0.1:80",
+        ])
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(6), "{stderr}");
+    assert!(!stderr.contains("DNS servers asked"), "{stderr}");
+
+    // Three IPv4 addresses, 10 s: one at a time, so 3.333s each.
+    let output = turbohttp()
+        .args([
+            "simulate",
+            "--connect-timeout",
+            "10",
+            "--endpoint",
+            "192.0.2.1=stall",
+            "--endpoint",
+            "192.0.2.2=stall",
+            "--endpoint",
+            "192.0.2.3=ok@1ms",
+        ])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("no answer within its 3.333s budget"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("#0 started with 10s left for 3 addresses, 1 at a time: 3.333s each"),
+        "{stdout}"
+    );
+
+    // Without a target, simulate races at its first endpoint's port.
+    let output = turbohttp()
+        .args(["simulate", "--endpoint", "192.0.2.1:8443=ok@1ms"])
+        .output()
+        .expect("runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("simulated.test:8443 resolved"), "{stdout}");
 }

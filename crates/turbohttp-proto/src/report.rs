@@ -156,11 +156,23 @@ impl AttemptFailure {
     /// How far the attempt got before it failed: what decides which failure leads a
     /// failed connect's story ([`RaceReport::leading_failure`]).
     pub fn depth(&self) -> FailureDepth {
+        // The same numbers on Linux, the BSDs and macOS.
+        const ENFILE: i32 = 23;
+        const EMFILE: i32 = 24;
         match (self.phase, self.kind) {
             (AttemptPhase::Setup, _) => FailureDepth::Setup,
             (_, io::ErrorKind::ConnectionRefused | io::ErrorKind::TimedOut) => {
                 FailureDepth::RefusedOrSilent
             }
+            // Nothing left this machine: no route, no local address, no descriptor.
+            (
+                _,
+                io::ErrorKind::NetworkUnreachable
+                | io::ErrorKind::AddrNotAvailable
+                | io::ErrorKind::OutOfMemory
+                | io::ErrorKind::Unsupported,
+            ) => FailureDepth::Local,
+            _ if matches!(self.os_error, Some(ENFILE | EMFILE)) => FailureDepth::Local,
             _ => FailureDepth::Connect,
         }
     }
@@ -182,10 +194,12 @@ impl AttemptFailure {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 #[non_exhaustive]
 pub enum FailureDepth {
+    /// Nothing left this machine: no route to the network, a local address or
+    /// interface that cannot be used, no descriptor or memory for a socket.
+    Local,
     /// Refused (`ECONNREFUSED`), or no answer in time.
     RefusedOrSilent,
-    /// Any other connect failure: unreachable, reset, a local interface that cannot be
-    /// used, no descriptor left.
+    /// Any other connect failure: the host unreachable, a reset.
     Connect,
     /// Connected, then the setup step (the TLS handshake) failed.
     Setup,

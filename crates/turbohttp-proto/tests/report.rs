@@ -336,6 +336,12 @@ fn the_failure_that_got_furthest_leads_whatever_the_address_order() {
         leader(&report_of(&[setup_failed(), setup_failed()])),
         Some(0)
     );
+    // A refusal reached a server; no route to the network did not leave this host.
+    const ENETUNREACH: i32 = 101;
+    assert_eq!(
+        leader(&report_of(&[os(ENETUNREACH), os(ECONNREFUSED)])),
+        Some(1)
+    );
     // Nothing failed: nothing leads.
     assert_eq!(
         leader(&RaceReport::new("h".into(), 1, AddressFamily::V4)),
@@ -355,6 +361,10 @@ fn failures_have_a_depth_and_a_few_words() {
         D::RefusedOrSilent
     );
     assert!(D::Setup > D::Connect && D::Connect > D::RefusedOrSilent);
+    assert!(D::RefusedOrSilent > D::Local);
+    // Nothing left this machine: no route (ENETUNREACH), no descriptor (EMFILE).
+    assert_eq!(depth(&os(101)), D::Local);
+    assert_eq!(depth(&os(24)), D::Local);
     let brief = |e: &AttemptError| AttemptFailure::from_error(e).in_brief().into_owned();
     assert_eq!(brief(&refused()), "refused the connection");
     assert_eq!(brief(&setup_failed()), "failed its setup");

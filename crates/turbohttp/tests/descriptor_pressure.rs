@@ -106,11 +106,14 @@ fn child() {
     // The IPv4 attempt did not wait for the 250 ms stagger: IPv6 failed at once.
     let stagger = HappyEyeballsOptions::default().family_stagger_delay;
     assert!(attempts[1].started < stagger, "{error:#}");
+    // The chain keeps both the sentence and the OS error under it.
+    let chain = chain_text(&error);
     assert!(
-        chain_text(&error).ends_with("Too many open files (os error 24)"),
-        "{}",
-        chain_text(&error)
+        chain.contains("raise it with ulimit -n")
+            && chain.ends_with(": Too many open files (os error 24)"),
+        "{chain}"
     );
+    assert_eq!(error.raw_os_error(), Some(EMFILE));
 
     // Descriptors back: the same race connects.
     drop(held);

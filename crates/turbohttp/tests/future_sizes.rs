@@ -1,7 +1,8 @@
 //! The size of a connect's future is memory every spawned connect holds for its whole
 //! life (issue 21: 10,000 connects at once). These budgets fail when a future grows;
-//! lower them when it shrinks. They hold for the test profile (debug) on x86_64 with
-//! the pinned toolchain; the release sizes are a little smaller.
+//! lower them when it shrinks. Sizes at writing (x86_64, rustc 1.95, test profile; the
+//! release sizes are a little smaller): 2,624, 1,944, 2,968, 776 and 200 bytes; the
+//! budgets leave about 10 % for another compiler's layout.
 
 use std::mem::size_of_val;
 
@@ -26,12 +27,12 @@ fn connect_futures_stay_within_their_budgets() {
     within(
         "HappyEyeballs::connect (DNS or getaddrinfo, TCP)",
         size_of_val(&connector.connect("a.test", 80)),
-        2_650,
+        2_900,
     );
     within(
         "HappyEyeballs::connect_with",
         size_of_val(&connector.connect_with("a.test", 80, ConnectParams::default())),
-        2_650,
+        2_900,
     );
     let pinned = HappyEyeballs::from_parts(
         HappyEyeballsOptions::default(),
@@ -41,18 +42,14 @@ fn connect_futures_stay_within_their_budgets() {
     within(
         "HappyEyeballs::connect (a static table, TCP)",
         size_of_val(&pinned.connect("a.test", 80)),
-        1_950,
+        2_150,
     );
     let transport = RawSocketTransport::new(TransportOptions::default()).expect("options");
     within(
         "RawSocketTransport::connect (TCP and TLS)",
         size_of_val(&transport.connect("a.test", 80, Scheme::Https)),
-        3_000,
+        3_300,
     );
-    // hyper-util's Service boxes the connect, as HttpConnector does.
-    let mut service = transport.clone();
-    let call = tower_service::Service::call(&mut service, "http://a.test/".parse().unwrap());
-    assert_eq!(size_of_val(&call), 16);
 }
 
 /// The pieces a race holds inline: a query's future and an attempt's.
@@ -66,7 +63,7 @@ fn query_and_attempt_futures_stay_small() {
     within(
         "DefaultResolver::lookup",
         size_of_val(&Resolver::lookup(&dns, "a.test", 80, QueryType::A)),
-        800,
+        880,
     );
     let transport = RawSocketTransport::new(TransportOptions::default()).expect("options");
     let dialer = transport.dialer("a.test", Scheme::Https).expect("a name");
@@ -74,6 +71,6 @@ fn query_and_attempt_futures_stay_small() {
     within(
         "RawSocketDialer::dial",
         size_of_val(&dialer.dial("127.0.0.1:1".parse().unwrap())),
-        256,
+        240,
     );
 }

@@ -1,7 +1,7 @@
 //! `turbohttp connect TARGET`: run the race, print every attempt.
 
 use turbohttp::ConnectParams;
-use turbohttp::{AttemptOutcome, DisplayDuration, MIN_ATTEMPT_BUDGET, RaceReport};
+use turbohttp::{AddressFamily, AttemptOutcome, DisplayDuration, MIN_ATTEMPT_BUDGET, RaceReport};
 use turbohttp::{ConnectError, Scheme, TransportStream};
 
 use crate::args::ConnectArgs;
@@ -65,8 +65,10 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         text.push_str(&tls.line());
     }
     output::stdout(&text);
-    finish(error.as_ref(), scheme == Scheme::Https, args.json)
-        .map_err(|e| options::note_dns_servers(e, dns_servers.as_deref()))
+    finish(error.as_ref(), scheme == Scheme::Https, args.json).map_err(|e| match &error {
+        Some(connect) => options::note_dns_servers(e, connect, dns_servers.as_deref()),
+        None => e,
+    })
 }
 
 /// The TLS version and the ALPN protocol a TLS stream negotiated.
@@ -152,7 +154,14 @@ pub fn budget_legend(report: &RaceReport, config: &RaceConfig) -> Option<String>
     })?;
     let remaining = config.connect_timeout.saturating_sub(attempt.started);
     let left = report.resolved.len().saturating_sub(attempt.attempt).max(1);
-    let at_once = if config.options.enable {
+    // The plan races only when both families are there; one family goes one at a time.
+    let has = |family| {
+        report
+            .resolved
+            .iter()
+            .any(|a| AddressFamily::of(a) == family)
+    };
+    let at_once = if config.options.enable && has(AddressFamily::V6) && has(AddressFamily::V4) {
         config.options.max_concurrent_attempts
     } else {
         1

@@ -39,8 +39,8 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
     let dns_servers = options::dns_servers_of(&resolver);
     let transport = transport::build(&config, &tls, &socket, resolver)?;
     let runtime = super::runtime()?;
-    let outcome = runtime.block_on(async {
-        let fetch = fetch(args, &url, &config, &transport);
+    runtime.block_on(async {
+        let fetch = fetch(args, &url, &config, &transport, dns_servers.as_deref());
         let Some(limit) = max_time else {
             return fetch.await;
         };
@@ -56,8 +56,7 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
                     ),
                 ))
             })
-    });
-    outcome.map_err(|e| options::note_dns_servers(e, dns_servers.as_deref()))
+    })
 }
 
 async fn fetch(
@@ -65,6 +64,7 @@ async fn fetch(
     url: &parse::Url,
     config: &RaceConfig,
     transport: &transport::Transport,
+    dns_servers: Option<&str>,
 ) -> Result<(), CliError> {
     let https = url.scheme.uses_tls();
     // --json alone or with -v: the race as JSON on standard error, the body on stdout.
@@ -83,7 +83,8 @@ async fn fetch(
             if args.verbose || json {
                 output::stderr(&present(error.report(), Some(&error), config, json, None));
             }
-            return finish(Some(&error), https, json);
+            return finish(Some(&error), https, json)
+                .map_err(|e| options::note_dns_servers(e, &error, dns_servers));
         }
     };
     let tls = tls_summary(&won.stream);

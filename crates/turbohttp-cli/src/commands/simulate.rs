@@ -34,16 +34,21 @@ pub struct SimRun {
 
 /// Runs `simulate`.
 pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
-    let (host, port) = match &args.target {
-        None => (SIMULATED_HOST.to_owned(), 443),
+    let (host, port, endpoints) = match &args.target {
+        // The name of the simulated network, at the first endpoint's port.
+        None => {
+            let endpoints = endpoints(&args.endpoint, 443)?;
+            let port = endpoints.first().map_or(443, |(addr, _)| addr.port());
+            (SIMULATED_HOST.to_owned(), port, endpoints)
+        }
         Some(first) => {
             let target = parse::target(first, args.port.as_deref()).map_err(|e| {
                 CliError::usage("TARGET", format!("{e} (see turbohttp simulate --help)"))
             })?;
-            (target.host.to_string(), target.port)
+            let endpoints = endpoints(&args.endpoint, target.port)?;
+            (target.host.to_string(), target.port, endpoints)
         }
     };
-    let endpoints = endpoints(&args.endpoint, port)?;
     let config = RaceConfig::from_args(&args.race)?;
     let cancel_after = args
         .cancel_after

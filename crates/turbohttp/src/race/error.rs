@@ -9,8 +9,8 @@ use turbohttp_proto::AddressFamily;
 use turbohttp_proto::OptionsError;
 use turbohttp_proto::dns::LookupFailureKind;
 use turbohttp_proto::{
-    AttemptFailure, AttemptPhase, AttemptRecord, DisplayDuration, QueryOutcome, QueryRecord,
-    RaceReport,
+    AttemptFailure, AttemptOutcome, AttemptPhase, AttemptRecord, DisplayDuration, QueryOutcome,
+    QueryRecord, RaceReport,
 };
 
 /// The broad reason a connect failed. Match on this; read the [`ConnectError`]'s
@@ -182,18 +182,10 @@ impl ConnectError {
         }
     }
 
-    /// The OS error code (`errno`), for telemetry: the leading failure's, else the
-    /// first one an attempt carried.
+    /// The OS error code (`errno`) of the leading failure, for telemetry; `None` when
+    /// that failure had none (a TLS handshake's).
     pub fn raw_os_error(&self) -> Option<i32> {
-        self.deciding_failure()
-            .and_then(|f| f.os_error)
-            .or_else(|| {
-                self.report
-                    .attempts
-                    .iter()
-                    .filter_map(|a| a.failure.as_ref())
-                    .find_map(|f| f.os_error)
-            })
+        self.deciding_failure().and_then(|f| f.os_error)
     }
 
     fn deciding_failure(&self) -> Option<&AttemptFailure> {
@@ -245,6 +237,16 @@ impl ConnectError {
                 Ok(())
             }
         }
+    }
+
+    /// Whether `lead` got further than every other failed attempt, not only as far.
+    fn strictly_furthest(&self, lead: &AttemptRecord) -> bool {
+        let depth = |a: &AttemptRecord| a.failure.as_ref().map(AttemptFailure::depth);
+        self.report
+            .attempts
+            .iter()
+            .filter(|a| a.attempt != lead.attempt)
+            .all(|a| depth(a) < depth(lead))
     }
 
     /// How the attempts other than `lead` failed, a few words each, in start order:
@@ -329,11 +331,21 @@ impl fmt::Display for ConnectError {
                 self.write_queries(f)?;
                 f.write_str(")")?
             }
-            (ConnectErrorKind::TimedOut, _) => write!(
-                f,
-                "connecting to {target} stopped after {elapsed} ({n} attempt{} started)",
-                plural(n)
-            )?,
+            (ConnectErrorKind::TimedOut, _) => {
+                write!(
+                    f,
+                    "connecting to {target} stopped after {elapsed} ({n} attempt{} started",
+                    plural(n)
+                )?;
+                // An attempt that failed on its own before the timeout says the most.
+                if let Some(lead) = self.report.leading_failure()
+                    && lead.outcome == AttemptOutcome::Failed
+                    && let Some(failure) = &lead.failure
+                {
+                    write!(f, "; {} got furthest: {failure}", lead.endpoint)?
+                }
+                f.write_str(")")?
+            }
             (ConnectErrorKind::Cancelled, _) => write!(
                 f,
                 "connecting to {target} was cancelled after {elapsed} ({n} attempt{} started)",
@@ -377,12 +389,14 @@ impl fmt::Display for ConnectError {
                 (n, Some(lead)) => {
                     write!(f, "all {n} attempts to connect to {target} failed")?;
                     self.write_others(f, lead.attempt)?;
-                    write!(f, "; {}", lead.endpoint)?;
-                    f.write_str(if in_setup(lead) {
-                        " connected, then its setup failed"
+                    if in_setup(lead) {
+                        write!(f, "; {} connected, then its setup failed", lead.endpoint)?
+                    } else if self.strictly_furthest(lead) {
+                        write!(f, "; {} got furthest", lead.endpoint)?
                     } else {
-                        " got furthest"
-                    })?
+                        // Among equals, the first leads: it got no further than the rest.
+                        write!(f, "; the first was {}", lead.endpoint)?
+                    }
                 }
                 (n, None) => write!(
                     f,
@@ -418,12 +432,47 @@ impl StdError for ConnectError {
     }
 }
 
-/// A failure of the report as the `io::Error` it was: the OS error itself when it has
-/// a code (its kind and `raw_os_error` intact), else its kind and its words.
+/// A failure of the report as the `io::Error` it was: the OS error itself when it is
+/// all the failure says (its kind and `raw_os_error` intact); the failure's own words
+/// with the OS error as their source when it has both (a sentence that explains
+/// `EMFILE`); else its kind and its words.
 fn failure_io_error(failure: &AttemptFailure) -> io::Error {
+    let words = failure.message();
     match failure.os_error {
-        Some(code) => io::Error::from_raw_os_error(code),
-        None => io::Error::new(failure.kind, failure.message().into_owned()),
+        Some(code) => {
+            let os = io::Error::from_raw_os_error(code);
+            if words == os.to_string() {
+                os
+            } else {
+                io::Error::new(
+                    failure.kind,
+                    Explained {
+                        words: words.into_owned(),
+                        os,
+                    },
+                )
+            }
+        }
+        None => io::Error::new(failure.kind, words.into_owned()),
+    }
+}
+
+/// A failure's own words, with the OS error they explain as the source.
+#[derive(Debug)]
+struct Explained {
+    words: String,
+    os: io::Error,
+}
+
+impl fmt::Display for Explained {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.words)
+    }
+}
+
+impl StdError for Explained {
+    fn source(&self) -> Option<&(dyn StdError + 'static)> {
+        Some(&self.os)
     }
 }
 
@@ -436,8 +485,8 @@ fn in_setup(attempt: &AttemptRecord) -> bool {
 }
 
 impl From<ConnectError> for io::Error {
-    /// When every attempt failed (or one was rejected), the `io::Error` is the first
-    /// meaningful OS error itself, so that `raw_os_error()` and `kind()` read as if the
+    /// When every attempt failed (or one was rejected), the `io::Error` is the leading
+    /// failure's OS error itself, if it has one, so that `raw_os_error()` and `kind()` read as if the
     /// connect had been a single `connect(2)`; the report is not kept then, so read it
     /// from the `ConnectError` before converting if you need it. Otherwise (invalid
     /// input, resolution, timeout, cancellation) the kind says what happened and the

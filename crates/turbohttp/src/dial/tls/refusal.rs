@@ -68,8 +68,9 @@ impl fmt::Display for HandshakeRefused {
                     f,
                     "the server refused the handshake ({}): it shares no cipher suite or key \
                      exchange with this client, which offers only modern ones (TLS 1.3, and \
-                     TLS 1.2 with ECDHE and AEAD ciphers); the server's TLS settings must allow \
-                     one of them",
+                     TLS 1.2 with ECDHE and AEAD ciphers), so its TLS settings must allow one \
+                     of them; or it requires a client certificate and none was sent \
+                     (--cert, TlsOptions::client_auth)",
                     self.error
                 )
             }
