@@ -497,3 +497,38 @@ fn no_dns_note_when_no_query_failed_and_the_legend_counts_one_family_alone() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("simulated.test:8443 resolved"), "{stdout}");
 }
+
+#[test]
+fn a_tls_failure_beside_a_black_holed_ipv6_exits_35() {
+    let port = plain_http_server();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    // A black-holed [::1] at the plain server's port, so one --resolve names both.
+    let Ok(hole) = runtime.block_on(turbohttp_lab::BlackHole::at(port)) else {
+        eprintln!("no black hole on ::1 here");
+        return;
+    };
+    let output = turbohttp()
+        .args([
+            "get",
+            "--connect-timeout",
+            "1",
+            "--resolve",
+            &format!("plain.test:{port}:[::1],127.0.0.1"),
+            &format!("https://plain.test:{port}/"),
+        ])
+        .output()
+        .expect("runs");
+    drop(hole);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(35), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "(2 attempts started; 127.0.0.1:{port} got furthest: setup failed: the server did \
+             not answer with TLS"
+        )),
+        "{stderr}"
+    );
+}
