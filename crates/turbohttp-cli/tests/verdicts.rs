@@ -12,22 +12,25 @@ fn turbohttp() -> Command {
     Command::cargo_bin("turbohttp").expect("the turbohttp binary is built")
 }
 
-/// What `python3 -m http.server` does with a TLS ClientHello: reads it, answers a
-/// plain-HTTP 400 and closes. Returns the port on 127.0.0.1.
-fn plain_http_server() -> u16 {
+/// A server on 127.0.0.1 that reads what a client sends first and answers `response`,
+/// then closes. Returns its port.
+fn server(response: &'static [u8]) -> u16 {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let port = listener.local_addr().expect("addr").port();
     thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let mut hello = [0u8; 512];
-            let _ = stream.read(&mut hello);
-            let _ = stream.write_all(
-                b"HTTP/1.0 400 Bad request\r\nContent-Type: text/html\r\n\r\nBad request version\r\n",
-            );
+            let mut first = [0u8; 1024];
+            let _ = stream.read(&mut first);
+            let _ = stream.write_all(response);
         }
     });
     port
+}
+
+/// What `python3 -m http.server` does with a TLS ClientHello: a plain-HTTP 400.
+fn plain_http_server() -> u16 {
+    server(b"HTTP/1.0 400 Bad request\r\nContent-Type: text/html\r\n\r\nBad request version\r\n")
 }
 
 #[test]
@@ -140,21 +143,9 @@ fn setup_is_explained_where_it_appears() {
     );
 }
 
-/// Answers every connection with `HTTP/1.1 200 OK` and `hello`; returns the port.
+/// Answers every request with `200 OK` and `hello`; returns the port.
 fn hello_server() -> u16 {
-    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    thread::spawn(move || {
-        for stream in listener.incoming() {
-            let Ok(mut stream) = stream else { continue };
-            let mut request = [0u8; 1024];
-            let _ = stream.read(&mut request);
-            let _ = stream.write_all(
-                b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
-            );
-        }
-    });
-    port
+    server(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello")
 }
 
 #[test]
