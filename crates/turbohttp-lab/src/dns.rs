@@ -17,7 +17,11 @@ use std::time::Duration;
 use hickory_proto::op::{Message, MessageType, OpCode, ResponseCode};
 /// The record types [`Zone::rule`] takes (hickory's).
 pub use hickory_proto::rr::RecordType;
-use hickory_proto::rr::rdata::{A, AAAA, CNAME, SOA};
+/// What an HTTPS record is made of (hickory's types), for [`Behaviour::Https`].
+pub use hickory_proto::rr::rdata::svcb::{
+    Alpn, EchConfigList, IpHint, Mandatory, SVCB, SvcParamKey, SvcParamValue, Unknown,
+};
+use hickory_proto::rr::rdata::{A, AAAA, CNAME, HTTPS, SOA};
 use hickory_proto::rr::{Name, RData, Record};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UdpSocket};
@@ -75,6 +79,14 @@ pub enum Behaviour {
     Malformed,
     /// NOERROR with records owned by `owner` instead of the name asked.
     WrongName { owner: String, addrs: Vec<IpAddr> },
+    /// HTTPS records (RFC 9460: ServiceMode with its SvcParams, or AliasMode with
+    /// priority 0), owned by the name asked, in this order, after `delay`. Build them
+    /// with [`service`] or hickory's [`SVCB::new`].
+    Https { records: Vec<SVCB>, delay: Duration },
+    /// An HTTPS answer whose record cannot be read: its `alpn` value says its first
+    /// protocol id is 9 bytes long but holds 2, as a broken signer or middlebox might
+    /// send it. The rest of the message is well-formed.
+    MalformedHttps,
     /// `count` records of the type asked (10.0.x.y or fd00::x addresses, in order).
     /// Too big for UDP, which then gets the TC bit. One TCP message holds about 2,600
     /// A or 1,700 AAAA records (owner names are not compressed); a bigger answer is
@@ -144,6 +156,12 @@ impl Zone {
     pub fn rule(mut self, name: &str, record_type: RecordType, behaviour: Behaviour) -> Self {
         self.rules.insert((key(name), record_type), behaviour);
         self
+    }
+
+    /// The HTTPS query for `name` behaves as `behaviour`; for an origin on another
+    /// port than 443, `name` is `_PORT._https.NAME` (RFC 9460 §9.1).
+    pub fn https(self, name: &str, behaviour: Behaviour) -> Self {
+        self.rule(name, RecordType::HTTPS, behaviour)
     }
 
     /// `name` is an alias of `target`, for every record type. The lab follows the
@@ -385,6 +403,34 @@ impl Shared {
                 }
             },
             Some(Behaviour::Malformed) => return Some((malformed(id), Duration::ZERO)),
+            Some(Behaviour::Https {
+                records,
+                delay: wait,
+            }) => {
+                response.add_answers(records.iter().map(|svcb| {
+                    Record::from_rdata(
+                        owner.clone(),
+                        DEFAULT_TTL,
+                        RData::HTTPS(HTTPS(svcb.clone())),
+                    )
+                }));
+                delay = *wait;
+            }
+            Some(Behaviour::MalformedHttps) => {
+                let record = service(1, ".", vec![alpn(&["h2"])]);
+                response.add_answer(Record::from_rdata(
+                    owner,
+                    DEFAULT_TTL,
+                    RData::HTTPS(HTTPS(record)),
+                ));
+                let mut bytes = encode(&response, transport, &request)?;
+                // key 1 (alpn), length 3, then the id "h2" with its length byte: claim 9.
+                let at = bytes
+                    .windows(7)
+                    .position(|w| w == [0, 1, 0, 3, 2, b'h', b'2'])?;
+                bytes[at + 4] = 9;
+                return Some((bytes, Duration::ZERO));
+            }
             Some(Behaviour::WrongName {
                 owner: other,
                 addrs,
@@ -437,6 +483,25 @@ fn malformed(id: u16) -> Vec<u8> {
     vec![
         high, low, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 63, b'x', b'x',
     ]
+}
+
+/// A ServiceMode HTTPS record (AliasMode with priority 0): `target` is `.` for the
+/// origin itself, else a name.
+pub fn service(priority: u16, target: &str, params: Vec<(SvcParamKey, SvcParamValue)>) -> SVCB {
+    let target = if target == "." {
+        Name::root()
+    } else {
+        fqdn(target)
+    };
+    SVCB::new(priority, target, params)
+}
+
+/// The `alpn` SvcParam: these protocol ids (`h3`, `h2`, `http/1.1`).
+pub fn alpn(ids: &[&str]) -> (SvcParamKey, SvcParamValue) {
+    (
+        SvcParamKey::Alpn,
+        SvcParamValue::Alpn(Alpn(ids.iter().map(|id| (*id).to_owned()).collect())),
+    )
 }
 
 /// One A or AAAA record per address, owned by `owner`, in order.
