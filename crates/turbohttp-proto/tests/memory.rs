@@ -90,8 +90,9 @@ fn a_refused_attempt_owns_no_text() {
 /// How many children measure each count. The peak resident set of one run is
 /// bimodal at 1,000 addresses (274 B per address in about four runs of five, 340 B in
 /// the fifth, the same binary): whole pages that the allocator touches or not. The
-/// least of three runs is the race's, with a chance of about 1 in 100 of the high mode.
-const CHILD_RUNS: usize = 3;
+/// least of seven runs is the race's; all seven in the high mode is about 1 in 80,000
+/// (three runs, 1 in 125, did fail a CI run). A child takes a few milliseconds.
+const CHILD_RUNS: usize = 7;
 
 /// Runs the race of `n` refused addresses in [`CHILD_RUNS`] child processes and returns
 /// the least growth of the peak resident set, in bytes per address.
