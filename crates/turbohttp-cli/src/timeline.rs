@@ -66,6 +66,17 @@ pub fn render(report: &RaceReport) -> String {
     out
 }
 
+/// Whether the race resolved IPv6 and IPv4 addresses: only with both is there a race.
+pub fn families_resolved(report: &RaceReport) -> (bool, bool) {
+    let has = |family| {
+        report
+            .resolved
+            .iter()
+            .any(|a| AddressFamily::of(a) == family)
+    };
+    (has(AddressFamily::V6), has(AddressFamily::V4))
+}
+
 /// What "setup failed" in the attempts table means, printed under it when it appears.
 pub const SETUP_LEGEND: &str = "  (setup failed: the TCP connection was made, then the step after \
      it failed: the TLS handshake, for https)\n";
@@ -84,13 +95,7 @@ pub fn resolution_line(report: &RaceReport) -> String {
         return format!("{} is an IP address: nothing to resolve", report.target());
     }
     let n = report.resolved.len();
-    let has = |family| {
-        report
-            .resolved
-            .iter()
-            .any(|a| AddressFamily::of(a) == family)
-    };
-    let race = match (has(AddressFamily::V6), has(AddressFamily::V4)) {
+    let race = match families_resolved(report) {
         (true, true) => format!(" ({} first)", report.preferred_family),
         (true, false) => " (IPv6 only: no race)".to_owned(),
         (false, true) => " (IPv4 only: no race)".to_owned(),

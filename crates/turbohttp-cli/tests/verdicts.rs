@@ -12,6 +12,11 @@ fn turbohttp() -> Command {
     Command::cargo_bin("turbohttp").expect("the turbohttp binary is built")
 }
 
+/// Runs the command with `args` to its end.
+fn run(args: &[&str]) -> std::process::Output {
+    turbohttp().args(args).output().expect("turbohttp runs")
+}
+
 /// A server on 127.0.0.1 that reads what a client sends first and answers `response`,
 /// then closes. Returns its port.
 fn server(response: &'static [u8]) -> u16 {
@@ -37,17 +42,14 @@ fn plain_http_server() -> u16 {
 fn plain_http_on_a_tls_port_exits_35_whatever_the_address_order() {
     let port = plain_http_server();
     for addrs in ["[::1],127.0.0.1", "127.0.0.1,[::1]"] {
-        let output = turbohttp()
-            .args([
-                "get",
-                "--prefer",
-                "resolver",
-                "--resolve",
-                &format!("plain.test:{port}:{addrs}"),
-                &format!("https://plain.test:{port}/"),
-            ])
-            .output()
-            .expect("runs");
+        let output = run(&[
+            "get",
+            "--prefer",
+            "resolver",
+            "--resolve",
+            &format!("plain.test:{port}:{addrs}"),
+            &format!("https://plain.test:{port}/"),
+        ]);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(35), "{addrs}: {stderr}");
         let last = stderr.lines().last().expect("a last line");
@@ -97,24 +99,18 @@ fn the_readme_and_help_show_the_same_exit_codes() {
 
 #[test]
 fn one_family_is_not_called_a_race() {
-    let output = turbohttp()
-        .args(["simulate", "--endpoint", "192.0.2.1=ok@5ms"])
-        .output()
-        .expect("runs");
+    let output = run(&["simulate", "--endpoint", "192.0.2.1=ok@5ms"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(stdout.contains("(IPv4 only: no race)"), "{stdout}");
     assert!(!stdout.contains("(IPv6 first)"), "{stdout}");
-    let both = turbohttp()
-        .args([
-            "simulate",
-            "--endpoint",
-            "2001:db8::1=ok@5ms",
-            "--endpoint",
-            "192.0.2.1=ok@5ms",
-        ])
-        .output()
-        .expect("runs");
+    let both = run(&[
+        "simulate",
+        "--endpoint",
+        "2001:db8::1=ok@5ms",
+        "--endpoint",
+        "192.0.2.1=ok@5ms",
+    ]);
     let stdout = String::from_utf8_lossy(&both.stdout);
     assert!(stdout.contains("(IPv6 first)"), "{stdout}");
 }
@@ -122,16 +118,13 @@ fn one_family_is_not_called_a_race() {
 #[test]
 fn setup_is_explained_where_it_appears() {
     let port = plain_http_server();
-    let output = turbohttp()
-        .args([
-            "get",
-            "-v",
-            "--resolve",
-            &format!("plain.test:{port}:127.0.0.1"),
-            &format!("https://plain.test:{port}/"),
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "get",
+        "-v",
+        "--resolve",
+        &format!("plain.test:{port}:127.0.0.1"),
+        &format!("https://plain.test:{port}/"),
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(35), "{stderr}");
     assert!(
@@ -151,16 +144,13 @@ fn hello_server() -> u16 {
 #[test]
 fn get_json_alone_puts_the_race_on_stderr_and_the_body_on_stdout() {
     let port = hello_server();
-    let output = turbohttp()
-        .args([
-            "get",
-            "--json",
-            "--resolve",
-            &format!("hello.test:{port}:127.0.0.1"),
-            &format!("http://hello.test:{port}/"),
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "get",
+        "--json",
+        "--resolve",
+        &format!("hello.test:{port}:127.0.0.1"),
+        &format!("http://hello.test:{port}/"),
+    ]);
     assert_eq!(output.status.code(), Some(0), "{output:?}");
     assert_eq!(output.stdout, b"hello");
     let race: serde_json::Value = serde_json::from_slice(&output.stderr).expect("JSON");
@@ -205,15 +195,12 @@ fn every_command_takes_a_target_the_same_ways() {
         assert!(stdout.contains(&format!("192.0.2.1:{port}")), "{stdout}");
     }
     // An https URL is port 443 and turns TLS on.
-    let output = turbohttp()
-        .args([
-            "simulate",
-            "--endpoint",
-            "192.0.2.1=ok@5ms",
-            "https://hello.test/",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "simulate",
+        "--endpoint",
+        "192.0.2.1=ok@5ms",
+        "https://hello.test/",
+    ]);
     assert!(String::from_utf8_lossy(&output.stdout).contains("hello.test:443"));
     // A bad target says which forms are taken and where the help is.
     for command in ["connect", "get", "simulate"] {
@@ -221,7 +208,7 @@ fn every_command_takes_a_target_the_same_ways() {
         if command == "simulate" {
             args.extend(["--endpoint", "192.0.2.1=ok"]);
         }
-        let output = turbohttp().args(&args).output().expect("runs");
+        let output = run(&args);
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(2), "{stderr}");
         assert!(
@@ -235,25 +222,22 @@ fn every_command_takes_a_target_the_same_ways() {
 #[test]
 fn duration_flags_take_the_same_forms_and_endpoints_come_once() {
     // A bare number is seconds on every duration flag, as on --connect-timeout.
-    let output = turbohttp()
-        .args([
-            "simulate",
-            "--json",
-            "--stagger",
-            "0.3",
-            "--spacing",
-            "0.2",
-            "--resolution-delay",
-            "0.05",
-            "--connect-timeout",
-            "2",
-            "--endpoint",
-            "2001:db8::1=stall",
-            "--endpoint",
-            "192.0.2.1=ok",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "simulate",
+        "--json",
+        "--stagger",
+        "0.3",
+        "--spacing",
+        "0.2",
+        "--resolution-delay",
+        "0.05",
+        "--connect-timeout",
+        "2",
+        "--endpoint",
+        "2001:db8::1=stall",
+        "--endpoint",
+        "192.0.2.1=ok",
+    ]);
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
     assert_eq!(json["options"]["stagger_ms"], 300.0, "{json}");
     assert_eq!(json["options"]["spacing_ms"], 200.0, "{json}");
@@ -263,16 +247,13 @@ fn duration_flags_take_the_same_forms_and_endpoints_come_once() {
     // `ok` without a duration connects at once, as `nxdomain` answers at once.
     assert_eq!(json["attempts"][1]["end_ms"], 300.0, "{json}");
 
-    let output = turbohttp()
-        .args([
-            "simulate",
-            "--endpoint",
-            "192.0.2.1=ok@1ms",
-            "--endpoint",
-            "192.0.2.1=refuse@1ms",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "simulate",
+        "--endpoint",
+        "192.0.2.1=ok@1ms",
+        "--endpoint",
+        "192.0.2.1=refuse@1ms",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
@@ -283,10 +264,7 @@ fn duration_flags_take_the_same_forms_and_endpoints_come_once() {
 
 #[test]
 fn a_usage_error_points_at_its_subcommands_help() {
-    let output = turbohttp()
-        .args(["connect", "--no-such-flag", "a.test:80"])
-        .output()
-        .expect("runs");
+    let output = run(&["connect", "--no-such-flag", "a.test:80"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
@@ -303,19 +281,16 @@ fn a_resolve_entry_for_another_port_is_named_and_so_is_the_dns_server() {
     let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let dns = closed.local_addr().expect("addr");
     drop(closed);
-    let output = turbohttp()
-        .args([
-            "connect",
-            "--connect-timeout",
-            "2",
-            "--resolve",
-            "dual.test:8001:127.0.0.1",
-            "--dns-servers",
-            &dns.to_string(),
-            "dual.test:8000",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "connect",
+        "--connect-timeout",
+        "2",
+        "--resolve",
+        "dual.test:8001:127.0.0.1",
+        "--dns-servers",
+        &dns.to_string(),
+        "dual.test:8000",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
         stderr.contains(
@@ -337,19 +312,16 @@ fn a_resolve_entry_for_another_port_is_named_and_so_is_the_dns_server() {
 
 #[test]
 fn a_budget_says_which_rule_made_it() {
-    let output = turbohttp()
-        .args([
-            "simulate",
-            "--no-happy-eyeballs",
-            "--connect-timeout",
-            "3",
-            "--endpoint",
-            "2001:db8::1=stall",
-            "--endpoint",
-            "192.0.2.1=ok@1ms",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "simulate",
+        "--no-happy-eyeballs",
+        "--connect-timeout",
+        "3",
+        "--endpoint",
+        "2001:db8::1=stall",
+        "--endpoint",
+        "192.0.2.1=ok@1ms",
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{stdout}");
     assert!(
@@ -365,19 +337,16 @@ fn a_budget_says_which_rule_made_it() {
         "{stdout}"
     );
     // Ten seconds for two addresses one at a time: 5s each, no floor needed.
-    let output = turbohttp()
-        .args([
-            "simulate",
-            "--no-happy-eyeballs",
-            "--connect-timeout",
-            "10",
-            "--endpoint",
-            "2001:db8::1=stall",
-            "--endpoint",
-            "192.0.2.1=ok@1ms",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "simulate",
+        "--no-happy-eyeballs",
+        "--connect-timeout",
+        "10",
+        "--endpoint",
+        "2001:db8::1=stall",
+        "--endpoint",
+        "192.0.2.1=ok@1ms",
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("#0 started with 10s left for 2 addresses, 1 at a time: 5s each, so 5s."),
@@ -387,16 +356,13 @@ fn a_budget_says_which_rule_made_it() {
 
 #[test]
 fn equal_failures_lead_with_the_first_not_the_furthest() {
-    let output = turbohttp()
-        .args([
-            "simulate",
-            "--endpoint",
-            "2001:db8::1=refuse@1ms",
-            "--endpoint",
-            "192.0.2.1=refuse@1ms",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "simulate",
+        "--endpoint",
+        "2001:db8::1=refuse@1ms",
+        "--endpoint",
+        "192.0.2.1=refuse@1ms",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(7), "{stderr}");
     assert!(
@@ -412,18 +378,15 @@ fn equal_failures_lead_with_the_first_not_the_furthest() {
 fn a_setup_failure_beside_a_stalled_address_is_named_in_the_timeout() {
     // [2001:db8::1] stalls, 192.0.2.1 connects and fails its setup: the timeout ends
     // the race, and its sentence names the failure that got furthest.
-    let output = turbohttp()
-        .args([
-            "simulate",
-            "--connect-timeout",
-            "1",
-            "--endpoint",
-            "2001:db8::1=stall",
-            "--endpoint",
-            "192.0.2.1=setup-fail@5ms",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "simulate",
+        "--connect-timeout",
+        "1",
+        "--endpoint",
+        "2001:db8::1=stall",
+        "--endpoint",
+        "192.0.2.1=setup-fail@5ms",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     // simulate dials no TLS: the timeout's code.
     assert_eq!(output.status.code(), Some(28), "{stderr}");
@@ -441,35 +404,29 @@ fn no_dns_note_when_no_query_failed_and_the_legend_counts_one_family_alone() {
     let closed = std::net::UdpSocket::bind("127.0.0.1:0").expect("bind");
     let dns = closed.local_addr().expect("addr");
     drop(closed);
-    let output = turbohttp()
-        .args([
-            "connect",
-            "-6",
-            "--dns-servers",
-            &dns.to_string(),
-            "127.0.0.1:80",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "connect",
+        "-6",
+        "--dns-servers",
+        &dns.to_string(),
+        "127.0.0.1:80",
+    ]);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(6), "{stderr}");
     assert!(!stderr.contains("DNS servers asked"), "{stderr}");
 
     // Three IPv4 addresses, 10 s: one at a time, so 3.333s each.
-    let output = turbohttp()
-        .args([
-            "simulate",
-            "--connect-timeout",
-            "10",
-            "--endpoint",
-            "192.0.2.1=stall",
-            "--endpoint",
-            "192.0.2.2=stall",
-            "--endpoint",
-            "192.0.2.3=ok@1ms",
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "simulate",
+        "--connect-timeout",
+        "10",
+        "--endpoint",
+        "192.0.2.1=stall",
+        "--endpoint",
+        "192.0.2.2=stall",
+        "--endpoint",
+        "192.0.2.3=ok@1ms",
+    ]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         stdout.contains("no answer within its 3.333s budget"),
@@ -481,10 +438,7 @@ fn no_dns_note_when_no_query_failed_and_the_legend_counts_one_family_alone() {
     );
 
     // Without a target, simulate races at its first endpoint's port.
-    let output = turbohttp()
-        .args(["simulate", "--endpoint", "192.0.2.1:8443=ok@1ms"])
-        .output()
-        .expect("runs");
+    let output = run(&["simulate", "--endpoint", "192.0.2.1:8443=ok@1ms"]);
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(stdout.contains("simulated.test:8443 resolved"), "{stdout}");
 }
@@ -501,17 +455,14 @@ fn a_tls_failure_beside_a_black_holed_ipv6_exits_35() {
         eprintln!("no black hole on ::1 here");
         return;
     };
-    let output = turbohttp()
-        .args([
-            "get",
-            "--connect-timeout",
-            "1",
-            "--resolve",
-            &format!("plain.test:{port}:[::1],127.0.0.1"),
-            &format!("https://plain.test:{port}/"),
-        ])
-        .output()
-        .expect("runs");
+    let output = run(&[
+        "get",
+        "--connect-timeout",
+        "1",
+        "--resolve",
+        &format!("plain.test:{port}:[::1],127.0.0.1"),
+        &format!("https://plain.test:{port}/"),
+    ]);
     drop(hole);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(35), "{stderr}");

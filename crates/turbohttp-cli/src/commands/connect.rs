@@ -1,7 +1,7 @@
 //! `turbohttp connect TARGET`: run the race, print every attempt.
 
 use turbohttp::ConnectParams;
-use turbohttp::{AddressFamily, AttemptOutcome, DisplayDuration, MIN_ATTEMPT_BUDGET, RaceReport};
+use turbohttp::{AttemptOutcome, DisplayDuration, MIN_ATTEMPT_BUDGET, RaceReport};
 use turbohttp::{ConnectError, Scheme, TransportStream};
 
 use crate::args::ConnectArgs;
@@ -155,13 +155,7 @@ pub fn budget_legend(report: &RaceReport, config: &RaceConfig) -> Option<String>
     let remaining = config.connect_timeout.saturating_sub(attempt.started);
     let left = report.resolved.len().saturating_sub(attempt.attempt).max(1);
     // The plan races only when both families are there; one family goes one at a time.
-    let has = |family| {
-        report
-            .resolved
-            .iter()
-            .any(|a| AddressFamily::of(a) == family)
-    };
-    let at_once = if config.options.enable && has(AddressFamily::V6) && has(AddressFamily::V4) {
+    let at_once = if config.options.enable && timeline::families_resolved(report) == (true, true) {
         config.options.max_concurrent_attempts
     } else {
         1

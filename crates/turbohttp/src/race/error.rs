@@ -342,7 +342,12 @@ impl fmt::Display for ConnectError {
                     && lead.outcome == AttemptOutcome::Failed
                     && let Some(failure) = &lead.failure
                 {
-                    write!(f, "; {} got furthest: {failure}", lead.endpoint)?
+                    let how = if self.strictly_furthest(lead) {
+                        "got furthest"
+                    } else {
+                        "failed"
+                    };
+                    write!(f, "; {} {how}: {failure}", lead.endpoint)?
                 }
                 f.write_str(")")?
             }
