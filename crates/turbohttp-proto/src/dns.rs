@@ -17,16 +17,27 @@ pub enum QueryType {
     /// A one-shot lookup (`getaddrinfo`, a static table) whose single answer carries
     /// every family.
     AddrInfo,
+    /// An HTTPS query (RFC 9460): the service's records, answered with
+    /// [`Race::handle_services`](crate::race::Race::handle_services). Its answer
+    /// carries no address of its own, only hints.
+    Https,
 }
 
 impl QueryType {
-    /// `"AAAA"`, `"A"` or `"lookup"` (one-shot), the spelling of the command's JSON output.
+    /// `"AAAA"`, `"A"`, `"lookup"` (one-shot) or `"HTTPS"`, the spelling of the
+    /// command's JSON output.
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Aaaa => "AAAA",
             Self::A => "A",
             Self::AddrInfo => "lookup",
+            Self::Https => "HTTPS",
         }
+    }
+
+    /// Whether the answer is a list of addresses (every query but HTTPS).
+    pub fn is_address(self) -> bool {
+        self != Self::Https
     }
 }
 
@@ -39,26 +50,45 @@ impl QueryType {
         }
     }
 
-    /// The family this query asks for; `None` for a one-shot lookup of every family.
+    /// The family this query asks for; `None` for a one-shot lookup of every family
+    /// (and for HTTPS, which asks for no address).
     pub fn family(self) -> Option<AddressFamily> {
         match self {
             Self::Aaaa => Some(AddressFamily::V6),
             Self::A => Some(AddressFamily::V4),
-            Self::AddrInfo => None,
+            Self::AddrInfo | Self::Https => None,
         }
     }
 
     /// Whether `addr` belongs in this query's answer (an A answer carries no IPv6
-    /// address, and so on).
+    /// address, an HTTPS answer none at all, and so on).
     pub fn admits(self, addr: &SocketAddr) -> bool {
-        self.family()
-            .is_none_or(|family| AddressFamily::of(addr) == family)
+        self.is_address()
+            && self
+                .family()
+                .is_none_or(|family| AddressFamily::of(addr) == family)
     }
 }
 
 impl fmt::Display for QueryType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// The name an HTTPS query asks for (RFC 9460 §9.1): `NAME` for port 443,
+/// `_PORT._https.NAME` for any other.
+///
+/// ```
+/// use turbohttp_proto::dns::https_query_name;
+/// assert_eq!(https_query_name("example.com", 443), "example.com");
+/// assert_eq!(https_query_name("example.com", 8443), "_8443._https.example.com");
+/// ```
+pub fn https_query_name(host: &str, port: u16) -> String {
+    if port == 443 {
+        host.to_owned()
+    } else {
+        format!("_{port}._https.{host}")
     }
 }
 

@@ -64,6 +64,48 @@
 //!   them (a DNS client may still finish an exchange it had sent, within its own
 //!   timeout, but nothing waits for it).
 //!
+//! # The HTTPS query (draft-ietf-happy-happyeyeballs-v3 §4 and §5)
+//!
+//! A race given [`QueryType::Https`](dns::QueryType::Https) among its queries (sent
+//! first: HTTPS, AAAA, A) learns the origin's service records
+//! ([`race::Race::handle_services`], [`service::ServiceInfo`]).
+//!
+//! * **The gate.** Attempts start once an address is known (an A/AAAA answer, or a
+//!   used record's `ipv4hint`/`ipv6hint`) and both the preferred family's answer (or
+//!   its hints) and the HTTPS answer (or its failure) are in; or once an address is
+//!   known and the resolution delay has passed since the first was. A lost, failed or
+//!   malformed HTTPS answer never costs more than that delay. With racing disabled,
+//!   every query is waited for.
+//! * **Endpoints.** A used record of the origin (TargetName ".") turns the origin's
+//!   addresses into its endpoints: its `port`, and the protocols it shares with the
+//!   caller offered in the TLS handshake ([`AttemptRecord::alpn`]). Until a family's
+//!   answer comes, the record's hints of that family stand in for it; the answer then
+//!   replaces them: a hint it lacks is not started, what it adds is due where the
+//!   hint was, and an address both carry is dialed once. A record for another target
+//!   contributes its hints. The origin's addresses that no used record serves come
+//!   last, at the origin's port, as RFC 8305 dials them.
+//! * **Skipped records.** A record whose `mandatory` key the race does not understand,
+//!   one that shares no protocol with the caller, and (until QUIC is dialed) one that
+//!   offers only `h3` are kept in the report with the reason
+//!   ([`service::Verdict`]) and dial nothing.
+//! * **Order.** Records by priority, lowest first; equal priorities shuffled by a seed
+//!   ([`race::Race::with_services`]; a test fixes it). Each record's endpoints are one
+//!   group, interleaved by family as above; a group's first attempt is due one spacing
+//!   after the previous group's last, so every attempt of a record is due before the
+//!   next record's. A failure still pulls the next attempt forward (decision 3).
+//! * **A late HTTPS answer** (after the gate) adds its endpoints after what is
+//!   planned; attempts already started go on.
+//!
+//! ```text
+//! HTTPS last:   t=10 AAAA, t=12 A -> wait; t=30 HTTPS port=8443 -> [v6]:8443 starts;
+//!               v4:8443 due at 280
+//! HTTPS lost:   t=10 AAAA, t=12 A -> wait; t=60 (10 + 50) v6 starts; v4 due at 310
+//! hints:        t=8 HTTPS ipv6hint, ipv4hint -> v6 hint starts at 8, v4 hint due at 258
+//! replaced:     t=0 hints ::a ::b -> ::a starts; t=20 AAAA ::a ::c -> ::b dropped,
+//!               ::c due at 125 (where ::b was)
+//! priorities:   p1 [v6]:8001 at 10, v4:8001 at 260; p2 [v6]:8002 at 385, v4:8002 at 635
+//! ```
+//!
 //! `first_address_family_count` (RFC 8305 §4, default 1) is how many of the preferred
 //! family's attempts come before the other family's first: the stagger is counted
 //! from the due time of the preferred family's attempt number `count`. It must be
@@ -150,6 +192,7 @@ mod options;
 pub mod plan;
 pub mod race;
 mod report;
+pub mod service;
 
 pub use attempt::{AttemptError, AttemptPhase};
 pub use family::AddressFamily;

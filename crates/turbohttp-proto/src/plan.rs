@@ -60,16 +60,64 @@ pub struct PlannedAttempt {
     /// bytes: 48, aligned as a `SocketAddr`, so that [`Plan::into_addresses`] turns
     /// the plan into its address list in place.
     offset: [u32; 3],
+    /// Where the address came from (in what was padding).
+    pub tag: Tag,
+}
+
+/// Where a planned address came from: which HTTPS record (RFC 9460) it serves, and
+/// whether it is one of the record's hints rather than an A/AAAA answer.
+///
+/// Two bytes, so that a planned attempt stays 48 ([`Plan::into_addresses`]): the
+/// record's index in the low 15 bits (all ones for none), the hint bit on top.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tag(u16);
+
+impl Tag {
+    const HINT: u16 = 0x8000;
+    const NO_SERVICE: u16 = 0x7fff;
+
+    /// An address of no HTTPS record: an A/AAAA answer, a lookup, a literal.
+    pub const NONE: Self = Self(Self::NO_SERVICE);
+
+    /// An address that serves the HTTPS record at `index` of its answer (indices
+    /// past 32,766 are not told apart); `hint` if it came from the record's own
+    /// `ipv4hint` or `ipv6hint`.
+    pub fn of_service(index: usize, hint: bool) -> Self {
+        let index =
+            u16::try_from(index).map_or(Self::NO_SERVICE - 1, |i| i.min(Self::NO_SERVICE - 1));
+        Self(index | if hint { Self::HINT } else { 0 })
+    }
+
+    /// The index of the record the address serves, if any.
+    pub fn service(self) -> Option<usize> {
+        let index = self.0 & Self::NO_SERVICE;
+        (index != Self::NO_SERVICE).then_some(usize::from(index))
+    }
+
+    /// Whether the address is a hint, to be replaced by the A/AAAA answer.
+    pub fn is_hint(self) -> bool {
+        self.0 & Self::HINT != 0
+    }
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tag")
+            .field("service", &self.service())
+            .field("hint", &self.is_hint())
+            .finish()
+    }
 }
 
 impl PlannedAttempt {
-    fn new(addr: SocketAddr, offset: Duration) -> Self {
+    fn new(addr: SocketAddr, offset: Duration, tag: Tag) -> Self {
         let secs = offset.as_secs();
         Self {
             addr,
             family: AddressFamily::of(&addr),
             // The high and low halves of the seconds: no offset is cut short.
             offset: [(secs >> 32) as u32, secs as u32, offset.subsec_nanos()],
+            tag,
         }
     }
 
@@ -87,6 +135,7 @@ impl std::fmt::Debug for PlannedAttempt {
             .field("addr", &self.addr)
             .field("family", &self.family)
             .field("offset", &self.offset())
+            .field("tag", &self.tag)
             .finish()
     }
 }
@@ -200,9 +249,21 @@ impl Plan {
     /// or from `at` when `preferred_idle` says the preferred family has nothing left
     /// to try. With racing disabled every address is due at `at`, in resolver order.
     pub fn schedule_answer(&mut self, kept: &[SocketAddr], at: Duration, preferred_idle: bool) {
+        self.schedule_tagged(kept, at, preferred_idle, [Tag::NONE; 2]);
+    }
+
+    /// [`Plan::schedule_answer`] for addresses that serve an HTTPS record: each
+    /// family's addresses get that family's tag (`tags[0]` IPv4, `tags[1]` IPv6).
+    pub fn schedule_tagged(
+        &mut self,
+        kept: &[SocketAddr],
+        at: Duration,
+        preferred_idle: bool,
+        tags: [Tag; 2],
+    ) {
         if !self.options.enable {
             for &addr in kept {
-                self.push(addr, at);
+                self.push(addr, at, tags[index(AddressFamily::of(&addr))]);
             }
             return;
         }
@@ -219,13 +280,57 @@ impl Plan {
                 .copied()
                 .filter(move |a| AddressFamily::of(a) == family)
         };
-        self.schedule_each(of(preferred), at);
+        self.schedule_each(of(preferred), at, tags[index(preferred)]);
         let base = if preferred_idle && of(preferred).next().is_none() {
             at
         } else {
             self.base_for_other(at)
         };
-        self.schedule_each(of(preferred.other()), base);
+        let other = preferred.other();
+        self.schedule_each(of(other), base, tags[index(other)]);
+    }
+
+    /// Schedules one group of endpoints (the addresses of one HTTPS record, of a
+    /// higher priority number than every group planned before it) after everything
+    /// planned: its preferred family from one spacing after the latest due attempt
+    /// (or from `at`, if later), the other family after the group's own head start,
+    /// so that every attempt of a group is due before the next group's first.
+    /// With racing disabled the group is due at `at`, in order. Each family's
+    /// addresses get that family's tag, as in [`Plan::schedule_tagged`].
+    pub fn schedule_group(&mut self, kept: &[SocketAddr], at: Duration, tags: [Tag; 2]) {
+        if !self.options.enable || self.attempts.is_empty() {
+            self.schedule_tagged(kept, at, true, tags);
+            return;
+        }
+        let spacing = self.options.attempt_spacing_delay;
+        let latest = self.attempts.iter().map(PlannedAttempt::offset).max();
+        let base = latest.map_or(at, |l| l.saturating_add(spacing).max(at));
+        let preferred = self.preferred;
+        let mine: Vec<SocketAddr> = kept
+            .iter()
+            .copied()
+            .filter(|a| AddressFamily::of(a) == preferred)
+            .collect();
+        let due_of = |n: usize| base.saturating_add(times(spacing, n));
+        for (i, &addr) in mine.iter().enumerate() {
+            self.push(addr, due_of(i), tags[index(preferred)]);
+        }
+        let head = if mine.is_empty() {
+            base
+        } else {
+            let count = mine
+                .len()
+                .min(self.options.first_address_family_count.max(1));
+            due_of(count - 1).saturating_add(self.options.family_stagger_delay)
+        };
+        let others = kept.iter().filter(|a| AddressFamily::of(a) != preferred);
+        for (j, &addr) in others.enumerate() {
+            self.push(
+                addr,
+                head.saturating_add(times(spacing, j)),
+                tags[index(preferred.other())],
+            );
+        }
     }
 
     /// Keeps the addresses not planned yet and of the requested family, in order,
@@ -293,11 +398,31 @@ impl Plan {
         }
     }
 
+    /// Forgets, for scheduling, the attempts `retired` names (hints an answer did not
+    /// confirm, never to start): each family's first and latest due attempt and its
+    /// count are taken again from the rest, so that what replaces them is due where
+    /// they were. Their entries stay, for the indices that name attempts.
+    pub fn retire(&mut self, retired: impl Fn(usize) -> bool) {
+        self.first = [None; 2];
+        self.last = [None; 2];
+        self.count = [0; 2];
+        for (i, a) in self.attempts.iter().enumerate() {
+            if retired(i) {
+                continue;
+            }
+            let f = index(a.family);
+            let due = a.offset();
+            self.first[f] = Some(self.first[f].map_or(due, |d| d.min(due)));
+            self.last[f] = Some(self.last[f].map_or(due, |d| d.max(due)));
+            self.count[f] += 1;
+        }
+    }
+
     /// Plans addresses already [accepted](Plan::accept), all of one family, in order:
     /// the first is due at `base` (or one spacing after that family's latest planned
     /// attempt, if later), each next one a spacing after the previous.
     pub fn schedule(&mut self, addrs: &[SocketAddr], base: Duration) {
-        self.schedule_each(addrs.iter().copied(), base);
+        self.schedule_each(addrs.iter().copied(), base, Tag::NONE);
     }
 
     /// Frees what [`Plan::accept`] remembers of the addresses seen, when every
@@ -318,7 +443,7 @@ impl Plan {
         }
     }
 
-    fn schedule_each(&mut self, addrs: impl Iterator<Item = SocketAddr>, base: Duration) {
+    fn schedule_each(&mut self, addrs: impl Iterator<Item = SocketAddr>, base: Duration, tag: Tag) {
         self.attempts.reserve(addrs.size_hint().0);
         for addr in addrs {
             let family = AddressFamily::of(&addr);
@@ -326,7 +451,7 @@ impl Plan {
                 Some(last) => base.max(last.saturating_add(self.options.attempt_spacing_delay)),
                 None => base,
             };
-            self.push(addr, due);
+            self.push(addr, due, tag);
         }
     }
 
@@ -357,8 +482,8 @@ impl Plan {
         )
     }
 
-    fn push(&mut self, addr: SocketAddr, due: Duration) {
-        let attempt = PlannedAttempt::new(addr, due);
+    fn push(&mut self, addr: SocketAddr, due: Duration, tag: Tag) {
+        let attempt = PlannedAttempt::new(addr, due, tag);
         let i = index(attempt.family);
         self.first[i].get_or_insert(due);
         self.last[i] = Some(due);
@@ -702,13 +827,13 @@ mod tests {
             Duration::new(5_000_000_000, 7),
             Duration::MAX,
         ] {
-            let attempt = PlannedAttempt::new(addr("[::1]:443"), offset);
+            let attempt = PlannedAttempt::new(addr("[::1]:443"), offset, Tag::NONE);
             assert_eq!(attempt.offset(), offset);
             assert_eq!(attempt.family, AddressFamily::V6);
         }
         let shown = format!(
             "{:?}",
-            PlannedAttempt::new(addr("10.0.0.1:80"), Duration::from_millis(5))
+            PlannedAttempt::new(addr("10.0.0.1:80"), Duration::from_millis(5), Tag::NONE)
         );
         assert!(shown.contains("offset: 5ms"), "{shown}");
     }

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::dns::{LookupFailure, QueryType};
+use crate::service::{Protocols, ServiceRecord};
 use crate::{AddressFamily, AttemptError, AttemptPhase};
 
 /// How one attempt ended.
@@ -257,6 +258,12 @@ pub struct AttemptRecord {
     pub outcome: AttemptOutcome,
     /// Why it failed or timed out; `None` for a winner and for cancelled attempts.
     pub failure: Option<AttemptFailure>,
+    /// The HTTPS record the endpoint came from (its index in the HTTPS query's
+    /// [`QueryRecord::services`]), if any.
+    pub service: Option<u16>,
+    /// The protocols the attempt offers (its TLS ALPN list) when an HTTPS record
+    /// narrowed them; `None`: the caller's own list.
+    pub alpn: Option<Protocols>,
 }
 
 impl fmt::Display for AttemptRecord {
@@ -273,6 +280,9 @@ impl fmt::Display for AttemptRecord {
         match self.ended {
             Some(ended) => write!(f, "+{}", DisplayDuration(ended))?,
             None => f.write_str("pending")?,
+        }
+        if let Some(alpn) = self.alpn {
+            write!(f, " [{alpn}]")?;
         }
         write!(f, " {}", self.outcome)?;
         if let Some(failure) = &self.failure {
@@ -293,6 +303,12 @@ pub enum QueryOutcome {
         /// How many addresses the answer carried, before deduplication.
         addresses: usize,
     },
+    /// An HTTPS query answered with this many records (possibly none); they are in
+    /// [`QueryRecord::services`].
+    Records {
+        /// How many records the answer carried.
+        records: usize,
+    },
     /// The query failed: NXDOMAIN, NODATA, SERVFAIL, a timeout of the resolver...
     Failed(LookupFailure),
     /// The connect timeout ran out before the query ended.
@@ -310,7 +326,7 @@ impl QueryOutcome {
     pub fn as_str(&self) -> &'static str {
         match self {
             Self::Pending => "pending",
-            Self::Answered { .. } => "answered",
+            Self::Answered { .. } | Self::Records { .. } => "answered",
             Self::Failed(failure) => failure.kind.as_str(),
             Self::TimedOut => "timed_out",
             Self::Cancelled => "cancelled",
@@ -324,6 +340,8 @@ impl fmt::Display for QueryOutcome {
             Self::Pending => f.write_str("pending"),
             Self::Answered { addresses: 1 } => f.write_str("1 address"),
             Self::Answered { addresses } => write!(f, "{addresses} addresses"),
+            Self::Records { records: 1 } => f.write_str("1 record"),
+            Self::Records { records } => write!(f, "{records} records"),
             Self::Failed(failure) => write!(f, "{}", failure),
             Self::TimedOut => f.write_str("no answer before the connect timeout"),
             Self::Cancelled => f.write_str("not needed: the race ended first"),
@@ -346,6 +364,9 @@ pub struct QueryRecord {
     pub outcome: QueryOutcome,
     /// The addresses it answered, in the resolver's order, duplicates included.
     pub addresses: Vec<SocketAddr>,
+    /// An HTTPS query's records, in the answer's order, each with what the race
+    /// made of it.
+    pub services: Vec<ServiceRecord>,
 }
 
 impl fmt::Display for QueryRecord {

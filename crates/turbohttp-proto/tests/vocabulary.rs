@@ -34,6 +34,7 @@ fn query_types_have_their_names() {
         (QueryType::Aaaa, "AAAA"),
         (QueryType::A, "A"),
         (QueryType::AddrInfo, "lookup"),
+        (QueryType::Https, "HTTPS"),
     ] {
         assert_eq!(kind.as_str(), text);
         assert_eq!(kind.to_string(), text);

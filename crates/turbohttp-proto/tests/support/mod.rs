@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
 use turbohttp_proto::plan::Plan;
 use turbohttp_proto::race::{Event, Outcome, Race};
+use turbohttp_proto::service::ServiceInfo;
 use turbohttp_proto::{AttemptError, HappyEyeballsOptions};
 
 pub const V6A: &str = "[2001:db8::a]:443";
@@ -162,6 +163,25 @@ impl Sim {
     pub fn answer(&mut self, n: u64, query: usize, list: &[&str]) -> Vec<Event> {
         self.race.handle_answer(self.at(n), query, Ok(addrs(list)));
         self.events()
+    }
+
+    /// The HTTPS query `query` answers `records` at `n` ms.
+    pub fn services(&mut self, n: u64, query: usize, records: Vec<ServiceInfo>) -> Vec<Event> {
+        self.race.handle_services(self.at(n), query, Ok(records));
+        self.events()
+    }
+
+    /// The HTTPS query `query` fails with `kind` at `n` ms.
+    pub fn services_fail(&mut self, n: u64, query: usize, kind: LookupFailureKind) -> Vec<Event> {
+        self.race
+            .handle_services(self.at(n), query, Err(lookup_failure(kind)));
+        self.events()
+    }
+
+    /// The protocols each attempt offers, in start order (`None`: the caller's own).
+    pub fn alpns(&self) -> Vec<Option<String>> {
+        let records = self.race.records().iter();
+        records.map(|r| r.alpn.map(|p| p.to_string())).collect()
     }
 
     pub fn answer_fail(&mut self, n: u64, query: usize, kind: LookupFailureKind) -> Vec<Event> {

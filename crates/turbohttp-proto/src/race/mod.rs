@@ -10,8 +10,10 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod services;
+
 use crate::dns::{LookupFailure, LookupFailureKind, QueryType};
-use crate::plan::{Mode, Plan, attempt_budget};
+use crate::plan::{Mode, Plan, Tag, attempt_budget};
 use crate::report::{AttemptFailure, AttemptOutcome, AttemptRecord, QueryOutcome, QueryRecord};
 use crate::{AddressFamily, AttemptError, HappyEyeballsOptions};
 
@@ -159,6 +161,8 @@ pub struct Race {
     dirty: bool,
     events: Events,
     outcome: Option<Outcome>,
+    /// What an HTTPS query brings, when one was sent (boxed: most races send none).
+    services: Option<Box<services::ServiceState>>,
 }
 
 impl Race {
@@ -211,8 +215,12 @@ impl Race {
                 ended: None,
                 outcome: QueryOutcome::Pending,
                 addresses: Vec::new(),
+                services: Vec::new(),
             });
             race.events.push_back(Event::Resolve { query, kind });
+            if kind == QueryType::Https && race.services.is_none() {
+                race.services = Some(Box::new(services::ServiceState::new(query)));
+            }
         }
         race
     }
@@ -240,6 +248,7 @@ impl Race {
             dirty: true,
             events: Events::default(),
             outcome: None,
+            services: None,
         }
     }
 
@@ -271,6 +280,9 @@ impl Race {
             next = next.min(f.deadline);
         }
         if let Some(until) = self.held.as_ref().and_then(|h| h.until) {
+            next = next.min(until);
+        }
+        if let Some(until) = self.gate_until() {
             next = next.min(until);
         }
         if self.in_flight.len() < self.plan.max_in_flight()
@@ -307,7 +319,7 @@ impl Race {
         let Some(record) = self.queries.get_mut(query) else {
             return;
         };
-        if record.outcome != QueryOutcome::Pending {
+        if record.outcome != QueryOutcome::Pending || !record.query.is_address() {
             return;
         }
         record.ended = Some(ended);
@@ -320,6 +332,12 @@ impl Race {
                 record.addresses = addrs;
             }
             Err(failure) => record.outcome = QueryOutcome::Failed(failure),
+        }
+        if self.services.is_some() {
+            // An HTTPS query was sent: the gate (or, once open, the service records)
+            // decides what this answer becomes.
+            self.address_answer_with_services(query, now);
+            return;
         }
         if !self.plan.options().enable {
             // Sequential, like getaddrinfo: wait for every query, then dial the
@@ -542,12 +560,18 @@ impl Race {
     /// `at`, the other after the head start, or at once when the preferred family
     /// has nothing left to try.
     fn plan_addresses(&mut self, addrs: &[SocketAddr], at: Duration) {
+        self.plan_tagged(addrs, at, [Tag::NONE; 2]);
+    }
+
+    /// [`Race::plan_addresses`] for endpoints of one HTTPS record (or none), each
+    /// family's tagged as [`Plan::schedule_tagged`] says.
+    fn plan_tagged(&mut self, addrs: &[SocketAddr], at: Duration, tags: [Tag; 2]) {
         if addrs.is_empty() {
             return;
         }
         let first_new = self.plan.attempts().len();
         let preferred_idle = !self.pending_or_running(self.plan.preferred());
-        self.plan.schedule_answer(addrs, at, preferred_idle);
+        self.plan.schedule_tagged(addrs, at, preferred_idle, tags);
         let last_new = self.plan.attempts().len();
         if last_new - first_new <= FEW_TO_INSERT {
             for plan_index in first_new..last_new {
@@ -681,6 +705,7 @@ impl Race {
             self.finish(Outcome::TimedOut);
             return;
         }
+        self.check_gate();
         if self
             .held
             .as_ref()
@@ -720,14 +745,16 @@ impl Race {
         if answered_any {
             return Outcome::FamilyUnavailable;
         }
-        let only_nodata = self.queries.iter().all(|q| match &q.outcome {
+        // The HTTPS query carries no address: how it ended says nothing of these.
+        let address_queries = || self.queries.iter().filter(|q| q.query.is_address());
+        let only_nodata = address_queries().all(|q| match &q.outcome {
             QueryOutcome::Answered { .. } => true,
             QueryOutcome::Failed(f) => f.kind == LookupFailureKind::NoData,
             _ => false,
         });
         // Asked only for the requested family, which has nothing: that family is
         // unavailable. A one-shot lookup that found nothing found no address at all.
-        let asked_one_family = self.queries.iter().all(|q| q.query.family().is_some());
+        let asked_one_family = address_queries().all(|q| q.query.family().is_some());
         if only_nodata {
             if self.plan.requested().is_some() && asked_one_family {
                 Outcome::FamilyUnavailable
@@ -824,6 +851,8 @@ impl Race {
             // every attempt first.
             outcome: AttemptOutcome::Cancelled,
             failure: None,
+            service: planned.tag.service().and_then(|i| u16::try_from(i).ok()),
+            alpn: self.alpn_of(planned.tag),
         });
         self.in_flight.push(InFlight {
             attempt,

@@ -1,0 +1,344 @@
+//! The HTTPS query in the race (draft-ietf-happy-happyeyeballs-v3 §4 and §5): when
+//! attempts may start while it is out (the gate), what its records make of the
+//! addresses (endpoints: the record's port and protocols, hints until the A/AAAA
+//! answers replace them), in which order, and what a late answer adds.
+
+use std::net::SocketAddr;
+use std::time::Instant;
+
+use super::{Race, family_index};
+use crate::AddressFamily;
+use crate::dns::LookupFailure;
+use crate::plan::Tag;
+use crate::report::QueryOutcome;
+use crate::service::{Protocols, ServiceInfo, ServiceRecord, Verdict, order_services};
+
+/// What a race that sent an HTTPS query knows of it.
+#[derive(Debug)]
+pub(super) struct ServiceState {
+    /// The HTTPS query's number.
+    query: usize,
+    /// The origin's port: an endpoint's port when its record names none.
+    port: u16,
+    /// What the caller speaks.
+    caller: Protocols,
+    /// Shuffles records of equal priority.
+    seed: u64,
+    /// Whether attempts may start.
+    open: bool,
+    /// When the resolution delay that began with the first positive answer ends.
+    until: Option<Instant>,
+    /// The used records, in the order they are tried (indices into the answer's).
+    order: Vec<usize>,
+    /// The planned hints an answer did not confirm, never to start.
+    retired: Vec<usize>,
+}
+
+impl ServiceState {
+    pub(super) fn new(query: usize) -> Self {
+        Self {
+            query,
+            port: 443,
+            caller: Protocols::TCP,
+            seed: 0,
+            open: false,
+            until: None,
+            order: Vec::new(),
+            retired: Vec::new(),
+        }
+    }
+}
+
+/// One group of endpoints: one record's (or, with `[Tag::NONE; 2]`, the origin's
+/// addresses that no record serves), with the tag of each family's addresses.
+type Group = ([Tag; 2], Vec<SocketAddr>);
+
+impl Race {
+    /// Reads the HTTPS query's records against the origin's `port` (an endpoint's
+    /// port when its record names none), the protocols the caller speaks (`caller`;
+    /// a record that shares none of them is skipped), and `seed`, which shuffles
+    /// records of equal priority (a fixed seed keeps a test exact). Without an HTTPS
+    /// query it changes nothing. The defaults: port 443, `h2` and `http/1.1`, seed 0.
+    pub fn with_services(mut self, port: u16, caller: Protocols, seed: u64) -> Self {
+        if let Some(state) = self.services.as_deref_mut() {
+            state.port = port;
+            state.caller = caller;
+            state.seed = seed;
+        }
+        self
+    }
+
+    /// The HTTPS query `query` ended: its records, or why it gave none. A record is
+    /// used when the race understands every key it makes mandatory and shares a TCP
+    /// protocol with the caller ([`ServiceInfo::verdict`]); used records are tried
+    /// by priority ([`order_services`]). Reports for other queries, or after the
+    /// race, are ignored.
+    pub fn handle_services(
+        &mut self,
+        now: Instant,
+        query: usize,
+        answer: Result<Vec<ServiceInfo>, LookupFailure>,
+    ) {
+        self.observe(now);
+        if self.outcome.is_some() {
+            return;
+        }
+        let ended = self.offset(now);
+        let Some(state) = self.services.as_deref_mut() else {
+            return;
+        };
+        let record = &mut self.queries[state.query];
+        if query != state.query || record.outcome != QueryOutcome::Pending {
+            return;
+        }
+        record.ended = Some(ended);
+        match answer {
+            Ok(infos) => {
+                let verdicts: Vec<Verdict> =
+                    infos.iter().map(|i| i.verdict(state.caller)).collect();
+                let used = |i: usize| matches!(verdicts[i], Verdict::Use(_));
+                state.order = order_services(&infos, used, state.seed);
+                record.outcome = QueryOutcome::Records {
+                    records: infos.len(),
+                };
+                record.services = infos
+                    .into_iter()
+                    .zip(verdicts)
+                    .map(|(info, verdict)| ServiceRecord {
+                        info,
+                        verdict,
+                        rank: None,
+                    })
+                    .collect();
+                for (rank, &i) in state.order.iter().enumerate() {
+                    record.services[i].rank = Some(rank);
+                }
+            }
+            Err(failure) => record.outcome = QueryOutcome::Failed(failure),
+        }
+        if state.open {
+            // Late: the records' endpoints join the race, after what is planned.
+            let at = self.offset(now);
+            for (tags, addrs) in self.endpoint_groups(false) {
+                let kept = self.plan.accept(addrs.into_iter());
+                self.plan_tagged(&kept, at, tags);
+            }
+        }
+    }
+
+    /// An address answer (already recorded) of a race with an HTTPS query: before
+    /// the gate opens it waits in its record; after, its addresses become the
+    /// endpoints of each record of the origin ("."), replacing that record's hints of
+    /// the family, or, when no used record serves the origin, join as RFC 8305 says.
+    pub(super) fn address_answer_with_services(&mut self, query: usize, now: Instant) {
+        let Some(state) = self.services.as_deref() else {
+            return;
+        };
+        if !state.open {
+            return;
+        }
+        let kind = self.queries[query].query;
+        let answered = self.answered(query);
+        let origin_records: Vec<(usize, u16)> = self
+            .used_records()
+            .filter(|(_, info)| info.target.is_none())
+            .map(|(i, info)| (i, info.port.unwrap_or(state.port)))
+            .collect();
+        if origin_records.is_empty() {
+            let kept = self.plan.accept(answered.into_iter());
+            if !kept.is_empty() && self.first_answer.is_none() {
+                self.first_answer = Some(self.offset(now));
+            }
+            self.admit(kind, kept, now);
+            return;
+        }
+        let at = self.offset(now);
+        for (i, port) in origin_records {
+            // A hint the answer does not confirm is not dialed any more, and what
+            // replaces it is due where it was.
+            let attempts = self.plan.attempts();
+            let unconfirmed = |p: usize| {
+                let a = &attempts[p];
+                a.tag.is_hint()
+                    && a.tag.service() == Some(i)
+                    && kind.admits(&a.addr)
+                    && !answered.iter().any(|x| x.ip() == a.addr.ip())
+            };
+            let retired: Vec<usize> = self
+                .pending
+                .iter()
+                .copied()
+                .filter(|&p| unconfirmed(p))
+                .collect();
+            if !retired.is_empty() {
+                self.pending.retain(|p| !retired.contains(p));
+                let state = self.services.as_deref_mut().expect("checked above");
+                state.retired.extend(retired);
+                let all = &state.retired;
+                self.plan.retire(|p| all.contains(&p));
+            }
+            let endpoints = answered.iter().map(|a| SocketAddr::new(a.ip(), port));
+            let kept = self.plan.accept(endpoints);
+            self.plan_tagged(&kept, at, [Tag::of_service(i, false); 2]);
+        }
+    }
+
+    /// When the gate opens at the latest, while it is closed.
+    pub(super) fn gate_until(&self) -> Option<Instant> {
+        self.services
+            .as_deref()
+            .filter(|s| !s.open)
+            .and_then(|s| s.until)
+    }
+
+    /// Opens the gate when the draft's §4.2 says attempts may start: a positive
+    /// answer (addresses, or a used record's hints) and the preferred family's answer
+    /// (or hints of it) and the HTTPS answer (or its failure); or a positive answer and the resolution
+    /// delay since it came. With racing disabled, when every query has ended.
+    pub(super) fn check_gate(&mut self) {
+        let Some(state) = self.services.as_deref() else {
+            return;
+        };
+        if state.open {
+            return;
+        }
+        let https_ended = self.queries[state.query].outcome != QueryOutcome::Pending;
+        let positive = self.positive_known();
+        let all_ended = self.all_queries_ended();
+        let enable = self.plan.options().enable;
+        // Hints count as the preferred family's answer until the answer comes.
+        let leading = self.leading_family();
+        let preferred_known = self.plan_follows_resolver()
+            || !self.preferred_query_pending()
+            || self.used_records().any(|(_, info)| {
+                info.hints()
+                    .any(|ip| AddressFamily::of(&SocketAddr::new(ip, 0)) == leading)
+            });
+        let (now, delay) = (self.now, self.resolution_delay);
+        let at = self.offset(now);
+        let state = self.services.as_deref_mut().expect("checked above");
+        if positive && state.until.is_none() {
+            state.until = now.checked_add(delay);
+            self.first_answer.get_or_insert(at);
+        }
+        let delay_over = state.until.is_some_and(|until| until <= now);
+        let open =
+            all_ended || (enable && positive && ((https_ended && preferred_known) || delay_over));
+        if open {
+            state.open = true;
+            self.open_gate();
+        }
+    }
+
+    /// Plans every endpoint known, group by group.
+    fn open_gate(&mut self) {
+        let at = self.offset(self.now);
+        let first_new = self.plan.attempts().len();
+        for (tags, addrs) in self.endpoint_groups(true) {
+            let kept = self.plan.accept(addrs.into_iter());
+            if !kept.is_empty() {
+                self.plan.schedule_group(&kept, at, tags);
+            }
+        }
+        let last_new = self.plan.attempts().len();
+        self.merge_pending(first_new..last_new);
+        self.rebudget();
+        self.dirty = true;
+    }
+
+    /// Whether an address of the requested family is known: in an address answer,
+    /// or among a used record's hints.
+    fn positive_known(&self) -> bool {
+        let requested = self.plan.requested();
+        let wanted = |ip: std::net::IpAddr| {
+            requested.is_none_or(|f| AddressFamily::of(&SocketAddr::new(ip, 0)) == f)
+        };
+        let answered =
+            (0..self.queries.len()).any(|q| self.answered(q).iter().any(|a| wanted(a.ip())));
+        answered
+            || self
+                .used_records()
+                .any(|(_, info)| info.hints().any(wanted))
+    }
+
+    /// The used records, in the order tried, with their index in the answer.
+    fn used_records(&self) -> impl Iterator<Item = (usize, &ServiceInfo)> + '_ {
+        let state = self.services.as_deref();
+        let order = state.map(|s| s.order.as_slice()).unwrap_or_default();
+        let records = state.map_or(&[][..], |s| &self.queries[s.query].services[..]);
+        order.iter().map(move |&i| (i, &records[i].info))
+    }
+
+    /// The origin's addresses of each family, from the address queries that have
+    /// answered (`None` for a family no query has answered yet).
+    fn origin_answers(&self) -> [Option<Vec<SocketAddr>>; 2] {
+        let mut answers: [Option<Vec<SocketAddr>>; 2] = [None, None];
+        for (q, record) in self.queries.iter().enumerate() {
+            if !matches!(record.outcome, QueryOutcome::Answered { .. }) {
+                continue;
+            }
+            let families = match record.query.family() {
+                Some(family) => vec![family],
+                None if record.query.is_address() => vec![AddressFamily::V6, AddressFamily::V4],
+                None => continue,
+            };
+            let addrs = self.answered(q);
+            for family in families {
+                answers[family_index(family)]
+                    .get_or_insert_with(Vec::new)
+                    .extend(addrs.iter().filter(|a| AddressFamily::of(a) == family));
+            }
+        }
+        answers
+    }
+
+    /// The endpoints known, grouped and in order: each used record's (its port; for
+    /// a record of the origin, the origin's answers of each family, or its hints
+    /// until that family answers; for another target, its hints), then, with
+    /// `unassociated` and when no used record serves the origin, the origin's own
+    /// addresses (RFC 8305's endpoints, last).
+    fn endpoint_groups(&self, unassociated: bool) -> Vec<Group> {
+        let Some(state) = self.services.as_deref() else {
+            return Vec::new();
+        };
+        let answers = self.origin_answers();
+        let mut groups = Vec::new();
+        let mut origin_served = false;
+        for (i, info) in self.used_records() {
+            let port = info.port.unwrap_or(state.port);
+            let of_origin = info.target.is_none();
+            origin_served |= of_origin;
+            let mut tags = [Tag::NONE; 2];
+            let mut addrs = Vec::new();
+            for family in [AddressFamily::V6, AddressFamily::V4] {
+                let real = answers[family_index(family)].as_ref().filter(|_| of_origin);
+                tags[family_index(family)] = Tag::of_service(i, real.is_none());
+                match real {
+                    Some(list) => addrs.extend(list.iter().map(|a| SocketAddr::new(a.ip(), port))),
+                    None => addrs.extend(
+                        info.hints()
+                            .filter(|ip| AddressFamily::of(&SocketAddr::new(*ip, 0)) == family)
+                            .map(|ip| SocketAddr::new(ip, port)),
+                    ),
+                }
+            }
+            groups.push((tags, addrs));
+        }
+        if unassociated && !origin_served {
+            let addrs = answers.into_iter().rev().flatten().flatten().collect();
+            groups.push(([Tag::NONE; 2], addrs));
+        }
+        groups
+    }
+
+    /// The protocols an endpoint of `tag` offers: its record's, shared with the
+    /// caller's.
+    pub(super) fn alpn_of(&self, tag: Tag) -> Option<Protocols> {
+        let state = self.services.as_deref()?;
+        let record = self.queries[state.query].services.get(tag.service()?)?;
+        match record.verdict {
+            Verdict::Use(protocols) => Some(protocols),
+            _ => None,
+        }
+    }
+}

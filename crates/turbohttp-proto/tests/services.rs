@@ -1,0 +1,405 @@
+//! The HTTPS query in the race (draft-ietf-happy-happyeyeballs-v3 §4 and §5, RFC 9460),
+//! driven by hand through `Race::resolving` with HTTPS, AAAA and A: when attempts may
+//! start (the gate), what a record makes of the addresses (port, protocols, hints),
+//! which records are skipped, and in what order records are tried. Exact to the
+//! millisecond; the defaults: 250 ms stagger, 125 ms spacing, 50 ms resolution delay.
+
+mod support;
+
+use std::cell::Cell;
+use std::net::IpAddr;
+use std::time::Instant;
+
+use support::*;
+use turbohttp_proto::dns::LookupFailureKind::{BadAnswer, NoData, ServFail};
+use turbohttp_proto::dns::QueryType::{A, Aaaa, Https};
+use turbohttp_proto::race::{Outcome, Race};
+use turbohttp_proto::service::{Protocols, ServiceInfo, Verdict, key};
+use turbohttp_proto::{AddressFamily, HappyEyeballsOptions};
+
+const HTTPS: usize = 0;
+const AAAA: usize = 1;
+const A4: usize = 2;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+/// HTTPS (query 0), AAAA (1) and A (2), sent together; defaults, a 10 s timeout.
+fn v3() -> Sim {
+    v3_with(HappyEyeballsOptions::default(), Protocols::TCP, 0)
+}
+
+/// As [`v3`], with four attempts in flight rather than two, so that an order is seen
+/// whole rather than held back by the cap.
+fn v3_wide() -> Sim {
+    let options = HappyEyeballsOptions::default().with_max_concurrent_attempts(4);
+    v3_with(options, Protocols::TCP, 0)
+}
+
+fn v3_with(options: HappyEyeballsOptions, caller: Protocols, seed: u64) -> Sim {
+    let t0 = Instant::now();
+    let race = Race::resolving(&options, None, &[Https, Aaaa, A], t0, t0 + secs(10))
+        .with_services(443, caller, seed);
+    let mut sim = Sim {
+        race,
+        t0,
+        now: Cell::new(0),
+    };
+    assert_eq!(
+        sim.events(),
+        [resolve(0, Https), resolve(1, Aaaa), resolve(2, A)]
+    );
+    sim
+}
+
+/// A ServiceMode record of the origin with `alpn=h2`.
+fn origin_h2() -> ServiceInfo {
+    ServiceInfo::service(1, None).with_alpn(["h2"])
+}
+
+// ---- the gate (§4.2) ----
+
+#[test]
+fn the_https_answer_first_then_aaaa_starts_ipv6_at_once() {
+    let mut sim = v3();
+    assert_eq!(sim.services(10, HTTPS, vec![origin_h2()]), []);
+    assert_eq!(sim.answer(20, AAAA, &[V6A]), [start(0, V6A)]);
+    assert_eq!(sim.answer(25, A4, &[V4A]), []);
+    assert_eq!(sim.run_until(300), [(270, start(1, V4A))]);
+    assert_eq!(sim.race.first_answer(), Some(ms(20)));
+}
+
+#[test]
+fn addresses_wait_for_the_https_answer_that_comes_within_the_resolution_delay() {
+    let mut sim = v3();
+    assert_eq!(sim.answer(10, AAAA, &[V6A]), []);
+    assert_eq!(sim.answer(12, A4, &[V4A]), []);
+    // The delay counts from the first positive answer: 10 + 50.
+    assert_eq!(sim.wake(), Some(ms(60)));
+    assert_eq!(
+        sim.services(30, HTTPS, vec![origin_h2().with_port(8443)]),
+        [start(0, "[2001:db8::a]:8443")]
+    );
+    assert_eq!(sim.run_until(300), [(280, start(1, "192.0.2.1:8443"))]);
+    // Attempts are counted from the gate, and the resolution is when the first
+    // address came.
+    assert_eq!(sim.race.first_answer(), Some(ms(10)));
+}
+
+#[test]
+fn a_lost_https_answer_costs_the_resolution_delay_and_no_more() {
+    let mut sim = v3();
+    assert_eq!(sim.answer(10, AAAA, &[V6A]), []);
+    assert_eq!(sim.answer(12, A4, &[V4A]), []);
+    assert_eq!(
+        sim.run_until(400),
+        [(60, start(0, V6A)), (310, start(1, V4A))]
+    );
+    assert_eq!(sim.alpns(), [None, None]);
+}
+
+#[test]
+fn a_failed_or_malformed_https_answer_ends_the_wait_at_once() {
+    for kind in [ServFail, BadAnswer, NoData] {
+        let mut sim = v3();
+        assert_eq!(sim.answer(10, AAAA, &[V6A]), []);
+        assert_eq!(
+            sim.services_fail(17, HTTPS, kind),
+            [start(0, V6A)],
+            "{kind:?}"
+        );
+        assert_eq!(sim.answer(18, A4, &[V4A]), []);
+        assert_eq!(sim.run_until(300), [(267, start(1, V4A))]);
+    }
+}
+
+#[test]
+fn an_https_answer_after_the_delay_adds_its_endpoints_after_those_planned() {
+    let mut sim = v3_wide();
+    sim.answer(10, AAAA, &[V6A]);
+    sim.answer(12, A4, &[V4A]);
+    assert_eq!(sim.tick(60), [start(0, V6A)]);
+    // port=8443: new endpoints; v6 one spacing after the planned v6 (60 + 125),
+    // never earlier than its arrival.
+    assert_eq!(
+        sim.services(100, HTTPS, vec![origin_h2().with_port(8443)]),
+        []
+    );
+    assert_eq!(
+        sim.run_until(500),
+        [
+            (185, start(1, "[2001:db8::a]:8443")),
+            (310, start(2, V4A)),
+            (435, start(3, "192.0.2.1:8443")),
+        ]
+    );
+    assert_eq!(
+        sim.alpns(),
+        [
+            None,
+            Some("h2,http/1.1".into()),
+            None,
+            Some("h2,http/1.1".into())
+        ]
+    );
+}
+
+#[test]
+fn only_an_a_answer_and_https_wait_for_aaaa_up_to_the_delay() {
+    let mut sim = v3();
+    assert_eq!(sim.services(5, HTTPS, vec![origin_h2()]), []);
+    assert_eq!(sim.answer(10, A4, &[V4A]), []);
+    assert_eq!(sim.wake(), Some(ms(60)));
+    assert_eq!(sim.answer(30, AAAA, &[V6A]), [start(0, V6A)]);
+    assert_eq!(sim.run_until(300), [(280, start(1, V4A))]);
+}
+
+// ---- hints (§4.2.1) ----
+
+#[test]
+fn hints_count_as_answers_and_start_the_race_before_aaaa_and_a() {
+    let mut sim = v3();
+    let record = origin_h2().with_hints([ip("2001:db8::a"), ip("192.0.2.1")]);
+    assert_eq!(sim.services(8, HTTPS, vec![record]), [start(0, V6A)]);
+    assert_eq!(sim.run_until(300), [(258, start(1, V4A))]);
+    assert_eq!(sim.race.first_answer(), Some(ms(8)));
+}
+
+#[test]
+fn the_answer_replaces_the_hints_a_hint_it_lacks_is_not_dialed() {
+    let mut sim = v3_wide();
+    let record = origin_h2().with_hints([ip("2001:db8::a"), ip("2001:db8::b"), ip("192.0.2.1")]);
+    assert_eq!(sim.services(0, HTTPS, vec![record]), [start(0, V6A)]);
+    // AAAA says ::a and ::c: ::b (a hint, due at 125) goes and ::c is due in its
+    // place; ::a is not dialed again.
+    assert_eq!(sim.answer(20, AAAA, &[V6A, V6C]), []);
+    assert_eq!(
+        sim.run_until(400),
+        [(125, start(1, V6C)), (250, start(2, V4A))]
+    );
+    let dialed: Vec<_> = sim.race.records().iter().map(|r| r.endpoint).collect();
+    assert_eq!(dialed, addrs(&[V6A, V6C, V4A]));
+}
+
+#[test]
+fn an_a_answer_replaces_the_ipv4_hints_before_they_start() {
+    let mut sim = v3();
+    let record = origin_h2().with_hints([ip("2001:db8::a"), ip("192.0.2.9")]);
+    sim.services(0, HTTPS, vec![record]);
+    assert_eq!(sim.answer(30, A4, &[V4A]), []);
+    assert_eq!(sim.run_until(300), [(250, start(1, V4A))]);
+}
+
+#[test]
+fn answers_in_before_the_https_answer_are_used_over_its_hints() {
+    let mut sim = v3();
+    sim.answer(10, AAAA, &[V6B]);
+    let record = origin_h2().with_hints([ip("2001:db8::a")]);
+    assert_eq!(sim.services(20, HTTPS, vec![record]), [start(0, V6B)]);
+}
+
+// ---- what a record says ----
+
+#[test]
+fn the_record_port_is_dialed_and_its_protocols_offered() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![origin_h2().with_port(8443)]);
+    assert_eq!(
+        sim.answer(2, AAAA, &[V6A]),
+        [start(0, "[2001:db8::a]:8443")]
+    );
+    assert_eq!(sim.alpns(), [Some("h2,http/1.1".into())]);
+    assert_eq!(sim.race.records()[0].service, Some(0));
+}
+
+#[test]
+fn alpn_is_what_the_record_and_the_caller_share() {
+    // no-default-alpn: h2 only.
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![origin_h2().with_no_default_alpn()]);
+    sim.answer(2, AAAA, &[V6A]);
+    assert_eq!(sim.alpns(), [Some("h2".into())]);
+
+    // A caller of http/1.1 only, a record of h2 and http/1.1: http/1.1.
+    let mut sim = v3_with(HappyEyeballsOptions::default(), Protocols::HTTP_1_1, 0);
+    sim.services(1, HTTPS, vec![origin_h2()]);
+    sim.answer(2, AAAA, &[V6A]);
+    assert_eq!(sim.alpns(), [Some("http/1.1".into())]);
+}
+
+#[test]
+fn a_record_sharing_no_protocol_is_skipped_and_the_origin_is_dialed_as_without_it() {
+    let mut sim = v3_with(HappyEyeballsOptions::default(), Protocols::HTTP_1_1, 0);
+    let record = origin_h2().with_no_default_alpn().with_port(8443);
+    sim.services(1, HTTPS, vec![record]);
+    assert_eq!(sim.answer(2, AAAA, &[V6A]), [start(0, V6A)]);
+    assert_eq!(sim.alpns(), [None]);
+    let services = &sim.race.queries()[HTTPS].services;
+    assert_eq!(services[0].verdict, Verdict::NoSharedProtocol);
+    assert_eq!(services[0].rank, None);
+}
+
+#[test]
+fn an_h3_only_record_is_left_out_until_quic_is_dialed() {
+    let mut sim = v3_with(HappyEyeballsOptions::default(), Protocols::ALL, 0);
+    let h3 = ServiceInfo::service(1, None)
+        .with_alpn(["h3"])
+        .with_no_default_alpn()
+        .with_hints([ip("2001:db8::c")]);
+    sim.services(1, HTTPS, vec![h3, origin_h2().with_port(8443)]);
+    sim.answer(2, AAAA, &[V6A]);
+    let services = &sim.race.queries()[HTTPS].services;
+    assert_eq!(services[0].verdict, Verdict::QuicOnly);
+    assert_eq!(services[1].verdict, Verdict::Use(Protocols::TCP));
+    // The hint of the h3 record is not dialed; the h2 record's port is.
+    let dialed: Vec<_> = sim.race.plan().addresses().collect();
+    assert_eq!(dialed, addrs(&["[2001:db8::a]:8443"]));
+}
+
+#[test]
+fn a_record_with_a_mandatory_key_not_understood_is_skipped() {
+    let mut sim = v3();
+    let unknown = origin_h2()
+        .with_port(8443)
+        .with_mandatory([key::ALPN, 65_000]);
+    let known = ServiceInfo::service(2, None)
+        .with_alpn(["h2"])
+        .with_mandatory([key::ALPN, key::PORT])
+        .with_port(9443);
+    sim.services(1, HTTPS, vec![unknown, known]);
+    sim.answer(2, AAAA, &[V6A]);
+    let services = &sim.race.queries()[HTTPS].services;
+    assert_eq!(services[0].verdict, Verdict::MandatoryUnknown(65_000));
+    assert_eq!(
+        sim.timeline(),
+        [rec(0, "[2001:db8::a]:9443", 2, None, "cancelled")]
+    );
+}
+
+// ---- order (§5) ----
+
+#[test]
+fn records_are_tried_by_priority_each_group_after_the_last() {
+    let mut sim = v3_wide();
+    let second = ServiceInfo::service(2, None)
+        .with_alpn(["h2"])
+        .with_port(8002);
+    let first = ServiceInfo::service(1, None)
+        .with_alpn(["h2"])
+        .with_port(8001);
+    sim.services(0, HTTPS, vec![second, first]);
+    sim.answer(0, A4, &[V4A]);
+    // Priority 1 first: its v6 at 0, v4 after the stagger; priority 2 one spacing
+    // after the latest due (250 + 125), its own v4 250 later.
+    assert_eq!(
+        sim.answer(10, AAAA, &[V6A]),
+        [start(0, "[2001:db8::a]:8001")]
+    );
+    assert_eq!(
+        sim.run_until(1000),
+        [
+            (260, start(1, "192.0.2.1:8001")),
+            (385, start(2, "[2001:db8::a]:8002")),
+            (635, start(3, "192.0.2.1:8002")),
+        ]
+    );
+    let ranks: Vec<_> = sim.race.queries()[HTTPS]
+        .services
+        .iter()
+        .map(|s| s.rank)
+        .collect();
+    assert_eq!(ranks, [Some(1), Some(0)]);
+}
+
+#[test]
+fn a_failure_moves_on_to_the_next_group_at_once() {
+    let mut sim = v3();
+    let first = ServiceInfo::service(1, None).with_hints([ip("2001:db8::a")]);
+    let second = ServiceInfo::service(2, None).with_hints([ip("2001:db8::b")]);
+    assert_eq!(sim.services(0, HTTPS, vec![first, second]), [start(0, V6A)]);
+    assert_eq!(sim.fail(3, 0), [start(1, V6B)]);
+}
+
+#[test]
+fn records_of_equal_priority_are_shuffled_by_the_seed_and_the_same_seed_repeats() {
+    let order = |seed: u64| {
+        let mut sim = v3_with(HappyEyeballsOptions::default(), Protocols::TCP, seed);
+        let records = (0..4)
+            .map(|i| ServiceInfo::service(1, None).with_port(8000 + i))
+            .collect();
+        sim.services(0, HTTPS, records);
+        sim.answer(0, AAAA, &[V6A]);
+        sim.race
+            .plan()
+            .addresses()
+            .map(|a| a.port())
+            .collect::<Vec<_>>()
+    };
+    let firsts: std::collections::HashSet<u16> = (0..32).map(|seed| order(seed)[0]).collect();
+    assert!(firsts.len() > 1, "one order for every seed: {firsts:?}");
+    assert_eq!(order(7), order(7));
+}
+
+// ---- targets and the origin ----
+
+#[test]
+fn a_record_for_another_target_dials_its_hints_and_the_origin_comes_last() {
+    let mut sim = v3();
+    let alt = ServiceInfo::service(1, Some("alt.example"))
+        .with_alpn(["h2"])
+        .with_hints([ip("2001:db8::c")]);
+    // Its hint is an answer of the preferred family: the race starts.
+    assert_eq!(
+        sim.services(0, HTTPS, vec![alt]),
+        [start(0, "[2001:db8::c]:443")]
+    );
+    // The origin's own AAAA answer is not the target's: its addresses come after,
+    // at the origin's port, with the caller's protocols (one family: one at a time).
+    assert_eq!(sim.answer(5, AAAA, &[V6A]), []);
+    assert_eq!(sim.fail(10, 0), [start(1, V6A)]);
+    assert_eq!(sim.alpns(), [Some("h2,http/1.1".into()), None]);
+}
+
+// ---- the rest of the race's rules still hold ----
+
+#[test]
+fn a_requested_family_keeps_only_its_hints() {
+    let options = HappyEyeballsOptions::default();
+    let mut sim = Sim::resolving(&[Https, A], options, Some(AddressFamily::V4), secs(10));
+    sim.events();
+    let record = origin_h2().with_hints([ip("2001:db8::a"), ip("192.0.2.1")]);
+    assert_eq!(sim.services(4, HTTPS, vec![record]), [start(0, V4A)]);
+    assert_eq!(sim.race.plan().attempts().len(), 1);
+}
+
+#[test]
+fn with_racing_disabled_every_query_is_waited_for_https_too() {
+    let options = HappyEyeballsOptions::default().with_enable(false);
+    let mut sim = v3_with(options, Protocols::TCP, 0);
+    sim.answer(1, AAAA, &[V6A]);
+    sim.answer(2, A4, &[V4A]);
+    assert_eq!(sim.services(90, HTTPS, vec![origin_h2()]), [start(0, V6A)]);
+    assert_eq!(sim.fail(91, 0), [start(1, V4A)]);
+}
+
+#[test]
+fn only_hints_and_failed_address_queries_still_connect() {
+    let mut sim = v3();
+    sim.answer_fail(1, AAAA, ServFail);
+    sim.answer_fail(2, A4, ServFail);
+    let record = origin_h2().with_hints([ip("192.0.2.1")]);
+    assert_eq!(sim.services(3, HTTPS, vec![record]), [start(0, V4A)]);
+    assert_eq!(sim.connect(4, 0), [won(0)]);
+}
+
+#[test]
+fn an_https_failure_alone_does_not_make_a_name_unresolved() {
+    let mut sim = v3();
+    sim.services_fail(1, HTTPS, ServFail);
+    sim.answer_fail(2, AAAA, NoData);
+    assert_eq!(
+        sim.answer_fail(3, A4, NoData),
+        [finished(Outcome::NoAddresses)]
+    );
+}
