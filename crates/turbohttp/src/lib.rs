@@ -62,6 +62,8 @@ pub use resolve::{
     StaticResolver, SystemResolver,
 };
 pub use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+// HTTPS records (RFC 9460): what an origin offers, as the race reads it.
+pub use turbohttp_proto::service::{Protocols, ServiceInfo, ServiceRecord, Verdict};
 
 // Dialers: how one address becomes a connection.
 pub use dial::{

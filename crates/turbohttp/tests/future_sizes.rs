@@ -73,4 +73,10 @@ fn query_and_attempt_futures_stay_small() {
         size_of_val(&dialer.dial("127.0.0.1:1".parse().unwrap())),
         240,
     );
+    // What the race runs: the attempt offering an HTTPS record's protocols.
+    within(
+        "RawSocketDialer::dial_offering",
+        size_of_val(&dialer.dial_offering("127.0.0.1:1".parse().unwrap(), None)),
+        240,
+    );
 }

@@ -28,6 +28,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use turbohttp_proto::AttemptError;
+use turbohttp_proto::service::Protocols;
 
 /// Opens a connection to one socket address and runs any per-connection setup on it
 /// (socket options, a TLS handshake). One call is one attempt of the race.
@@ -43,6 +44,18 @@ pub trait Dialer: Send + Sync {
         &self,
         addr: SocketAddr,
     ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send;
+
+    /// Dials `addr` for an endpoint of an HTTPS record, offering only `alpn` of the
+    /// protocols it would offer (`None`: what it offers anyway). The race calls this
+    /// for every attempt. The default ignores `alpn` and dials.
+    fn dial_offering(
+        &self,
+        addr: SocketAddr,
+        alpn: Option<Protocols>,
+    ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
+        let _ = alpn;
+        self.dial(addr)
+    }
 }
 
 impl<D: Dialer + ?Sized> Dialer for &D {
@@ -53,6 +66,13 @@ impl<D: Dialer + ?Sized> Dialer for &D {
     ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
         (**self).dial(addr)
     }
+    fn dial_offering(
+        &self,
+        addr: SocketAddr,
+        alpn: Option<Protocols>,
+    ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
+        (**self).dial_offering(addr, alpn)
+    }
 }
 
 impl<D: Dialer + ?Sized> Dialer for Arc<D> {
@@ -62,5 +82,12 @@ impl<D: Dialer + ?Sized> Dialer for Arc<D> {
         addr: SocketAddr,
     ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
         (**self).dial(addr)
+    }
+    fn dial_offering(
+        &self,
+        addr: SocketAddr,
+        alpn: Option<Protocols>,
+    ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
+        (**self).dial_offering(addr, alpn)
     }
 }

@@ -4,9 +4,11 @@
 //! "Raw socket" is the seed's name (`RawSocketTransport.cs`): a socket as the OS gives
 //! it, with no pool and no HTTP on it yet; it is not a `SOCK_RAW` socket.
 
+use std::future::Future;
 use std::net::SocketAddr;
 
 use turbohttp_proto::AttemptError;
+use turbohttp_proto::service::Protocols;
 
 use super::Dialer;
 use super::socket::{SocketOptions, connect_socket};
@@ -43,14 +45,28 @@ impl RawSocketDialer {
 impl Dialer for RawSocketDialer {
     type Stream = TransportStream;
 
-    async fn dial(&self, addr: SocketAddr) -> Result<TransportStream, AttemptError> {
+    fn dial(
+        &self,
+        addr: SocketAddr,
+    ) -> impl Future<Output = Result<TransportStream, AttemptError>> + Send {
+        // The same future, not one awaiting it: no second layer of state.
+        self.dial_offering(addr, None)
+    }
+
+    /// Offers in TLS only the ALPN ids of its list that `alpn` (an HTTPS record's
+    /// protocols) holds.
+    async fn dial_offering(
+        &self,
+        addr: SocketAddr,
+        alpn: Option<Protocols>,
+    ) -> Result<TransportStream, AttemptError> {
         let tcp = connect_socket(addr, &self.socket).await?;
         match &self.tls {
             None => Ok(TransportStream::Plain(tcp)),
             // Boxed: a handshake's state is large, and a plain-TCP attempt should not
             // carry room for it.
             Some(tls) => Ok(TransportStream::Tls(Box::new(
-                Box::pin(tls.run(tcp)).await?,
+                Box::pin(tls.run_offering(tcp, alpn)).await?,
             ))),
         }
     }

@@ -17,6 +17,7 @@ use tokio_util::sync::CancellationToken;
 use super::timer::Deadline;
 use crate::dial::Dialer;
 use crate::resolve::Resolver;
+use turbohttp_proto::dns::QueryType;
 use turbohttp_proto::race::{Event, Outcome, Race};
 
 /// Executes `race`, asking `resolver` about `host` and dialing with `dialer`; returns
@@ -52,18 +53,29 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     let mut cancelled = pin!(cancel.map(CancellationToken::cancelled));
     let sleep = pin!(sleep_until(Instant::now()));
     let mut timer = Deadline::new(sleep);
+    // The HTTPS query, if the race sends one: boxed, so that a race without one (most)
+    // carries no room for it.
+    let mut services = None;
 
     poll_fn(|cx| {
         loop {
             while let Some(event) = race.poll_event() {
                 match event {
+                    Event::Resolve {
+                        query,
+                        kind: QueryType::Https,
+                    } => {
+                        tracing::debug!(query, host, port, "HTTPS query sent");
+                        services = Some((query, Box::pin(resolver.services(host, port))));
+                    }
                     Event::Resolve { query, kind } => {
                         tracing::debug!(query, %kind, host, "query sent");
                         lookups.push(query, resolver.lookup(host, port, kind));
                     }
                     Event::Start { attempt, addr } => {
-                        tracing::debug!(attempt, %addr, "attempt started");
-                        in_flight.push(attempt, dialer.dial(addr));
+                        let alpn = race.records().get(attempt).and_then(|r| r.alpn);
+                        tracing::debug!(attempt, %addr, ?alpn, "attempt started");
+                        in_flight.push(attempt, dialer.dial_offering(addr, alpn));
                     }
                     Event::Cancel { attempt } => {
                         let outcome = race.records().get(attempt).map(|r| r.outcome.as_str());
@@ -99,6 +111,17 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                 race.handle_answer(clock(), query, answer);
                 progressed = true;
             });
+            if let Some((query, lookup)) = services.as_mut()
+                && let Poll::Ready(answer) = lookup.as_mut().poll(cx)
+            {
+                match &answer {
+                    Ok(records) => tracing::debug!(records = records.len(), "HTTPS answered"),
+                    Err(failure) => tracing::debug!(%failure, "HTTPS query failed"),
+                }
+                race.handle_services(clock(), *query, answer);
+                services = None;
+                progressed = true;
+            }
             in_flight.poll_ready(cx, |attempt, result| {
                 match result {
                     Ok(stream) => {

@@ -238,18 +238,26 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let options = self.options.for_timeout(connect_timeout);
         let mut race = match &host {
             Parsed::Name(name) => {
+                let services = params
+                    .services
+                    .filter(|_| self.resolver.asks_services(name, port));
                 let queries = queries(
                     self.resolver.answers(name, port),
                     requested_family,
                     &options,
+                    services.is_some(),
                 );
-                Race::resolving(
+                let race = Race::resolving(
                     &options,
                     requested_family,
                     queries,
                     entered.into_std(),
                     deadline.into_std(),
-                )
+                );
+                match services {
+                    Some(protocols) => race.with_services(port, protocols, shuffle_seed()),
+                    None => race,
+                }
             }
             Parsed::Literal(literal) => {
                 let literal = literal.socket_addr(port);
@@ -312,21 +320,35 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
 }
 
 /// The queries a connect sends: one lookup for a one-shot resolver; otherwise AAAA
-/// and A (the preferred family's first), or only the requested family's.
+/// and A (the preferred family's first), or only the requested family's; with
+/// `services`, the HTTPS query before them (the draft's order: HTTPS, AAAA, A).
 fn queries(
     answers: Answers,
     requested: Option<AddressFamily>,
     options: &HappyEyeballsOptions,
+    services: bool,
 ) -> &'static [QueryType] {
-    match (answers, requested) {
-        (Answers::PerFamily, Some(AddressFamily::V6)) => &[QueryType::Aaaa],
-        (Answers::PerFamily, Some(AddressFamily::V4)) => &[QueryType::A],
-        (Answers::PerFamily, None) => match options.preferred_family() {
-            AddressFamily::V6 => &[QueryType::Aaaa, QueryType::A],
-            AddressFamily::V4 => &[QueryType::A, QueryType::Aaaa],
-        },
+    use QueryType::{A, Aaaa, Https};
+    let per_family: &'static [QueryType] = match (requested, options.preferred_family()) {
+        (Some(AddressFamily::V6), _) => &[Https, Aaaa],
+        (Some(AddressFamily::V4), _) => &[Https, A],
+        (None, AddressFamily::V6) => &[Https, Aaaa, A],
+        (None, AddressFamily::V4) => &[Https, A, Aaaa],
+    };
+    match answers {
+        Answers::PerFamily if services => per_family,
+        Answers::PerFamily => &per_family[1..],
         _ => &[QueryType::AddrInfo],
     }
+}
+
+/// A seed for the order of HTTPS records of equal priority, different for every
+/// connect: from std's per-process random hash keys and a counter.
+fn shuffle_seed() -> u64 {
+    use std::hash::{BuildHasher, RandomState};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    RandomState::new().hash_one(COUNTER.fetch_add(1, Ordering::Relaxed))
 }
 
 /// Resolves `host` (AAAA and A apart, through a fresh [`DefaultResolver`]) and races

@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use turbohttp_proto::AddressFamily;
+use turbohttp_proto::service::Protocols;
 
 /// What may differ from one connect to the next: a family restriction, a timeout and
 /// a cancellation token. The default restricts nothing, takes the connector's timeout
@@ -30,6 +31,12 @@ pub struct ConnectParams {
     pub timeout: Option<Duration>,
     /// Cancelling it stops every attempt. Default `None`.
     pub cancel: Option<CancellationToken>,
+    /// Ask the origin's HTTPS record (RFC 9460) with its AAAA and A queries, for a
+    /// caller that speaks these protocols (an https origin; the TLS ALPN list): the
+    /// record's port, protocols and hints then shape the race
+    /// (draft-ietf-happy-happyeyeballs-v3). Asked only of a resolver that
+    /// [asks for them](crate::Resolver::asks_services). Default `None`: not asked.
+    pub services: Option<Protocols>,
 }
 
 impl ConnectParams {
@@ -44,6 +51,14 @@ impl ConnectParams {
     #[must_use]
     pub fn with_timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Sets [`services`](Self::services): ask the HTTPS record, for a caller that
+    /// speaks `protocols`.
+    #[must_use]
+    pub fn with_services(mut self, protocols: Protocols) -> Self {
+        self.services = Some(protocols);
         self
     }
 

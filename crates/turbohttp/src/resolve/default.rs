@@ -5,6 +5,7 @@ use std::io;
 use std::net::SocketAddr;
 
 use turbohttp_proto::dns::{LookupFailure, QueryType};
+use turbohttp_proto::service::ServiceInfo;
 
 use super::{Answers, DnsResolver, Resolver, SystemResolver};
 
@@ -115,6 +116,20 @@ impl Resolver for DefaultResolver {
         match &self.inner {
             Inner::Dns(dns) => Resolver::lookup(dns, host, port, query).await,
             Inner::System(system) => system.lookup(host, port, query).await,
+        }
+    }
+
+    fn asks_services(&self, host: &str, port: u16) -> bool {
+        match &self.inner {
+            Inner::Dns(dns) => Resolver::asks_services(dns, host, port),
+            Inner::System(system) => system.asks_services(host, port),
+        }
+    }
+
+    async fn services(&self, host: &str, port: u16) -> Result<Vec<ServiceInfo>, LookupFailure> {
+        match &self.inner {
+            Inner::Dns(dns) => dns.services(host, port).await,
+            Inner::System(system) => system.services(host, port).await,
         }
     }
 }

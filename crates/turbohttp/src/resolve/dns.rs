@@ -20,9 +20,11 @@ use hickory_resolver::lookup::Lookup;
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::net::{DnsError, NetError};
 use hickory_resolver::proto::op::ResponseCode;
+use hickory_resolver::proto::rr::rdata::svcb::{SVCB, SvcParamValue};
 use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME};
-use hickory_resolver::proto::rr::{Name, RData};
-use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+use hickory_resolver::proto::rr::{Name, RData, RecordType};
+use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType, https_query_name};
+use turbohttp_proto::service::ServiceInfo;
 
 /// The file [`DnsResolver::system`] reads on Unix.
 #[cfg(all(unix, not(any(target_os = "android", target_vendor = "apple"))))]
@@ -395,6 +397,50 @@ impl DnsResolver {
         }
     }
 
+    /// The HTTPS records (RFC 9460) of `host` for `port`, asked as
+    /// [`https_query_name`] says (`_PORT._https.host` unless the port is 443), CNAMEs
+    /// followed, each read into a [`ServiceInfo`] (AliasMode included; which to use
+    /// is the race's decision). An IP literal has none (NODATA, without a query);
+    /// SvcParams that cannot be read are a [`BadAnswer`](LookupFailureKind::BadAnswer).
+    pub async fn services(&self, host: &str, port: u16) -> Result<Vec<ServiceInfo>, LookupFailure> {
+        if host.parse::<IpAddr>().is_ok() {
+            return Err(LookupFailure::new(
+                LookupFailureKind::NoData,
+                format!("{host} is an IP address: it has no HTTPS record"),
+            ));
+        }
+        if host.is_empty() {
+            return Err(invalid_name(host, "it is empty"));
+        }
+        let name = https_query_name(host, port);
+        let dns_name =
+            Name::from_utf8(&name).map_err(|error| invalid_name(&name, &error.to_string()))?;
+        let resolver = match &self.inner.resolver {
+            Ok(resolver) => resolver,
+            Err(error) => {
+                return Err(LookupFailure::new(
+                    LookupFailureKind::Other,
+                    format!("the DNS resolver could not be set up: {}", reason(error)),
+                ));
+            }
+        };
+        match resolver.lookup(dns_name.clone(), RecordType::HTTPS).await {
+            Ok(lookup) => {
+                let owners = owners(&lookup, &dns_name);
+                Ok(lookup
+                    .answers()
+                    .iter()
+                    .filter(|record| owners.contains(&&record.name))
+                    .filter_map(|record| match &record.data {
+                        RData::HTTPS(https) => Some(service_info(&https.0)),
+                        _ => None,
+                    })
+                    .collect())
+            }
+            Err(error) => Err(self.failure(&error, &name, QueryType::Https)),
+        }
+    }
+
     /// The addresses answered for `name` before, if still within their TTL.
     fn remembered(&self, name: &str, want_v6: bool) -> Option<Vec<IpAddr>> {
         let answers = self.inner.answers.as_ref()?;
@@ -523,7 +569,56 @@ impl fmt::Debug for DnsResolver {
 /// a CNAME target reached from it: hickory hands back the server's whole message when
 /// it holds the answer, other owners included.
 fn addresses(lookup: &Lookup, asked: &Name, want_v6: bool) -> Vec<IpAddr> {
-    // The names whose records count, borrowed (no Name is cloned on the hot path).
+    let owners = owners(lookup, asked);
+    lookup
+        .answers()
+        .iter()
+        .filter(|record| owners.contains(&&record.name))
+        .filter_map(|record| match (&record.data, want_v6) {
+            (RData::AAAA(AAAA(v6)), true) => Some(IpAddr::V6(*v6)),
+            (RData::A(A(v4)), false) => Some(IpAddr::V4(*v4)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// One HTTPS record as the race reads it: "." as `None`, each key it knows by value,
+/// the keys it does not know only through `mandatory` (which the race checks).
+fn service_info(svcb: &SVCB) -> ServiceInfo {
+    let target = (!svcb.target_name.is_root()).then(|| {
+        let name = svcb.target_name.to_utf8();
+        name.strip_suffix('.').map(str::to_owned).unwrap_or(name)
+    });
+    let mut info = if svcb.svc_priority == 0 {
+        ServiceInfo::alias(target.as_deref().unwrap_or("."))
+    } else {
+        ServiceInfo::service(svcb.svc_priority, target.as_deref())
+    };
+    for (_, value) in &svcb.svc_params {
+        match value {
+            SvcParamValue::Mandatory(keys) => {
+                info = info.with_mandatory(keys.0.iter().map(|&k| u16::from(k)));
+            }
+            SvcParamValue::Alpn(alpn) => info = info.with_alpn(alpn.0.iter().cloned()),
+            SvcParamValue::NoDefaultAlpn => info = info.with_no_default_alpn(),
+            SvcParamValue::Port(port) => info = info.with_port(*port),
+            SvcParamValue::Ipv4Hint(hints) => {
+                info = info.with_hints(hints.0.iter().map(|A(v4)| IpAddr::V4(*v4)));
+            }
+            SvcParamValue::Ipv6Hint(hints) => {
+                info = info.with_hints(hints.0.iter().map(|AAAA(v6)| IpAddr::V6(*v6)));
+            }
+            SvcParamValue::EchConfigList(list) => info = info.with_ech(list.0.clone()),
+            _ => {}
+        }
+    }
+    info
+}
+
+/// The names whose records count in `lookup`: the name asked, the name hickory asked
+/// last (with a search list), and CNAME targets reached from them. Borrowed: no Name
+/// is cloned on the hot path.
+fn owners<'a>(lookup: &'a Lookup, asked: &'a Name) -> Vec<&'a Name> {
     let mut owners: Vec<&Name> = vec![asked];
     // With a search list, the name that answered is the one hickory asked last.
     if let Some(query) = lookup.message().queries.first() {
@@ -537,16 +632,7 @@ fn addresses(lookup: &Lookup, asked: &Name, want_v6: bool) -> Vec<IpAddr> {
             owners.push(target);
         }
     }
-    lookup
-        .answers()
-        .iter()
-        .filter(|record| owners.contains(&&record.name))
-        .filter_map(|record| match (&record.data, want_v6) {
-            (RData::AAAA(AAAA(v6)), true) => Some(IpAddr::V6(*v6)),
-            (RData::A(A(v4)), false) => Some(IpAddr::V4(*v4)),
-            _ => None,
-        })
-        .collect()
+    owners
 }
 
 fn response_code_failure(code: ResponseCode) -> LookupFailure {
@@ -608,6 +694,18 @@ impl super::Resolver for DnsResolver {
 
     fn answers(&self, _host: &str, _port: u16) -> super::Answers {
         super::Answers::PerFamily
+    }
+
+    fn asks_services(&self, host: &str, _port: u16) -> bool {
+        host.parse::<IpAddr>().is_err()
+    }
+
+    fn services(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl std::future::Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
+        DnsResolver::services(self, host, port)
     }
 
     async fn lookup(

@@ -19,6 +19,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+use turbohttp_proto::service::ServiceInfo;
 
 /// How a resolver answers a name: all at once, or one query per family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +75,29 @@ pub trait Resolver: Send + Sync {
                 .map_err(|e| lookup_failure(&e))
         }
     }
+
+    /// Whether this resolver asks DNS for `host`'s HTTPS records (RFC 9460) with
+    /// [`Resolver::services`]; the race of an https origin then sends an HTTPS query
+    /// with its AAAA and A queries. `false` unless overridden.
+    fn asks_services(&self, host: &str, port: u16) -> bool {
+        let _ = (host, port);
+        false
+    }
+
+    /// The HTTPS records of `host` for `port` (the name asked is
+    /// [`https_query_name`](turbohttp_proto::dns::https_query_name)), each as the race
+    /// reads it. The default answers that this resolver asks for none.
+    fn services(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
+        let _ = (host, port);
+        std::future::ready(Err(LookupFailure::new(
+            LookupFailureKind::Other,
+            "this resolver does not ask for HTTPS records",
+        )))
+    }
 }
 
 /// A one-shot resolver's error as a query failure: its kind where it tells one, its
@@ -108,6 +132,18 @@ impl<R: Resolver + ?Sized> Resolver for &R {
     ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send {
         (**self).lookup(host, port, query)
     }
+
+    fn asks_services(&self, host: &str, port: u16) -> bool {
+        (**self).asks_services(host, port)
+    }
+
+    fn services(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
+        (**self).services(host, port)
+    }
 }
 
 impl<R: Resolver + ?Sized> Resolver for Arc<R> {
@@ -130,5 +166,17 @@ impl<R: Resolver + ?Sized> Resolver for Arc<R> {
         query: QueryType,
     ) -> impl Future<Output = Result<Vec<SocketAddr>, LookupFailure>> + Send {
         (**self).lookup(host, port, query)
+    }
+
+    fn asks_services(&self, host: &str, port: u16) -> bool {
+        (**self).asks_services(host, port)
+    }
+
+    fn services(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
+        (**self).services(host, port)
     }
 }

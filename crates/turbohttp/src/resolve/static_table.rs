@@ -2,10 +2,12 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
 
 use turbohttp_proto::dns::{LookupFailure, QueryType};
+use turbohttp_proto::service::ServiceInfo;
 
 use super::{Answers, Resolver, SystemResolver};
 
@@ -123,6 +125,19 @@ impl<R: Resolver> Resolver for StaticResolver<R> {
             }
             None => self.fallback.lookup(host, port, query).await,
         }
+    }
+
+    fn asks_services(&self, host: &str, port: u16) -> bool {
+        self.get(host, port).is_none() && self.fallback.asks_services(host, port)
+    }
+
+    fn services(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> impl Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
+        // A name in the table is answered by the table: no DNS for it, HTTPS included.
+        self.fallback.services(host, port)
     }
 }
 

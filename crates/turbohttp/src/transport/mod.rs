@@ -200,6 +200,13 @@ impl<R: Resolver> RawSocketTransport<R> {
             (requested, allowed) => requested.or(allowed),
         };
         let dialer = self.dialer(host, scheme).map_err(refused)?;
+        // An https origin asks its HTTPS record, for the protocols its ALPN list offers.
+        let params = match dialer.tls() {
+            Some(tls) if options.https_records && params.services.is_none() => {
+                params.with_services(tls.protocols())
+            }
+            _ => params,
+        };
         // From its parts: `default()` would build (and drop) a resolver per connect.
         HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
             .with_connect_timeout(options.connect_timeout)

@@ -50,6 +50,14 @@ pub struct TransportOptions {
     pub socket: SocketOptions,
     /// TLS settings, used for `https` connections.
     pub tls: TlsOptions,
+    /// For `https`, ask the origin's HTTPS record (RFC 9460) with its AAAA and A
+    /// queries, when the resolver asks DNS ([`Resolver::asks_services`]): its port,
+    /// protocols (offered in ALPN) and hints shape the race
+    /// (draft-ietf-happy-happyeyeballs-v3). Default `true`; curl's `--no-https-rr`
+    /// is `false`.
+    ///
+    /// [`Resolver::asks_services`]: crate::Resolver::asks_services
+    pub https_records: bool,
 }
 
 impl Default for TransportOptions {
@@ -60,6 +68,7 @@ impl Default for TransportOptions {
             family: None,
             socket: SocketOptions::default(),
             tls: TlsOptions::default(),
+            https_records: true,
         }
     }
 }
@@ -97,6 +106,13 @@ impl TransportOptions {
     #[must_use]
     pub fn with_tls(mut self, tls: TlsOptions) -> Self {
         self.tls = tls;
+        self
+    }
+
+    /// Sets [`https_records`](Self::https_records).
+    #[must_use]
+    pub fn with_https_records(mut self, https_records: bool) -> Self {
+        self.https_records = https_records;
         self
     }
 
