@@ -239,7 +239,7 @@ fn profiled_connect(
 /// accept ([`unaccepted_group`]), so that the process runs nothing but the contender and
 /// its runtime; the fd soft limit is raised first, as for scenario 6's workers.
 fn profile_burst(who: Who, n: usize) -> io::Result<()> {
-    let want = fds_wanted(n);
+    let want = fds_wanted(n, 1);
     let fd_limit = raise_fd_limit(want as u64);
     let (target, _listeners) = unaccepted_group(n)?;
     let stagger = Settings::from_env().stagger;

@@ -344,11 +344,12 @@ pub(crate) fn nearest_rank(sorted: &[u64], pct: usize) -> u64 {
     sorted.get(rank - 1).copied().unwrap_or(0)
 }
 
-/// The fds a burst of `n` races may hold at once: in 6b, at the stagger, every race
-/// has its stalled IPv6 socket and its IPv4 one open (turbohttp's precise timers, at
-/// most 64 in a process, fit in the slack).
-pub(crate) fn fds_wanted(n: usize) -> usize {
-    2 * n + 256
+/// The fds a burst of `n` races to `addresses` addresses each may hold at once: in 6a
+/// one socket a race; in 6b, at the stagger, every race has its stalled IPv6 socket and
+/// its IPv4 one open (turbohttp's precise timers, at most 64 in a process, fit in the
+/// slack).
+pub(crate) fn fds_wanted(n: usize, addresses: usize) -> usize {
+    n * addresses.max(1) + 256
 }
 
 /// `sh -c 'ulimit -n WANT || ulimit -Sn HARD; exec PROGRAM ARGS'`: the fd soft limit
@@ -374,7 +375,7 @@ pub(crate) fn many_once(
     warm: &Target,
     stagger: Duration,
 ) -> io::Result<ManySample> {
-    let want = fds_wanted(n);
+    let want = fds_wanted(n, target.addrs.len());
     let mut cmd = match who {
         Who::Asyncio => {
             let mut cmd = with_fd_limit(want, "python3".as_ref());
