@@ -45,7 +45,7 @@
 //! * `TURBOHTTP_BENCH_PROFILE=WHO,s6,N`: no table; one scenario 6a burst of `N` connects
 //!   at once by that contender, in this process, against listeners that never accept
 //!   (no server thread: a profiler sees only the burst), printing its wall time, CPU,
-//!   peak RSS growth and p50/p99/max latency; the burst runs inside the frame
+//!   peak RSS growth and first/p50/p99/max latency; the burst runs inside the frame
 //!   `profiled_burst`.
 //!
 //! BENCHMARKS.md (at the workspace root) has a full run and how to read it.
@@ -255,14 +255,15 @@ fn profile_burst(who: Who, n: usize) -> io::Result<()> {
     let b = profiled_burst(&runtime, client, n)?;
     println!(
         "{} s6: {n} connects at once (healthy), wall {:.1} ms, CPU {:.1} ms ({:.1} µs per \
-         race), peak RSS growth {} KiB ({:.0} B per race), latency p50 {:.1} ms, p99 {:.1} ms, \
-         max {:.1} ms",
+         race), peak RSS growth {} KiB ({:.0} B per race), latency first {:.1} ms, p50 {:.1} ms, \
+         p99 {:.1} ms, max {:.1} ms",
         who.name(),
         ms(b.wall),
         ms(b.cpu),
         us(b.cpu) / n as f64,
         b.hwm_kib,
         b.hwm_kib as f64 * 1024.0 / n as f64,
+        ms(b.first),
         ms(b.p50),
         ms(b.p99),
         ms(b.max)
