@@ -15,8 +15,11 @@ Two modes:
                      sample this process).
   many DELAY N WARM  one warm-up connect to WARM, then N connects at once to the
                      target read from stdin, each its own task, each connection closed
-                     as soon as it is made; print "ok ALL_NS CPU_NS HWM_GROWTH_KIB V6
-                     FIRST_NS FD_LIMIT" (as the Rust worker does), wait for stdin to close.
+                     as soon as it is made; print "ok WALL_NS CPU_NS HWM_GROWTH_KIB V6
+                     FIRST_NS FD_LIMIT P50_NS P99_NS MAX_NS" (as the Rust worker does:
+                     WALL from the first task created until gather returns; each
+                     connect's latency from that start until it is done, nearest rank),
+                     wait for stdin to close.
 
 WARM is "PORT;ADDR,ADDR,..." (IPv6 without brackets). The target on stdin is the port,
 then one address a line, then an empty line (no copy of the whole list is held).
@@ -64,6 +67,12 @@ def hwm_kib():
 
 def fd_limit():
     return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def nearest_rank(ordered, pct):
+    """The value at rank ceil(n * pct / 100) of a sorted list, integers only (as the Rust worker)."""
+    rank = min(max(-(-len(ordered) * pct // 100), 1), len(ordered))
+    return ordered[rank - 1]
 
 
 def raise_fd_limit(want):
@@ -167,15 +176,21 @@ async def many(delay, n, warm):
 
     tasks = [asyncio.ensure_future(one()) for _ in range(n)]
     done = await asyncio.gather(*tasks, return_exceptions=True)
+    wall = time.perf_counter_ns() - start
     cpu, hwm = time.process_time_ns() - cpu0, hwm_kib()
     failed = [d for d in done if isinstance(d, BaseException)]
     if failed:
         first = failed[0]
         print("err %d of %d failed (fd soft limit %d), first: %s: %s" % (len(failed), n, fd_limit(), type(first).__name__, first), flush=True)
     else:
-        times = [t for t, _ in done]
+        times = sorted(t for t, _ in done)
         v6 = sum(1 for _, on_v6 in done if on_v6)
-        print("ok %d %d %d %d %d %d" % (max(times), cpu, max(0, hwm - hwm0), v6, min(times), fd_limit()), flush=True)
+        print(
+            "ok %d %d %d %d %d %d %d %d %d"
+            % (wall, cpu, max(0, hwm - hwm0), v6, times[0], fd_limit(),
+               nearest_rank(times, 50), nearest_rank(times, 99), times[-1]),
+            flush=True,
+        )
     sys.stdin.read()
 
 

@@ -16,10 +16,12 @@
 //! backlog 0, its one queue slot taken) listed first, `127.0.0.1:P` healthy; (3)
 //! `[::1]:P` refused, `127.0.0.1:P` healthy; (4) 1,000 refusing addresses from
 //! `127.0.0.2` upwards, then `127.0.0.1:P` healthy; (5) the planner alone (the
-//! criterion bench `planner` measures it more finely); (6) 1,000 and 10,000 connects at
-//! once from one runtime, each burst in a fresh worker process with a raised fd limit,
-//! to (a) a healthy `127.0.0.1:P` and (b) a stalled `[::1]:P` then a healthy
-//! `127.0.0.1:P`: time until all are connected, CPU and peak RSS growth per race.
+//! criterion bench `planner` measures it more finely); (6) many connects at once from
+//! one runtime, each burst in a fresh worker process with a raised fd limit, to (a) a
+//! healthy `127.0.0.1:P` (1,000 and 10,000 at once) and (b) a stalled `[::1]:P` then a
+//! healthy `127.0.0.1:P` (1,000 and 8,000 at once): per burst, the wall time (first
+//! spawn to last task joined), each connect's latency from the burst's start (p50, p99,
+//! max), the process's CPU time and peak RSS growth per race.
 //!
 //! Environment:
 //! * `TURBOHTTP_BENCH_SMOKE=1`: a few samples per contender (CI keeps this compiling and
@@ -32,11 +34,19 @@
 //! * `TURBOHTTP_BENCH_CLI=PATH`: the `turbohttp` binary to use (default: built here with
 //!   `cargo build --release -p turbohttp-cli`); `skip` leaves the command out.
 //! * `TURBOHTTP_BENCH_SCENARIOS=1,3`: run only these scenarios.
-//! * `TURBOHTTP_BENCH_MANY=N1,N2`: scenario 6's counts (default 1,000 and 10,000; smoke
-//!   20 and 50).
+//! * `TURBOHTTP_BENCH_MANY=N1,N2`: scenario 6a's counts, healthy (default 1,000 and
+//!   10,000; smoke 20 and 50).
+//! * `TURBOHTTP_BENCH_MANY_STALLED=N1,N2`: scenario 6b's counts, `[::1]` stalled
+//!   (default 1,000 and 8,000, since each race holds two fds at the stagger and 8,000
+//!   fit a hard limit of 20,000; smoke 20 and 50).
 //! * `TURBOHTTP_BENCH_PROFILE=WHO,s1|s4,N`: no table; `N` connects by one in-process
-//!   contender (`floor`, `turbo`, `bare`, `turbo-hopts`, `hyper`, `hyper-topts`), for
-//!   `valgrind`, `strace` or `perf`.
+//!   contender (`floor`, `turbo`, `bare`, `turbo-hopts`, `hyper`, `hyper-topts`), one at
+//!   a time, for `valgrind`, `strace` or `perf`.
+//! * `TURBOHTTP_BENCH_PROFILE=WHO,s6,N`: no table; one scenario 6a burst of `N` connects
+//!   at once by that contender, in this process, against listeners that never accept
+//!   (no server thread: a profiler sees only the burst), printing its wall time, CPU,
+//!   peak RSS growth and first/p50/p99/max latency; the burst runs inside the frame
+//!   `profiled_burst`.
 //!
 //! BENCHMARKS.md (at the workspace root) has a full run and how to read it.
 //!
@@ -60,12 +70,13 @@ mod table;
 use std::env;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use common::us;
-use contenders::{Clients, Who};
-use samplers::{many_worker, worker};
-use scenarios::{Target, localhost, refusing, start_servers};
+use common::{ms, us};
+use contenders::{Client, Clients, Who};
+use samplers::{ManySample, burst, fds_wanted, many_worker, raise_fd_limit, worker};
+use scenarios::{Target, localhost, refusing, start_servers, unaccepted_group};
 use table::render;
 
 /// The name every contender resolves, through its own hook, to the scenario's list.
@@ -96,9 +107,11 @@ pub(crate) struct Settings {
     pub(crate) stagger: Duration,
     /// Refusing addresses in scenario 4.
     pub(crate) bad: usize,
-    /// Scenario 6: how many connects at once (one or two counts; default 1,000 and
-    /// 10,000, smoke 20 and 50).
+    /// Scenario 6a (healthy): how many connects at once (one or two counts; default
+    /// 1,000 and 10,000, smoke 20 and 50).
     pub(crate) many: Vec<usize>,
+    /// Scenario 6b (`[::1]` stalled): the same (default 1,000 and 8,000, smoke 20 and 50).
+    pub(crate) many_stalled: Vec<usize>,
     /// `TURBOHTTP_BENCH_SCENARIOS=1,3`: run only these scenarios (default all).
     pub(crate) scenarios: Vec<u8>,
 }
@@ -114,15 +127,9 @@ impl Settings {
         let runs = number("TURBOHTTP_BENCH_RUNS").unwrap_or(if smoke { 2 } else { 5 });
         let rounds = number("TURBOHTTP_BENCH_ITERS").unwrap_or(if smoke { 1 } else { 8 });
         let stagger_ms = number("TURBOHTTP_BENCH_STAGGER_MS").unwrap_or(250);
-        Self {
-            smoke,
-            runs: runs.max(1),
-            rounds: rounds.max(1),
-            batch: if smoke { 3 } else { 25 },
-            tp_n: if smoke { 64 } else { 512 },
-            stagger: Duration::from_millis(u64::try_from(stagger_ms).unwrap_or(250).max(10)),
-            bad: 1000,
-            many: env::var("TURBOHTTP_BENCH_MANY")
+        // `N1,N2` (at most two counts, `_` allowed as a separator), else the defaults.
+        let counts = |name: &str, default: [usize; 2]| {
+            env::var(name)
                 .ok()
                 .map(|v| {
                     v.split(',')
@@ -132,13 +139,24 @@ impl Settings {
                         .collect()
                 })
                 .filter(|v: &Vec<usize>| !v.is_empty())
-                .unwrap_or_else(|| {
-                    if smoke {
-                        vec![20, 50]
-                    } else {
-                        vec![1_000, 10_000]
-                    }
-                }),
+                .unwrap_or_else(|| default.to_vec())
+        };
+        Self {
+            smoke,
+            runs: runs.max(1),
+            rounds: rounds.max(1),
+            batch: if smoke { 3 } else { 25 },
+            tp_n: if smoke { 64 } else { 512 },
+            stagger: Duration::from_millis(u64::try_from(stagger_ms).unwrap_or(250).max(10)),
+            bad: 1000,
+            many: counts(
+                "TURBOHTTP_BENCH_MANY",
+                if smoke { [20, 50] } else { [1_000, 10_000] },
+            ),
+            many_stalled: counts(
+                "TURBOHTTP_BENCH_MANY_STALLED",
+                if smoke { [20, 50] } else { [1_000, 8_000] },
+            ),
             scenarios: env::var("TURBOHTTP_BENCH_SCENARIOS")
                 .ok()
                 .map(|v| v.split(',').filter_map(|s| s.trim().parse().ok()).collect())
@@ -148,9 +166,10 @@ impl Settings {
     }
 }
 
-/// `TURBOHTTP_BENCH_PROFILE=WHO,SCENARIO,N` (`turbo|hyper|floor`, `s1|s4`): only `N`
-/// connects by one in-process contender, one at a time, for a profiler to watch
-/// (`valgrind --tool=callgrind`, `strace -c`, `perf stat`).
+/// `TURBOHTTP_BENCH_PROFILE=WHO,SCENARIO,N` (`turbo|hyper|floor|...`, `s1|s4|s6`): only
+/// `N` connects by one in-process contender, for a profiler to watch
+/// (`valgrind --tool=callgrind`, `strace -c`, `perf stat`): `s1` and `s4` one at a time,
+/// `s6` all at once (one burst, [`profile_burst`]).
 fn profile(spec: &str) -> io::Result<()> {
     let parts: Vec<&str> = spec.split(',').collect();
     let [who, scenario, n] = parts[..] else {
@@ -161,7 +180,10 @@ fn profile(spec: &str) -> io::Result<()> {
         .ok_or_else(|| {
             io::Error::other("WHO is floor, turbo, bare, turbo-hopts, hyper or hyper-topts")
         })?;
-    let n: usize = n.parse().map_err(io::Error::other)?;
+    let n: usize = n.replace('_', "").parse().map_err(io::Error::other)?;
+    if scenario == "s6" {
+        return profile_burst(who, n.max(1));
+    }
     let servers = start_servers()?;
     let mut addrs: Vec<SocketAddr> = match scenario {
         "s1" => Vec::new(),
@@ -169,7 +191,7 @@ fn profile(spec: &str) -> io::Result<()> {
             .into_iter()
             .map(|ip| SocketAddr::new(IpAddr::V4(ip), servers.p1))
             .collect(),
-        _ => return Err(io::Error::other("SCENARIO is s1 or s4")),
+        _ => return Err(io::Error::other("SCENARIO is s1, s4 or s6")),
     };
     addrs.push(localhost(servers.p1));
     let target = Target {
@@ -210,6 +232,61 @@ fn profiled_connect(
     who: Who,
 ) -> io::Result<Duration> {
     runtime.block_on(clients.timed(who))
+}
+
+/// `TURBOHTTP_BENCH_PROFILE=WHO,s6,N`: one scenario 6a burst of `n` connects at once by
+/// `who` in this process (one warm-up connect first), against listeners that never
+/// accept ([`unaccepted_group`]), so that the process runs nothing but the contender and
+/// its runtime; the fd soft limit is raised first, as for scenario 6's workers.
+fn profile_burst(who: Who, n: usize) -> io::Result<()> {
+    let want = fds_wanted(n, 1);
+    let fd_limit = raise_fd_limit(want as u64);
+    let (target, _listeners) = unaccepted_group(n)?;
+    let stagger = Settings::from_env().stagger;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = Client::new(who, target.port, target.addrs.clone(), stagger)?;
+        drop(client.connect().await?);
+        io::Result::Ok(())
+    })?;
+    let client = Arc::new(Client::new(who, target.port, target.addrs, stagger)?);
+    let b = profiled_burst(&runtime, client, n)?;
+    println!(
+        "{} s6: {n} connects at once (healthy), wall {:.1} ms, CPU {:.1} ms ({:.1} µs per \
+         race), peak RSS growth {} KiB ({:.0} B per race), latency first {:.1} ms, p50 {:.1} ms, \
+         p99 {:.1} ms, max {:.1} ms",
+        who.name(),
+        ms(b.wall),
+        ms(b.cpu),
+        us(b.cpu) / n as f64,
+        b.hwm_kib,
+        b.hwm_kib as f64 * 1024.0 / n as f64,
+        ms(b.first),
+        ms(b.p50),
+        ms(b.p99),
+        ms(b.max)
+    );
+    if fd_limit < want as u64 {
+        eprintln!("note: the fd soft limit is {fd_limit}, under the {want} this burst may need");
+    }
+    if b.max >= Duration::from_secs(1) {
+        eprintln!("note: a connect took over 1 s: a SYN was probably dropped and retransmitted");
+    }
+    Ok(())
+}
+
+/// The burst driven to completion on `runtime`: a named frame for a profiler
+/// (`--toggle-collect='*profiled_burst*'`), holding the spawns, the contender's connects
+/// and the runtime's polling of them.
+#[inline(never)]
+fn profiled_burst(
+    runtime: &tokio::runtime::Runtime,
+    client: Arc<Client>,
+    n: usize,
+) -> io::Result<ManySample> {
+    runtime.block_on(burst(client, n))
 }
 
 fn main() {

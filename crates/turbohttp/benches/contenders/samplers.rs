@@ -275,11 +275,12 @@ pub(crate) fn worker(spec: &str) -> io::Result<()> {
 // ---------------------------------------------------------------------------------
 // Scenario 6: many races at once, in a fresh process with a raised fd limit
 
-/// One burst of `n` concurrent connects, as the worker measured it.
+/// One burst of `n` concurrent connects, as the process that made it measured it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct ManySample {
-    /// From the first spawn until the last connect is done.
-    pub(crate) all: Duration,
+    /// Wall time: from the first spawn until the last task is joined (every connect
+    /// done and its connection closed): how long a program waiting for the burst waits.
+    pub(crate) wall: Duration,
     /// User + system CPU time of the process over the burst.
     pub(crate) cpu: Duration,
     /// VmHWM growth over the burst, KiB.
@@ -288,15 +289,67 @@ pub(crate) struct ManySample {
     pub(crate) v6: usize,
     /// The earliest single connect (scenario 6b: not before the stagger).
     pub(crate) first: Duration,
-    /// The worker's fd soft limit.
+    /// Each connect's latency (from the burst's start, the first spawn, until that
+    /// connect is done), nearest rank: the median, the 99th percentile and the largest.
+    pub(crate) p50: Duration,
+    pub(crate) p99: Duration,
+    pub(crate) max: Duration,
+    /// The fd soft limit of the process.
     pub(crate) fd_limit: u64,
 }
 
-/// The fds a burst of `n` races may hold at once: in 6b, at the stagger, every race
-/// has its stalled IPv6 socket and its IPv4 one open (turbohttp's precise timers, at
-/// most 64 in a process, fit in the slack).
-pub(crate) fn fds_wanted(n: usize) -> usize {
-    2 * n + 256
+impl ManySample {
+    /// The worker's reply (and the asyncio worker's):
+    /// `ok WALL_NS CPU_NS HWM_GROWTH_KIB V6 FIRST_NS FD_LIMIT P50_NS P99_NS MAX_NS`.
+    pub(crate) fn ok_line(&self) -> String {
+        format!(
+            "ok {} {} {} {} {} {} {} {} {}",
+            self.wall.as_nanos(),
+            self.cpu.as_nanos(),
+            self.hwm_kib,
+            self.v6,
+            self.first.as_nanos(),
+            self.fd_limit,
+            self.p50.as_nanos(),
+            self.p99.as_nanos(),
+            self.max.as_nanos()
+        )
+    }
+
+    pub(crate) fn parse(line: &str) -> io::Result<ManySample> {
+        let values = parse_ok(line)?;
+        let [wall, cpu, hwm_kib, v6, first, fd_limit, p50, p99, max] = values[..] else {
+            return Err(io::Error::other(format!("bad reply {line:?}")));
+        };
+        Ok(ManySample {
+            wall: Duration::from_nanos(wall),
+            cpu: Duration::from_nanos(cpu),
+            hwm_kib,
+            v6: usize::try_from(v6).unwrap_or(usize::MAX),
+            first: Duration::from_nanos(first),
+            p50: Duration::from_nanos(p50),
+            p99: Duration::from_nanos(p99),
+            max: Duration::from_nanos(max),
+            fd_limit,
+        })
+    }
+}
+
+/// The value at nearest rank `pct` % of sorted `values` (the same rule as asyncio.py's
+/// `many` mode: rank ⌈n × pct ÷ 100⌉, integers only).
+pub(crate) fn nearest_rank(sorted: &[u64], pct: usize) -> u64 {
+    let rank = (sorted.len() * pct)
+        .div_ceil(100)
+        .clamp(1, sorted.len().max(1));
+    sorted.get(rank - 1).copied().unwrap_or(0)
+}
+
+/// The fds a burst of `n` races to `addresses` addresses each may hold at once: in 6a
+/// one socket a race; in 6b, at the stagger, every race has its stalled IPv6 socket and
+/// its IPv4 one open (turbohttp's precise timers, at most 64 in a process, fit in the
+/// slack).
+pub(crate) fn fds_wanted(n: usize, addresses: usize) -> usize {
+    n * addresses.max(1) + 256
 }
 
 /// `sh -c 'ulimit -n WANT || ulimit -Sn HARD; exec PROGRAM ARGS'`: the fd soft limit
@@ -322,7 +375,7 @@ pub(crate) fn many_once(
     warm: &Target,
     stagger: Duration,
 ) -> io::Result<ManySample> {
-    let want = fds_wanted(n);
+    let want = fds_wanted(n, target.addrs.len());
     let mut cmd = match who {
         Who::Asyncio => {
             let mut cmd = with_fd_limit(want, "python3".as_ref());
@@ -354,7 +407,7 @@ pub(crate) fn many_once(
     BufReader::new(child.stdout.take().expect("piped stdout")).read_line(&mut line)?;
     drop(stdin);
     let status = wait_with_deadline(&mut child, Duration::from_secs(60))?;
-    let values = parse_ok(&line).map_err(|_| {
+    ManySample::parse(&line).map_err(|_| {
         let mut err = String::new();
         if let Some(mut s) = child.stderr.take() {
             let _ = s.read_to_string(&mut err);
@@ -365,17 +418,6 @@ pub(crate) fn many_once(
             line.strip_prefix("err ").unwrap_or(line),
             err.trim()
         ))
-    })?;
-    let [all, cpu, hwm_kib, v6, first, fd_limit] = values[..] else {
-        return Err(io::Error::other(format!("bad reply {line:?}")));
-    };
-    Ok(ManySample {
-        all: Duration::from_nanos(all),
-        cpu: Duration::from_nanos(cpu),
-        hwm_kib,
-        v6: usize::try_from(v6).unwrap_or(usize::MAX),
-        first: Duration::from_nanos(first),
-        fd_limit,
     })
 }
 
@@ -403,6 +445,32 @@ pub(crate) fn own_fd_limit() -> u64 {
         .unwrap_or(0)
 }
 
+/// Raises this process's fd soft limit to `want` (at most the hard limit), as
+/// [`with_fd_limit`] does for a worker: the profile mode's burst runs in this process.
+/// Returns the soft limit now in force (0 if unknown).
+#[cfg(target_os = "linux")]
+pub(crate) fn raise_fd_limit(want: u64) -> u64 {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current.is_some_and(|soft| soft < want) {
+        let soft = limit.maximum.map_or(want, |hard| hard.min(want));
+        let _ = setrlimit(
+            Resource::Nofile,
+            Rlimit {
+                current: Some(soft),
+                maximum: limit.maximum,
+            },
+        );
+    }
+    own_fd_limit()
+}
+
+/// Elsewhere the limit stays as it is.
+#[cfg(not(target_os = "linux"))]
+pub(crate) fn raise_fd_limit(_want: u64) -> u64 {
+    own_fd_limit()
+}
+
 /// User + system CPU time of this process (`CLOCK_PROCESS_CPUTIME_ID`, the clock
 /// Python's `time.process_time_ns` reads).
 #[cfg(target_os = "linux")]
@@ -428,9 +496,66 @@ pub(crate) fn own_cpu() -> Duration {
     Duration::from_millis(ticks * 10)
 }
 
-/// The worker side of [`many_once`]: `who` makes `n` connects at once, each its own
-/// task on one current-thread runtime, each connection closed as soon as it is made.
-/// Prints `ok ALL_NS CPU_NS HWM_GROWTH_KIB V6 FIRST_NS FD_LIMIT`.
+/// `n` connects at once by `client`, each its own task on the current (current-thread)
+/// runtime, each connection closed as soon as it is made: scenario 6's burst, in its
+/// worker and in the profile mode. Before the burst starts, the buffer for every
+/// connect's latency is written through (so that its pages are not counted in the
+/// burst's peak RSS growth), then VmHWM and the process's CPU time are read.
+pub(crate) async fn burst(client: Arc<Client>, n: usize) -> io::Result<ManySample> {
+    let mut took_ns: Vec<u64> = vec![u64::MAX; n];
+    std::hint::black_box(&mut took_ns);
+    took_ns.clear();
+    let mut set = tokio::task::JoinSet::new();
+    let (hwm0, cpu0) = (own_hwm_kib()?, own_cpu());
+    let start = Instant::now();
+    for _ in 0..n {
+        let client = Arc::clone(&client);
+        set.spawn(async move {
+            let (stream, _) = client.connect().await?;
+            let took = start.elapsed();
+            io::Result::Ok((took, stream.peer_addr()?.is_ipv6()))
+        });
+    }
+    let mut v6 = 0usize;
+    let (mut failed, mut why) = (0usize, None);
+    while let Some(done) = set.join_next().await {
+        match done.map_err(io::Error::other).and_then(|r| r) {
+            Ok((took, on_v6)) => {
+                took_ns.push(u64::try_from(took.as_nanos()).unwrap_or(u64::MAX));
+                v6 += usize::from(on_v6);
+            }
+            Err(e) => {
+                failed += 1;
+                why.get_or_insert(e);
+            }
+        }
+    }
+    let wall = start.elapsed();
+    let (cpu, hwm) = (own_cpu().saturating_sub(cpu0), own_hwm_kib()?);
+    if let Some(e) = why {
+        return Err(io::Error::other(format!(
+            "{failed} of {n} failed (fd soft limit {}), first: {e}",
+            own_fd_limit()
+        )));
+    }
+    took_ns.sort_unstable();
+    let rank = |pct| Duration::from_nanos(nearest_rank(&took_ns, pct));
+    Ok(ManySample {
+        wall,
+        cpu,
+        hwm_kib: hwm.saturating_sub(hwm0),
+        v6,
+        first: rank(0),
+        p50: rank(50),
+        p99: rank(99),
+        max: rank(100),
+        fd_limit: own_fd_limit(),
+    })
+}
+
+/// The worker side of [`many_once`]: `who` makes one warm-up connect, builds its one
+/// client, makes the [`burst`] and prints [`ManySample::ok_line`], then waits for stdin
+/// to close.
 pub(crate) fn many_worker(spec: &str) -> io::Result<()> {
     let mut parts = spec.split('|');
     let (Some(who), Some(stagger), Some(n), Some(warm)) =
@@ -452,47 +577,8 @@ pub(crate) fn many_worker(spec: &str) -> io::Result<()> {
         }
         let target = Target::read_lines(&mut io::stdin().lock())?;
         let client = Arc::new(Client::new(who, target.port, target.addrs, stagger)?);
-        let mut set = tokio::task::JoinSet::new();
-        let (hwm0, cpu0) = (own_hwm_kib()?, own_cpu());
-        let start = Instant::now();
-        for _ in 0..n {
-            let client = Arc::clone(&client);
-            set.spawn(async move {
-                let (stream, _) = client.connect().await?;
-                let took = start.elapsed();
-                io::Result::Ok((took, stream.peer_addr()?.is_ipv6()))
-            });
-        }
-        let (mut all, mut first, mut v6) = (Duration::ZERO, Duration::MAX, 0usize);
-        let (mut failed, mut why) = (0usize, None);
-        while let Some(done) = set.join_next().await {
-            match done.map_err(io::Error::other).and_then(|r| r) {
-                Ok((took, on_v6)) => {
-                    all = all.max(took);
-                    first = first.min(took);
-                    v6 += usize::from(on_v6);
-                }
-                Err(e) => {
-                    failed += 1;
-                    why.get_or_insert(e);
-                }
-            }
-        }
-        let (cpu, hwm) = (own_cpu().saturating_sub(cpu0), own_hwm_kib()?);
-        if let Some(e) = why {
-            return Err(io::Error::other(format!(
-                "{failed} of {n} failed (fd soft limit {}), first: {e}",
-                own_fd_limit()
-            )));
-        }
-        println!(
-            "ok {} {} {} {v6} {} {}",
-            all.as_nanos(),
-            cpu.as_nanos(),
-            hwm.saturating_sub(hwm0),
-            first.as_nanos(),
-            own_fd_limit()
-        );
+        let sample = burst(client, n).await?;
+        println!("{}", sample.ok_line());
         io::stdout().flush()?;
         let mut rest = Vec::new();
         io::stdin().read_to_end(&mut rest)?;

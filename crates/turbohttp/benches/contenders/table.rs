@@ -208,12 +208,39 @@ pub(crate) const ROWS: &[Row] = &[
         floor_competes: false,
     },
     Row {
-        key: "s6a0.all",
-        label: "6a {n0} at once, healthy: time until all connected, median",
+        key: "s6a0.wall",
+        label: "6a {n0} at once, healthy: wall time, first spawn to last task joined, median",
         unit: "ms",
         agg: Agg::Median,
         better: Better::Lower,
         target: "turbohttp ≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a0.p50",
+        label: "6a {n0} at once, healthy: connect latency from the burst start, p50, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a0.p99",
+        label: "6a {n0} at once, healthy: connect latency from the burst start, p99, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a0.max",
+        label: "6a {n0} at once, healthy: connect latency from the burst start, max, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "",
         floor_competes: false,
     },
     Row {
@@ -235,8 +262,8 @@ pub(crate) const ROWS: &[Row] = &[
         floor_competes: false,
     },
     Row {
-        key: "s6b0.all",
-        label: "6b {n0} at once, ::1 stalled + 127.0.0.1: time until all connected, median",
+        key: "s6b0.wall",
+        label: "6b {s0} at once, ::1 stalled + 127.0.0.1: wall time, first spawn to last task joined, median",
         unit: "ms",
         agg: Agg::Median,
         better: Better::Lower,
@@ -244,8 +271,35 @@ pub(crate) const ROWS: &[Row] = &[
         floor_competes: false,
     },
     Row {
+        key: "s6b0.p50",
+        label: "6b {s0} at once, ::1 stalled + 127.0.0.1: connect latency from the burst start, p50, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "stagger + a few ms",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b0.p99",
+        label: "6b {s0} at once, ::1 stalled + 127.0.0.1: connect latency from the burst start, p99, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b0.max",
+        label: "6b {s0} at once, ::1 stalled + 127.0.0.1: connect latency from the burst start, max, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "",
+        floor_competes: false,
+    },
+    Row {
         key: "s6b0.cpu",
-        label: "6b {n0} at once, ::1 stalled + 127.0.0.1: CPU (user+sys) per race, median",
+        label: "6b {s0} at once, ::1 stalled + 127.0.0.1: CPU (user+sys) per race, median",
         unit: "µs",
         agg: Agg::Median,
         better: Better::Lower,
@@ -254,7 +308,7 @@ pub(crate) const ROWS: &[Row] = &[
     },
     Row {
         key: "s6b0.rss",
-        label: "6b {n0} at once, ::1 stalled + 127.0.0.1: peak RSS growth per race, median",
+        label: "6b {s0} at once, ::1 stalled + 127.0.0.1: peak RSS growth per race, median",
         unit: "B",
         agg: Agg::Median,
         better: Better::Lower,
@@ -262,12 +316,39 @@ pub(crate) const ROWS: &[Row] = &[
         floor_competes: false,
     },
     Row {
-        key: "s6a1.all",
-        label: "6a {n1} at once, healthy: time until all connected, median",
+        key: "s6a1.wall",
+        label: "6a {n1} at once, healthy: wall time, first spawn to last task joined, median",
         unit: "ms",
         agg: Agg::Median,
         better: Better::Lower,
         target: "turbohttp ≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a1.p50",
+        label: "6a {n1} at once, healthy: connect latency from the burst start, p50, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a1.p99",
+        label: "6a {n1} at once, healthy: connect latency from the burst start, p99, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6a1.max",
+        label: "6a {n1} at once, healthy: connect latency from the burst start, max, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "",
         floor_competes: false,
     },
     Row {
@@ -289,8 +370,8 @@ pub(crate) const ROWS: &[Row] = &[
         floor_competes: false,
     },
     Row {
-        key: "s6b1.all",
-        label: "6b {n1} at once, ::1 stalled + 127.0.0.1: time until all connected, median",
+        key: "s6b1.wall",
+        label: "6b {s1} at once, ::1 stalled + 127.0.0.1: wall time, first spawn to last task joined, median",
         unit: "ms",
         agg: Agg::Median,
         better: Better::Lower,
@@ -298,8 +379,35 @@ pub(crate) const ROWS: &[Row] = &[
         floor_competes: false,
     },
     Row {
+        key: "s6b1.p50",
+        label: "6b {s1} at once, ::1 stalled + 127.0.0.1: connect latency from the burst start, p50, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "stagger + a few ms",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b1.p99",
+        label: "6b {s1} at once, ::1 stalled + 127.0.0.1: connect latency from the burst start, p99, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "≤ hyper-util",
+        floor_competes: false,
+    },
+    Row {
+        key: "s6b1.max",
+        label: "6b {s1} at once, ::1 stalled + 127.0.0.1: connect latency from the burst start, max, median",
+        unit: "ms",
+        agg: Agg::Median,
+        better: Better::Lower,
+        target: "",
+        floor_competes: false,
+    },
+    Row {
         key: "s6b1.cpu",
-        label: "6b {n1} at once, ::1 stalled + 127.0.0.1: CPU (user+sys) per race, median",
+        label: "6b {s1} at once, ::1 stalled + 127.0.0.1: CPU (user+sys) per race, median",
         unit: "µs",
         agg: Agg::Median,
         better: Better::Lower,
@@ -308,7 +416,7 @@ pub(crate) const ROWS: &[Row] = &[
     },
     Row {
         key: "s6b1.rss",
-        label: "6b {n1} at once, ::1 stalled + 127.0.0.1: peak RSS growth per race, median",
+        label: "6b {s1} at once, ::1 stalled + 127.0.0.1: peak RSS growth per race, median",
         unit: "B",
         agg: Agg::Median,
         better: Better::Lower,
@@ -344,20 +452,44 @@ pub(crate) const ROWS: &[Row] = &[
     },
 ];
 
-/// Scenario 6's keys (time, CPU, memory) for the count in `slot` (0 or 1) and case.
-pub(crate) fn many_keys(slot: usize, stalled: bool) -> [&'static str; 3] {
+/// Scenario 6's keys for one count and case (see [`ManySample`](crate::samplers::ManySample)).
+pub(crate) struct ManyKeys {
+    pub(crate) wall: &'static str,
+    pub(crate) p50: &'static str,
+    pub(crate) p99: &'static str,
+    pub(crate) max: &'static str,
+    pub(crate) cpu: &'static str,
+    pub(crate) rss: &'static str,
+}
+
+/// Scenario 6's keys for the count in `slot` (0 or 1) of the healthy (6a) or stalled
+/// (6b) counts.
+pub(crate) fn many_keys(slot: usize, stalled: bool) -> ManyKeys {
+    macro_rules! keys {
+        ($k:literal) => {
+            ManyKeys {
+                wall: concat!($k, ".wall"),
+                p50: concat!($k, ".p50"),
+                p99: concat!($k, ".p99"),
+                max: concat!($k, ".max"),
+                cpu: concat!($k, ".cpu"),
+                rss: concat!($k, ".rss"),
+            }
+        };
+    }
     match (slot, stalled) {
-        (0, false) => ["s6a0.all", "s6a0.cpu", "s6a0.rss"],
-        (0, true) => ["s6b0.all", "s6b0.cpu", "s6b0.rss"],
-        (_, false) => ["s6a1.all", "s6a1.cpu", "s6a1.rss"],
-        (_, true) => ["s6b1.all", "s6b1.cpu", "s6b1.rss"],
+        (0, false) => keys!("s6a0"),
+        (0, true) => keys!("s6b0"),
+        (_, false) => keys!("s6a1"),
+        (_, true) => keys!("s6b1"),
     }
 }
 
-/// A row's label with scenario 6's counts in place of `{n0}` and `{n1}`.
+/// A row's label with scenario 6's counts in place of `{n0}` and `{n1}` (healthy) and
+/// `{s0}` and `{s1}` (stalled).
 fn label(row: &Row, settings: &Settings) -> String {
-    let count = |slot: usize| {
-        let n = settings.many.get(slot).map_or(0, |&n| n);
+    let count = |counts: &[usize], slot: usize| {
+        let n = counts.get(slot).map_or(0, |&n| n);
         if n >= 1000 {
             number(n as f64)
         } else {
@@ -365,8 +497,10 @@ fn label(row: &Row, settings: &Settings) -> String {
         }
     };
     row.label
-        .replace("{n0}", &count(0))
-        .replace("{n1}", &count(1))
+        .replace("{n0}", &count(&settings.many, 0))
+        .replace("{n1}", &count(&settings.many, 1))
+        .replace("{s0}", &count(&settings.many_stalled, 0))
+        .replace("{s1}", &count(&settings.many_stalled, 1))
 }
 
 // ---------------------------------------------------------------------------------
@@ -588,6 +722,16 @@ pub(crate) fn render(results: &Results, settings: &Settings) -> String {
             ""
         }
     );
+
+    if settings.scenarios.contains(&6) {
+        let _ = writeln!(
+            out,
+            "scenario 6, per burst (a fresh process): wall = first spawn to last task joined; \
+             latency = the burst's start to that connect done, its p50/p99/max (nearest rank) \
+             over the burst's connects; CPU and peak RSS growth of the process ÷ the count. \
+             A row's run statistic is the median over that run's bursts."
+        );
+    }
 
     // Same options, same run: the ratios that compare the same work.
     let mut paired = String::new();
