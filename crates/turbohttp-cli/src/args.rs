@@ -108,6 +108,11 @@ pub struct ResolverArgs {
     /// `dns` (the default: AAAA and A asked separately) or `system` (getaddrinfo).
     #[arg(long, value_name = "RESOLVER", value_enum)]
     pub resolver: Option<ResolverKind>,
+    /// Do not ask an https origin's HTTPS record (curl's flag). By default the DNS
+    /// resolver asks it with AAAA and A, and its port, protocols and address hints
+    /// shape the race (Happy Eyeballs v3).
+    #[arg(long)]
+    pub no_https_rr: bool,
 }
 
 /// Socket options, on `connect` and `get` (curl's flags).

@@ -7,14 +7,21 @@
 //! * `attempts`: in start order, each `{"attempt", "address", "family", "start_ms",
 //!   "end_ms" (null if still pending when the race ended), "outcome" ("won", "failed",
 //!   "timed_out", "cancelled"), "error" (text or null), "os_error" (number or null),
-//!   "phase" ("connect", "setup" or null)}`; times in milliseconds from the start of
+//!   "phase" ("connect", "setup" or null), "alpn" (the protocols offered when an HTTPS
+//!   record narrowed them: `["h2", "http/1.1"]`, else null), "service" (the index of
+//!   that record in the HTTPS query's `records`, or null)}`; times in milliseconds from the start of
 //!   the connect (resolution included: an attempt can start no earlier than the
 //!   answer that carried its address);
-//! * `dns`: every query in the order sent, each `{"type" ("AAAA", "A", or "lookup" for
-//!   a one-shot resolver: getaddrinfo, `--resolve`), "start_ms", "end_ms", "outcome"
-//!   ("answered", "nxdomain", "nodata", "servfail", "refused", "timed_out",
+//! * `dns`: every query in the order sent, each `{"type" ("HTTPS", "AAAA", "A", or
+//!   "lookup" for a one-shot resolver: getaddrinfo, `--resolve`), "start_ms", "end_ms",
+//!   "outcome" ("answered", "nxdomain", "nodata", "servfail", "refused", "timed_out",
 //!   "bad_answer", "error", "cancelled"), "addresses" (those answered), "error" (text or
-//!   null)}`; empty for an IP literal;
+//!   null)}`, and for HTTPS "records": each `{"priority" (0: AliasMode), "target" ("."
+//!   for the origin), "alpn" (ids), "no_default_alpn", "port" (or null), "ipv4hint",
+//!   "ipv6hint" (addresses), "ech" (whether it carries an ECH configuration),
+//!   "mandatory" (key numbers), "verdict" ("used", "alias", "mandatory_unknown",
+//!   "quic_only", "no_shared_protocol"), "why" (the verdict as a sentence), "rank"
+//!   (its place in the order tried, or null)}`; empty for an IP literal;
 //! * on failure, `error`: `{"kind", "message"}`;
 //! * and for context: `target`, `host`, `port`, `preferred_family`, `resolved`,
 //!   `resolve_ms` (when the first address was known).
@@ -22,7 +29,9 @@
 use std::time::Duration;
 
 use serde_json::{Map, Value, json};
-use turbohttp::{AttemptRecord, QueryOutcome, QueryRecord, RaceReport};
+use turbohttp::{
+    AttemptRecord, QueryOutcome, QueryRecord, QueryType, RaceReport, ServiceRecord, Verdict,
+};
 
 /// Milliseconds as a float (from whole nanoseconds, so that `0.0193` prints as such).
 pub fn ms(d: Duration) -> f64 {
@@ -41,12 +50,41 @@ pub fn attempt(a: &AttemptRecord) -> Value {
         "error": a.failure.as_ref().map(ToString::to_string),
         "os_error": a.failure.as_ref().and_then(|f| f.os_error),
         "phase": a.failure.as_ref().map(|f| f.phase.to_string()),
+        "alpn": a.alpn.map(|p| p.alpn_ids().collect::<Vec<_>>()),
+        "service": a.service,
+    })
+}
+
+/// One record of an HTTPS answer.
+pub fn service(r: &ServiceRecord) -> Value {
+    let info = &r.info;
+    let verdict = match r.verdict {
+        Verdict::Use(_) => "used",
+        Verdict::Alias => "alias",
+        Verdict::MandatoryUnknown(_) => "mandatory_unknown",
+        Verdict::QuicOnly => "quic_only",
+        Verdict::NoSharedProtocol => "no_shared_protocol",
+        _ => "other",
+    };
+    json!({
+        "priority": info.priority,
+        "target": info.target.as_deref().unwrap_or("."),
+        "alpn": info.alpn,
+        "no_default_alpn": info.no_default_alpn,
+        "port": info.port,
+        "ipv4hint": info.ipv4_hints.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "ipv6hint": info.ipv6_hints.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "ech": info.ech.is_some(),
+        "mandatory": info.mandatory,
+        "verdict": verdict,
+        "why": r.verdict.to_string(),
+        "rank": r.rank,
     })
 }
 
 /// One DNS query.
 pub fn query(q: &QueryRecord) -> Value {
-    json!({
+    let mut value = json!({
         "type": q.query.as_str(),
         "start_ms": ms(q.started),
         "end_ms": q.ended.map(ms),
@@ -56,7 +94,11 @@ pub fn query(q: &QueryRecord) -> Value {
             QueryOutcome::Failed(failure) => Some(failure.message.clone()),
             _ => None,
         },
-    })
+    });
+    if q.query == QueryType::Https {
+        value["records"] = q.services.iter().map(service).collect();
+    }
+    value
 }
 
 /// The race object. `error` is `Some((kind, message))` for a failed connect.

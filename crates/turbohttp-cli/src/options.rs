@@ -23,6 +23,8 @@ pub struct RaceConfig {
     pub connect_timeout: Duration,
     /// `-4` / `-6`.
     pub family: Option<AddressFamily>,
+    /// Ask the HTTPS record of an https origin (`--no-https-rr` turns it off).
+    pub https_records: bool,
 }
 
 impl RaceConfig {
@@ -81,6 +83,7 @@ impl RaceConfig {
             options,
             connect_timeout,
             family,
+            https_records: true,
         })
     }
 }

@@ -118,6 +118,7 @@ pub fn dns_table(queries: &[QueryRecord]) -> String {
         .iter()
         .map(|q| {
             let answer = match &q.outcome {
+                QueryOutcome::Records { .. } => records_cell(q),
                 QueryOutcome::Answered { .. } if q.addresses.is_empty() => "no address".to_owned(),
                 QueryOutcome::Answered { .. } => q
                     .addresses
@@ -142,30 +143,62 @@ pub fn dns_table(queries: &[QueryRecord]) -> String {
     columns(&header, &rows)
 }
 
-/// One row per attempt: number, address, family, start, end, outcome, error.
-pub fn table(attempts: &[AttemptRecord]) -> String {
-    let header = ["#", "address", "family", "start", "end", "outcome", "error"];
-    let rows: Vec<[String; 7]> = attempts
-        .iter()
-        .map(|a| {
-            [
-                a.attempt.to_string(),
-                a.endpoint.to_string(),
-                a.family.as_str().to_owned(),
-                format!("+{}", DisplayDuration(a.started)),
-                a.ended.map_or_else(
-                    || "pending".to_owned(),
-                    |e| format!("+{}", DisplayDuration(e)),
-                ),
-                a.outcome.as_str().to_owned(),
-                a.failure
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
-            ]
-        })
+/// An HTTPS answer's cell: each record and what the race made of it, `; `-joined
+/// (`1 . alpn=h2 port=8443: used (h2,http/1.1)`), or `no record`.
+fn records_cell(q: &QueryRecord) -> String {
+    if q.services.is_empty() {
+        return "no record".to_owned();
+    }
+    let records = q.services.iter();
+    let cells: Vec<String> = records
+        .map(|r| format!("{}: {}", r.info, r.verdict))
         .collect();
+    cells.join("; ")
+}
+
+/// One row per attempt: number, address, family, start, end, outcome, error; with
+/// an `alpn` column after the family when an HTTPS record narrowed what an attempt
+/// offers (`-`: the caller's own list).
+pub fn table(attempts: &[AttemptRecord]) -> String {
+    if attempts.iter().any(|a| a.alpn.is_some()) {
+        let header = [
+            "#", "address", "family", "alpn", "start", "end", "outcome", "error",
+        ];
+        let rows: Vec<[String; 8]> = attempts
+            .iter()
+            .map(|a| {
+                let [n, address, family, start, end, outcome, error] = row(a);
+                let alpn = a.alpn.map_or_else(|| "-".to_owned(), |p| p.to_string());
+                [n, address, family, alpn, start, end, outcome, error]
+            })
+            .collect();
+        return columns(&header, &rows);
+    }
+    let header = ["#", "address", "family", "start", "end", "outcome", "error"];
+    let rows: Vec<[String; 7]> = attempts.iter().map(row).collect();
     columns(&header, &rows)
+}
+
+/// An attempt's cells, but for the ALPN column.
+fn row(a: &AttemptRecord) -> [String; 7] {
+    let time = |t: Option<Duration>| {
+        t.map_or_else(
+            || "pending".to_owned(),
+            |t| format!("+{}", DisplayDuration(t)),
+        )
+    };
+    [
+        a.attempt.to_string(),
+        a.endpoint.to_string(),
+        a.family.as_str().to_owned(),
+        time(Some(a.started)),
+        time(a.ended),
+        a.outcome.as_str().to_owned(),
+        a.failure
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+    ]
 }
 
 /// A left-aligned table, two spaces in, columns as wide as their widest cell.
@@ -207,7 +240,7 @@ fn marker(outcome: AttemptOutcome, ended: Option<Duration>) -> char {
 fn query_marker(outcome: &QueryOutcome, ended: Option<Duration>) -> char {
     match (outcome, ended) {
         (_, None) | (QueryOutcome::Pending, _) => '>',
-        (QueryOutcome::Answered { .. }, _) => '*',
+        (QueryOutcome::Answered { .. } | QueryOutcome::Records { .. }, _) => '*',
         (QueryOutcome::Failed(_), _) => 'x',
         (QueryOutcome::TimedOut, _) => '!',
         _ => '~',

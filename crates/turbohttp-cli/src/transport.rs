@@ -192,6 +192,7 @@ pub fn build<R>(
     options.connect_timeout = config.connect_timeout;
     options.happy_eyeballs = config.options;
     options.family = config.family;
+    options.https_records = config.https_records;
     options.socket = socket.clone();
     options.tls = tls.tls_options()?;
     RawSocketTransport::new_with_resolver(options, resolver).map_err(|e| match e {

@@ -378,9 +378,16 @@ impl fmt::Display for QueryRecord {
             None => f.write_str("pending ")?,
         }
         match &self.outcome {
-            QueryOutcome::Failed(failure) => write!(f, "{}: {}", failure.kind.as_str(), failure),
-            other => write!(f, "{other}"),
+            QueryOutcome::Failed(failure) => write!(f, "{}: {}", failure.kind.as_str(), failure)?,
+            other => write!(f, "{other}")?,
         }
+        // `{:#}`: each record of an HTTPS answer, and what the race made of it.
+        if f.alternate() {
+            for record in &self.services {
+                write!(f, "\n    {}: {}", record.info, record.verdict)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -494,7 +501,7 @@ impl fmt::Display for RaceReport {
         }
         if f.alternate() {
             for query in &self.dns {
-                write!(f, "\n  {query}")?;
+                write!(f, "\n  {query:#}")?;
             }
             for attempt in &self.attempts {
                 write!(f, "\n  {attempt}")?;

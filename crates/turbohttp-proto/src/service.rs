@@ -27,6 +27,23 @@ pub mod key {
     pub fn understood(key: u16) -> bool {
         key <= IPV6HINT
     }
+
+    /// The key's name in presentation format: `alpn`, ..., `key65000` for one the
+    /// race does not know.
+    pub fn name(key: u16) -> String {
+        let known = [
+            "mandatory",
+            "alpn",
+            "no-default-alpn",
+            "port",
+            "ipv4hint",
+            "ech",
+            "ipv6hint",
+        ];
+        known
+            .get(usize::from(key))
+            .map_or_else(|| format!("key{key}"), |name| (*name).to_owned())
+    }
 }
 
 /// A set of the HTTP protocols an endpoint may speak, by ALPN id: `h3` (QUIC),
@@ -178,11 +195,55 @@ impl fmt::Display for Verdict {
             Self::Use(p) => write!(f, "used ({p})"),
             Self::Alias => f.write_str("alias, followed"),
             Self::MandatoryUnknown(k) => {
-                write!(f, "skipped: it requires key{k}, which is not understood")
+                write!(
+                    f,
+                    "skipped: it requires {}, which is not understood",
+                    key::name(*k)
+                )
             }
             Self::QuicOnly => f.write_str("skipped: HTTP/3 only, and QUIC is not dialed"),
             Self::NoSharedProtocol => f.write_str("skipped: no protocol in common"),
         }
+    }
+}
+
+impl fmt::Display for ServiceInfo {
+    /// The record in presentation format (RFC 9460 §2.1), without owner, TTL and
+    /// type: `1 . alpn=h2 port=8443 ipv4hint=192.0.2.1`, `0 alias.example` (an ECH
+    /// configuration shows its length: `ech=(45 bytes)`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{} {}",
+            self.priority,
+            self.target.as_deref().unwrap_or(".")
+        )?;
+        if !self.mandatory.is_empty() {
+            let keys: Vec<String> = self.mandatory.iter().map(|&k| key::name(k)).collect();
+            write!(f, " mandatory={}", keys.join(","))?;
+        }
+        if !self.alpn.is_empty() {
+            write!(f, " alpn={}", self.alpn.join(","))?;
+        }
+        if self.no_default_alpn {
+            f.write_str(" no-default-alpn")?;
+        }
+        if let Some(port) = self.port {
+            write!(f, " port={port}")?;
+        }
+        let list = |ips: Vec<String>| ips.join(",");
+        if !self.ipv4_hints.is_empty() {
+            let ips = self.ipv4_hints.iter().map(ToString::to_string).collect();
+            write!(f, " ipv4hint={}", list(ips))?;
+        }
+        if let Some(ech) = &self.ech {
+            write!(f, " ech=({} bytes)", ech.len())?;
+        }
+        if !self.ipv6_hints.is_empty() {
+            let ips = self.ipv6_hints.iter().map(ToString::to_string).collect();
+            write!(f, " ipv6hint={}", list(ips))?;
+        }
+        Ok(())
     }
 }
 

@@ -403,3 +403,36 @@ fn an_https_failure_alone_does_not_make_a_name_unresolved() {
         [finished(Outcome::NoAddresses)]
     );
 }
+
+// ---- how the report tells it ----
+
+#[test]
+fn a_record_reads_in_presentation_format_and_the_report_says_what_became_of_it() {
+    let record = ServiceInfo::service(1, None)
+        .with_mandatory([key::ALPN, 65_000])
+        .with_alpn(["h2", "h3"])
+        .with_no_default_alpn()
+        .with_port(8443)
+        .with_hints([ip("192.0.2.1"), ip("2001:db8::a")])
+        .with_ech(vec![0; 45]);
+    assert_eq!(
+        record.to_string(),
+        "1 . mandatory=alpn,key65000 alpn=h2,h3 no-default-alpn port=8443 \
+         ipv4hint=192.0.2.1 ech=(45 bytes) ipv6hint=2001:db8::a"
+    );
+    assert_eq!(
+        ServiceInfo::alias("cdn.example").to_string(),
+        "0 cdn.example"
+    );
+    let mut sim = v3();
+    sim.services(3, HTTPS, vec![record, origin_h2()]);
+    let https = &sim.race.queries()[HTTPS];
+    assert_eq!(https.to_string(), "HTTPS +0ms..+3ms 2 records");
+    let told = format!("{https:#}");
+    assert!(
+        told.contains("\n    1 . mandatory=alpn,key65000 alpn=h2,h3 no-default-alpn port=8443")
+            && told.contains(": skipped: it requires key65000, which is not understood")
+            && told.contains("\n    1 . alpn=h2: used (h2,http/1.1)"),
+        "{told}"
+    );
+}

@@ -15,7 +15,8 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
     let target = parse::target(&args.target, args.port.as_deref())
         .map_err(|e| CliError::usage("TARGET", format!("{e} (see turbohttp connect --help)")))?;
     let (host, port) = (target.host, target.port);
-    let config = RaceConfig::from_args(&args.race)?;
+    let mut config = RaceConfig::from_args(&args.race)?;
+    config.https_records = !args.resolver.no_https_rr;
     let resolver = options::resolver(&args.resolve, &args.resolver)?;
     for warning in options::unused_resolve_entries(&args.resolve, &host.to_string(), port) {
         output::warning_line(&warning);

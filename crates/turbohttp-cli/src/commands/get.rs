@@ -15,7 +15,8 @@ use crate::{http, output};
 pub fn run(args: &GetArgs) -> Result<(), CliError> {
     let url = parse::get_url(&args.url, args.port.as_deref())
         .map_err(|e| CliError::usage("URL", format!("{e} (see turbohttp get --help)")))?;
-    let config = RaceConfig::from_args(&args.race)?;
+    let mut config = RaceConfig::from_args(&args.race)?;
+    config.https_records = !args.resolver.no_https_rr;
     let resolver = options::resolver(&args.resolve, &args.resolver)?;
     for warning in options::unused_resolve_entries(&args.resolve, &url.host.to_string(), url.port) {
         output::warning_line(&warning);

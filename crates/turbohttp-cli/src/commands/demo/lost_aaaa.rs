@@ -80,6 +80,7 @@ pub(super) async fn run(http_server: SocketAddr) -> Result<Scene, CliError> {
         options: HappyEyeballsOptions::default(),
         connect_timeout: Duration::from_secs(5),
         family: None,
+        https_records: true,
     };
     let wait_for_both = fetch(config, WaitForBoth(resolver.clone()), &url).await?;
     let per_family = fetch(config, resolver, &url).await?;

@@ -116,6 +116,7 @@ fn sequential_config() -> RaceConfig {
         options: HappyEyeballsOptions::sequential(),
         connect_timeout: LAB_CONNECT_TIMEOUT,
         family: None,
+        https_records: true,
     }
 }
 
@@ -124,6 +125,7 @@ fn happy_eyeballs_config() -> RaceConfig {
         options: HappyEyeballsOptions::default(),
         connect_timeout: LAB_CONNECT_TIMEOUT,
         family: None,
+        https_records: true,
     }
 }
 

@@ -1,0 +1,241 @@
+//! HTTPS records in the command (issue 22): `connect --tls` and `get -v` against the
+//! DNS lab on loopback ask the origin's HTTPS record with AAAA and A, show it (the
+//! DNS table's HTTPS row, `--json`'s `records`, the attempts' `alpn`), and connect to
+//! the port the record names; `--no-https-rr` asks nothing.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::{IpAddr, Ipv4Addr, TcpListener};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use serde_json::Value;
+use turbohttp_lab::dns::{Behaviour, DnsLab, SvcParamKey, SvcParamValue, Zone, alpn, service};
+
+const NAME: &str = "svc.test";
+const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
+
+/// The DNS lab serving `NAME`'s A (127.0.0.1), no AAAA, and an HTTPS record naming
+/// `port`, on a runtime of its own while the command runs.
+struct Lab {
+    lab: DnsLab,
+    _runtime: tokio::runtime::Runtime,
+}
+
+impl Lab {
+    fn start(port: u16) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let record = service(
+            1,
+            ".",
+            vec![
+                alpn(&["h2"]),
+                (SvcParamKey::Port, SvcParamValue::Port(port)),
+            ],
+        );
+        let zone = Zone::new()
+            .a(NAME, Behaviour::answer([V4]))
+            .aaaa(NAME, Behaviour::NoData)
+            .https(
+                NAME,
+                Behaviour::Https {
+                    records: vec![record],
+                    delay: Duration::ZERO,
+                },
+            );
+        let lab = runtime.block_on(DnsLab::start(zone)).expect("lab");
+        Self {
+            lab,
+            _runtime: runtime,
+        }
+    }
+
+    fn server(&self) -> String {
+        self.lab.addr().to_string()
+    }
+}
+
+/// An HTTPS server for `NAME` on 127.0.0.1 (HTTP/1.1 only), and its CA as a PEM file.
+struct Server {
+    port: u16,
+    ca: PathBuf,
+}
+
+impl Server {
+    fn start() -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let ca =
+            CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
+        let key = KeyPair::generate().expect("key");
+        let params = CertificateParams::new(vec![NAME.to_owned()]).expect("params");
+        let cert = params.signed_by(&key, &ca).expect("certificate");
+        // One file per server: the tests of this file run at once.
+        static SERVERS: AtomicUsize = AtomicUsize::new(0);
+        let ca_file = std::env::temp_dir().join(format!(
+            "turbohttp-cli-https-rr-{}-{}.pem",
+            std::process::id(),
+            SERVERS.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&ca_file, ca.pem()).expect("write the CA");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from_pem_slice(cert.pem().as_bytes()).expect("cert")],
+                PrivateKeyDer::from_pem_slice(key.serialize_pem().as_bytes()).expect("key"),
+            )
+            .expect("server config");
+        config.alpn_protocols = vec![b"http/1.1".to_vec()];
+        let config = Arc::new(config);
+        let listener = TcpListener::bind((V4, 0)).expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        thread::spawn(move || {
+            for mut stream in listener.incoming().flatten() {
+                let config = Arc::clone(&config);
+                thread::spawn(move || {
+                    let connection = rustls::ServerConnection::new(config).expect("session");
+                    let mut tls = rustls::StreamOwned::new(connection, &mut stream);
+                    let mut reader = BufReader::new(&mut tls);
+                    let mut line = String::new();
+                    while reader.read_line(&mut line).is_ok_and(|n| n > 0) && line != "\r\n" {
+                        line.clear();
+                    }
+                    let body = "served at the record's port\n";
+                    let _ = write!(
+                        tls,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    tls.conn.send_close_notify();
+                    let _ = tls.flush();
+                });
+            }
+        });
+        Self { port, ca: ca_file }
+    }
+
+    fn ca(&self) -> &str {
+        self.ca.to_str().expect("a UTF-8 path")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.ca);
+    }
+}
+
+fn turbohttp(args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("turbohttp")
+        .expect("the turbohttp binary is built")
+        .args(args)
+        .output()
+        .expect("turbohttp runs")
+}
+
+#[test]
+fn connect_tls_asks_the_https_record_and_dials_its_port() {
+    let server = Server::start();
+    let lab = Lab::start(server.port);
+    let target = format!("{NAME}:443");
+    let output = turbohttp(&[
+        "connect",
+        "--tls",
+        "--json",
+        "--cacert",
+        server.ca(),
+        "--dns-servers",
+        &lab.server(),
+        &target,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let https = &json["dns"][0];
+    assert_eq!(https["type"], "HTTPS");
+    assert_eq!(https["outcome"], "answered");
+    assert_eq!(https["records"][0]["port"], server.port);
+    assert_eq!(https["records"][0]["alpn"][0], "h2");
+    assert_eq!(https["records"][0]["verdict"], "used");
+    assert_eq!(https["records"][0]["rank"], 0);
+    let attempt = &json["attempts"][0];
+    assert_eq!(attempt["address"], format!("127.0.0.1:{}", server.port));
+    assert_eq!(attempt["alpn"], serde_json::json!(["h2", "http/1.1"]));
+    assert_eq!(attempt["service"], 0);
+    assert_eq!(json["outcome"], "connected");
+}
+
+#[test]
+fn get_verbose_shows_the_https_row_and_fetches_from_the_records_port() {
+    let server = Server::start();
+    let lab = Lab::start(server.port);
+    let url = format!("https://{NAME}/");
+    let output = turbohttp(&[
+        "get",
+        "-v",
+        "--cacert",
+        server.ca(),
+        "--dns-servers",
+        &lab.server(),
+        &url,
+    ]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("served at the record's port"), "{stdout}");
+    let record = format!("1 . alpn=h2 port={}: used (h2,http/1.1)", server.port);
+    assert!(stderr.contains(&record), "{stderr}");
+    let https_row = stderr.lines().find(|l| l.trim_start().starts_with("HTTPS"));
+    assert!(
+        https_row.is_some_and(|row| row.contains("answered")),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("alpn"),
+        "the attempts table's ALPN column: {stderr}"
+    );
+}
+
+#[test]
+fn no_https_rr_asks_no_https_record() {
+    let server = Server::start();
+    let lab = Lab::start(server.port);
+    let target = format!("{NAME}:{}", server.port);
+    let output = turbohttp(&[
+        "connect",
+        "--tls",
+        "--json",
+        "--no-https-rr",
+        "--cacert",
+        server.ca(),
+        "--dns-servers",
+        &lab.server(),
+        &target,
+    ]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    let types: Vec<&str> = json["dns"]
+        .as_array()
+        .expect("dns")
+        .iter()
+        .map(|q| q["type"].as_str().expect("a type"))
+        .collect();
+    assert_eq!(types, ["AAAA", "A"]);
+    assert!(
+        lab.lab
+            .queries_for(&format!("_{}._https.{NAME}", server.port))
+            .is_empty()
+    );
+}
