@@ -289,6 +289,16 @@ pub struct SimulateArgs {
     /// How the simulated DNS server answers the A query (see `--dns-aaaa`).
     #[arg(long, value_name = "BEHAVIOUR")]
     pub dns_a: Option<String>,
+    /// The origin's HTTPS record (Happy Eyeballs v3), asked with AAAA and A (which
+    /// then default to `answer@0ms`): `lost`, `servfail@DURATION`, `nxdomain@...`,
+    /// `nodata@...`, `none@...`, or records separated by `;`, then `@DURATION`. A
+    /// record is `,`-separated keys: `priority=N`, `target=NAME`, `alias=NAME`,
+    /// `alpn=h2+http/1.1`, `no-default-alpn`, `port=N`, `ipv4hint=IP+IP`,
+    /// `ipv6hint=IP+IP`, `mandatory=alpn+port`; e.g.
+    /// `alpn=h2,port=8443,ipv4hint=192.0.2.1@5ms`. An endpoint at the record's port
+    /// must be given with --endpoint to be reachable.
+    #[arg(long, value_name = "RECORDS@DURATION")]
+    pub dns_https: Option<String>,
     /// Cancel the race this long after it starts, as a caller would.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub cancel_after: Option<String>,

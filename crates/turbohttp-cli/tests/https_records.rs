@@ -239,3 +239,102 @@ fn no_https_rr_asks_no_https_record() {
             .is_empty()
     );
 }
+
+// ---- simulate --dns-https: every rule without sockets, in virtual time ----
+
+fn simulate_json(args: &[&str]) -> Value {
+    let mut all = vec!["simulate", "--json"];
+    all.extend_from_slice(args);
+    let output = turbohttp(&all);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    serde_json::from_slice(&output.stdout).expect("JSON")
+}
+
+fn starts(json: &Value) -> Vec<(String, f64)> {
+    let attempts = json["attempts"].as_array().expect("attempts");
+    let start = |a: &Value| {
+        let address = a["address"].as_str().expect("an address").to_owned();
+        (address, a["start_ms"].as_f64().expect("a start"))
+    };
+    attempts.iter().map(start).collect()
+}
+
+#[test]
+fn simulate_a_lost_https_answer_costs_the_resolution_delay() {
+    let json = simulate_json(&[
+        "--endpoint",
+        "2001:db8::1=ok@5ms",
+        "--dns-https",
+        "lost",
+        "--dns-aaaa",
+        "answer@1ms",
+        "--dns-a",
+        "answer@2ms",
+    ]);
+    assert_eq!(starts(&json), [("[2001:db8::1]:443".to_owned(), 51.0)]);
+    assert_eq!(json["dns"][0]["type"], "HTTPS");
+    assert_eq!(json["dns"][0]["outcome"], "cancelled");
+    assert_eq!(json["dns_behaviour"]["HTTPS"], "lost");
+}
+
+#[test]
+fn simulate_hints_start_the_race_before_the_answers_and_the_port_is_the_records() {
+    let json = simulate_json(&[
+        "--endpoint",
+        "[2001:db8::1]:8443=ok@5ms",
+        "--dns-https",
+        "alpn=h2,no-default-alpn,port=8443,ipv6hint=2001:db8::1@2ms",
+        "--dns-aaaa",
+        "answer@30ms",
+    ]);
+    assert_eq!(starts(&json), [("[2001:db8::1]:8443".to_owned(), 2.0)]);
+    assert_eq!(json["attempts"][0]["alpn"], serde_json::json!(["h2"]));
+    assert_eq!(json["dns"][0]["records"][0]["no_default_alpn"], true);
+}
+
+#[test]
+fn simulate_priorities_an_alias_and_skipped_records_are_shown() {
+    let json = simulate_json(&[
+        "--endpoint",
+        "192.0.2.1:8002=ok@5ms",
+        "--dns-https",
+        "alias=cdn.test; priority=2,port=8002; priority=1,port=8001,mandatory=key65000; \
+         alpn=h3,no-default-alpn@1ms",
+    ]);
+    let records = json["dns"][0]["records"].as_array().expect("records");
+    let verdicts: Vec<&str> = records
+        .iter()
+        .map(|r| r["verdict"].as_str().expect("a verdict"))
+        .collect();
+    assert_eq!(
+        verdicts,
+        ["alias", "used", "mandatory_unknown", "quic_only"]
+    );
+    assert_eq!(starts(&json), [("192.0.2.1:8002".to_owned(), 1.0)]);
+}
+
+#[test]
+fn simulate_refuses_a_bad_https_record_with_a_sentence() {
+    for (value, words) in [
+        ("bogus=1", "unknown key \"bogus\""),
+        ("port=http", "port=\"http\": a port"),
+        ("ipv4hint=2001:db8::1", "an address of the other family"),
+        ("priority=0", "a number from 1 to 65535"),
+        ("alpn=h2@-5ms", "the duration is negative"),
+        ("lost@5ms", "takes no delay"),
+    ] {
+        let output = turbohttp(&[
+            "simulate",
+            "--endpoint",
+            "192.0.2.1=ok@1ms",
+            "--dns-https",
+            value,
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{value}: {stderr}");
+        assert!(
+            stderr.contains("--dns-https") && stderr.contains(words),
+            "{value}: {stderr}"
+        );
+    }
+}

@@ -342,7 +342,8 @@ impl ServiceInfo {
     }
 
     /// What the race makes of this record for a caller that speaks `caller` over TCP
-    /// (QUIC is not dialed yet: an `h3`-only record is skipped).
+    /// (QUIC is not dialed yet: a record whose only shared protocol would be `h3` is
+    /// skipped as [`Verdict::QuicOnly`]).
     pub fn verdict(&self, caller: Protocols) -> Verdict {
         if self.is_alias() {
             return Verdict::Alias;
@@ -356,7 +357,8 @@ impl ServiceInfo {
             .intersection(Protocols::TCP);
         if !tcp.is_empty() {
             Verdict::Use(tcp)
-        } else if self.protocols().contains(Protocols::H3) && caller.contains(Protocols::H3) {
+        } else if self.protocols().contains(Protocols::H3) {
+            // Whatever the caller asked for: no attempt of this crate speaks QUIC yet.
             Verdict::QuicOnly
         } else {
             Verdict::NoSharedProtocol

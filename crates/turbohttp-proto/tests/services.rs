@@ -242,7 +242,7 @@ fn a_record_sharing_no_protocol_is_skipped_and_the_origin_is_dialed_as_without_i
 
 #[test]
 fn an_h3_only_record_is_left_out_until_quic_is_dialed() {
-    let mut sim = v3_with(HappyEyeballsOptions::default(), Protocols::ALL, 0);
+    let mut sim = v3();
     let h3 = ServiceInfo::service(1, None)
         .with_alpn(["h3"])
         .with_no_default_alpn()

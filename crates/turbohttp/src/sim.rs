@@ -30,7 +30,7 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
@@ -38,6 +38,7 @@ use std::time::Duration;
 use tokio::time::{Instant, sleep};
 
 use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+use turbohttp_proto::service::ServiceInfo;
 
 use crate::dial::Dialer;
 use crate::resolve::{Answers, Resolver};
@@ -276,6 +277,138 @@ impl FromStr for DnsBehavior {
     }
 }
 
+/// How a simulated DNS server answers the HTTPS query (RFC 9460).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpsBehavior {
+    /// Answers these records (none: an empty answer) after this long.
+    Records(Vec<ServiceInfo>, Duration),
+    /// Never answers, or fails as a [`DnsBehavior`] other than `Answer` says.
+    Fails(DnsBehavior),
+}
+
+impl fmt::Display for HttpsBehavior {
+    /// The records in presentation format, `; `-joined, then `@DELAY`; or the
+    /// failure's spelling (`lost`, `servfail@5ms`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Records(records, after) => {
+                let records: Vec<String> = records.iter().map(ToString::to_string).collect();
+                let delay = turbohttp_proto::DisplayDuration(*after);
+                write!(f, "{}@{delay}", records.join("; "))
+            }
+            Self::Fails(failure) => write!(f, "{failure}"),
+        }
+    }
+}
+
+impl FromStr for HttpsBehavior {
+    type Err = String;
+
+    /// `lost`, `servfail@D`, `nxdomain@D`, `nodata@D`, `none@D` (an empty answer), or
+    /// records `;`-separated, then `@D` (default at once). A record is `,`-separated
+    /// keys: `priority=N` (default 1), `target=NAME` (default `.`, the origin),
+    /// `alias=NAME` (AliasMode), `alpn=ID+ID`, `no-default-alpn`, `port=N`,
+    /// `ipv4hint=IP+IP`, `ipv6hint=IP+IP`, `mandatory=KEY+KEY` (`alpn`, `port`, ...,
+    /// or `keyN`).
+    ///
+    /// ```
+    /// use turbohttp::sim::HttpsBehavior;
+    /// let b: HttpsBehavior = "alpn=h2,port=8443,ipv4hint=192.0.2.1@5ms".parse().unwrap();
+    /// assert_eq!(b.to_string(), "1 . alpn=h2 port=8443 ipv4hint=192.0.2.1@5ms");
+    /// ```
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (body, delay) = match s.rsplit_once('@') {
+            Some((body, delay)) => (body, parse_duration(delay)?),
+            None => (s, Duration::ZERO),
+        };
+        match body.trim() {
+            "lost" | "servfail" | "nxdomain" | "nodata" => {
+                return s.parse::<DnsBehavior>().map(Self::Fails);
+            }
+            "none" => return Ok(Self::Records(Vec::new(), delay)),
+            "" => return Err("no HTTPS record given (use none@DELAY for an empty answer)".into()),
+            _ => {}
+        }
+        let records = body
+            .split(';')
+            .map(|record| parse_record(record.trim()))
+            .collect::<Result<_, _>>()?;
+        Ok(Self::Records(records, delay))
+    }
+}
+
+/// One record of `--dns-https`: see [`HttpsBehavior`]'s `from_str`.
+fn parse_record(text: &str) -> Result<ServiceInfo, String> {
+    let (mut priority, mut target, mut alias) = (1u16, None::<String>, None::<String>);
+    let mut record = ServiceInfo::service(1, None);
+    let list = |v: &str| v.split('+').map(str::to_owned).collect::<Vec<_>>();
+    let ips = |key: &str, v: &str| {
+        list(v)
+            .iter()
+            .map(|ip| {
+                ip.parse::<IpAddr>()
+                    .map_err(|e| format!("{key}={ip:?}: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    for item in text.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (key, value) = item.split_once('=').unwrap_or((item, ""));
+        match key {
+            "priority" => {
+                priority = value
+                    .parse()
+                    .ok()
+                    .filter(|&p| p > 0)
+                    .ok_or_else(|| format!("priority={value:?}: a number from 1 to 65535"))?;
+            }
+            "target" => target = Some(value.trim_end_matches('.').to_owned()),
+            "alias" => alias = Some(value.trim_end_matches('.').to_owned()),
+            "alpn" => record = record.with_alpn(list(value)),
+            "no-default-alpn" => record = record.with_no_default_alpn(),
+            "port" => {
+                let port = value
+                    .parse()
+                    .map_err(|_| format!("port={value:?}: a port"))?;
+                record = record.with_port(port);
+            }
+            "ipv4hint" | "ipv6hint" => {
+                let hints = ips(key, value)?;
+                let family_ok = hints.iter().all(|ip| ip.is_ipv4() == (key == "ipv4hint"));
+                if !family_ok {
+                    return Err(format!("{key}={value}: an address of the other family"));
+                }
+                record = record.with_hints(hints);
+            }
+            "mandatory" => {
+                let keys = list(value)
+                    .iter()
+                    .map(|k| key_number(k))
+                    .collect::<Result<Vec<_>, _>>()?;
+                record = record.with_mandatory(keys);
+            }
+            _ => {
+                return Err(format!(
+                    "unknown key {key:?} in an HTTPS record: expected priority, target,                      alias, alpn, no-default-alpn, port, ipv4hint, ipv6hint or mandatory"
+                ));
+            }
+        }
+    }
+    if let Some(alias) = alias {
+        return Ok(ServiceInfo::alias(&alias));
+    }
+    record.priority = priority;
+    record.target = target.filter(|t| !t.is_empty());
+    Ok(record)
+}
+
+/// A SvcParamKey by name (`alpn`) or number (`key65000`).
+fn key_number(name: &str) -> Result<u16, String> {
+    (0..=6)
+        .find(|&k| turbohttp_proto::service::key::name(k) == name)
+        .or_else(|| name.strip_prefix("key").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| format!("mandatory={name:?}: a key name (alpn, port, ...) or keyN"))
+}
+
 /// A set of simulated endpoints. Cloning shares the endpoints and the counters.
 ///
 /// As a [`Resolver`] it answers every name with all its addresses in the order given
@@ -288,6 +421,7 @@ impl FromStr for DnsBehavior {
 pub struct SimNetwork {
     endpoints: Arc<Vec<(SocketAddr, Behavior)>>,
     dns: Option<(DnsBehavior, DnsBehavior)>,
+    https: Option<Arc<HttpsBehavior>>,
     stats: Arc<Mutex<SimStats>>,
 }
 
@@ -297,6 +431,7 @@ impl SimNetwork {
         Self {
             endpoints: Arc::new(endpoints.into_iter().collect()),
             dns: None,
+            https: None,
             stats: Arc::default(),
         }
     }
@@ -305,6 +440,13 @@ impl SimNetwork {
     /// how. Without this the network answers every name at once with every address.
     pub fn with_dns(mut self, aaaa: DnsBehavior, a: DnsBehavior) -> Self {
         self.dns = Some((aaaa, a));
+        self
+    }
+
+    /// The same network answering HTTPS queries as `https` says (it asks for them
+    /// only when it also answers AAAA and A apart: [`SimNetwork::with_dns`]).
+    pub fn with_https(mut self, https: HttpsBehavior) -> Self {
+        self.https = Some(Arc::new(https));
         self
     }
 
@@ -388,6 +530,46 @@ impl Resolver for SimNetwork {
             DnsBehavior::NoData(after) => {
                 sleep(after).await;
                 fail(LookupFailureKind::NoData, &format!("no {query} record"))
+            }
+        }
+    }
+
+    fn asks_services(&self, _host: &str, _port: u16) -> bool {
+        self.https.is_some() && self.dns.is_some()
+    }
+
+    async fn services(&self, host: &str, _port: u16) -> Result<Vec<ServiceInfo>, LookupFailure> {
+        let _open = OpenQuery::new(&self.stats, QueryType::Https);
+        let Some(https) = self.https.as_deref() else {
+            return Err(LookupFailure::new(
+                LookupFailureKind::Other,
+                "this network simulates no HTTPS record",
+            ));
+        };
+        match https {
+            HttpsBehavior::Records(records, after) => {
+                sleep(*after).await;
+                Ok(records.clone())
+            }
+            HttpsBehavior::Fails(failure) => {
+                let (kind, words, after) = match *failure {
+                    DnsBehavior::ServFail(after) => (
+                        LookupFailureKind::ServFail,
+                        "the server failed (SERVFAIL)",
+                        after,
+                    ),
+                    DnsBehavior::NxDomain(after) => (
+                        LookupFailureKind::NxDomain,
+                        "no such name (NXDOMAIN)",
+                        after,
+                    ),
+                    DnsBehavior::NoData(after) => {
+                        (LookupFailureKind::NoData, "no HTTPS record", after)
+                    }
+                    DnsBehavior::Lost | DnsBehavior::Answer(_) => std::future::pending().await,
+                };
+                sleep(after).await;
+                Err(LookupFailure::new(kind, format!("{words} for {host}")))
             }
         }
     }

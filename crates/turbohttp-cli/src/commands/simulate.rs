@@ -9,8 +9,9 @@ use tokio_util::sync::CancellationToken;
 use turbohttp::ConnectError;
 use turbohttp::DisplayDuration;
 use turbohttp::HappyEyeballs;
+use turbohttp::Protocols;
 use turbohttp::RaceReport;
-use turbohttp::sim::{Behavior, DnsBehavior, SimNetwork, SimStats};
+use turbohttp::sim::{Behavior, DnsBehavior, HttpsBehavior, SimNetwork, SimStats};
 
 use crate::args::SimulateArgs;
 use crate::commands::connect::{finish, is_usage_error, present};
@@ -57,7 +58,16 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         .transpose()
         .map_err(|e| CliError::usage("--cancel-after", e))?;
     let dns = dns_behaviours(args)?;
-    let run = simulate(&host, port, &endpoints, dns, &config, cancel_after)?;
+    let https = https_behaviour(args)?;
+    let run = simulate(
+        &host,
+        port,
+        &endpoints,
+        dns,
+        https.as_ref(),
+        &config,
+        cancel_after,
+    )?;
     if is_usage_error(run.error.as_ref()) {
         return finish(run.error.as_ref(), false, args.json);
     }
@@ -65,10 +75,11 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     let mut extra = serde_json::Map::new();
     extra.insert("endpoints".into(), endpoints_json(&endpoints));
     if let Some((aaaa, a)) = dns {
-        extra.insert(
-            "dns_behaviour".into(),
-            serde_json::json!({ "AAAA": aaaa.to_string(), "A": a.to_string() }),
-        );
+        let mut behaviour = serde_json::json!({ "AAAA": aaaa.to_string(), "A": a.to_string() });
+        if let Some(https) = &https {
+            behaviour["HTTPS"] = https.to_string().into();
+        }
+        extra.insert("dns_behaviour".into(), behaviour);
     }
     extra.insert(
         "sockets".into(),
@@ -87,8 +98,11 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         text.push_str(&network_line(&endpoints));
         text.push('\n');
         if let Some((aaaa, a)) = dns {
+            let https = https
+                .as_ref()
+                .map_or_else(String::new, |h| format!("HTTPS {h}, "));
             text.push_str(&format!(
-                "simulated DNS: AAAA {aaaa}, A {a} (asked separately)\n"
+                "simulated DNS: {https}AAAA {aaaa}, A {a} (asked separately)\n"
             ));
         }
         if let Some(after) = cancel_after {
@@ -155,9 +169,24 @@ pub fn dns_behaviours(args: &SimulateArgs) -> Result<Option<(DnsBehavior, DnsBeh
     let a = parse("--dns-a", &args.dns_a)?;
     let at_once = DnsBehavior::Answer(Duration::ZERO);
     Ok(match (aaaa, a) {
-        (None, None) => None,
+        // An HTTPS record is asked only with AAAA and A apart.
+        (None, None) if args.dns_https.is_none() => None,
         (aaaa, a) => Some((aaaa.unwrap_or(at_once), a.unwrap_or(at_once))),
     })
+}
+
+/// `--dns-https`, if given.
+pub fn https_behaviour(args: &SimulateArgs) -> Result<Option<HttpsBehavior>, CliError> {
+    let Some(text) = args.dns_https.as_deref() else {
+        return Ok(None);
+    };
+    if text.contains("@-") {
+        let why = format!("{text:?}: the duration is negative");
+        return Err(CliError::usage("--dns-https", why));
+    }
+    text.parse()
+        .map(Some)
+        .map_err(|e| CliError::usage("--dns-https", e))
 }
 
 /// `simulated network: [2001:db8::1]:443 stall, 192.0.2.1:443 ok@20ms`
@@ -197,6 +226,7 @@ pub fn simulate(
     port: u16,
     endpoints: &[(SocketAddr, Behavior)],
     dns: Option<(DnsBehavior, DnsBehavior)>,
+    https: Option<&HttpsBehavior>,
     config: &RaceConfig,
     cancel_after: Option<Duration>,
 ) -> Result<SimRun, CliError> {
@@ -209,6 +239,9 @@ pub fn simulate(
     if let Some((aaaa, a)) = dns {
         net = net.with_dns(aaaa, a);
     }
+    if let Some(https) = https {
+        net = net.with_https(https.clone());
+    }
     let connector = HappyEyeballs::from_parts(config.options, net.clone(), net.clone());
     Ok(runtime.block_on(async {
         let cancel = CancellationToken::new();
@@ -219,16 +252,15 @@ pub fn simulate(
                 cancel.cancel();
             });
         }
-        let result = connector
-            .connect_with(
-                host,
-                port,
-                ConnectParams::default()
-                    .with_family(config.family)
-                    .with_timeout(config.connect_timeout)
-                    .with_cancel(cancel.clone()),
-            )
-            .await;
+        let mut params = ConnectParams::default()
+            .with_family(config.family)
+            .with_timeout(config.connect_timeout)
+            .with_cancel(cancel.clone());
+        if https.is_some() {
+            // The simulated origin is an https one, for a caller of h2 and http/1.1.
+            params = params.with_services(Protocols::TCP);
+        }
+        let result = connector.connect_with(host, port, params).await;
         let (report, error) = match result {
             Ok(won) => (won.report, None),
             Err(error) => (error.report().clone(), Some(error)),

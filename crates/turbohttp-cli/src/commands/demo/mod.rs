@@ -336,7 +336,7 @@ fn simulated(as_json: bool, no_ipv6: Option<String>) -> Result<(), CliError> {
     ];
     let mut runs = Vec::new();
     for config in [sequential_config(), happy_eyeballs_config()] {
-        let sim = simulate(SIMULATED_HOST, 80, &endpoints, None, &config, None)?;
+        let sim = simulate(SIMULATED_HOST, 80, &endpoints, None, None, &config, None)?;
         runs.push(Run {
             config,
             total: sim.report.elapsed,
