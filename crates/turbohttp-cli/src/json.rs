@@ -19,9 +19,12 @@
 //!   null)}`, and for HTTPS "records": each `{"priority" (0: AliasMode), "target" ("."
 //!   for the origin), "alpn" (ids), "no_default_alpn", "port" (or null), "ipv4hint",
 //!   "ipv6hint" (addresses), "ech" (whether it carries an ECH configuration),
-//!   "mandatory" (key numbers), "verdict" ("used", "alias", "mandatory_unknown",
-//!   "quic_only", "no_shared_protocol"), "why" (the verdict as a sentence), "rank"
-//!   (its place in the order tried, or null)}`; empty for an IP literal;
+//!   "mandatory" (key numbers), "verdict" ("used", "alias" (followed),
+//!   "mandatory_unknown", "quic_only", "no_shared_protocol", "alias_loop",
+//!   "alias_chain_too_long", "alias_to_nothing", "beside_alias", "too_many_targets"),
+//!   "why" (the verdict as a sentence), "rank" (its place in the order tried, or
+//!   null)}`; every query's "name" is null for the origin's, else the name asked (an
+//!   HTTPS record's target, where an alias led); empty for an IP literal;
 //! * on failure, `error`: `{"kind", "message"}`;
 //! * and for context: `target`, `host`, `port`, `preferred_family`, `resolved`,
 //!   `resolve_ms` (when the first address was known).
@@ -64,6 +67,11 @@ pub fn service(r: &ServiceRecord) -> Value {
         Verdict::MandatoryUnknown(_) => "mandatory_unknown",
         Verdict::QuicOnly => "quic_only",
         Verdict::NoSharedProtocol => "no_shared_protocol",
+        Verdict::AliasLoop => "alias_loop",
+        Verdict::AliasChainTooLong => "alias_chain_too_long",
+        Verdict::AliasToNothing => "alias_to_nothing",
+        Verdict::BesideAlias => "beside_alias",
+        Verdict::TooManyTargets => "too_many_targets",
         _ => "other",
     };
     json!({
@@ -86,6 +94,7 @@ pub fn service(r: &ServiceRecord) -> Value {
 pub fn query(q: &QueryRecord) -> Value {
     let mut value = json!({
         "type": q.query.as_str(),
+        "name": q.name,
         "start_ms": ms(q.started),
         "end_ms": q.ended.map(ms),
         "outcome": q.outcome.as_str(),

@@ -293,12 +293,12 @@ fn simulate_hints_start_the_race_before_the_answers_and_the_port_is_the_records(
 }
 
 #[test]
-fn simulate_priorities_an_alias_and_skipped_records_are_shown() {
+fn simulate_priorities_and_skipped_records_are_shown() {
     let json = simulate_json(&[
         "--endpoint",
         "192.0.2.1:8002=ok@5ms",
         "--dns-https",
-        "alias=cdn.test; priority=2,port=8002; priority=1,port=8001,mandatory=key65000; \
+        "priority=2,port=8002; priority=1,port=8001,mandatory=key65000; \
          alpn=h3,no-default-alpn@1ms",
     ]);
     let records = json["dns"][0]["records"].as_array().expect("records");
@@ -306,11 +306,29 @@ fn simulate_priorities_an_alias_and_skipped_records_are_shown() {
         .iter()
         .map(|r| r["verdict"].as_str().expect("a verdict"))
         .collect();
-    assert_eq!(
-        verdicts,
-        ["alias", "used", "mandatory_unknown", "quic_only"]
-    );
+    assert_eq!(verdicts, ["used", "mandatory_unknown", "quic_only"]);
     assert_eq!(starts(&json), [("192.0.2.1:8002".to_owned(), 1.0)]);
+}
+
+#[test]
+fn simulate_follows_an_alias_and_stops_at_its_loop() {
+    // The simulated server answers every HTTPS query alike: cdn.test aliases to
+    // itself, and the origin's own address is dialed.
+    let json = simulate_json(&[
+        "--endpoint",
+        "192.0.2.1=ok@5ms",
+        "--dns-https",
+        "alias=cdn.test@1ms",
+    ]);
+    let dns = json["dns"].as_array().expect("dns");
+    let https: Vec<&Value> = dns.iter().filter(|q| q["type"] == "HTTPS").collect();
+    assert_eq!(https.len(), 2, "{dns:?}");
+    assert_eq!(https[0]["name"], Value::Null);
+    assert_eq!(https[0]["records"][0]["verdict"], "alias");
+    assert_eq!(https[1]["name"], "cdn.test");
+    assert_eq!(https[1]["records"][0]["verdict"], "alias_loop");
+    // The loop is known when the second answer comes, 1 ms after the first.
+    assert_eq!(starts(&json), [("192.0.2.1:443".to_owned(), 2.0)]);
 }
 
 #[test]

@@ -356,6 +356,9 @@ impl fmt::Display for QueryOutcome {
 pub struct QueryRecord {
     /// What was asked.
     pub query: QueryType,
+    /// The name asked, when it is not the origin's: an HTTPS record's target, or the
+    /// name an AliasMode record led to.
+    pub name: Option<String>,
     /// When it was sent, from the start of the connect.
     pub started: Duration,
     /// When it ended, from the start of the connect; `None` only while it runs.
@@ -372,7 +375,11 @@ pub struct QueryRecord {
 impl fmt::Display for QueryRecord {
     /// `AAAA +0ms..+12.3ms 2 addresses` or `A +0ms..+5s servfail: the server failed`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} +{}..", self.query, DisplayDuration(self.started))?;
+        write!(f, "{}", self.query)?;
+        if let Some(name) = &self.name {
+            write!(f, " {name}")?;
+        }
+        write!(f, " +{}..", DisplayDuration(self.started))?;
         match self.ended {
             Some(ended) => write!(f, "+{} ", DisplayDuration(ended))?,
             None => f.write_str("pending ")?,

@@ -187,7 +187,29 @@ pub enum Verdict {
     QuicOnly,
     /// Skipped: it shares no protocol with the caller.
     NoSharedProtocol,
+    /// An AliasMode record that leads back to a name the chain has been through:
+    /// not followed; the origin's own addresses are dialed.
+    AliasLoop,
+    /// An AliasMode record past the longest chain the race follows
+    /// ([`MAX_ALIAS_CHAIN`]): not followed.
+    AliasChainTooLong,
+    /// An AliasMode record whose target is "." (RFC 9460 §2.5.1: the service is not
+    /// available): not followed; the origin's own addresses are dialed.
+    AliasToNothing,
+    /// Skipped: a ServiceMode record beside an AliasMode record, which takes
+    /// precedence (RFC 9460 §2.4.2).
+    BesideAlias,
+    /// Skipped: its target would be one name more than the race asks addresses for
+    /// ([`MAX_TARGETS`]).
+    TooManyTargets,
 }
+
+/// The most AliasMode records a race follows, one after the other.
+pub const MAX_ALIAS_CHAIN: usize = 4;
+
+/// The most names other than the origin whose addresses a race asks (the targets of
+/// HTTPS records, the name an alias led to).
+pub const MAX_TARGETS: usize = 4;
 
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -203,6 +225,16 @@ impl fmt::Display for Verdict {
             }
             Self::QuicOnly => f.write_str("skipped: HTTP/3 only, and QUIC is not dialed"),
             Self::NoSharedProtocol => f.write_str("skipped: no protocol in common"),
+            Self::AliasLoop => f.write_str("alias not followed: it loops"),
+            Self::AliasChainTooLong => write!(
+                f,
+                "alias not followed: more than {MAX_ALIAS_CHAIN} aliases in a row"
+            ),
+            Self::AliasToNothing => f.write_str("alias to \".\": the service is not available"),
+            Self::BesideAlias => f.write_str("skipped: an alias in the same answer comes first"),
+            Self::TooManyTargets => {
+                write!(f, "skipped: more than {MAX_TARGETS} target names")
+            }
         }
     }
 }

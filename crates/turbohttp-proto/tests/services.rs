@@ -14,7 +14,9 @@ use support::*;
 use turbohttp_proto::dns::LookupFailureKind::{BadAnswer, NoData, ServFail};
 use turbohttp_proto::dns::QueryType::{A, Aaaa, Https};
 use turbohttp_proto::race::{Outcome, Race};
-use turbohttp_proto::service::{Protocols, ServiceInfo, Verdict, key};
+use turbohttp_proto::service::{
+    MAX_ALIAS_CHAIN, MAX_TARGETS, Protocols, ServiceInfo, Verdict, key,
+};
 use turbohttp_proto::{AddressFamily, HappyEyeballsOptions};
 
 const HTTPS: usize = 0;
@@ -344,21 +346,181 @@ fn records_of_equal_priority_are_shuffled_by_the_seed_and_the_same_seed_repeats(
 // ---- targets and the origin ----
 
 #[test]
-fn a_record_for_another_target_dials_its_hints_and_the_origin_comes_last() {
+fn a_record_for_another_target_asks_its_addresses_and_dials_its_hints_until_they_come() {
     let mut sim = v3();
     let alt = ServiceInfo::service(1, Some("alt.example"))
         .with_alpn(["h2"])
-        .with_hints([ip("2001:db8::c")]);
-    // Its hint is an answer of the preferred family: the race starts.
+        .with_hints([ip("2001:db8::c"), ip("2001:db8::d")]);
+    // Its hint is an answer of the preferred family: the race starts, and the
+    // target's own AAAA and A go out at once.
     assert_eq!(
         sim.services(0, HTTPS, vec![alt]),
-        [start(0, "[2001:db8::c]:443")]
+        [
+            resolve(3, Aaaa),
+            resolve(4, A),
+            start(0, "[2001:db8::c]:443")
+        ]
     );
-    // The origin's own AAAA answer is not the target's: its addresses come after,
-    // at the origin's port, with the caller's protocols (one family: one at a time).
+    assert_eq!(sim.race.query_name(3), Some("alt.example"));
+    assert_eq!(sim.race.query_name(AAAA), None);
+    // The origin's own AAAA answer is not the target's: it comes after the record's
+    // endpoints, at the origin's port, with the caller's protocols.
     assert_eq!(sim.answer(5, AAAA, &[V6A]), []);
+    // The target's AAAA answer replaces its hints: ::d goes, ::b comes, due after
+    // what is planned of the family (addresses are due in the order they became
+    // known once the race has started).
+    assert_eq!(sim.answer(8, 3, &["[2001:db8::b]:443"]), []);
     assert_eq!(sim.fail(10, 0), [start(1, V6A)]);
-    assert_eq!(sim.alpns(), [Some("h2,http/1.1".into()), None]);
+    assert_eq!(sim.fail(11, 1), [start(2, V6B)]);
+    assert_eq!(
+        sim.alpns(),
+        [Some("h2,http/1.1".into()), None, Some("h2,http/1.1".into())]
+    );
+    let dialed: Vec<_> = sim.race.records().iter().map(|r| r.endpoint).collect();
+    assert_eq!(dialed, addrs(&["[2001:db8::c]:443", V6A, V6B]));
+}
+
+#[test]
+fn an_alias_is_followed_to_its_records_and_their_dot_means_the_alias_target() {
+    let mut sim = v3();
+    assert_eq!(
+        sim.services(5, HTTPS, vec![ServiceInfo::alias("cdn.example")]),
+        [resolve(3, Https), resolve(4, Aaaa), resolve(5, A)]
+    );
+    for q in 3..=5 {
+        assert_eq!(sim.race.query_name(q), Some("cdn.example"));
+    }
+    // The origin's answers wait: the service is not known yet.
+    assert_eq!(sim.answer(6, AAAA, &[V6A]), []);
+    assert_eq!(sim.answer(7, A4, &[V4A]), []);
+    let cdn = ServiceInfo::service(1, None)
+        .with_alpn(["h2"])
+        .with_port(8443);
+    assert_eq!(sim.services(20, 3, vec![cdn]), []);
+    // "." is cdn.example: its AAAA answer is the endpoint, at the record's port.
+    assert_eq!(sim.answer(22, 4, &[V6B]), [start(0, "[2001:db8::b]:8443")]);
+    let verdicts: Vec<_> = sim.race.queries()[HTTPS]
+        .services
+        .iter()
+        .map(|r| r.verdict)
+        .collect();
+    assert_eq!(verdicts, [Verdict::Alias]);
+    // The origin's own addresses come last, as without records.
+    assert_eq!(sim.fail(23, 0), [start(1, V6A)]);
+}
+
+#[test]
+fn an_alias_whose_target_never_answers_costs_the_resolution_delay() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("cdn.example")]);
+    sim.answer(2, AAAA, &[V6A]);
+    assert_eq!(sim.services(3, 3, vec![origin_h2()]), []);
+    // cdn.example's AAAA and A never come: the origin's own address, 50 ms after it
+    // came.
+    assert_eq!(sim.run_until(100), [(52, start(0, V6A))]);
+}
+
+#[test]
+fn an_alias_loop_is_not_followed_and_the_origin_is_dialed() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("a.example")]);
+    sim.answer(2, AAAA, &[V6A]);
+    // a.example points back to itself: the chain is broken, and the origin's own
+    // answer starts the race at once.
+    assert_eq!(
+        sim.services(3, 3, vec![ServiceInfo::alias("a.example")]),
+        [start(0, V6A)]
+    );
+    assert_eq!(
+        sim.race.queries()[3].services[0].verdict,
+        Verdict::AliasLoop
+    );
+}
+
+#[test]
+fn an_alias_chain_is_followed_only_so_far() {
+    let mut sim = v3();
+    let mut query = HTTPS;
+    for hop in 0..=MAX_ALIAS_CHAIN {
+        let name = format!("hop{hop}.example");
+        sim.services(hop as u64, query, vec![ServiceInfo::alias(&name)]);
+        query = sim.race.queries().len() - 3;
+        if hop < MAX_ALIAS_CHAIN {
+            assert_eq!(sim.race.query_name(query), Some(name.as_str()));
+        }
+    }
+    let last = sim
+        .race
+        .queries()
+        .iter()
+        .rfind(|q| q.query == Https)
+        .unwrap();
+    assert_eq!(last.services[0].verdict, Verdict::AliasChainTooLong);
+    assert_eq!(
+        sim.race
+            .queries()
+            .iter()
+            .filter(|q| q.query == Https)
+            .count(),
+        MAX_ALIAS_CHAIN + 1
+    );
+}
+
+#[test]
+fn an_alias_to_dot_says_no_service_and_the_origin_is_dialed() {
+    let mut sim = v3();
+    let mut nothing = ServiceInfo::alias("x");
+    nothing.target = None;
+    sim.answer(1, AAAA, &[V6A]);
+    assert_eq!(sim.services(2, HTTPS, vec![nothing]), [start(0, V6A)]);
+    assert_eq!(
+        sim.race.queries()[HTTPS].services[0].verdict,
+        Verdict::AliasToNothing
+    );
+}
+
+#[test]
+fn an_alias_target_without_records_is_dialed_as_a_cname_before_the_origin() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("cdn.example")]);
+    sim.answer(2, AAAA, &[V6A]);
+    sim.services_fail(3, 3, NoData);
+    assert_eq!(sim.answer(4, 4, &[V6B]), [start(0, V6B)]);
+    assert_eq!(sim.fail(5, 0), [start(1, V6A)]);
+    assert_eq!(sim.alpns(), [None, None]);
+}
+
+#[test]
+fn a_service_record_beside_an_alias_is_skipped() {
+    let mut sim = v3();
+    let beside = origin_h2().with_port(8443);
+    sim.services(1, HTTPS, vec![beside, ServiceInfo::alias("cdn.example")]);
+    let verdicts: Vec<_> = sim.race.queries()[HTTPS]
+        .services
+        .iter()
+        .map(|r| r.verdict)
+        .collect();
+    assert_eq!(verdicts, [Verdict::BesideAlias, Verdict::Alias]);
+}
+
+#[test]
+fn at_most_four_target_names_are_asked() {
+    let mut sim = v3_with(HappyEyeballsOptions::default(), Protocols::TCP, 0);
+    let records = (0..=MAX_TARGETS as u16)
+        .map(|i| {
+            ServiceInfo::service(1 + i, Some(&format!("t{i}.example")))
+                .with_hints([ip("192.0.2.1")])
+                .with_port(8000 + i)
+        })
+        .collect();
+    sim.services(1, HTTPS, records);
+    let asked: std::collections::BTreeSet<_> = (3..sim.race.queries().len())
+        .filter_map(|q| sim.race.query_name(q))
+        .collect();
+    assert_eq!(asked.len(), MAX_TARGETS);
+    let services = &sim.race.queries()[HTTPS].services;
+    assert_eq!(services[MAX_TARGETS].verdict, Verdict::TooManyTargets);
+    assert_eq!(services[MAX_TARGETS].rank, None);
 }
 
 // ---- the rest of the race's rules still hold ----

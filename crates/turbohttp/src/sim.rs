@@ -538,7 +538,7 @@ impl Resolver for SimNetwork {
         self.https.is_some() && self.dns.is_some()
     }
 
-    async fn services(&self, host: &str, _port: u16) -> Result<Vec<ServiceInfo>, LookupFailure> {
+    async fn services(&self, host: &str) -> Result<Vec<ServiceInfo>, LookupFailure> {
         let _open = OpenQuery::new(&self.stats, QueryType::Https);
         let Some(https) = self.https.as_deref() else {
             return Err(LookupFailure::new(

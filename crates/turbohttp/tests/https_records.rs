@@ -253,3 +253,87 @@ fn a_plain_tcp_connect_asks_for_services_only_when_told_to() {
         assert_eq!(won.report.attempts[0].endpoint, v4(tcp_port));
     });
 }
+
+#[test]
+fn an_alias_is_followed_to_its_target_records_and_addresses() {
+    run(async {
+        let pki = Pki::named(NAME);
+        let mut servers = Servers::new();
+        let tls_port = servers
+            .https(v4(0), pki.server_config(NAME, &[ALPN_H2, ALPN_HTTP_1_1]))
+            .await;
+        // svc.test -> AliasMode cdn.test; cdn.test: "." at tls_port, A 127.0.0.1.
+        // svc.test's own A is an address where nothing listens.
+        let zone = Zone::new()
+            .a(
+                NAME,
+                Behaviour::answer([IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9))]),
+            )
+            .aaaa(NAME, Behaviour::NoData)
+            .https(NAME, records(vec![service(0, "cdn.test", vec![])]))
+            .https(
+                "cdn.test",
+                records(vec![service(1, ".", vec![alpn(&["h2"]), port(tls_port)])]),
+            )
+            .a("cdn.test", Behaviour::answer([LOCAL]))
+            .aaaa("cdn.test", Behaviour::NoData);
+        let lab = DnsLab::start(zone).await.expect("the DNS lab starts");
+        let won = transport(&pki, &lab)
+            .connect(NAME, 443, Scheme::Https)
+            .await
+            .expect("connects where the alias led");
+        let report = &won.report;
+        assert_eq!(report.attempts[0].endpoint, v4(tls_port), "{report:#}");
+        let names: Vec<(QueryType, Option<&str>)> = report
+            .dns
+            .iter()
+            .map(|q| (q.query, q.name.as_deref()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (QueryType::Https, None),
+                (QueryType::Aaaa, None),
+                (QueryType::A, None),
+                (QueryType::Https, Some("cdn.test")),
+                (QueryType::Aaaa, Some("cdn.test")),
+                (QueryType::A, Some("cdn.test")),
+            ]
+        );
+        assert_eq!(lab.queries_for("cdn.test").len(), 3);
+    });
+}
+
+#[test]
+fn a_record_for_another_target_dials_that_targets_addresses() {
+    run(async {
+        let pki = Pki::named(NAME);
+        let mut servers = Servers::new();
+        let tls_port = servers
+            .https(v4(0), pki.server_config(NAME, &[ALPN_H2, ALPN_HTTP_1_1]))
+            .await;
+        let zone = Zone::new()
+            .a(
+                NAME,
+                Behaviour::answer([IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9))]),
+            )
+            .aaaa(NAME, Behaviour::NoData)
+            .https(
+                NAME,
+                records(vec![service(
+                    1,
+                    "alt.test",
+                    vec![alpn(&["h2"]), port(tls_port)],
+                )]),
+            )
+            .a("alt.test", Behaviour::answer([LOCAL]))
+            .aaaa("alt.test", Behaviour::NoData);
+        let lab = DnsLab::start(zone).await.expect("the DNS lab starts");
+        let won = transport(&pki, &lab)
+            .connect(NAME, 443, Scheme::Https)
+            .await
+            .expect("connects to the target's address");
+        assert_eq!(won.report.attempts[0].endpoint, v4(tls_port));
+        assert_eq!(won.report.attempts[0].service, Some(0));
+    });
+}

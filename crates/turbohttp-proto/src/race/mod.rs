@@ -211,6 +211,7 @@ impl Race {
         for (query, &kind) in queries.iter().enumerate() {
             race.queries.push(QueryRecord {
                 query: kind,
+                name: None,
                 started: Duration::ZERO,
                 ended: None,
                 outcome: QueryOutcome::Pending,
@@ -488,10 +489,36 @@ impl Race {
         Some(self.in_flight.remove(pos))
     }
 
+    /// Whether a query of `kind` for the origin is pending (queries for other names,
+    /// an HTTPS record's targets, are not waited for by the resolution rules).
     fn queries_pending(&self, kind: QueryType) -> bool {
         self.queries
             .iter()
-            .any(|q| q.query == kind && q.outcome == QueryOutcome::Pending)
+            .any(|q| q.query == kind && q.name.is_none() && q.outcome == QueryOutcome::Pending)
+    }
+
+    /// Sends query `kind` for `name` (`None`: the origin) now; returns its number.
+    fn push_query(&mut self, kind: QueryType, name: Option<String>) -> usize {
+        let query = self.queries.len();
+        self.queries.push(QueryRecord {
+            query: kind,
+            name,
+            started: self.offset(self.now),
+            ended: None,
+            outcome: QueryOutcome::Pending,
+            addresses: Vec::new(),
+            services: Vec::new(),
+        });
+        self.events.push_back(Event::Resolve { query, kind });
+        self.dirty = true;
+        query
+    }
+
+    /// The name query `query` asks for, when it is not the origin's (an HTTPS
+    /// record's target, or where an AliasMode record led): the driver asks it
+    /// instead of the host. For an HTTPS query this is the name to ask as is.
+    pub fn query_name(&self, query: usize) -> Option<&str> {
+        self.queries.get(query)?.name.as_deref()
     }
 
     fn all_queries_ended(&self) -> bool {

@@ -1,23 +1,34 @@
 //! The HTTPS query in the race (draft-ietf-happy-happyeyeballs-v3 §4 and §5): when
 //! attempts may start while it is out (the gate), what its records make of the
 //! addresses (endpoints: the record's port and protocols, hints until the A/AAAA
-//! answers replace them), in which order, and what a late answer adds.
+//! answers replace them), in which order, and what a late answer adds; AliasMode
+//! records followed (a bounded chain, loops refused) and other target names asked
+//! for their own AAAA and A.
 
 use std::net::SocketAddr;
 use std::time::Instant;
 
 use super::{Race, family_index};
 use crate::AddressFamily;
-use crate::dns::LookupFailure;
+use crate::dns::{LookupFailure, QueryType};
 use crate::plan::Tag;
 use crate::report::QueryOutcome;
-use crate::service::{Protocols, ServiceInfo, ServiceRecord, Verdict, order_services};
+use crate::service::{
+    MAX_ALIAS_CHAIN, MAX_TARGETS, Protocols, ServiceInfo, ServiceRecord, Verdict, order_services,
+};
 
 /// What a race that sent an HTTPS query knows of it.
 #[derive(Debug)]
 pub(super) struct ServiceState {
-    /// The HTTPS query's number.
+    /// The HTTPS query whose records count: the first, or the last of an alias chain.
     query: usize,
+    /// The name whose records those are, when an alias led away from the origin: the
+    /// effective target of its "." records.
+    owner: Option<String>,
+    /// The names aliases led to, in order: the chain's bound and its loops.
+    chain: Vec<String>,
+    /// The names other than the origin whose AAAA and A the race asked.
+    targets: Vec<String>,
     /// The origin's port: an endpoint's port when its record names none.
     port: u16,
     /// What the caller speaks.
@@ -38,6 +49,9 @@ impl ServiceState {
     pub(super) fn new(query: usize) -> Self {
         Self {
             query,
+            owner: None,
+            chain: Vec::new(),
+            targets: Vec::new(),
             port: 443,
             caller: Protocols::TCP,
             seed: 0,
@@ -96,8 +110,6 @@ impl Race {
             Ok(infos) => {
                 let verdicts: Vec<Verdict> =
                     infos.iter().map(|i| i.verdict(state.caller)).collect();
-                let used = |i: usize| matches!(verdicts[i], Verdict::Use(_));
-                state.order = order_services(&infos, used, state.seed);
                 record.outcome = QueryOutcome::Records {
                     records: infos.len(),
                 };
@@ -110,12 +122,13 @@ impl Race {
                         rank: None,
                     })
                     .collect();
-                for (rank, &i) in state.order.iter().enumerate() {
-                    record.services[i].rank = Some(rank);
-                }
+                self.read_records(query);
             }
             Err(failure) => record.outcome = QueryOutcome::Failed(failure),
         }
+        let Some(state) = self.services.as_deref() else {
+            return;
+        };
         if state.open {
             // Late: the records' endpoints join the race, after what is planned.
             let at = self.offset(now);
@@ -124,6 +137,109 @@ impl Race {
                 self.plan_tagged(&kept, at, tags);
             }
         }
+    }
+
+    /// The records of HTTPS query `query`, just recorded: an AliasMode record is
+    /// followed (RFC 9460 §2.4.2: it comes before any ServiceMode record beside it),
+    /// else the used records are ordered, and the names they target asked.
+    fn read_records(&mut self, query: usize) {
+        let records = &self.queries[query].services;
+        if let Some(alias) = records.iter().position(|r| r.info.is_alias()) {
+            let target = records[alias].info.target.clone();
+            let state = self.services.as_deref().expect("an HTTPS query was sent");
+            let verdict = match &target {
+                None => Verdict::AliasToNothing,
+                Some(name) if state.chain.contains(name) => Verdict::AliasLoop,
+                Some(_) if state.chain.len() >= MAX_ALIAS_CHAIN => Verdict::AliasChainTooLong,
+                Some(_) => Verdict::Alias,
+            };
+            let services = &mut self.queries[query].services;
+            for (i, record) in services.iter_mut().enumerate() {
+                record.verdict = if i == alias {
+                    verdict
+                } else {
+                    Verdict::BesideAlias
+                };
+            }
+            if verdict != Verdict::Alias {
+                // The chain is broken: the origin's own addresses are the service's.
+                self.services
+                    .as_deref_mut()
+                    .expect("an HTTPS query was sent")
+                    .owner = None;
+            }
+            if let (Verdict::Alias, Some(name)) = (verdict, target) {
+                // The target's HTTPS records, and its addresses (for its "."
+                // records, or as a CNAME's when it has none), asked at once.
+                let next = self.push_query(QueryType::Https, Some(name.clone()));
+                self.ask_addresses_of(&name);
+                let state = self
+                    .services
+                    .as_deref_mut()
+                    .expect("an HTTPS query was sent");
+                state.chain.push(name.clone());
+                state.owner = Some(name);
+                state.query = next;
+            }
+            return;
+        }
+        let state = self.services.as_deref().expect("an HTTPS query was sent");
+        let (seed, owner) = (state.seed, state.owner.clone());
+        let infos: Vec<ServiceInfo> = records.iter().map(|r| r.info.clone()).collect();
+        let verdicts: Vec<Verdict> = records.iter().map(|r| r.verdict).collect();
+        let used = |i: usize| matches!(verdicts[i], Verdict::Use(_));
+        let mut order = order_services(&infos, used, seed);
+        // Each other target name gets its own AAAA and A, up to the bound.
+        order.retain(|&i| {
+            let Some(name) = infos[i].target.clone().or_else(|| owner.clone()) else {
+                return true;
+            };
+            let asked = self.ask_addresses_of(&name);
+            if !asked {
+                self.queries[query].services[i].verdict = Verdict::TooManyTargets;
+            }
+            asked
+        });
+        for (rank, &i) in order.iter().enumerate() {
+            self.queries[query].services[i].rank = Some(rank);
+        }
+        self.services
+            .as_deref_mut()
+            .expect("an HTTPS query was sent")
+            .order = order;
+    }
+
+    /// Asks `name`'s AAAA and A (only the requested family's, with one requested),
+    /// unless asked already; false when that would be more names than
+    /// [`MAX_TARGETS`].
+    fn ask_addresses_of(&mut self, name: &str) -> bool {
+        let state = self.services.as_deref().expect("an HTTPS query was sent");
+        if state.targets.iter().any(|t| t == name) {
+            return true;
+        }
+        if state.targets.len() >= MAX_TARGETS {
+            return false;
+        }
+        let leading = self.leading_family();
+        let requested = self.plan.requested();
+        for family in [leading, leading.other()] {
+            if requested.is_none_or(|f| f == family) {
+                self.push_query(QueryType::of(family), Some(name.to_owned()));
+            }
+        }
+        let state = self
+            .services
+            .as_deref_mut()
+            .expect("an HTTPS query was sent");
+        state.targets.push(name.to_owned());
+        true
+    }
+
+    /// The name a used record's endpoints are at: its target, or the name whose
+    /// records these are ("."); `None` for the origin.
+    fn effective_target(&self, info: &ServiceInfo) -> Option<String> {
+        let owner = self.services.as_deref().and_then(|s| s.owner.clone());
+        info.target.clone().or(owner)
     }
 
     /// An address answer (already recorded) of a race with an HTTPS query: before
@@ -138,18 +254,30 @@ impl Race {
             return;
         }
         let kind = self.queries[query].query;
+        let name = self.queries[query].name.clone();
         let answered = self.answered(query);
+        let port = state.port;
+        let owner = state.owner.clone();
+        let no_records = state.order.is_empty();
         let origin_records: Vec<(usize, u16)> = self
             .used_records()
-            .filter(|(_, info)| info.target.is_none())
-            .map(|(i, info)| (i, info.port.unwrap_or(state.port)))
+            .filter(|(_, info)| self.effective_target(info) == name)
+            .map(|(i, info)| (i, info.port.unwrap_or(port)))
             .collect();
         if origin_records.is_empty() {
-            let kept = self.plan.accept(answered.into_iter());
-            if !kept.is_empty() && self.first_answer.is_none() {
-                self.first_answer = Some(self.offset(now));
+            if name.is_none() {
+                // The origin's addresses that no record serves: as RFC 8305 says.
+                let kept = self.plan.accept(answered.into_iter());
+                if !kept.is_empty() && self.first_answer.is_none() {
+                    self.first_answer = Some(self.offset(now));
+                }
+                self.admit(kind, kept, now);
+            } else if name == owner && no_records {
+                // Where an alias led, with no record of its own: its addresses, as a
+                // CNAME's, at the origin's port.
+                let kept = self.plan.accept(answered.into_iter());
+                self.plan_tagged(&kept, self.offset(now), [Tag::NONE; 2]);
             }
-            self.admit(kind, kept, now);
             return;
         }
         let at = self.offset(now);
@@ -204,6 +332,10 @@ impl Race {
         }
         let https_ended = self.queries[state.query].outcome != QueryOutcome::Pending;
         let positive = self.positive_known();
+        // Once the records are in, what starts the race at once is an address of the
+        // service they name; the origin's own (if no record serves it) only after the
+        // resolution delay.
+        let service_positive = !https_ended || self.service_addresses_known();
         let all_ended = self.all_queries_ended();
         let enable = self.plan.options().enable;
         // Hints count as the preferred family's answer until the answer comes.
@@ -222,12 +354,40 @@ impl Race {
             self.first_answer.get_or_insert(at);
         }
         let delay_over = state.until.is_some_and(|until| until <= now);
-        let open =
-            all_ended || (enable && positive && ((https_ended && preferred_known) || delay_over));
+        let open = all_ended
+            || (enable
+                && positive
+                && ((https_ended && preferred_known && service_positive) || delay_over));
         if open {
             state.open = true;
             self.open_gate();
         }
+    }
+
+    /// Whether an address of the service the records name is known: an answer or a
+    /// hint for a used record's target (the origin's answers, for a record of the
+    /// origin), or an answer for the name an alias led to; with no record and no
+    /// alias, any address.
+    fn service_addresses_known(&self) -> bool {
+        let state = self.services.as_deref().expect("an HTTPS query was sent");
+        let requested = self.plan.requested();
+        let wanted = |a: &SocketAddr| requested.is_none_or(|f| AddressFamily::of(a) == f);
+        let known = |name: Option<&str>| {
+            self.answers_of(name)
+                .iter()
+                .flatten()
+                .any(|list| list.iter().any(wanted))
+        };
+        if state.order.is_empty() {
+            return match &state.owner {
+                Some(owner) => known(Some(owner)),
+                None => true,
+            };
+        }
+        self.used_records().any(|(_, info)| {
+            info.hints().any(|ip| wanted(&SocketAddr::new(ip, 0)))
+                || known(self.effective_target(info).as_deref())
+        })
     }
 
     /// Plans every endpoint known, group by group.
@@ -269,12 +429,14 @@ impl Race {
         order.iter().map(move |&i| (i, &records[i].info))
     }
 
-    /// The origin's addresses of each family, from the address queries that have
-    /// answered (`None` for a family no query has answered yet).
-    fn origin_answers(&self) -> [Option<Vec<SocketAddr>>; 2] {
+    /// The addresses of `name` (`None`: the origin) of each family, from the address
+    /// queries that have answered (`None` for a family no query has answered yet).
+    fn answers_of(&self, name: Option<&str>) -> [Option<Vec<SocketAddr>>; 2] {
         let mut answers: [Option<Vec<SocketAddr>>; 2] = [None, None];
         for (q, record) in self.queries.iter().enumerate() {
-            if !matches!(record.outcome, QueryOutcome::Answered { .. }) {
+            if !matches!(record.outcome, QueryOutcome::Answered { .. })
+                || record.name.as_deref() != name
+            {
                 continue;
             }
             let families = match record.query.family() {
@@ -292,26 +454,27 @@ impl Race {
         answers
     }
 
-    /// The endpoints known, grouped and in order: each used record's (its port; for
-    /// a record of the origin, the origin's answers of each family, or its hints
-    /// until that family answers; for another target, its hints), then, with
-    /// `unassociated` and when no used record serves the origin, the origin's own
-    /// addresses (RFC 8305's endpoints, last).
+    /// The endpoints known, grouped and in order: each used record's (its port; the
+    /// answers of the name it targets, "." being the origin or where an alias led, or
+    /// its hints until that family answers); then, where an alias led to a name with
+    /// no record, that name's addresses; then, with `unassociated` and when no used
+    /// record serves the origin, the origin's own addresses (RFC 8305's endpoints,
+    /// last).
     fn endpoint_groups(&self, unassociated: bool) -> Vec<Group> {
         let Some(state) = self.services.as_deref() else {
             return Vec::new();
         };
-        let answers = self.origin_answers();
         let mut groups = Vec::new();
         let mut origin_served = false;
         for (i, info) in self.used_records() {
             let port = info.port.unwrap_or(state.port);
-            let of_origin = info.target.is_none();
-            origin_served |= of_origin;
+            let target = self.effective_target(info);
+            origin_served |= target.is_none();
+            let answers = self.answers_of(target.as_deref());
             let mut tags = [Tag::NONE; 2];
             let mut addrs = Vec::new();
             for family in [AddressFamily::V6, AddressFamily::V4] {
-                let real = answers[family_index(family)].as_ref().filter(|_| of_origin);
+                let real = answers[family_index(family)].as_ref();
                 tags[family_index(family)] = Tag::of_service(i, real.is_none());
                 match real {
                     Some(list) => addrs.extend(list.iter().map(|a| SocketAddr::new(a.ip(), port))),
@@ -324,7 +487,13 @@ impl Race {
             }
             groups.push((tags, addrs));
         }
+        if let (Some(owner), true) = (&state.owner, state.order.is_empty()) {
+            let answers = self.answers_of(Some(owner));
+            let addrs = answers.into_iter().rev().flatten().flatten().collect();
+            groups.push(([Tag::NONE; 2], addrs));
+        }
         if unassociated && !origin_served {
+            let answers = self.answers_of(None);
             let addrs = answers.into_iter().rev().flatten().flatten().collect();
             groups.push(([Tag::NONE; 2], addrs));
         }

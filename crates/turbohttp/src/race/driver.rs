@@ -17,8 +17,9 @@ use tokio_util::sync::CancellationToken;
 use super::timer::Deadline;
 use crate::dial::Dialer;
 use crate::resolve::Resolver;
-use turbohttp_proto::dns::QueryType;
+use turbohttp_proto::dns::{LookupFailure, QueryType, https_query_name};
 use turbohttp_proto::race::{Event, Outcome, Race};
+use turbohttp_proto::service::ServiceInfo;
 
 /// Executes `race`, asking `resolver` about `host` and dialing with `dialer`; returns
 /// the outcome and the winner's stream on success (the race, borrowed rather than
@@ -56,6 +57,9 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     // The HTTPS query, if the race sends one: boxed, so that a race without one (most)
     // carries no room for it.
     let mut services = None;
+    // Queries for other names than the host's (an HTTPS record's targets): boxed, and
+    // only when there are any.
+    let mut named = Vec::new();
 
     poll_fn(|cx| {
         loop {
@@ -65,13 +69,26 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                         query,
                         kind: QueryType::Https,
                     } => {
-                        tracing::debug!(query, host, port, "HTTPS query sent");
-                        services = Some((query, Box::pin(resolver.services(host, port))));
+                        // The origin's at its port's name; an alias's target as is.
+                        let name = race
+                            .query_name(query)
+                            .map_or_else(|| https_query_name(host, port), str::to_owned);
+                        tracing::debug!(query, name, "HTTPS query sent");
+                        services = Some((query, Box::pin(ask_services(resolver, name))));
                     }
-                    Event::Resolve { query, kind } => {
-                        tracing::debug!(query, %kind, host, "query sent");
-                        lookups.push(query, resolver.lookup(host, port, kind));
-                    }
+                    Event::Resolve { query, kind } => match race.query_name(query) {
+                        // Another name (an HTTPS record's target): its own future,
+                        // which owns the name.
+                        Some(name) => {
+                            tracing::debug!(query, %kind, name, "query sent");
+                            let lookup = ask_addresses(resolver, name.to_owned(), port, kind);
+                            named.push((query, Box::pin(lookup)));
+                        }
+                        None => {
+                            tracing::debug!(query, %kind, host, "query sent");
+                            lookups.push(query, resolver.lookup(host, port, kind));
+                        }
+                    },
                     Event::Start { attempt, addr } => {
                         let alpn = race.records().get(attempt).and_then(|r| r.alpn);
                         tracing::debug!(attempt, %addr, ?alpn, "attempt started");
@@ -110,6 +127,16 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                 }
                 race.handle_answer(clock(), query, answer);
                 progressed = true;
+            });
+            named.retain_mut(|(query, lookup): &mut (usize, Pin<Box<_>>)| {
+                match lookup.as_mut().poll(cx) {
+                    Poll::Ready(answer) => {
+                        race.handle_answer(clock(), *query, answer);
+                        progressed = true;
+                        false
+                    }
+                    Poll::Pending => true,
+                }
             });
             if let Some((query, lookup)) = services.as_mut()
                 && let Poll::Ready(answer) = lookup.as_mut().poll(cx)
@@ -158,6 +185,24 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
         }
     })
     .await
+}
+
+/// The HTTPS query at `name`: a future that owns the name.
+async fn ask_services<R: Resolver>(
+    resolver: &R,
+    name: String,
+) -> Result<Vec<ServiceInfo>, LookupFailure> {
+    resolver.services(&name).await
+}
+
+/// An address query for `name` (not the host's): a future that owns the name.
+async fn ask_addresses<R: Resolver>(
+    resolver: &R,
+    name: String,
+    port: u16,
+    kind: QueryType,
+) -> Result<Vec<std::net::SocketAddr>, LookupFailure> {
+    resolver.lookup(&name, port, kind).await
 }
 
 /// Futures of one kind (queries, or attempts) in start order: the first in a slot

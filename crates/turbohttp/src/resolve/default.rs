@@ -126,10 +126,10 @@ impl Resolver for DefaultResolver {
         }
     }
 
-    async fn services(&self, host: &str, port: u16) -> Result<Vec<ServiceInfo>, LookupFailure> {
+    async fn services(&self, name: &str) -> Result<Vec<ServiceInfo>, LookupFailure> {
         match &self.inner {
-            Inner::Dns(dns) => dns.services(host, port).await,
-            Inner::System(system) => system.services(host, port).await,
+            Inner::Dns(dns) => dns.services(name).await,
+            Inner::System(system) => system.services(name).await,
         }
     }
 }

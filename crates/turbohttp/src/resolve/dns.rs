@@ -23,7 +23,7 @@ use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::proto::rr::rdata::svcb::{SVCB, SvcParamValue};
 use hickory_resolver::proto::rr::rdata::{A, AAAA, CNAME};
 use hickory_resolver::proto::rr::{Name, RData, RecordType};
-use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType, https_query_name};
+use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
 use turbohttp_proto::service::ServiceInfo;
 
 /// The file [`DnsResolver::system`] reads on Unix.
@@ -397,24 +397,24 @@ impl DnsResolver {
         }
     }
 
-    /// The HTTPS records (RFC 9460) of `host` for `port`, asked as
-    /// [`https_query_name`] says (`_PORT._https.host` unless the port is 443), CNAMEs
-    /// followed, each read into a [`ServiceInfo`] (AliasMode included; which to use
-    /// is the race's decision). An IP literal has none (NODATA, without a query);
-    /// SvcParams that cannot be read are a [`BadAnswer`](LookupFailureKind::BadAnswer).
-    pub async fn services(&self, host: &str, port: u16) -> Result<Vec<ServiceInfo>, LookupFailure> {
-        if host.parse::<IpAddr>().is_ok() {
+    /// The HTTPS records (RFC 9460) at `name`, asked as is (an origin's are at
+    /// [`https_query_name`](turbohttp_proto::dns::https_query_name)`(host, port)`: `_PORT._https.host` unless the port is
+    /// 443), CNAMEs followed, each read into a [`ServiceInfo`] (AliasMode included;
+    /// which to use is the race's decision). An IP literal has none (NODATA, without
+    /// a query); SvcParams that cannot be read are a
+    /// [`BadAnswer`](LookupFailureKind::BadAnswer).
+    pub async fn services(&self, name: &str) -> Result<Vec<ServiceInfo>, LookupFailure> {
+        if name.parse::<IpAddr>().is_ok() {
             return Err(LookupFailure::new(
                 LookupFailureKind::NoData,
-                format!("{host} is an IP address: it has no HTTPS record"),
+                format!("{name} is an IP address: it has no HTTPS record"),
             ));
         }
-        if host.is_empty() {
-            return Err(invalid_name(host, "it is empty"));
+        if name.is_empty() {
+            return Err(invalid_name(name, "it is empty"));
         }
-        let name = https_query_name(host, port);
         let dns_name =
-            Name::from_utf8(&name).map_err(|error| invalid_name(&name, &error.to_string()))?;
+            Name::from_utf8(name).map_err(|error| invalid_name(name, &error.to_string()))?;
         let resolver = match &self.inner.resolver {
             Ok(resolver) => resolver,
             Err(error) => {
@@ -437,7 +437,7 @@ impl DnsResolver {
                     })
                     .collect())
             }
-            Err(error) => Err(self.failure(&error, &name, QueryType::Https)),
+            Err(error) => Err(self.failure(&error, name, QueryType::Https)),
         }
     }
 
@@ -702,10 +702,9 @@ impl super::Resolver for DnsResolver {
 
     fn services(
         &self,
-        host: &str,
-        port: u16,
+        name: &str,
     ) -> impl std::future::Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
-        DnsResolver::services(self, host, port)
+        DnsResolver::services(self, name)
     }
 
     async fn lookup(

@@ -84,15 +84,15 @@ pub trait Resolver: Send + Sync {
         false
     }
 
-    /// The HTTPS records of `host` for `port` (the name asked is
-    /// [`https_query_name`](turbohttp_proto::dns::https_query_name)), each as the race
-    /// reads it. The default answers that this resolver asks for none.
+    /// The HTTPS records at `name`, asked as is (for an origin the race asks
+    /// [`https_query_name`](turbohttp_proto::dns::https_query_name)`(host, port)`;
+    /// where an AliasMode record leads, its target), each as the race reads it. The
+    /// default answers that this resolver asks for none.
     fn services(
         &self,
-        host: &str,
-        port: u16,
+        name: &str,
     ) -> impl Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
-        let _ = (host, port);
+        let _ = name;
         std::future::ready(Err(LookupFailure::new(
             LookupFailureKind::Other,
             "this resolver does not ask for HTTPS records",
@@ -139,10 +139,9 @@ impl<R: Resolver + ?Sized> Resolver for &R {
 
     fn services(
         &self,
-        host: &str,
-        port: u16,
+        name: &str,
     ) -> impl Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
-        (**self).services(host, port)
+        (**self).services(name)
     }
 }
 
@@ -174,9 +173,8 @@ impl<R: Resolver + ?Sized> Resolver for Arc<R> {
 
     fn services(
         &self,
-        host: &str,
-        port: u16,
+        name: &str,
     ) -> impl Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
-        (**self).services(host, port)
+        (**self).services(name)
     }
 }

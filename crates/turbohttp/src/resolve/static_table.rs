@@ -133,11 +133,10 @@ impl<R: Resolver> Resolver for StaticResolver<R> {
 
     fn services(
         &self,
-        host: &str,
-        port: u16,
+        name: &str,
     ) -> impl Future<Output = Result<Vec<ServiceInfo>, LookupFailure>> + Send {
-        // A name in the table is answered by the table: no DNS for it, HTTPS included.
-        self.fallback.services(host, port)
+        // Asked only when the origin is not in the table (`asks_services`).
+        self.fallback.services(name)
     }
 }
 
