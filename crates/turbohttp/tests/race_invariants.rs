@@ -6,9 +6,10 @@ use std::time::Duration;
 use turbohttp::ConnectParams;
 
 use proptest::prelude::*;
-use turbohttp::sim::{Behavior, DnsBehavior, SimNetwork, SimStats};
+use turbohttp::sim::{Behavior, DnsBehavior, HttpsBehavior, SimNetwork, SimStats};
 use turbohttp::{AddressFamily, ConnectErrorKind, HappyEyeballs, HappyEyeballsOptions};
 use turbohttp::{AttemptOutcome, AttemptRecord};
+use turbohttp::{Protocols, ServiceInfo};
 
 #[derive(Debug, Clone)]
 struct Case {
@@ -17,6 +18,8 @@ struct Case {
     timeout: Duration,
     /// How AAAA and A are answered; `None`: one answer with every address at once.
     dns: Option<(DnsBehavior, DnsBehavior)>,
+    /// How the origin's HTTPS record is answered (asked only with `dns`).
+    https: Option<HttpsBehavior>,
 }
 
 fn dns_behavior() -> impl Strategy<Value = DnsBehavior> {
@@ -78,8 +81,78 @@ fn case() -> impl Strategy<Value = Case> {
                 // Longer than the stagger, so that the head start is the option's.
                 timeout: Duration::from_millis(stagger + extra),
                 dns,
+                https: None,
             },
         )
+}
+
+/// An address of the endpoint pool (so that hints and answers overlap).
+fn pool_ip() -> impl Strategy<Value = IpAddr> {
+    (any::<bool>(), 1u8..=6).prop_map(|(v6, i)| {
+        if v6 {
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, i.into()))
+        } else {
+            IpAddr::V4(Ipv4Addr::new(192, 0, 2, i))
+        }
+    })
+}
+
+fn service_record() -> impl Strategy<Value = ServiceInfo> {
+    let port = prop_oneof![
+        Just(None),
+        Just(Some(443u16)),
+        Just(Some(444)),
+        Just(Some(8443))
+    ];
+    let alpn = prop_oneof![
+        Just(vec!["h2"]),
+        Just(vec!["h3"]),
+        Just(vec![]),
+        Just(vec!["h3", "h2"])
+    ];
+    (
+        1u16..=3,
+        port,
+        prop::collection::vec(pool_ip(), 0..=3),
+        alpn,
+        any::<bool>(),
+        prop_oneof![4 => Just(None), 1 => Just(Some("alt.test"))],
+    )
+        .prop_map(|(priority, port, hints, alpn, no_default, target)| {
+            let mut record = ServiceInfo::service(priority, target)
+                .with_alpn(alpn)
+                .with_hints(hints);
+            if let Some(port) = port {
+                record = record.with_port(port);
+            }
+            if no_default {
+                record = record.with_no_default_alpn();
+            }
+            record
+        })
+}
+
+fn https_behavior() -> impl Strategy<Value = HttpsBehavior> {
+    let ms = Duration::from_millis;
+    prop_oneof![
+        4 => (prop::collection::vec(service_record(), 0..=3), 0u64..=300)
+            .prop_map(move |(records, d)| HttpsBehavior::Records(records, ms(d))),
+        1 => Just(HttpsBehavior::Records(vec![ServiceInfo::alias("cdn.test")], ms(5))),
+        1 => dns_behavior()
+            .prop_filter("a failure", |b| !matches!(b, DnsBehavior::Answer(_)))
+            .prop_map(HttpsBehavior::Fails),
+    ]
+}
+
+/// A case with per-family DNS and an HTTPS record.
+fn https_case() -> impl Strategy<Value = Case> {
+    (case(), dns_behavior(), dns_behavior(), https_behavior()).prop_map(|(case, aaaa, a, https)| {
+        Case {
+            dns: Some((aaaa, a)),
+            https: Some(https),
+            ..case
+        }
+    })
 }
 
 #[derive(Debug, PartialEq)]
@@ -107,18 +180,17 @@ fn run(case: &Case) -> Run {
         if let Some((aaaa, a)) = case.dns {
             net = net.with_dns(aaaa, a);
         }
+        let mut params = ConnectParams::default().with_timeout(case.timeout);
+        if let Some(https) = &case.https {
+            net = net.with_https(https.clone());
+            params = params.with_services(Protocols::TCP).with_shuffle_seed(7);
+        }
         let connector = HappyEyeballs::default()
             .with_options(case.options)
             .with_resolver(net.clone())
             .with_dialer(net.clone());
         let t0 = tokio::time::Instant::now();
-        let result = connector
-            .connect_with(
-                "random.test",
-                443,
-                ConnectParams::default().with_timeout(case.timeout),
-            )
-            .await;
+        let result = connector.connect_with("random.test", 443, params).await;
         let real_elapsed = t0.elapsed();
         let mut stats_at_return = net.stats();
         let dials = std::mem::take(&mut stats_at_return.dials)
@@ -135,11 +207,12 @@ fn run(case: &Case) -> Run {
             .dns
             .iter()
             .map(|q| {
-                (
-                    q.ended.unwrap(),
-                    q.outcome.as_str().to_owned(),
-                    q.addresses.clone(),
-                )
+                // An HTTPS answer's used hints are addresses it carried.
+                let mut addresses = q.addresses.clone();
+                let used = q.services.iter().filter(|r| r.rank.is_some());
+                addresses
+                    .extend(used.flat_map(|r| r.info.hints().map(|ip| SocketAddr::new(ip, 0))));
+                (q.ended.unwrap(), q.outcome.as_str().to_owned(), addresses)
             })
             .collect();
         let (attempts, winner, error, elapsed) = match result {
@@ -336,4 +409,49 @@ fn dns_invariants(case: &Case, run: &Run) -> Result<(), TestCaseError> {
         prop_assert_eq!(dialed, unique);
     }
     Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// HTTPS records in the race (issue 22): the same timeline twice, no endpoint
+    /// dialed twice, no attempt before the answer (or the hint) that carried its
+    /// address, the resolution delay never exceeded because of the HTTPS query, and
+    /// nothing left open.
+    #[test]
+    fn https_invariants(case in https_case()) {
+        let first = run(&case);
+        prop_assert_eq!(&first, &run(&case));
+        let mut dialed: Vec<SocketAddr> = first.attempts.iter().map(|a| a.endpoint).collect();
+        let n = dialed.len();
+        dialed.sort();
+        dialed.dedup();
+        prop_assert_eq!(dialed.len(), n, "an endpoint dialed twice");
+        for a in &first.attempts {
+            let carried = first.queries.iter().filter(|(ended, outcome, addrs)| {
+                outcome == "answered" && *ended <= a.started && addrs.iter().any(|x| x.ip() == a.endpoint.ip())
+            });
+            prop_assert!(carried.count() > 0, "{} before the answer that carried it", a);
+        }
+        // The first A/AAAA address bounds the first attempt by the resolution delay,
+        // whatever the HTTPS query does.
+        // (Hints were given port 0 in `run`: only real answers count here.)
+        let first_address = first
+            .queries
+            .iter()
+            .filter(|(_, outcome, addrs)| {
+                outcome == "answered" && addrs.iter().any(|x| x.port() != 0)
+            })
+            .map(|(ended, _, _)| *ended)
+            .min();
+        if let (Some(t), true) = (first_address, case.options.enable) {
+            let bound = t + case.options.resolution_delay;
+            match first.attempts.first() {
+                Some(a) => prop_assert!(a.started <= bound, "{} later than {:?}", a, bound),
+                None => prop_assert!(first.elapsed <= bound, "nothing dialed by {:?}", bound),
+            }
+        }
+        prop_assert_eq!(first.stats_after_drop.open, 0);
+        prop_assert_eq!(first.stats_at_return.queries_open, 0);
+    }
 }

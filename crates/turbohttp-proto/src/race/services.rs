@@ -311,11 +311,13 @@ impl Race {
         }
     }
 
-    /// When the gate opens at the latest, while it is closed.
+    /// When the gate opens at the latest, while it is closed (with racing disabled
+    /// only the last answer opens it: no deadline of its own).
     pub(super) fn gate_until(&self) -> Option<Instant> {
+        let racing = self.plan.options().enable;
         self.services
             .as_deref()
-            .filter(|s| !s.open)
+            .filter(|s| !s.open && racing)
             .and_then(|s| s.until)
     }
 

@@ -54,12 +54,10 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     let mut cancelled = pin!(cancel.map(CancellationToken::cancelled));
     let sleep = pin!(sleep_until(Instant::now()));
     let mut timer = Deadline::new(sleep);
-    // The HTTPS query, if the race sends one: boxed, so that a race without one (most)
-    // carries no room for it.
-    let mut services = None;
-    // Queries for other names than the host's (an HTTPS record's targets): boxed, and
-    // only when there are any.
-    let mut named = Vec::new();
+    // The HTTPS query and the queries for other names than the host's (an HTTPS
+    // record's targets), boxed, so that a race without them (most) carries one
+    // pointer for them.
+    let mut extra: Option<Box<Extra<_, _>>> = None;
 
     poll_fn(|cx| {
         loop {
@@ -74,7 +72,8 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                             .query_name(query)
                             .map_or_else(|| https_query_name(host, port), str::to_owned);
                         tracing::debug!(query, name, "HTTPS query sent");
-                        services = Some((query, Box::pin(ask_services(resolver, name))));
+                        let lookup = Box::pin(ask_services(resolver, name));
+                        extra.get_or_insert_with(Box::default).https = Some((query, lookup));
                     }
                     Event::Resolve { query, kind } => match race.query_name(query) {
                         // Another name (an HTTPS record's target): its own future,
@@ -82,7 +81,8 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                         Some(name) => {
                             tracing::debug!(query, %kind, name, "query sent");
                             let lookup = ask_addresses(resolver, name.to_owned(), port, kind);
-                            named.push((query, Box::pin(lookup)));
+                            let extra = extra.get_or_insert_with(Box::default);
+                            extra.named.push((query, Box::pin(lookup)));
                         }
                         None => {
                             tracing::debug!(query, %kind, host, "query sent");
@@ -128,17 +128,19 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                 race.handle_answer(clock(), query, answer);
                 progressed = true;
             });
-            named.retain_mut(|(query, lookup): &mut (usize, Pin<Box<_>>)| {
-                match lookup.as_mut().poll(cx) {
-                    Poll::Ready(answer) => {
-                        race.handle_answer(clock(), *query, answer);
-                        progressed = true;
-                        false
-                    }
-                    Poll::Pending => true,
-                }
-            });
-            if let Some((query, lookup)) = services.as_mut()
+            if let Some(extra) = extra.as_deref_mut() {
+                extra
+                    .named
+                    .retain_mut(|(query, lookup)| match lookup.as_mut().poll(cx) {
+                        Poll::Ready(answer) => {
+                            race.handle_answer(clock(), *query, answer);
+                            progressed = true;
+                            false
+                        }
+                        Poll::Pending => true,
+                    });
+            }
+            if let Some((query, lookup)) = extra.as_deref_mut().and_then(|e| e.https.as_mut())
                 && let Poll::Ready(answer) = lookup.as_mut().poll(cx)
             {
                 match &answer {
@@ -146,7 +148,9 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                     Err(failure) => tracing::debug!(%failure, "HTTPS query failed"),
                 }
                 race.handle_services(clock(), *query, answer);
-                services = None;
+                if let Some(extra) = extra.as_deref_mut() {
+                    extra.https = None;
+                }
                 progressed = true;
             }
             in_flight.poll_ready(cx, |attempt, result| {
@@ -185,6 +189,22 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
         }
     })
     .await
+}
+
+/// What only a race with an HTTPS query runs: that query (one at a time: an alias's
+/// target is asked after its answer) and the address queries for other names.
+struct Extra<S, A> {
+    https: Option<(usize, Pin<Box<S>>)>,
+    named: Vec<(usize, Pin<Box<A>>)>,
+}
+
+impl<S, A> Default for Extra<S, A> {
+    fn default() -> Self {
+        Self {
+            https: None,
+            named: Vec::new(),
+        }
+    }
 }
 
 /// The HTTPS query at `name`: a future that owns the name.

@@ -205,9 +205,16 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         port: u16,
         params: ConnectParams,
     ) -> Result<Established<D::Stream>, ConnectError> {
-        let requested_family = params.family;
-        let connect_timeout = params.timeout.unwrap_or(self.connect_timeout);
-        let cancel = params.cancel.as_ref();
+        // Apart: only the token lives across the race's awaits, not the whole params.
+        let ConnectParams {
+            family: requested_family,
+            timeout,
+            cancel,
+            services,
+            shuffle_seed: seed,
+        } = params;
+        let connect_timeout = timeout.unwrap_or(self.connect_timeout);
+        let cancel = cancel.as_ref();
         let entered = Instant::now();
         let preferred = self.options.preferred_family();
         let mut report = RaceReport::new(host.to_owned(), port, preferred);
@@ -238,9 +245,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let options = self.options.for_timeout(connect_timeout);
         let mut race = match &host {
             Parsed::Name(name) => {
-                let services = params
-                    .services
-                    .filter(|_| self.resolver.asks_services(name, port));
+                let services = services.filter(|_| self.resolver.asks_services(name, port));
                 let queries = queries(
                     self.resolver.answers(name, port),
                     requested_family,
@@ -255,7 +260,10 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                     deadline.into_std(),
                 );
                 match services {
-                    Some(protocols) => race.with_services(port, protocols, shuffle_seed()),
+                    Some(protocols) => {
+                        let seed = seed.unwrap_or_else(shuffle_seed);
+                        race.with_services(port, protocols, seed)
+                    }
                     None => race,
                 }
             }

@@ -37,6 +37,10 @@ pub struct ConnectParams {
     /// (draft-ietf-happy-happyeyeballs-v3). Asked only of a resolver that
     /// [asks for them](crate::Resolver::asks_services). Default `None`: not asked.
     pub services: Option<Protocols>,
+    /// The seed that orders HTTPS records of equal priority (RFC 9460 asks for a
+    /// random order among them). Default `None`: a new random seed per connect; a
+    /// test, or `simulate`, fixes it to get the same order every time.
+    pub shuffle_seed: Option<u64>,
 }
 
 impl ConnectParams {
@@ -59,6 +63,13 @@ impl ConnectParams {
     #[must_use]
     pub fn with_services(mut self, protocols: Protocols) -> Self {
         self.services = Some(protocols);
+        self
+    }
+
+    /// Sets [`shuffle_seed`](Self::shuffle_seed).
+    #[must_use]
+    pub fn with_shuffle_seed(mut self, seed: u64) -> Self {
+        self.shuffle_seed = Some(seed);
         self
     }
 
