@@ -303,8 +303,8 @@ impl ServiceInfo {
 
     /// An AliasMode record pointing to `target`.
     pub fn alias(target: &str) -> Self {
+        // Priority 0, the default, is AliasMode.
         Self {
-            priority: 0,
             target: Some(target.to_owned()),
             ..Self::default()
         }

@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use support::*;
 use turbohttp_proto::dns::LookupFailureKind::{BadAnswer, NoData, ServFail};
-use turbohttp_proto::dns::QueryType::{A, Aaaa, Https};
+use turbohttp_proto::dns::QueryType::{A, Aaaa, AddrInfo, Https};
 use turbohttp_proto::race::{Outcome, Race};
 use turbohttp_proto::service::{
     MAX_ALIAS_CHAIN, MAX_TARGETS, Protocols, ServiceInfo, Verdict, key,
@@ -597,4 +597,155 @@ fn a_record_reads_in_presentation_format_and_the_report_says_what_became_of_it()
             && told.contains("\n    1 . alpn=h2: used (h2,http/1.1)"),
         "{told}"
     );
+}
+
+// ---- the edges mutation testing found untested ----
+
+#[test]
+fn protocol_sets_hold_what_their_names_say() {
+    assert_eq!(Protocols::TCP, Protocols::H2.union(Protocols::HTTP_1_1));
+    for p in [
+        Protocols::H3,
+        Protocols::H2,
+        Protocols::HTTP_1_1,
+        Protocols::TCP,
+    ] {
+        assert!(Protocols::ALL.contains(p));
+        assert_eq!(p.union(p), p, "a union with itself is itself");
+    }
+    assert!(!Protocols::TCP.contains(Protocols::H3));
+    assert_eq!(Protocols::of_alpns(["http/1.1"]), Protocols::HTTP_1_1);
+    assert_eq!(Protocols::of_alpns(["h3", "x-unknown"]), Protocols::H3);
+    assert_eq!(format!("{:?}", Protocols::TCP), r#"{"h2", "http/1.1"}"#);
+    assert_eq!(Protocols::NONE.to_string(), "-");
+}
+
+#[test]
+fn the_shuffle_of_a_seed_is_fixed() {
+    // Four records of one priority: each seed orders them one way, always the same.
+    let records: Vec<ServiceInfo> = (0..4)
+        .map(|i| ServiceInfo::service(1, None).with_port(i))
+        .collect();
+    let orders: Vec<Vec<usize>> = (0..4)
+        .map(|seed| turbohttp_proto::service::order_services(&records, |_| true, seed))
+        .collect();
+    assert_eq!(
+        orders,
+        [[3, 1, 2, 0], [2, 0, 3, 1], [1, 3, 0, 2], [0, 2, 1, 3]]
+    );
+}
+
+#[test]
+fn a_repeated_or_misdirected_https_answer_is_ignored() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![origin_h2().with_port(8443)]);
+    // The same query again, and an address query's number: no effect.
+    sim.services(2, HTTPS, vec![origin_h2().with_port(9443)]);
+    sim.services(3, AAAA, vec![origin_h2().with_port(9443)]);
+    assert_eq!(sim.race.queries()[HTTPS].services[0].info.port, Some(8443));
+    assert_eq!(sim.race.queries()[AAAA].outcome.as_str(), "pending");
+    assert_eq!(
+        sim.answer(4, AAAA, &[V6A]),
+        [start(0, "[2001:db8::a]:8443")]
+    );
+}
+
+#[test]
+fn a_requested_family_asks_only_that_family_of_a_target() {
+    let options = HappyEyeballsOptions::default();
+    let mut sim = Sim::resolving(&[Https, A], options, Some(AddressFamily::V4), secs(10));
+    sim.events();
+    let alt = ServiceInfo::service(1, Some("alt.example")).with_alpn(["h2"]);
+    assert_eq!(sim.services(1, HTTPS, vec![alt]), [resolve(2, A)]);
+    assert_eq!(sim.race.query_name(2), Some("alt.example"));
+}
+
+#[test]
+fn an_alias_targets_late_address_is_dialed_after_the_origins() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("cdn.example")]);
+    sim.answer(2, AAAA, &[V6A]);
+    sim.services_fail(3, 3, NoData);
+    // cdn.example's addresses are late: the origin's goes first, after the delay.
+    assert_eq!(sim.run_until(60), [(52, start(0, V6A))]);
+    assert_eq!(sim.answer(70, 4, &[V6B]), []);
+    assert_eq!(sim.fail(71, 0), [start(1, V6B)]);
+    // Its A answer too (the other family: after the head start, or a failure).
+    assert_eq!(sim.answer(72, 5, &[V4B]), []);
+    assert_eq!(sim.fail(73, 1), [start(2, V4B)]);
+    // The origin's A query may still bring an address: the race waits for it.
+    assert_eq!(sim.fail(74, 2), []);
+    assert_eq!(
+        sim.answer_fail(75, A4, NoData),
+        [finished(Outcome::AllAttemptsFailed)]
+    );
+}
+
+#[test]
+fn a_requested_familys_answer_starts_the_race_once_the_records_are_in() {
+    let options = HappyEyeballsOptions::default();
+    let mut sim = Sim::resolving(&[Https, A], options, Some(AddressFamily::V4), secs(10));
+    sim.events();
+    let record = origin_h2().with_hints([ip("2001:db8::c")]);
+    assert_eq!(sim.services(5, HTTPS, vec![record]), []);
+    // The IPv6 hint is of no use to a -4 race; the A answer is, at once.
+    assert_eq!(sim.answer(10, 1, &[V4A]), [start(0, V4A)]);
+}
+
+#[test]
+fn a_hint_of_the_other_family_is_no_answer_for_a_requested_family() {
+    let options = HappyEyeballsOptions::default();
+    let mut sim = Sim::resolving(&[Https, A], options, Some(AddressFamily::V4), secs(10));
+    sim.events();
+    sim.services(5, HTTPS, vec![origin_h2().with_hints([ip("2001:db8::c")])]);
+    // The A answer never comes: nothing is known, nothing waits a delay.
+    assert_eq!(sim.run_until(100), []);
+    assert_eq!(sim.race.first_answer(), None);
+}
+
+#[test]
+fn the_ipv4_hints_stand_in_while_only_aaaa_has_answered() {
+    let mut sim = v3();
+    sim.answer(1, AAAA, &[V6A]);
+    let record = origin_h2().with_hints([ip("2001:db8::b"), ip("192.0.2.9")]);
+    assert_eq!(sim.services(2, HTTPS, vec![record]), [start(0, V6A)]);
+    // AAAA replaced the IPv6 hint; the IPv4 hint stands in for A.
+    assert_eq!(sim.run_until(300), [(252, start(1, "192.0.2.9:443"))]);
+}
+
+#[test]
+fn a_lookup_of_every_family_with_an_https_query_takes_the_records_port() {
+    let t0 = Instant::now();
+    let options = HappyEyeballsOptions::default();
+    let race = Race::resolving(&options, None, &[Https, AddrInfo], t0, t0 + secs(10))
+        .with_services(443, Protocols::TCP, 0);
+    let mut sim = Sim {
+        race,
+        t0,
+        now: Cell::new(0),
+    };
+    sim.events();
+    sim.services(1, HTTPS, vec![origin_h2().with_port(8443)]);
+    assert_eq!(
+        sim.answer(2, 1, &[V4A, V6A]),
+        [start(0, "[2001:db8::a]:8443")]
+    );
+}
+
+#[test]
+fn where_an_alias_led_its_own_addresses_are_not_endpoints_when_its_records_name_another() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("cdn.example")]);
+    let alt = ServiceInfo::service(1, Some("alt.example")).with_hints([ip("2001:db8::c")]);
+    // cdn.example's records send the race to alt.example (queries 6 and 7); alt's
+    // hint starts it.
+    assert_eq!(
+        sim.services(2, 3, vec![alt]),
+        [resolve(6, Aaaa), resolve(7, A), start(0, "[2001:db8::c]:443")]
+    );
+    assert_eq!(sim.answer(3, AAAA, &[V6A]), []);
+    assert_eq!(sim.answer(4, 4, &[V6B]), []);
+    // cdn.example's address (query 4) was not planned: ::c, then the origin's ::a.
+    assert_eq!(sim.fail(5, 0), [start(1, V6A)]);
+    assert_eq!(sim.race.plan().attempts().len(), 2);
 }

@@ -267,10 +267,8 @@ impl Race {
         if origin_records.is_empty() {
             if name.is_none() {
                 // The origin's addresses that no record serves: as RFC 8305 says.
+                // (The first address is already known: the gate opened on it.)
                 let kept = self.plan.accept(answered.into_iter());
-                if !kept.is_empty() && self.first_answer.is_none() {
-                    self.first_answer = Some(self.offset(now));
-                }
                 self.admit(kind, kept, now);
             } else if name == owner && no_records {
                 // Where an alias led, with no record of its own: its addresses, as a
@@ -443,8 +441,8 @@ impl Race {
             }
             let families = match record.query.family() {
                 Some(family) => vec![family],
-                None if record.query.is_address() => vec![AddressFamily::V6, AddressFamily::V4],
-                None => continue,
+                // A one-shot lookup (an HTTPS answer is never `Answered`).
+                None => vec![AddressFamily::V6, AddressFamily::V4],
             };
             let addrs = self.answered(q);
             for family in families {
