@@ -741,7 +741,11 @@ fn where_an_alias_led_its_own_addresses_are_not_endpoints_when_its_records_name_
     // hint starts it.
     assert_eq!(
         sim.services(2, 3, vec![alt]),
-        [resolve(6, Aaaa), resolve(7, A), start(0, "[2001:db8::c]:443")]
+        [
+            resolve(6, Aaaa),
+            resolve(7, A),
+            start(0, "[2001:db8::c]:443")
+        ]
     );
     assert_eq!(sim.answer(3, AAAA, &[V6A]), []);
     assert_eq!(sim.answer(4, 4, &[V6B]), []);
