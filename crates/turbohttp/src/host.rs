@@ -68,6 +68,11 @@ pub(crate) enum Parsed<'a> {
 
 impl<'a> Parsed<'a> {
     pub(crate) fn of(input: &'a str) -> Result<Self, InputError> {
+        if is_plain_name(input) {
+            // The usual case, in one pass: no literal has a letter, and no name
+            // this accepts fails `validate_name`.
+            return Ok(Self::Name(input));
+        }
         if input.is_empty() {
             return Err(InputError::EmptyHost);
         }
@@ -119,6 +124,37 @@ fn parse_ipv6(literal: &str, input: &str) -> Result<Host, InputError> {
         })?,
     };
     Ok(Host::V6(v6, scope))
+}
+
+/// Whether `name` is a valid DNS name ([`validate_name`]) with a character that is
+/// no digit or dot (and so no IPv4 literal), read in one pass; `false` leaves the
+/// verdict (and the error) to the full parse.
+fn is_plain_name(name: &str) -> bool {
+    let bare = name.strip_suffix('.').unwrap_or(name).as_bytes();
+    if bare.is_empty() || bare.len() > MAX_NAME_LEN {
+        return false;
+    }
+    let mut label_len = 0;
+    let mut last = b'.';
+    let mut not_ipv4 = false;
+    for &b in bare {
+        if b == b'.' {
+            // No empty label, and none that ends with '-'.
+            if label_len == 0 || last == b'-' {
+                return false;
+            }
+            label_len = 0;
+        } else {
+            let ldh = b.is_ascii_alphanumeric() || b == b'_' || (b == b'-' && label_len > 0);
+            label_len += 1;
+            if !ldh || label_len > MAX_LABEL_LEN {
+                return false;
+            }
+            not_ipv4 |= !b.is_ascii_digit();
+        }
+        last = b;
+    }
+    not_ipv4 && last != b'.' && last != b'-'
 }
 
 fn validate_name(name: &str) -> Result<(), InputError> {
@@ -303,6 +339,62 @@ mod tests {
             Host::parse("_srv.example").unwrap(),
             Host::Name("_srv.example".into())
         );
+    }
+
+    #[test]
+    fn the_one_pass_name_check_agrees_with_the_full_parse() {
+        let long_label = "a".repeat(MAX_LABEL_LEN);
+        let too_long_label = "a".repeat(MAX_LABEL_LEN + 1);
+        let long_name = format!("{}.com", "a.".repeat((MAX_NAME_LEN - 4) / 2));
+        let too_long_name = format!("{}com", "a.".repeat(MAX_NAME_LEN / 2));
+        let inputs = [
+            "example.com",
+            "example.com.",
+            "a",
+            "a.",
+            "1a",
+            "a1.2",
+            "1.2.3.4",
+            "1.2.3.4.",
+            "1.2.3",
+            "999.1.1.1",
+            "12",
+            "_srv.example",
+            "-a.com",
+            "a-.com",
+            "a.-b",
+            "a-b.c-d",
+            "a..b",
+            ".a",
+            "..",
+            ".",
+            "",
+            "a b",
+            "a:b",
+            "::1",
+            "[::1]",
+            "exämple.com",
+            "a.b-",
+            long_label.as_str(),
+            too_long_label.as_str(),
+            long_name.as_str(),
+            too_long_name.as_str(),
+        ];
+        for input in inputs {
+            let full = if input.is_empty()
+                || input.starts_with('[')
+                || input.contains(':')
+                || input.parse::<Ipv4Addr>().is_ok()
+            {
+                false
+            } else {
+                validate_name(input).is_ok()
+            };
+            // Never a name the full parse refuses or reads as a literal; every valid
+            // name with a letter (all-digit names are left to the full parse).
+            let letter = input.bytes().any(|b| !b.is_ascii_digit() && b != b'.');
+            assert_eq!(is_plain_name(input), full && letter, "{input:?}");
+        }
     }
 
     #[test]

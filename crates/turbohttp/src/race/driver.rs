@@ -45,14 +45,16 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     let mut in_flight = Running::new(attempt_slot);
     // Attempts that connected at this instant, until the race picks the winner.
     let mut connected = Connected::default();
-    if cancel.is_some_and(CancellationToken::is_cancelled) {
-        race.handle_cancel(Instant::now().into_std());
-    }
+    // A token cancelled before the connect began was seen by the caller, which then
+    // sends nothing; one cancelled since is seen by the waiter below, before the task
+    // first sleeps.
     // One cancellation waiter (only with a token: without one, only dropping cancels)
     // and one timer for the whole race, re-armed only when the race's next deadline
     // changes (precise in real time: see `timer`).
     let mut cancelled = pin!(cancel.map(CancellationToken::cancelled));
-    let sleep = pin!(sleep_until(Instant::now()));
+    // Armed before its first poll: any instant will do, and the race's start costs
+    // no clock read.
+    let sleep = pin!(sleep_until(Instant::from_std(race.started_at())));
     let mut timer = Deadline::new(sleep);
     // The HTTPS query and the queries for other names than the host's (an HTTPS
     // record's targets), boxed, so that a race without them (most) carries one
@@ -270,6 +272,9 @@ impl<'a, F: Future> Running<'a, F> {
         {
             self.slot.set(None);
             handle(self.slot_id, output);
+        }
+        if self.rest.is_empty() {
+            return;
         }
         self.rest
             .retain_mut(|(id, future)| match future.as_mut().poll(cx) {

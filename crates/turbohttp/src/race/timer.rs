@@ -97,8 +97,8 @@ impl<'a> Deadline<'a> {
     /// A deadline that waits with `sleep` (any instant: it is re-armed before use).
     pub(crate) fn new(sleep: Pin<&'a mut Sleep>) -> Self {
         Self {
+            at: sleep.deadline(),
             sleep,
-            at: Instant::now(),
             wait: Wait::Idle,
             precise: None,
         }
