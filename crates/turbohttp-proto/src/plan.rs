@@ -598,6 +598,17 @@ impl Plan {
     pub fn into_addresses(self) -> Vec<SocketAddr> {
         self.attempts.into_iter().map(|a| a.addr).collect()
     }
+
+    /// [`Plan::into_addresses`] from a plan kept in place, which is left with no
+    /// attempt and nothing seen.
+    pub fn take_addresses(&mut self) -> Vec<SocketAddr> {
+        self.seen = Seen::Planned;
+        self.first = [None; 2];
+        self.last = [None; 2];
+        self.count = [0; 2];
+        let attempts = std::mem::take(&mut self.attempts);
+        attempts.into_iter().map(|a| a.addr).collect()
+    }
 }
 
 fn index(family: AddressFamily) -> usize {

@@ -126,8 +126,36 @@ fn parse_ipv6(literal: &str, input: &str) -> Result<Host, InputError> {
     Ok(Host::V6(v6, scope))
 }
 
-/// Whether `name` is a valid DNS name ([`validate_name`]) with a character that is
-/// no digit or dot (and so no IPv4 literal), read in one pass; `false` leaves the
+/// What [`is_plain_name`] makes of each byte: not in a name, a digit, `-`, `.`, or
+/// another byte of a name (a letter or `_`, which no IPv4 literal has).
+const OTHER: u8 = 0;
+const DIGIT: u8 = 1;
+const HYPHEN: u8 = 2;
+const DOT: u8 = 3;
+const LETTER: u8 = 4;
+static NAME_BYTES: [u8; 256] = {
+    let mut class = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        class[b] = if c.is_ascii_digit() {
+            DIGIT
+        } else if c == b'-' {
+            HYPHEN
+        } else if c == b'.' {
+            DOT
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            LETTER
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    class
+};
+
+/// Whether `name` is a valid DNS name ([`validate_name`]) with a byte that is no
+/// digit or dot (and so no IPv4 literal), read in one pass; `false` leaves the
 /// verdict (and the error) to the full parse.
 fn is_plain_name(name: &str) -> bool {
     let bare = name.strip_suffix('.').unwrap_or(name).as_bytes();
@@ -135,26 +163,28 @@ fn is_plain_name(name: &str) -> bool {
         return false;
     }
     let mut label_len = 0;
-    let mut last = b'.';
-    let mut not_ipv4 = false;
+    let mut last = DOT;
+    let mut letters = false;
     for &b in bare {
-        if b == b'.' {
+        let class = NAME_BYTES[usize::from(b)];
+        match class {
             // No empty label, and none that ends with '-'.
-            if label_len == 0 || last == b'-' {
-                return false;
+            DOT if label_len == 0 || last == HYPHEN => return false,
+            DOT => label_len = 0,
+            OTHER => return false,
+            // Nor one that starts with it.
+            HYPHEN if label_len == 0 => return false,
+            _ => {
+                label_len += 1;
+                if label_len > MAX_LABEL_LEN {
+                    return false;
+                }
+                letters |= class != DIGIT;
             }
-            label_len = 0;
-        } else {
-            let ldh = b.is_ascii_alphanumeric() || b == b'_' || (b == b'-' && label_len > 0);
-            label_len += 1;
-            if !ldh || label_len > MAX_LABEL_LEN {
-                return false;
-            }
-            not_ipv4 |= !b.is_ascii_digit();
         }
-        last = b;
+        last = class;
     }
-    not_ipv4 && last != b'.' && last != b'-'
+    letters && last != DOT && last != HYPHEN
 }
 
 fn validate_name(name: &str) -> Result<(), InputError> {

@@ -471,6 +471,19 @@ impl Race {
         (self.plan, self.records, self.queries)
     }
 
+    /// The resolved addresses (in the plan's own buffer, as
+    /// [`Plan::into_addresses`] makes them), the attempts and the queries, taken out
+    /// of the race: [`Race::into_plan_and_parts`] without moving the race (its plan is
+    /// left empty, with no record and no query), so that a report gets its parts
+    /// without copies of the whole race on the way.
+    pub fn take_report_parts(&mut self) -> (Vec<SocketAddr>, Vec<AttemptRecord>, Vec<QueryRecord>) {
+        (
+            self.plan.take_addresses(),
+            std::mem::take(&mut self.records),
+            std::mem::take(&mut self.queries),
+        )
+    }
+
     fn observe(&mut self, now: Instant) {
         self.now = self.now.max(now);
         self.dirty = true;
@@ -861,11 +874,16 @@ impl Race {
     /// the other is never starved by the concurrency cap: the fallback, or a preferred
     /// family whose answer came after the other family had started.
     fn next_startable(&self) -> Option<usize> {
-        let racing = self.plan.mode() == Mode::Race;
+        if self.pending.is_empty() {
+            return None;
+        }
+        if self.plan.mode() == Mode::Sequential {
+            // One family, or no racing: no family can starve the other.
+            return Some(0);
+        }
         let cap = self.plan.max_in_flight();
         let full = |family: AddressFamily| {
-            racing
-                && !self.started[family_index(family.other())]
+            !self.started[family_index(family.other())]
                 && self.in_flight.iter().filter(|f| f.family == family).count() + 1 >= cap
         };
         let full = [full(AddressFamily::V4), full(AddressFamily::V6)];

@@ -300,8 +300,8 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         });
         // The plan's buffer becomes the report's list: the plan and a copy of its
         // addresses never exist at once, which lowers a large race's peak memory.
-        let (plan, attempts, dns) = race.into_plan_and_parts();
-        report.resolved = answered.unwrap_or_else(|| plan.into_addresses());
+        let (addresses, attempts, dns) = race.take_report_parts();
+        report.resolved = answered.unwrap_or(addresses);
         report.attempts = attempts;
         report.dns = dns;
         report.elapsed = entered.elapsed();
