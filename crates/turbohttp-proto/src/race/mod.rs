@@ -142,6 +142,9 @@ pub struct Race {
     t0: Instant,
     deadline: Instant,
     now: Instant,
+    /// `now` from `t0`: worked out once for each new `now`, which the race asks for
+    /// several times an instant.
+    now_offset: Duration,
     resolution_delay: Duration,
     /// Plan indices not started yet, in plan order.
     pending: Pending,
@@ -237,6 +240,7 @@ impl Race {
             t0,
             deadline,
             now: t0,
+            now_offset: Duration::ZERO,
             resolution_delay,
             pending: Pending::default(),
             in_flight: Slots::default(),
@@ -413,8 +417,9 @@ impl Race {
         let Some(f) = self.take_in_flight(attempt) else {
             return;
         };
+        let ended = self.offset(now);
         let record = &mut self.records[attempt];
-        record.ended = Some(now.saturating_duration_since(self.t0));
+        record.ended = Some(ended);
         record.outcome = AttemptOutcome::Failed;
         record.failure = Some(AttemptFailure::from_error(error));
         if error.is_terminal() {
@@ -485,11 +490,17 @@ impl Race {
     }
 
     fn observe(&mut self, now: Instant) {
-        self.now = self.now.max(now);
+        if now > self.now {
+            self.now = now;
+            self.now_offset = now.saturating_duration_since(self.t0);
+        }
         self.dirty = true;
     }
 
     fn offset(&self, at: Instant) -> Duration {
+        if at == self.now {
+            return self.now_offset;
+        }
         at.saturating_duration_since(self.t0)
     }
 
@@ -713,9 +724,13 @@ impl Race {
     /// a decisive result (earliest in plan order), cancellation, the connect timeout,
     /// the resolution delay, per-attempt budgets, then new starts.
     fn settle(&mut self) {
-        if !self.dirty {
-            return;
+        if self.dirty {
+            self.settle_inputs();
         }
+    }
+
+    /// [`Race::settle`] when there is something new to settle.
+    fn settle_inputs(&mut self) {
         self.dirty = false;
         if self.outcome.is_some() {
             self.decisive = None;
@@ -837,8 +852,9 @@ impl Race {
         while i < self.in_flight.len() {
             if self.in_flight.as_slice()[i].deadline <= now {
                 let f = self.in_flight.remove(i);
+                let ended = self.offset(now);
                 let record = &mut self.records[f.attempt];
-                record.ended = Some(now.saturating_duration_since(self.t0));
+                record.ended = Some(ended);
                 record.outcome = AttemptOutcome::TimedOut;
                 record.failure = Some(AttemptFailure::timed_out(f.budget));
                 self.events.push_back(Event::Cancel { attempt: f.attempt });
