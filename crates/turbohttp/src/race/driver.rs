@@ -4,8 +4,10 @@
 //!
 //! It is one poll function rather than a `select!` loop so that a healthy connect
 //! costs little more than a plain connect: no allocation per wake-up, the clock read
-//! once per pass over the futures and only when something finished, the timer touched
-//! only when the task is about to sleep, and no cancellation waiter without a token.
+//! once per pass over the futures and only when something finished, the timer and the
+//! cancellation waiter (none without a token) armed only when the task is about to
+//! sleep, and never before it has yielded once to the runtime: a connect that
+//! completes at once (loopback, a LAN) arms neither.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
@@ -50,8 +52,10 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     // first sleeps.
     // One cancellation waiter (only with a token: without one, only dropping cancels)
     // and one timer for the whole race, re-armed only when the race's next deadline
-    // changes (precise in real time: see `timer`).
+    // changes (precise in real time: see `timer`). Neither is armed before the race
+    // has yielded once to the runtime (see below).
     let mut cancelled = pin!(cancel.map(CancellationToken::cancelled));
+    let mut yielded = false;
     // Armed before its first poll: any instant will do, and the race's start costs
     // no clock read.
     let sleep = pin!(sleep_until(Instant::from_std(race.started_at())));
@@ -171,6 +175,19 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
             });
             if progressed {
                 continue;
+            }
+            if !yielded {
+                // Nothing more to do now: before arming anything, yield once, to be
+                // polled again right after the runtime has looked for IO. What
+                // completes at once (a loopback connect, an answer at hand) is then
+                // seen without a timer or a cancellation waiter ever being set up
+                // and taken down; the race's instants are those it had. The yield is
+                // polled once and dropped: the wake-up it deferred stands, and the
+                // connect's future carries no room for it.
+                yielded = true;
+                if pin!(tokio::task::yield_now()).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
             }
             if let Some(waiter) = cancelled.as_mut().as_pin_mut()
                 && waiter.poll(cx).is_ready()
