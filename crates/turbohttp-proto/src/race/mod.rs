@@ -98,7 +98,8 @@ struct InFlight {
 /// A connect or terminal failure reported at the current instant, settled by plan order.
 #[derive(Debug, Clone, Copy)]
 struct Decisive {
-    order: (Duration, bool, usize),
+    /// The attempt's place in the plan, which orders it ([`Plan::order_key`]).
+    plan_index: usize,
     attempt: usize,
     connected: bool,
 }
@@ -145,7 +146,6 @@ pub struct Race {
     /// `now` from `t0`: worked out once for each new `now`, which the race asks for
     /// several times an instant.
     now_offset: Duration,
-    resolution_delay: Duration,
     /// Plan indices not started yet, in plan order.
     pending: Pending,
     in_flight: Slots<InFlight>,
@@ -176,7 +176,9 @@ impl Race {
     /// `deadline`.
     pub fn new(plan: Plan, t0: Instant, deadline: Instant) -> Self {
         let pending = Pending::run(0..plan.attempts().len());
-        let mut race = Self::empty(plan, t0, deadline, Duration::ZERO);
+        // All its addresses are known: no answer can wait for another (the resolution
+        // delay, the plan's option, never applies).
+        let mut race = Self::empty(plan, t0, deadline);
         race.pending = pending;
         race.first_answer = Some(Duration::ZERO);
         race
@@ -213,7 +215,7 @@ impl Race {
         deadline: Instant,
     ) -> Self {
         let plan = Plan::empty(options, requested);
-        let mut race = Self::empty(plan, t0, deadline, options.resolution_delay);
+        let mut race = Self::empty(plan, t0, deadline);
         // The report's list of queries: sized once.
         race.queries.reserve_exact(queries.len());
         for (query, &kind) in queries.iter().enumerate() {
@@ -234,14 +236,13 @@ impl Race {
         race
     }
 
-    fn empty(plan: Plan, t0: Instant, deadline: Instant, resolution_delay: Duration) -> Self {
+    fn empty(plan: Plan, t0: Instant, deadline: Instant) -> Self {
         Self {
             plan,
             t0,
             deadline,
             now: t0,
             now_offset: Duration::ZERO,
-            resolution_delay,
             pending: Pending::default(),
             in_flight: Slots::default(),
             // Not sized for the plan: most races end after an attempt or two, and a
@@ -402,7 +403,7 @@ impl Race {
             Some(f) => {
                 self.records[attempt].ended = Some(self.offset(now));
                 self.push_decisive(Decisive {
-                    order: self.plan.order_key(f.plan_index),
+                    plan_index: f.plan_index,
                     attempt,
                     connected: true,
                 });
@@ -424,7 +425,7 @@ impl Race {
         record.failure = Some(AttemptFailure::from_error(error));
         if error.is_terminal() {
             self.push_decisive(Decisive {
-                order: self.plan.order_key(f.plan_index),
+                plan_index: f.plan_index,
                 attempt,
                 connected: false,
             });
@@ -598,7 +599,7 @@ impl Race {
             match &mut self.held {
                 Some(held) => held.addrs.extend_from_slice(&addrs),
                 None => {
-                    let until = now.checked_add(self.resolution_delay);
+                    let until = now.checked_add(self.plan.options().resolution_delay);
                     let addrs = addrs.into_owned();
                     self.held = Some(Held { addrs, until });
                 }
@@ -741,7 +742,7 @@ impl Race {
             .decisive
             .iter()
             .chain(&self.more_decisive)
-            .min_by_key(|d| d.order)
+            .min_by_key(|d| self.plan.order_key(d.plan_index))
             .copied()
         {
             let head = self.decisive.take();

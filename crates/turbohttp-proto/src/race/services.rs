@@ -341,7 +341,7 @@ impl Race {
                 info.hints()
                     .any(|ip| AddressFamily::of(&SocketAddr::new(ip, 0)) == leading)
             });
-        let (now, delay) = (self.now, self.resolution_delay);
+        let (now, delay) = (self.now, self.plan.options().resolution_delay);
         let at = self.offset(now);
         let state = self.services.as_deref_mut().expect("checked above");
         if positive && state.until.is_none() {

@@ -13,7 +13,7 @@ use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::timer::Deadline;
@@ -47,19 +47,16 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     let mut in_flight = Running::new(attempt_slot);
     // Attempts that connected at this instant, until the race picks the winner.
     let mut connected = Connected::default();
-    // A token cancelled before the connect began was seen by the caller, which then
-    // sends nothing; one cancelled since is seen by the waiter below, before the task
-    // first sleeps.
     // One cancellation waiter (only with a token: without one, only dropping cancels)
     // and one timer for the whole race, re-armed only when the race's next deadline
-    // changes (precise in real time: see `timer`). Neither is armed before the race
-    // has yielded once to the runtime (see below).
-    let mut cancelled = pin!(cancel.map(CancellationToken::cancelled));
-    let mut yielded = false;
-    // Armed before its first poll: any instant will do, and the race's start costs
-    // no clock read.
-    let sleep = pin!(sleep_until(Instant::from_std(race.started_at())));
-    let mut timer = Deadline::new(sleep);
+    // changes (precise in real time: see `timer`). Neither is made before the race
+    // has yielded once to the runtime (see `Phase`). A token cancelled before the
+    // connect began was seen by the caller, which then sends nothing; one cancelled
+    // since is seen by the waiter, before the task first sleeps.
+    let mut cancelled = pin!(None);
+    let mut phase = Phase::Busy;
+    let sleep = pin!(None);
+    let mut timer = Deadline::new(sleep, Instant::from_std(race.started_at()));
     // The HTTPS query and the queries for other names than the host's (an HTTPS
     // record's targets), boxed, so that a race without them (most) carries one
     // pointer for them.
@@ -176,7 +173,7 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
             if progressed {
                 continue;
             }
-            if !yielded {
+            if phase == Phase::Busy {
                 // Nothing more to do now: before arming anything, yield once, to be
                 // polled again right after the runtime has looked for IO. What
                 // completes at once (a loopback connect, an answer at hand) is then
@@ -184,10 +181,14 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                 // and taken down; the race's instants are those it had. The yield is
                 // polled once and dropped: the wake-up it deferred stands, and the
                 // connect's future carries no room for it.
-                yielded = true;
+                phase = Phase::Yielded;
                 if pin!(tokio::task::yield_now()).poll(cx).is_pending() {
                     return Poll::Pending;
                 }
+            }
+            if phase == Phase::Yielded {
+                phase = Phase::Waiting;
+                cancelled.set(cancel.map(CancellationToken::cancelled));
             }
             if let Some(waiter) = cancelled.as_mut().as_pin_mut()
                 && waiter.poll(cx).is_ready()
@@ -242,6 +243,15 @@ async fn ask_addresses<R: Resolver>(
     kind: QueryType,
 ) -> Result<Vec<std::net::SocketAddr>, LookupFailure> {
     resolver.lookup(&name, port, kind).await
+}
+
+/// Where the driver is in its waiting: busy until the race first has nothing to do,
+/// then it yields once, then it waits (its cancellation waiter made, its timer armed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Busy,
+    Yielded,
+    Waiting,
 }
 
 /// Futures of one kind (queries, or attempts) in start order: the first in a slot

@@ -316,7 +316,8 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         report.resolved = answered.unwrap_or(addresses);
         report.attempts = attempts;
         report.dns = dns;
-        report.elapsed = entered.elapsed();
+        // From the race's start, which is `entered`: the connect's future keeps no copy.
+        report.elapsed = Instant::from_std(race.started_at()).elapsed();
         let kind = match (outcome, stream) {
             (Outcome::Connected { attempt }, Some(stream)) => {
                 report.winner = Some(attempt);
