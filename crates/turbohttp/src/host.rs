@@ -159,32 +159,29 @@ static NAME_BYTES: [u8; 256] = {
 /// verdict (and the error) to the full parse.
 fn is_plain_name(name: &str) -> bool {
     let bare = name.strip_suffix('.').unwrap_or(name).as_bytes();
-    if bare.is_empty() || bare.len() > MAX_NAME_LEN {
+    let Some(&last) = bare.last() else {
+        return false;
+    };
+    if bare.len() > MAX_NAME_LEN {
         return false;
     }
-    let mut label_len = 0;
-    let mut last = DOT;
+    let mut label_start = 0;
     let mut letters = false;
-    for &b in bare {
-        let class = NAME_BYTES[usize::from(b)];
-        match class {
-            // No empty label, and none that ends with '-'.
-            DOT if label_len == 0 || last == HYPHEN => return false,
-            DOT => label_len = 0,
-            OTHER => return false,
-            // Nor one that starts with it.
-            HYPHEN if label_len == 0 => return false,
-            _ => {
-                label_len += 1;
-                if label_len > MAX_LABEL_LEN {
-                    return false;
-                }
-                letters |= class != DIGIT;
+    for (i, &b) in bare.iter().enumerate() {
+        match NAME_BYTES[usize::from(b)] {
+            LETTER => letters = true,
+            DIGIT => {}
+            // Not at a label's start.
+            HYPHEN if i > label_start => letters = true,
+            // No empty label, none too long, none that ends with '-'.
+            DOT if i > label_start && i - label_start <= MAX_LABEL_LEN && bare[i - 1] != b'-' => {
+                label_start = i + 1;
             }
+            _ => return false,
         }
-        last = class;
     }
-    letters && last != DOT && last != HYPHEN
+    let last_label = bare.len() - label_start;
+    letters && last_label > 0 && last_label <= MAX_LABEL_LEN && last != b'-'
 }
 
 fn validate_name(name: &str) -> Result<(), InputError> {
