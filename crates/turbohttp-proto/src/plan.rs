@@ -29,7 +29,8 @@ type Key = [u64; 3];
 #[derive(Debug, Clone)]
 enum Seen {
     /// Every address seen is planned: the attempts are the record, and nothing else
-    /// is kept (a plan made by [`Plan::new`], or [released](Plan::release_seen)).
+    /// is kept (a plan made by [`Plan::new`] or [`Plan::empty`], or
+    /// [released](Plan::release_seen)).
     Planned,
     /// A few: scanned in order.
     Few(Vec<Key>),
@@ -236,7 +237,8 @@ impl Plan {
             requested,
             preferred: options.preferred_family(),
             attempts: Vec::new(),
-            seen: Seen::Few(Vec::new()),
+            // Nothing planned, nothing seen.
+            seen: Seen::Planned,
             first: [None; 2],
             last: [None; 2],
             count: [0; 2],
@@ -349,6 +351,37 @@ impl Plan {
                 kept.push(addr);
             }
         }
+        kept
+    }
+
+    /// [`Plan::accept`] for the last answer a race can get, when every address
+    /// accepted before is planned (the race's last query, nothing held back): the
+    /// addresses of `answer` that `admits` and the requested family allow, not planned
+    /// yet and not repeated, in order. Nothing is remembered (the caller plans every
+    /// one at once, and then the attempts are the record of what was seen, as after
+    /// [`Plan::release_seen`]), and the answer itself is returned when it is kept
+    /// whole: a short answer costs no allocation.
+    pub(crate) fn accept_final<'a>(
+        &mut self,
+        answer: &'a [SocketAddr],
+        admits: impl Fn(&SocketAddr) -> bool,
+    ) -> Cow<'a, [SocketAddr]> {
+        let requested = self.requested;
+        let admitted =
+            |a: &SocketAddr| admits(a) && requested.is_none_or(|f| AddressFamily::of(a) == f);
+        let kept = match &self.seen {
+            Seen::Planned if answer.len() + self.attempts.len() <= FEW => {
+                let planned = &self.attempts;
+                // An earlier copy of an address was refused or kept as this one would be.
+                keep_in(answer, |i, a| {
+                    admitted(a)
+                        && !answer[..i].iter().any(|b| same_endpoint(a, b))
+                        && !planned.iter().any(|p| same_endpoint(a, &p.addr))
+                })
+            }
+            _ => Cow::Owned(self.accept(answer.iter().copied().filter(|a| admits(a)))),
+        };
+        self.seen = Seen::Planned;
         kept
     }
 
@@ -564,6 +597,17 @@ impl Plan {
     /// report keeps them without ever holding the plan and a copy at once.
     pub fn into_addresses(self) -> Vec<SocketAddr> {
         self.attempts.into_iter().map(|a| a.addr).collect()
+    }
+
+    /// [`Plan::into_addresses`] from a plan kept in place, which is left with no
+    /// attempt and nothing seen.
+    pub fn take_addresses(&mut self) -> Vec<SocketAddr> {
+        self.seen = Seen::Planned;
+        self.first = [None; 2];
+        self.last = [None; 2];
+        self.count = [0; 2];
+        let attempts = std::mem::take(&mut self.attempts);
+        attempts.into_iter().map(|a| a.addr).collect()
     }
 }
 

@@ -68,6 +68,11 @@ pub(crate) enum Parsed<'a> {
 
 impl<'a> Parsed<'a> {
     pub(crate) fn of(input: &'a str) -> Result<Self, InputError> {
+        if is_plain_name(input) {
+            // The usual case, in one pass: no literal has a letter, and no name
+            // this accepts fails `validate_name`.
+            return Ok(Self::Name(input));
+        }
         if input.is_empty() {
             return Err(InputError::EmptyHost);
         }
@@ -119,6 +124,64 @@ fn parse_ipv6(literal: &str, input: &str) -> Result<Host, InputError> {
         })?,
     };
     Ok(Host::V6(v6, scope))
+}
+
+/// What [`is_plain_name`] makes of each byte: not in a name, a digit, `-`, `.`, or
+/// another byte of a name (a letter or `_`, which no IPv4 literal has).
+const OTHER: u8 = 0;
+const DIGIT: u8 = 1;
+const HYPHEN: u8 = 2;
+const DOT: u8 = 3;
+const LETTER: u8 = 4;
+static NAME_BYTES: [u8; 256] = {
+    let mut class = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        class[b] = if c.is_ascii_digit() {
+            DIGIT
+        } else if c == b'-' {
+            HYPHEN
+        } else if c == b'.' {
+            DOT
+        } else if c.is_ascii_alphabetic() || c == b'_' {
+            LETTER
+        } else {
+            OTHER
+        };
+        b += 1;
+    }
+    class
+};
+
+/// Whether `name` is a valid DNS name ([`validate_name`]) with a byte that is no
+/// digit or dot (and so no IPv4 literal), read in one pass; `false` leaves the
+/// verdict (and the error) to the full parse.
+fn is_plain_name(name: &str) -> bool {
+    let bare = name.strip_suffix('.').unwrap_or(name).as_bytes();
+    let Some(&last) = bare.last() else {
+        return false;
+    };
+    if bare.len() > MAX_NAME_LEN {
+        return false;
+    }
+    let mut label_start = 0;
+    let mut letters = false;
+    for (i, &b) in bare.iter().enumerate() {
+        match NAME_BYTES[usize::from(b)] {
+            LETTER => letters = true,
+            DIGIT => {}
+            // Not at a label's start.
+            HYPHEN if i > label_start => letters = true,
+            // No empty label, none too long, none that ends with '-'.
+            DOT if i > label_start && i - label_start <= MAX_LABEL_LEN && bare[i - 1] != b'-' => {
+                label_start = i + 1;
+            }
+            _ => return false,
+        }
+    }
+    let last_label = bare.len() - label_start;
+    letters && last_label > 0 && last_label <= MAX_LABEL_LEN && last != b'-'
 }
 
 fn validate_name(name: &str) -> Result<(), InputError> {
@@ -303,6 +366,62 @@ mod tests {
             Host::parse("_srv.example").unwrap(),
             Host::Name("_srv.example".into())
         );
+    }
+
+    #[test]
+    fn the_one_pass_name_check_agrees_with_the_full_parse() {
+        let long_label = "a".repeat(MAX_LABEL_LEN);
+        let too_long_label = "a".repeat(MAX_LABEL_LEN + 1);
+        let long_name = format!("{}.com", "a.".repeat((MAX_NAME_LEN - 4) / 2));
+        let too_long_name = format!("{}com", "a.".repeat(MAX_NAME_LEN / 2));
+        let inputs = [
+            "example.com",
+            "example.com.",
+            "a",
+            "a.",
+            "1a",
+            "a1.2",
+            "1.2.3.4",
+            "1.2.3.4.",
+            "1.2.3",
+            "999.1.1.1",
+            "12",
+            "_srv.example",
+            "-a.com",
+            "a-.com",
+            "a.-b",
+            "a-b.c-d",
+            "a..b",
+            ".a",
+            "..",
+            ".",
+            "",
+            "a b",
+            "a:b",
+            "::1",
+            "[::1]",
+            "exämple.com",
+            "a.b-",
+            long_label.as_str(),
+            too_long_label.as_str(),
+            long_name.as_str(),
+            too_long_name.as_str(),
+        ];
+        for input in inputs {
+            let full = if input.is_empty()
+                || input.starts_with('[')
+                || input.contains(':')
+                || input.parse::<Ipv4Addr>().is_ok()
+            {
+                false
+            } else {
+                validate_name(input).is_ok()
+            };
+            // Never a name the full parse refuses or reads as a literal; every valid
+            // name with a letter (all-digit names are left to the full parse).
+            let letter = input.bytes().any(|b| !b.is_ascii_digit() && b != b'.');
+            assert_eq!(is_plain_name(input), full && letter, "{input:?}");
+        }
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! The size of a connect's future is memory every spawned connect holds for its whole
 //! life (issue 21: 10,000 connects at once). These budgets fail when a future grows;
 //! lower them when it shrinks. Sizes at writing (x86_64, rustc 1.95, test profile; the
-//! release sizes are a little smaller): 2,624, 1,944, 2,968, 776 and 200 bytes; the
-//! budgets leave about 10 % for another compiler's layout.
+//! release sizes are a little smaller): 2,560 (connect), 1,880 (a static table),
+//! 3,168 (the transport), 776 and 224 bytes; the budgets leave about 10 % for another
+//! compiler's layout. A spawned connect's task is 128-byte aligned: 16 bytes more can
+//! cost it 128.
 
 use std::mem::size_of_val;
 
@@ -27,12 +29,12 @@ fn connect_futures_stay_within_their_budgets() {
     within(
         "HappyEyeballs::connect (DNS or getaddrinfo, TCP)",
         size_of_val(&connector.connect("a.test", 80)),
-        2_900,
+        2_820,
     );
     within(
         "HappyEyeballs::connect_with",
         size_of_val(&connector.connect_with("a.test", 80, ConnectParams::default())),
-        2_900,
+        2_820,
     );
     let pinned = HappyEyeballs::from_parts(
         HappyEyeballsOptions::default(),
@@ -42,7 +44,7 @@ fn connect_futures_stay_within_their_budgets() {
     within(
         "HappyEyeballs::connect (a static table, TCP)",
         size_of_val(&pinned.connect("a.test", 80)),
-        2_150,
+        2_070,
     );
     let transport = RawSocketTransport::new(TransportOptions::default()).expect("options");
     within(

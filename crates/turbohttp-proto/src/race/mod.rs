@@ -6,16 +6,19 @@
 //! The driver (in the `turbohttp` crate) executes it on tokio; tests and the
 //! `simulate` command run it on fake endpoints in virtual time.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 mod services;
+mod slots;
 
 use crate::dns::{LookupFailure, LookupFailureKind, QueryType};
 use crate::plan::{Mode, Plan, Tag, attempt_budget};
 use crate::report::{AttemptFailure, AttemptOutcome, AttemptRecord, QueryOutcome, QueryRecord};
 use crate::{AddressFamily, AttemptError, HappyEyeballsOptions};
+use slots::{Pending, Slots};
 
 /// What the race asks its driver to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -95,7 +98,8 @@ struct InFlight {
 /// A connect or terminal failure reported at the current instant, settled by plan order.
 #[derive(Debug, Clone, Copy)]
 struct Decisive {
-    order: (Duration, bool, usize),
+    /// The attempt's place in the plan, which orders it ([`Plan::order_key`]).
+    plan_index: usize,
     attempt: usize,
     connected: bool,
 }
@@ -139,10 +143,12 @@ pub struct Race {
     t0: Instant,
     deadline: Instant,
     now: Instant,
-    resolution_delay: Duration,
+    /// `now` from `t0`: worked out once for each new `now`, which the race asks for
+    /// several times an instant.
+    now_offset: Duration,
     /// Plan indices not started yet, in plan order.
-    pending: VecDeque<usize>,
-    in_flight: Vec<InFlight>,
+    pending: Pending,
+    in_flight: Slots<InFlight>,
     records: Vec<AttemptRecord>,
     queries: Vec<QueryRecord>,
     held: Option<Held>,
@@ -169,8 +175,10 @@ impl Race {
     /// A race over `plan`, whose addresses are all known at `t0`, that must be over by
     /// `deadline`.
     pub fn new(plan: Plan, t0: Instant, deadline: Instant) -> Self {
-        let pending = (0..plan.attempts().len()).collect();
-        let mut race = Self::empty(plan, t0, deadline, Duration::ZERO);
+        let pending = Pending::run(0..plan.attempts().len());
+        // All its addresses are known: no answer can wait for another (the resolution
+        // delay, the plan's option, never applies).
+        let mut race = Self::empty(plan, t0, deadline);
         race.pending = pending;
         race.first_answer = Some(Duration::ZERO);
         race
@@ -207,7 +215,9 @@ impl Race {
         deadline: Instant,
     ) -> Self {
         let plan = Plan::empty(options, requested);
-        let mut race = Self::empty(plan, t0, deadline, options.resolution_delay);
+        let mut race = Self::empty(plan, t0, deadline);
+        // The report's list of queries: sized once.
+        race.queries.reserve_exact(queries.len());
         for (query, &kind) in queries.iter().enumerate() {
             race.queries.push(QueryRecord {
                 query: kind,
@@ -226,15 +236,15 @@ impl Race {
         race
     }
 
-    fn empty(plan: Plan, t0: Instant, deadline: Instant, resolution_delay: Duration) -> Self {
+    fn empty(plan: Plan, t0: Instant, deadline: Instant) -> Self {
         Self {
             plan,
             t0,
             deadline,
             now: t0,
-            resolution_delay,
-            pending: VecDeque::new(),
-            in_flight: Vec::new(),
+            now_offset: Duration::ZERO,
+            pending: Pending::default(),
+            in_flight: Slots::default(),
             // Not sized for the plan: most races end after an attempt or two, and a
             // plan can hold 100,000 addresses.
             records: Vec::new(),
@@ -277,7 +287,7 @@ impl Race {
             return None;
         }
         let mut next = self.deadline;
-        for f in &self.in_flight {
+        for f in self.in_flight.iter() {
             next = next.min(f.deadline);
         }
         if let Some(until) = self.held.as_ref().and_then(|h| h.until) {
@@ -289,7 +299,7 @@ impl Race {
         if self.in_flight.len() < self.plan.max_in_flight()
             && let Some(due) = self
                 .next_startable()
-                .and_then(|pos| self.due(self.pending[pos]))
+                .and_then(|pos| self.due(self.pending.get(pos)))
             && due > self.now
         {
             next = next.min(due);
@@ -355,13 +365,21 @@ impl Race {
             }
             return;
         }
-        // Straight from the record: a large answer is not copied on its way in.
-        let answered = self.queries[query].addresses.iter().copied();
-        let addrs = self.plan.accept(answered.filter(|a| kind.admits(a)));
+        // Straight from the record: a large answer is not copied on its way in, and
+        // the last one, kept whole, is planned from the record itself.
+        let answer = std::mem::take(&mut self.queries[query].addresses);
+        let addrs = if self.held.is_none() && self.all_queries_ended() {
+            // Nothing can follow, and all that came before is planned.
+            self.plan.accept_final(&answer, |a| kind.admits(a))
+        } else {
+            let answered = answer.iter().copied();
+            Cow::Owned(self.plan.accept(answered.filter(|a| kind.admits(a))))
+        };
         if !addrs.is_empty() && self.first_answer.is_none() {
             self.first_answer = Some(ended);
         }
         self.admit(kind, addrs, now);
+        self.queries[query].addresses = answer;
     }
 
     /// The addresses query `query` answered that are of its type: AAAA answers keep
@@ -385,7 +403,7 @@ impl Race {
             Some(f) => {
                 self.records[attempt].ended = Some(self.offset(now));
                 self.push_decisive(Decisive {
-                    order: self.plan.order_key(f.plan_index),
+                    plan_index: f.plan_index,
                     attempt,
                     connected: true,
                 });
@@ -400,13 +418,14 @@ impl Race {
         let Some(f) = self.take_in_flight(attempt) else {
             return;
         };
+        let ended = self.offset(now);
         let record = &mut self.records[attempt];
-        record.ended = Some(now.saturating_duration_since(self.t0));
+        record.ended = Some(ended);
         record.outcome = AttemptOutcome::Failed;
         record.failure = Some(AttemptFailure::from_error(error));
         if error.is_terminal() {
             self.push_decisive(Decisive {
-                order: self.plan.order_key(f.plan_index),
+                plan_index: f.plan_index,
                 attempt,
                 connected: false,
             });
@@ -458,12 +477,31 @@ impl Race {
         (self.plan, self.records, self.queries)
     }
 
+    /// The resolved addresses (in the plan's own buffer, as
+    /// [`Plan::into_addresses`] makes them), the attempts and the queries, taken out
+    /// of the race: [`Race::into_plan_and_parts`] without moving the race (its plan is
+    /// left empty, with no record and no query), so that a report gets its parts
+    /// without copies of the whole race on the way.
+    pub fn take_report_parts(&mut self) -> (Vec<SocketAddr>, Vec<AttemptRecord>, Vec<QueryRecord>) {
+        (
+            self.plan.take_addresses(),
+            std::mem::take(&mut self.records),
+            std::mem::take(&mut self.queries),
+        )
+    }
+
     fn observe(&mut self, now: Instant) {
-        self.now = self.now.max(now);
+        if now > self.now {
+            self.now = now;
+            self.now_offset = now.saturating_duration_since(self.t0);
+        }
         self.dirty = true;
     }
 
     fn offset(&self, at: Instant) -> Duration {
+        if at == self.now {
+            return self.now_offset;
+        }
         at.saturating_duration_since(self.t0)
     }
 
@@ -528,7 +566,7 @@ impl Race {
     }
 
     /// Plans the addresses of one answer by the resolution rules.
-    fn admit(&mut self, kind: QueryType, addrs: Vec<SocketAddr>, now: Instant) {
+    fn admit(&mut self, kind: QueryType, addrs: Cow<'_, [SocketAddr]>, now: Instant) {
         let at = self.offset(now);
         let Some(family) = kind.family() else {
             // One answer with every family.
@@ -559,9 +597,10 @@ impl Race {
             // The preferred family's answer may be moments away: wait for it, a while
             // (from the first such answer: a second one joins the wait).
             match &mut self.held {
-                Some(held) => held.addrs.extend(addrs),
+                Some(held) => held.addrs.extend_from_slice(&addrs),
                 None => {
-                    let until = now.checked_add(self.resolution_delay);
+                    let until = now.checked_add(self.plan.options().resolution_delay);
+                    let addrs = addrs.into_owned();
                     self.held = Some(Held { addrs, until });
                 }
             }
@@ -617,7 +656,7 @@ impl Race {
         let key = self.plan.order_key(plan_index);
         let pos = self
             .pending
-            .partition_point(|&p| self.plan.order_key(p) <= key);
+            .partition_point(|p| self.plan.order_key(p) <= key);
         self.pending.insert(pos, plan_index);
     }
 
@@ -628,9 +667,18 @@ impl Race {
         let mut new: Vec<usize> = new.collect();
         // Two runs at most (one per family): a stable sort merges them in linear time.
         new.sort_by_key(|&i| plan.order_key(i));
+        if self.pending.is_empty()
+            && let (Some(&first), Some(&last)) = (new.first(), new.last())
+            && last - first + 1 == new.len()
+            && new.windows(2).all(|w| w[0] < w[1])
+        {
+            // In plan order already: a run, no queue.
+            self.pending = Pending::run(first..last + 1);
+            return;
+        }
         let old = std::mem::take(&mut self.pending);
         let mut merged = VecDeque::with_capacity(old.len() + new.len());
-        let mut old = old.into_iter().peekable();
+        let mut old = old.iter().peekable();
         let mut new = new.into_iter().peekable();
         loop {
             let next = match (old.peek(), new.peek()) {
@@ -641,7 +689,7 @@ impl Race {
             };
             merged.extend(next);
         }
-        self.pending = merged;
+        self.pending = merged.into();
     }
 
     /// Attempts already running got their budget (decision 2) when fewer addresses
@@ -650,7 +698,7 @@ impl Race {
     fn rebudget(&mut self) {
         let cap = self.plan.max_in_flight();
         let not_started = self.pending.len();
-        for f in &mut self.in_flight {
+        for f in self.in_flight.as_mut_slice() {
             let started = self.t0 + self.records[f.attempt].started;
             let remaining = self.deadline.saturating_duration_since(started);
             let budget = attempt_budget(remaining, not_started + 1, cap);
@@ -670,16 +718,20 @@ impl Race {
             || self
                 .pending
                 .iter()
-                .any(|&p| self.plan.attempts()[p].family == family)
+                .any(|p| self.plan.attempts()[p].family == family)
     }
 
     /// Decides everything the inputs since the last call imply, in a fixed order:
     /// a decisive result (earliest in plan order), cancellation, the connect timeout,
     /// the resolution delay, per-attempt budgets, then new starts.
     fn settle(&mut self) {
-        if !self.dirty {
-            return;
+        if self.dirty {
+            self.settle_inputs();
         }
+    }
+
+    /// [`Race::settle`] when there is something new to settle.
+    fn settle_inputs(&mut self) {
         self.dirty = false;
         if self.outcome.is_some() {
             self.decisive = None;
@@ -690,7 +742,7 @@ impl Race {
             .decisive
             .iter()
             .chain(&self.more_decisive)
-            .min_by_key(|d| d.order)
+            .min_by_key(|d| self.plan.order_key(d.plan_index))
             .copied()
         {
             let head = self.decisive.take();
@@ -799,10 +851,11 @@ impl Race {
         let now = self.now;
         let mut i = 0;
         while i < self.in_flight.len() {
-            if self.in_flight[i].deadline <= now {
+            if self.in_flight.as_slice()[i].deadline <= now {
                 let f = self.in_flight.remove(i);
+                let ended = self.offset(now);
                 let record = &mut self.records[f.attempt];
-                record.ended = Some(now.saturating_duration_since(self.t0));
+                record.ended = Some(ended);
                 record.outcome = AttemptOutcome::TimedOut;
                 record.failure = Some(AttemptFailure::timed_out(f.budget));
                 self.events.push_back(Event::Cancel { attempt: f.attempt });
@@ -820,7 +873,7 @@ impl Race {
             let Some(pos) = self.next_startable() else {
                 break;
             };
-            let plan_index = self.pending[pos];
+            let plan_index = self.pending.get(pos);
             let is_due = self.due(plan_index).is_some_and(|due| due <= self.now);
             if !is_due {
                 if self.credit == 0 {
@@ -838,17 +891,22 @@ impl Race {
     /// the other is never starved by the concurrency cap: the fallback, or a preferred
     /// family whose answer came after the other family had started.
     fn next_startable(&self) -> Option<usize> {
-        let racing = self.plan.mode() == Mode::Race;
+        if self.pending.is_empty() {
+            return None;
+        }
+        if self.plan.mode() == Mode::Sequential {
+            // One family, or no racing: no family can starve the other.
+            return Some(0);
+        }
         let cap = self.plan.max_in_flight();
         let full = |family: AddressFamily| {
-            racing
-                && !self.started[family_index(family.other())]
+            !self.started[family_index(family.other())]
                 && self.in_flight.iter().filter(|f| f.family == family).count() + 1 >= cap
         };
         let full = [full(AddressFamily::V4), full(AddressFamily::V6)];
         self.pending
             .iter()
-            .position(|&i| !full[family_index(self.plan.attempts()[i].family)])
+            .position(|i| !full[family_index(self.plan.attempts()[i].family)])
     }
 
     fn start_attempt(&mut self, plan_index: usize) {
@@ -862,11 +920,18 @@ impl Race {
             .min(self.deadline);
         self.started[family_index(planned.family)] = true;
         let attempt = self.records.len();
-        if attempt == self.records.capacity() && attempt >= RECORDS_BEFORE_RESERVING {
-            // A race this long is walking a long list: room for every record it may
-            // still make, at once, rather than a copy of them all at each doubling
-            // (a race of 5,000 refused addresses would copy 4,096 records on its way).
-            self.records.reserve_exact(self.pending.len() + 1);
+        if attempt == self.records.capacity() {
+            if attempt >= RECORDS_BEFORE_RESERVING {
+                // A race this long is walking a long list: room for every record it may
+                // still make, at once, rather than a copy of them all at each doubling
+                // (a race of 5,000 refused addresses would copy 4,096 records on its way).
+                self.records.reserve_exact(self.pending.len() + 1);
+            } else if attempt == 0 {
+                // The first: room for the attempts planned, up to a few (a race of one
+                // address keeps one record, not the four a first push makes room for).
+                self.records
+                    .reserve_exact((self.pending.len() + 1).min(RECORDS_BEFORE_RESERVING));
+            }
         }
         self.records.push(AttemptRecord {
             attempt,

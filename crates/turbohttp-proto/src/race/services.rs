@@ -269,7 +269,7 @@ impl Race {
                 // The origin's addresses that no record serves: as RFC 8305 says.
                 // (The first address is already known: the gate opened on it.)
                 let kept = self.plan.accept(answered.into_iter());
-                self.admit(kind, kept, now);
+                self.admit(kind, kept.into(), now);
             } else if name == owner && no_records {
                 // Where an alias led, with no record of its own: its addresses, as a
                 // CNAME's, at the origin's port.
@@ -290,14 +290,9 @@ impl Race {
                     && kind.admits(&a.addr)
                     && !answered.iter().any(|x| x.ip() == a.addr.ip())
             };
-            let retired: Vec<usize> = self
-                .pending
-                .iter()
-                .copied()
-                .filter(|&p| unconfirmed(p))
-                .collect();
+            let retired: Vec<usize> = self.pending.iter().filter(|&p| unconfirmed(p)).collect();
             if !retired.is_empty() {
-                self.pending.retain(|p| !retired.contains(p));
+                self.pending.retain(|p| !retired.contains(&p));
                 let state = self.services.as_deref_mut().expect("checked above");
                 state.retired.extend(retired);
                 let all = &state.retired;
@@ -346,7 +341,7 @@ impl Race {
                 info.hints()
                     .any(|ip| AddressFamily::of(&SocketAddr::new(ip, 0)) == leading)
             });
-        let (now, delay) = (self.now, self.resolution_delay);
+        let (now, delay) = (self.now, self.plan.options().resolution_delay);
         let at = self.offset(now);
         let state = self.services.as_deref_mut().expect("checked above");
         if positive && state.until.is_none() {

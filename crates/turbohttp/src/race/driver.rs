@@ -4,14 +4,16 @@
 //!
 //! It is one poll function rather than a `select!` loop so that a healthy connect
 //! costs little more than a plain connect: no allocation per wake-up, the clock read
-//! once per pass over the futures and only when something finished, the timer touched
-//! only when the task is about to sleep, and no cancellation waiter without a token.
+//! once per pass over the futures and only when something finished, the timer and the
+//! cancellation waiter (none without a token) armed only when the task is about to
+//! sleep, and never before it has yielded once to the runtime: a connect that
+//! completes at once (loopback, a LAN) arms neither.
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
 use std::task::{Context, Poll};
 
-use tokio::time::{Instant, sleep_until};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::timer::Deadline;
@@ -45,15 +47,16 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
     let mut in_flight = Running::new(attempt_slot);
     // Attempts that connected at this instant, until the race picks the winner.
     let mut connected = Connected::default();
-    if cancel.is_some_and(CancellationToken::is_cancelled) {
-        race.handle_cancel(Instant::now().into_std());
-    }
     // One cancellation waiter (only with a token: without one, only dropping cancels)
     // and one timer for the whole race, re-armed only when the race's next deadline
-    // changes (precise in real time: see `timer`).
-    let mut cancelled = pin!(cancel.map(CancellationToken::cancelled));
-    let sleep = pin!(sleep_until(Instant::now()));
-    let mut timer = Deadline::new(sleep);
+    // changes (precise in real time: see `timer`). Neither is made before the race
+    // has yielded once to the runtime (see `Phase`). A token cancelled before the
+    // connect began was seen by the caller, which then sends nothing; one cancelled
+    // since is seen by the waiter, before the task first sleeps.
+    let mut cancelled = pin!(None);
+    let mut phase = Phase::Busy;
+    let sleep = pin!(None);
+    let mut timer = Deadline::new(sleep, Instant::from_std(race.started_at()));
     // The HTTPS query and the queries for other names than the host's (an HTTPS
     // record's targets), boxed, so that a race without them (most) carries one
     // pointer for them.
@@ -170,6 +173,23 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
             if progressed {
                 continue;
             }
+            if phase == Phase::Busy {
+                // Nothing more to do now: before arming anything, yield once, to be
+                // polled again right after the runtime has looked for IO. What
+                // completes at once (a loopback connect, an answer at hand) is then
+                // seen without a timer or a cancellation waiter ever being set up
+                // and taken down; the race's instants are those it had. The yield is
+                // polled once and dropped: the wake-up it deferred stands, and the
+                // connect's future carries no room for it.
+                phase = Phase::Yielded;
+                if pin!(tokio::task::yield_now()).poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+            if phase == Phase::Yielded {
+                phase = Phase::Waiting;
+                cancelled.set(cancel.map(CancellationToken::cancelled));
+            }
             if let Some(waiter) = cancelled.as_mut().as_pin_mut()
                 && waiter.poll(cx).is_ready()
             {
@@ -225,6 +245,15 @@ async fn ask_addresses<R: Resolver>(
     resolver.lookup(&name, port, kind).await
 }
 
+/// Where the driver is in its waiting: busy until the race first has nothing to do,
+/// then it yields once, then it waits (its cancellation waiter made, its timer armed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Busy,
+    Yielded,
+    Waiting,
+}
+
 /// Futures of one kind (queries, or attempts) in start order: the first in a slot
 /// pinned on the driver's stack, so that a race of one query and one attempt
 /// allocates nothing for them; any started while others run are boxed. The slot is
@@ -270,6 +299,9 @@ impl<'a, F: Future> Running<'a, F> {
         {
             self.slot.set(None);
             handle(self.slot_id, output);
+        }
+        if self.rest.is_empty() {
+            return;
         }
         self.rest
             .retain_mut(|(id, future)| match future.as_mut().poll(cx) {

@@ -217,26 +217,36 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let cancel = cancel.as_ref();
         let entered = Instant::now();
         let preferred = self.options.preferred_family();
-        let mut report = RaceReport::new(host.to_owned(), port, preferred);
+        // The report is made when the connect is over (or refused), so that a connect
+        // carries none while it runs. It shows the host as given (a name, or an IPv4
+        // literal, which parses only in its one canonical form: no formatting, no
+        // second string), an IPv6 literal in its canonical form.
+        let input = host;
+        let report = |host: Option<&Parsed<'_>>| {
+            let shown = match host {
+                Some(Parsed::Literal(literal @ Host::V6(..))) => literal.to_string(),
+                _ => input.to_owned(),
+            };
+            RaceReport::new(shown, port, preferred)
+        };
 
         // The name borrowed from the caller: the report's copy is the only one.
-        let host = match Parsed::of(host) {
+        let host = match Parsed::of(input) {
             Ok(host) => host,
-            Err(e) => return Err(ConnectError::input(e, report)),
+            Err(e) => return Err(ConnectError::input(e, report(None))),
         };
-        // A name, or an IPv4 literal (which parses only in its one canonical form),
-        // shows as given: no formatting, no second string.
-        if let Parsed::Literal(literal @ Host::V6(..)) = &host {
-            report.host = literal.to_string();
-        }
         if port == 0 {
-            return Err(ConnectError::input(InputError::PortZero, report));
+            return Err(ConnectError::input(
+                InputError::PortZero,
+                report(Some(&host)),
+            ));
         }
         if let Err(e) = self.options.validate_with_timeout(connect_timeout) {
-            return Err(ConnectError::options(e, report));
+            return Err(ConnectError::options(e, report(Some(&host))));
         }
         if cancel.is_some_and(CancellationToken::is_cancelled) {
             // Cancelled before we began: not one packet may leave.
+            let report = report(Some(&host));
             return Err(ConnectError::new(ConnectErrorKind::Cancelled, report));
         }
         // A timeout past the end of the clock is no deadline at all: cap it as tokio does.
@@ -273,6 +283,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                 match Plan::new(literal, &options, requested_family) {
                     Ok(plan) => Race::new(plan, entered.into_std(), deadline.into_std()),
                     Err(e) => {
+                        let mut report = report(Some(&host));
                         report.resolved = plan::unique(literal.iter().copied());
                         let kind = match e {
                             PlanError::NoAddresses => ConnectErrorKind::NoAddresses,
@@ -283,7 +294,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                 }
             }
         };
-        tracing::debug!(host = %report.host, port, "race starting");
+        tracing::debug!(host = input, port, "race starting");
 
         let name = match host {
             Parsed::Name(name) => name,
@@ -291,6 +302,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         };
         let (outcome, stream) =
             driver::drive(&mut race, &self.resolver, name, port, &self.dialer, cancel).await;
+        let mut report = report(Some(&host));
         report.preferred_family = race.plan().preferred();
         report.resolve_time = race.first_answer().unwrap_or_default();
         // Nothing of the requested family: say what there was instead.
@@ -300,11 +312,12 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         });
         // The plan's buffer becomes the report's list: the plan and a copy of its
         // addresses never exist at once, which lowers a large race's peak memory.
-        let (plan, attempts, dns) = race.into_plan_and_parts();
-        report.resolved = answered.unwrap_or_else(|| plan.into_addresses());
+        let (addresses, attempts, dns) = race.take_report_parts();
+        report.resolved = answered.unwrap_or(addresses);
         report.attempts = attempts;
         report.dns = dns;
-        report.elapsed = entered.elapsed();
+        // From the race's start, which is `entered`: the connect's future keeps no copy.
+        report.elapsed = Instant::from_std(race.started_at()).elapsed();
         let kind = match (outcome, stream) {
             (Outcome::Connected { attempt }, Some(stream)) => {
                 report.winner = Some(attempt);

@@ -80,11 +80,13 @@ enum Wait {
 /// One re-armable deadline in tokio's time: [`reset`](Deadline::reset) to an instant,
 /// then await [`expired`](Deadline::expired) (again and again: each reset arms it once).
 ///
-/// It borrows a pinned tokio [`Sleep`] rather than owning one so that it needs no
-/// allocation and no unsafe pin projection: the driver pins the sleep on its stack.
+/// It borrows a pinned slot for a tokio [`Sleep`] rather than owning one so that it
+/// needs no allocation and no unsafe pin projection: the driver pins the slot on its
+/// stack. The sleep is made when a wait first needs it: a race that never waits on
+/// tokio's timer makes none.
 pub(crate) struct Deadline<'a> {
     /// tokio's timer: the whole wait, or the coarse part of it.
-    sleep: Pin<&'a mut Sleep>,
+    sleep: Pin<&'a mut Option<Sleep>>,
     /// The instant waited for, while [`Deadline::wait`] is not [`Wait::Idle`].
     at: Instant,
     /// What waits for `at` now.
@@ -94,13 +96,30 @@ pub(crate) struct Deadline<'a> {
 }
 
 impl<'a> Deadline<'a> {
-    /// A deadline that waits with `sleep` (any instant: it is re-armed before use).
-    pub(crate) fn new(sleep: Pin<&'a mut Sleep>) -> Self {
+    /// A deadline that waits with a sleep it makes in `sleep` (an empty slot), armed
+    /// for nothing yet; `start` is any instant (the race's start: no clock read).
+    pub(crate) fn new(sleep: Pin<&'a mut Option<Sleep>>, start: Instant) -> Self {
         Self {
             sleep,
-            at: Instant::now(),
+            at: start,
             wait: Wait::Idle,
             precise: None,
+        }
+    }
+
+    /// tokio's timer set for `at`: the sleep re-armed, or made.
+    fn sleep_until(&mut self, at: Instant) {
+        match self.sleep.as_mut().as_pin_mut() {
+            Some(sleep) => sleep.reset(at),
+            None => self.sleep.set(Some(tokio::time::sleep_until(at))),
+        }
+    }
+
+    /// Polls tokio's timer (ready if none was set: nothing to wait for).
+    fn poll_sleep(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        match self.sleep.as_mut().as_pin_mut() {
+            Some(sleep) => sleep.poll(cx),
+            None => Poll::Ready(()),
         }
     }
 
@@ -118,10 +137,10 @@ impl<'a> Deadline<'a> {
             // real one is asked when the margin is reached); no descriptor is held
             // through the wait.
             self.precise = None;
-            self.sleep.as_mut().reset(at - COARSE_MARGIN);
+            self.sleep_until(at - COARSE_MARGIN);
             self.wait = Wait::Coarse;
         } else if !precise::AVAILABLE || !real_time() {
-            self.sleep.as_mut().reset(at);
+            self.sleep_until(at);
             self.wait = Wait::Tokio;
         } else if left.is_zero() {
             self.precise = None;
@@ -146,12 +165,12 @@ impl<'a> Deadline<'a> {
                 Wait::Idle => return Poll::Pending,
                 Wait::Due => {}
                 Wait::Tokio => {
-                    if self.sleep.as_mut().poll(cx).is_pending() {
+                    if self.poll_sleep(cx).is_pending() {
                         return Poll::Pending;
                     }
                 }
                 Wait::Coarse => {
-                    if self.sleep.as_mut().poll(cx).is_pending() {
+                    if self.poll_sleep(cx).is_pending() {
                         return Poll::Pending;
                     }
                     // Near the deadline: hand over (or, if the clock was paused since,
@@ -160,7 +179,7 @@ impl<'a> Deadline<'a> {
                         self.arm_precise();
                     } else {
                         let at = self.at;
-                        self.sleep.as_mut().reset(at);
+                        self.sleep_until(at);
                         self.wait = Wait::Tokio;
                     }
                     continue;
@@ -208,7 +227,7 @@ impl<'a> Deadline<'a> {
         tracing::debug!(%error, "precise timer unavailable, using tokio's");
         self.precise = None;
         let at = self.at;
-        self.sleep.as_mut().reset(at);
+        self.sleep_until(at);
         self.wait = Wait::Tokio;
     }
 }
@@ -444,16 +463,14 @@ mod precise {
 mod tests {
     use std::pin::pin;
 
-    use tokio::time::sleep_until;
-
     use super::*;
 
     #[tokio::test(start_paused = true)]
     async fn a_paused_clock_is_not_real_time_and_gets_tokios_timer() {
         assert!(!real_time());
         let start = Instant::now();
-        let sleep = pin!(sleep_until(start));
-        let mut deadline = Deadline::new(sleep);
+        let sleep = pin!(None);
+        let mut deadline = Deadline::new(sleep, start);
         deadline.reset(start + Duration::from_millis(3));
         // Near the deadline, but virtual: never the kernel's timer.
         assert_eq!(deadline.wait, Wait::Tokio);
@@ -466,8 +483,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn resetting_moves_the_deadline_and_the_same_instant_is_a_no_op() {
         let start = Instant::now();
-        let sleep = pin!(sleep_until(start));
-        let mut deadline = Deadline::new(sleep);
+        let sleep = pin!(None);
+        let mut deadline = Deadline::new(sleep, start);
         // Nothing armed: pending forever (auto-advance would otherwise fire it).
         let idle = tokio::time::timeout(Duration::from_secs(60), deadline.expired()).await;
         assert!(idle.is_err());
@@ -505,8 +522,8 @@ mod tests {
             return;
         }
         assert!(real_time());
-        let sleep = pin!(sleep_until(Instant::now()));
-        let mut deadline = Deadline::new(sleep);
+        let sleep = pin!(None);
+        let mut deadline = Deadline::new(sleep, Instant::now());
         deadline.reset(Instant::now() + COARSE_MARGIN / 2);
         assert_eq!(deadline.wait, Wait::Precise);
         assert!(deadline.precise.is_some());
@@ -527,8 +544,8 @@ mod tests {
     #[tokio::test]
     async fn in_real_time_it_fires_not_before_the_deadline() {
         assert!(real_time());
-        let sleep = pin!(sleep_until(Instant::now()));
-        let mut deadline = Deadline::new(sleep);
+        let sleep = pin!(None);
+        let mut deadline = Deadline::new(sleep, Instant::now());
         for wait in [Duration::from_millis(20), COARSE_MARGIN / 2] {
             let at = Instant::now() + wait;
             deadline.reset(at);

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io;
 use std::net::SocketAddr;
 
@@ -30,8 +31,8 @@ use super::{Answers, Resolver, SystemResolver};
 #[derive(Debug, Clone, Default)]
 pub struct StaticResolver<R = SystemResolver> {
     /// Lower-cased name, then port: looked up with a borrowed name, so that a
-    /// connect to a name already in lower case allocates nothing here.
-    table: HashMap<String, Vec<(u16, Vec<SocketAddr>)>>,
+    /// connect allocates nothing here.
+    table: Table,
     fallback: R,
 }
 
@@ -51,7 +52,7 @@ impl<R> StaticResolver<R> {
     /// An empty table in front of `fallback`.
     pub fn with_fallback(fallback: R) -> Self {
         Self {
-            table: HashMap::new(),
+            table: Table::default(),
             fallback,
         }
     }
@@ -71,7 +72,7 @@ impl<R> StaticResolver<R> {
     /// Adds or replaces an override in place.
     pub fn insert(&mut self, host: &str, port: u16, addrs: impl IntoIterator<Item = SocketAddr>) {
         let addrs = addrs.into_iter().collect();
-        let ports = self.table.entry(host.to_ascii_lowercase()).or_default();
+        let ports = self.table.entry(host.to_ascii_lowercase());
         match ports.iter_mut().find(|(p, _)| *p == port) {
             Some(entry) => entry.1 = addrs,
             None => ports.push((port, addrs)),
@@ -80,12 +81,7 @@ impl<R> StaticResolver<R> {
 
     /// The overridden addresses for `host:port`, if any.
     pub fn get(&self, host: &str, port: u16) -> Option<&[SocketAddr]> {
-        let name = if host.bytes().any(|b| b.is_ascii_uppercase()) {
-            Cow::Owned(host.to_ascii_lowercase())
-        } else {
-            Cow::Borrowed(host)
-        };
-        let ports = self.table.get(name.as_ref())?;
+        let ports = self.table.get(host)?;
         ports
             .iter()
             .find(|(p, _)| *p == port)
@@ -154,6 +150,96 @@ impl Resolver for NoResolver {
     }
 }
 
+/// The overrides of one name: each port's addresses.
+type Ports = Vec<(u16, Vec<SocketAddr>)>;
+
+/// Up to this many names, the table is a list: a connect compares its name with each
+/// (its length first) rather than hashing it, and a connect looks its name up twice
+/// ([`Resolver::answers`], then [`Resolver::lookup`]).
+const FEW_NAMES: usize = 8;
+
+/// The overrides by lower-cased name: a list while few, a map past [`FEW_NAMES`].
+#[derive(Debug, Clone)]
+enum Table {
+    Few(Vec<(String, Ports)>),
+    Many(HashMap<String, Ports, BuildHasherDefault<Fnv>>),
+}
+
+impl Default for Table {
+    fn default() -> Self {
+        Self::Few(Vec::new())
+    }
+}
+
+impl Table {
+    /// The ports of `name` (lower case), made empty if new.
+    fn entry(&mut self, name: String) -> &mut Ports {
+        if let Self::Few(list) = self
+            && list.len() >= FEW_NAMES
+            && !list.iter().any(|(known, _)| *known == name)
+        {
+            *self = Self::Many(std::mem::take(list).into_iter().collect());
+        }
+        match self {
+            Self::Few(list) => {
+                let pos = match list.iter().position(|(known, _)| *known == name) {
+                    Some(pos) => pos,
+                    None => {
+                        list.push((name, Vec::new()));
+                        list.len() - 1
+                    }
+                };
+                &mut list[pos].1
+            }
+            Self::Many(map) => map.entry(name).or_default(),
+        }
+    }
+
+    /// The ports of `host`, in any case.
+    fn get(&self, host: &str) -> Option<&Ports> {
+        match self {
+            Self::Few(list) => list
+                .iter()
+                // The name as stored (lower case) first: one comparison of the bytes.
+                .find(|(known, _)| *known == host || known.eq_ignore_ascii_case(host))
+                .map(|(_, ports)| ports),
+            Self::Many(map) => {
+                let name = if host.bytes().any(|b| b.is_ascii_uppercase()) {
+                    Cow::Owned(host.to_ascii_lowercase())
+                } else {
+                    Cow::Borrowed(host)
+                };
+                map.get(name.as_ref())
+            }
+        }
+    }
+}
+
+/// FNV-1a, the table's hash: its keys are the caller's own names (no one else can
+/// fill it with colliding ones, which a keyed hash guards against), and a connect
+/// looks its name up twice ([`Resolver::answers`], then [`Resolver::lookup`]), each
+/// time a few times cheaper than with SipHash.
+#[derive(Debug, Clone, Copy)]
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Self(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -178,6 +264,28 @@ mod tests {
         );
         assert_eq!(resolver.get("example.test", 8080), None);
         assert_eq!(resolver.get("other.test", 443), None);
+    }
+
+    #[test]
+    fn a_table_of_many_names_answers_as_one_of_few() {
+        let mut resolver = StaticResolver::with_fallback(NoResolver);
+        let name = |i: usize| format!("Host-{i}.test");
+        let port = |i: usize| 1000 + u16::try_from(i).expect("a small index");
+        let at = |i: usize| SocketAddr::from(([127, 0, 0, 1], port(i)));
+        for i in 0..3 * FEW_NAMES {
+            resolver.insert(&name(i), port(i), [at(i)]);
+            // An override of a name already known, in another case, replaces it.
+            resolver.insert(&name(0).to_uppercase(), port(0), [at(i)]);
+            assert_eq!(resolver.get(&name(0), port(0)), Some(&[at(i)][..]));
+            for j in 1..=i {
+                assert_eq!(
+                    resolver.get(&name(j).to_lowercase(), port(j)),
+                    Some(&[at(j)][..])
+                );
+            }
+            assert_eq!(resolver.get(&name(i + 1), port(i + 1)), None);
+        }
+        assert!(matches!(resolver.table, Table::Many(_)));
     }
 
     #[tokio::test]
