@@ -753,3 +753,14 @@ fn where_an_alias_led_its_own_addresses_are_not_endpoints_when_its_records_name_
     assert_eq!(sim.fail(5, 0), [start(1, V6A)]);
     assert_eq!(sim.race.plan().attempts().len(), 2);
 }
+
+#[test]
+fn a_requested_familys_answer_is_the_services_address() {
+    let options = HappyEyeballsOptions::default();
+    // An AAAA query still out (a caller may send one with -4): not waited for.
+    let queries = [Https, A, Aaaa];
+    let mut sim = Sim::resolving(&queries, options, Some(AddressFamily::V4), secs(10));
+    sim.events();
+    sim.services(5, HTTPS, vec![origin_h2()]);
+    assert_eq!(sim.answer(10, 1, &[V4A]), [start(0, V4A)]);
+}
