@@ -21,7 +21,8 @@
 //!   "ipv6hint" (addresses), "ech" (whether it carries an ECH configuration),
 //!   "mandatory" (key numbers), "verdict" ("used", "alias" (followed),
 //!   "mandatory_unknown", "quic_only", "no_shared_protocol", "alias_loop",
-//!   "alias_chain_too_long", "alias_to_nothing", "beside_alias", "too_many_targets"),
+//!   "alias_chain_too_long", "alias_to_nothing", "beside_alias", "too_many_targets",
+//!   "too_many_records"),
 //!   "why" (the verdict as a sentence), "rank" (its place in the order tried, or
 //!   null)}`; every query's "name" is null for the origin's, else the name asked (an
 //!   HTTPS record's target, where an alias led); empty for an IP literal;
@@ -72,6 +73,7 @@ pub fn service(r: &ServiceRecord) -> Value {
         Verdict::AliasToNothing => "alias_to_nothing",
         Verdict::BesideAlias => "beside_alias",
         Verdict::TooManyTargets => "too_many_targets",
+        Verdict::TooManyRecords => "too_many_records",
         _ => "other",
     };
     json!({

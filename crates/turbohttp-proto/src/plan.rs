@@ -305,7 +305,8 @@ impl Plan {
             return;
         }
         let spacing = self.options.attempt_spacing_delay;
-        let latest = self.attempts.iter().map(PlannedAttempt::offset).max();
+        // The latest due attempt of either family (retired hints left out): no scan.
+        let latest = self.last.iter().flatten().max().copied();
         let base = latest.map_or(at, |l| l.saturating_add(spacing).max(at));
         let preferred = self.preferred;
         let mine: Vec<SocketAddr> = kept

@@ -202,7 +202,17 @@ pub enum Verdict {
     /// Skipped: its target would be one name more than the race asks addresses for
     /// ([`MAX_TARGETS`]).
     TooManyTargets,
+    /// Skipped: past the most records a race uses ([`MAX_SERVICES`]), by priority.
+    TooManyRecords,
 }
+
+/// The most records of an answer a race uses (by priority; the rest are skipped): each
+/// turns the origin's whole answer into endpoints, so an answer of thousands of records
+/// would multiply it.
+pub const MAX_SERVICES: usize = 16;
+
+/// The most hints of one family a race takes from one record.
+pub const MAX_HINTS: usize = 16;
 
 /// The most AliasMode records a race follows, one after the other.
 pub const MAX_ALIAS_CHAIN: usize = 4;
@@ -235,6 +245,7 @@ impl fmt::Display for Verdict {
             Self::TooManyTargets => {
                 write!(f, "skipped: more than {MAX_TARGETS} target names")
             }
+            Self::TooManyRecords => write!(f, "skipped: more than {MAX_SERVICES} records"),
         }
     }
 }
@@ -367,10 +378,19 @@ impl ServiceInfo {
         }
     }
 
-    /// The hints, IPv6 first.
+    /// The hints the race uses, IPv6 first: at most [`MAX_HINTS`] of each family.
     pub fn hints(&self) -> impl Iterator<Item = IpAddr> + '_ {
-        let v6 = self.ipv6_hints.iter().map(|&ip| IpAddr::V6(ip));
-        v6.chain(self.ipv4_hints.iter().map(|&ip| IpAddr::V4(ip)))
+        let v6 = self
+            .ipv6_hints
+            .iter()
+            .take(MAX_HINTS)
+            .map(|&ip| IpAddr::V6(ip));
+        v6.chain(
+            self.ipv4_hints
+                .iter()
+                .take(MAX_HINTS)
+                .map(|&ip| IpAddr::V4(ip)),
+        )
     }
 
     /// What the race makes of this record for a caller that speaks `caller` over TCP

@@ -764,3 +764,39 @@ fn a_requested_familys_answer_is_the_services_address() {
     sim.services(5, HTTPS, vec![origin_h2()]);
     assert_eq!(sim.answer(10, 1, &[V4A]), [start(0, V4A)]);
 }
+
+// ---- bounds on what an answer can make the race do ----
+
+#[test]
+fn at_most_sixteen_records_are_used_and_sixteen_hints_of_a_family_each() {
+    let mut sim = v3_wide();
+    let many_hints = (1..=20u8).map(|i| IpAddr::from([192, 0, 2, i]));
+    let mut records = vec![origin_h2().with_port(9000).with_hints(many_hints)];
+    let second = |i| ServiceInfo::service(2, None).with_port(9000 + i);
+    records.extend((1..20u16).map(second));
+    sim.services(1, HTTPS, records);
+    sim.answer_fail(2, AAAA, NoData);
+    let services = &sim.race.queries()[HTTPS].services;
+    let skipped = services
+        .iter()
+        .filter(|r| r.verdict == Verdict::TooManyRecords)
+        .count();
+    assert_eq!(skipped, 20 - turbohttp_proto::service::MAX_SERVICES);
+    let hinted = sim
+        .race
+        .plan()
+        .addresses()
+        .filter(|a| a.port() == 9000)
+        .count();
+    assert_eq!(hinted, turbohttp_proto::service::MAX_HINTS);
+}
+
+#[test]
+fn a_failed_address_query_leaves_the_hints_of_its_family_standing() {
+    let mut sim = v3();
+    let record = origin_h2().with_hints([ip("2001:db8::a"), ip("192.0.2.9")]);
+    assert_eq!(sim.services(0, HTTPS, vec![record]), [start(0, V6A)]);
+    // SERVFAIL for A after the race started: the IPv4 hint is still dialed.
+    assert_eq!(sim.answer_fail(20, A4, ServFail), []);
+    assert_eq!(sim.run_until(300), [(250, start(1, "192.0.2.9:443"))]);
+}

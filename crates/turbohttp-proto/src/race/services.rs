@@ -14,7 +14,8 @@ use crate::dns::{LookupFailure, QueryType};
 use crate::plan::Tag;
 use crate::report::QueryOutcome;
 use crate::service::{
-    MAX_ALIAS_CHAIN, MAX_TARGETS, Protocols, ServiceInfo, ServiceRecord, Verdict, order_services,
+    MAX_ALIAS_CHAIN, MAX_SERVICES, MAX_TARGETS, Protocols, ServiceInfo, ServiceRecord, Verdict,
+    order_services,
 };
 
 /// What a race that sent an HTTPS query knows of it.
@@ -189,6 +190,10 @@ impl Race {
         let verdicts: Vec<Verdict> = records.iter().map(|r| r.verdict).collect();
         let used = |i: usize| matches!(verdicts[i], Verdict::Use(_));
         let mut order = order_services(&infos, used, seed);
+        for &skipped in order.iter().skip(MAX_SERVICES) {
+            self.queries[query].services[skipped].verdict = Verdict::TooManyRecords;
+        }
+        order.truncate(MAX_SERVICES);
         // Each other target name gets its own AAAA and A, up to the bound.
         order.retain(|&i| {
             let Some(name) = infos[i].target.clone().or_else(|| owner.clone()) else {
@@ -256,6 +261,9 @@ impl Race {
         let kind = self.queries[query].query;
         let name = self.queries[query].name.clone();
         let answered = self.answered(query);
+        // Only an answer replaces hints: a failed query (SERVFAIL, a timeout) leaves
+        // them standing, as it does before the gate opens.
+        let replaces_hints = matches!(self.queries[query].outcome, QueryOutcome::Answered { .. });
         let port = state.port;
         let owner = state.owner.clone();
         let no_records = state.order.is_empty();
@@ -285,7 +293,8 @@ impl Race {
             let attempts = self.plan.attempts();
             let unconfirmed = |p: usize| {
                 let a = &attempts[p];
-                a.tag.is_hint()
+                replaces_hints
+                    && a.tag.is_hint()
                     && a.tag.service() == Some(i)
                     && kind.admits(&a.addr)
                     && !answered.iter().any(|x| x.ip() == a.addr.ip())
