@@ -800,3 +800,15 @@ fn a_failed_address_query_leaves_the_hints_of_its_family_standing() {
     assert_eq!(sim.answer_fail(20, A4, ServFail), []);
     assert_eq!(sim.run_until(300), [(250, start(1, "192.0.2.9:443"))]);
 }
+
+#[test]
+fn names_differing_in_case_are_one_name() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("CDN.example")]);
+    assert_eq!(sim.race.query_name(3), Some("cdn.example"));
+    sim.services(2, 3, vec![ServiceInfo::alias("cdn.EXAMPLE")]);
+    assert_eq!(
+        sim.race.queries()[3].services[0].verdict,
+        Verdict::AliasLoop
+    );
+}

@@ -146,7 +146,7 @@ impl Race {
     fn read_records(&mut self, query: usize) {
         let records = &self.queries[query].services;
         if let Some(alias) = records.iter().position(|r| r.info.is_alias()) {
-            let target = records[alias].info.target.clone();
+            let target = dns_name(&records[alias].info.target);
             let state = self.services.as_deref().expect("an HTTPS query was sent");
             let verdict = match &target {
                 None => Verdict::AliasToNothing,
@@ -196,7 +196,7 @@ impl Race {
         order.truncate(MAX_SERVICES);
         // Each other target name gets its own AAAA and A, up to the bound.
         order.retain(|&i| {
-            let Some(name) = infos[i].target.clone().or_else(|| owner.clone()) else {
+            let Some(name) = dns_name(&infos[i].target).or_else(|| owner.clone()) else {
                 return true;
             };
             let asked = self.ask_addresses_of(&name);
@@ -244,7 +244,7 @@ impl Race {
     /// records these are ("."); `None` for the origin.
     fn effective_target(&self, info: &ServiceInfo) -> Option<String> {
         let owner = self.services.as_deref().and_then(|s| s.owner.clone());
-        info.target.clone().or(owner)
+        dns_name(&info.target).or(owner)
     }
 
     /// An address answer (already recorded) of a race with an HTTPS query: before
@@ -514,4 +514,10 @@ impl Race {
             _ => None,
         }
     }
+}
+
+/// A target name as the race compares and asks it: DNS names are case-insensitive, so
+/// `CDN.example` and `cdn.example` are one name (one chain hop, one target).
+fn dns_name(target: &Option<String>) -> Option<String> {
+    target.as_deref().map(str::to_ascii_lowercase)
 }
