@@ -364,17 +364,7 @@ impl DnsResolver {
         if let Some(addrs) = self.remembered(name, want_v6) {
             return Ok(addrs);
         }
-        let dns_name =
-            Name::from_utf8(name).map_err(|error| invalid_name(name, &error.to_string()))?;
-        let resolver = match &self.inner.resolver {
-            Ok(resolver) => resolver,
-            Err(error) => {
-                return Err(LookupFailure::new(
-                    LookupFailureKind::Other,
-                    format!("the DNS resolver could not be set up: {}", reason(error)),
-                ));
-            }
-        };
+        let (dns_name, resolver) = self.asking(name)?;
         let result = if want_v6 {
             resolver.ipv6_lookup(dns_name.clone()).await
         } else {
@@ -413,17 +403,7 @@ impl DnsResolver {
         if name.is_empty() {
             return Err(invalid_name(name, "it is empty"));
         }
-        let dns_name =
-            Name::from_utf8(name).map_err(|error| invalid_name(name, &error.to_string()))?;
-        let resolver = match &self.inner.resolver {
-            Ok(resolver) => resolver,
-            Err(error) => {
-                return Err(LookupFailure::new(
-                    LookupFailureKind::Other,
-                    format!("the DNS resolver could not be set up: {}", reason(error)),
-                ));
-            }
-        };
+        let (dns_name, resolver) = self.asking(name)?;
         match resolver.lookup(dns_name.clone(), RecordType::HTTPS).await {
             Ok(lookup) => {
                 let owners = owners(&lookup, &dns_name);
@@ -438,6 +418,20 @@ impl DnsResolver {
                     .collect())
             }
             Err(error) => Err(self.failure(&error, name, QueryType::Https)),
+        }
+    }
+
+    /// `name` as a DNS name, and the client to ask it with: what both lookups need
+    /// before sending, each failure a [`LookupFailure`].
+    fn asking(&self, name: &str) -> Result<(Name, &TokioResolver), LookupFailure> {
+        let dns_name =
+            Name::from_utf8(name).map_err(|error| invalid_name(name, &error.to_string()))?;
+        match &self.inner.resolver {
+            Ok(resolver) => Ok((dns_name, resolver)),
+            Err(error) => Err(LookupFailure::new(
+                LookupFailureKind::Other,
+                format!("the DNS resolver could not be set up: {}", reason(error)),
+            )),
         }
     }
 
