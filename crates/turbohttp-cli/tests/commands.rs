@@ -117,7 +117,7 @@ fn tls_server(body: &'static str) -> (u16, PathBuf) {
     std::fs::write(&pem, certified.cert.pem()).expect("write the PEM");
     let key = rustls::pki_types::PrivateKeyDer::Pkcs8(certified.signing_key.serialize_der().into());
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
+        rustls::crypto::aws_lc_rs::default_provider(),
     ))
     .with_safe_default_protocol_versions()
     .expect("TLS versions")

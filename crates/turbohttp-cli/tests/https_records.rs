@@ -88,7 +88,7 @@ impl Server {
             SERVERS.fetch_add(1, Ordering::Relaxed)
         ));
         std::fs::write(&ca_file, ca.pem()).expect("write the CA");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .expect("versions")

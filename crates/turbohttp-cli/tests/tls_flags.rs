@@ -91,7 +91,7 @@ impl Lab {
         mpsc::Receiver<Result<Vec<CertificateDer<'static>>, String>>,
     ) {
         let (cert, key) = self.certificate(NAME, ExtendedKeyUsagePurpose::ServerAuth);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots.add(self.ca.der().clone()).expect("root");
         let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(

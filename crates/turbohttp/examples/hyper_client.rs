@@ -67,7 +67,7 @@ async fn local_server()
     let key = KeyPair::generate()?;
     let cert = CertificateParams::new(vec!["localhost".to_owned()])?.signed_by(&key, &ca)?;
 
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut server = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()?
         .with_no_client_auth()

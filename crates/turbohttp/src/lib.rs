@@ -68,7 +68,7 @@ pub use turbohttp_proto::service::{Protocols, ServiceInfo, ServiceRecord, Verdic
 // Dialers: how one address becomes a connection.
 pub use dial::{
     Dialer, RawSocketDialer, SocketUnavailable, TcpDialer, TlsHandshake, TransportStream,
-    connect_socket, server_name_of,
+    connect_socket, crypto_provider, server_name_of,
 };
 
 // The report: every query and attempt of a race, with its times and outcome.

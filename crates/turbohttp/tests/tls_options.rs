@@ -221,7 +221,7 @@ impl ServerCertVerifier for Pinned {
 }
 
 fn provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A caller's config trusting `roots`, with `alpn`.

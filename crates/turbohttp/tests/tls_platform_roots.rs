@@ -121,7 +121,7 @@ fn child() {
             let cert = std::env::var(SERVER_CERT).unwrap();
             let key = std::env::var(SERVER_KEY).unwrap();
             let server = rustls::ServerConfig::builder_with_provider(Arc::new(
-                rustls::crypto::ring::default_provider(),
+                rustls::crypto::aws_lc_rs::default_provider(),
             ))
             .with_safe_default_protocol_versions()
             .unwrap()

@@ -20,7 +20,8 @@ pub use tcp::TcpDialer;
 pub(crate) use tls::classify_handshake_error;
 pub use tls::{
     ALPN_H2, ALPN_HTTP_1_1, CertificateRejected, ClientCertificate, HandshakeRefused, PemError,
-    TlsConfigError, TlsFailurePolicy, TlsHandshake, TlsOptions, TlsVersion, server_name_of,
+    TlsConfigError, TlsFailurePolicy, TlsHandshake, TlsOptions, TlsVersion, crypto_provider,
+    server_name_of,
 };
 
 use std::future::Future;

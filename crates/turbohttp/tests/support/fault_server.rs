@@ -94,7 +94,7 @@ impl Pki {
                 .expect("params")
                 .signed_by(&key, &issuer)
                 .expect("certificate");
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
             Arc::new(
                 ServerConfig::builder_with_provider(provider)
                     .with_safe_default_protocol_versions()

@@ -120,7 +120,7 @@ impl Pki {
         client_ca: Option<&Pki>,
     ) -> Arc<ServerConfig> {
         let (chain, key) = self.certificate(name, ExtendedKeyUsagePurpose::ServerAuth);
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let builder = ServerConfig::builder_with_provider(Arc::clone(&provider))
             .with_protocol_versions(versions)
             .expect("versions");

@@ -18,7 +18,7 @@ impl TlsOptions {
 
     /// The rustls client configuration these options describe: the caller's
     /// [`rustls_config`](Self::rustls_config) with ALPN merged in, or one built on the
-    /// ring provider (never a process-wide default provider).
+    /// crate's [`crypto_provider`] (never a process-wide default provider).
     pub fn client_config(&self) -> Result<Arc<ClientConfig>, TlsConfigError> {
         if let Some(p) = self
             .alpn_protocols
@@ -34,7 +34,7 @@ impl TlsOptions {
             return self.merged(given);
         }
         let roots = self.root_store()?;
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(crypto_provider());
         let versions: &[&SupportedProtocolVersion] = match self.min_version {
             None | Some(TlsVersion::Tls12) => rustls::DEFAULT_VERSIONS,
             Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
@@ -122,6 +122,24 @@ impl TlsOptions {
         server_name_of(&host).map(Some).ok_or_else(invalid)
     }
 }
+
+/// The crypto provider the TLS configurations this crate builds use: aws-lc-rs' (with
+/// the `aws-lc-rs` feature, the default: post-quantum hybrid key exchange first, and
+/// the HPKE suites Encrypted Client Hello needs), else ring's (the `ring` feature).
+pub fn crypto_provider() -> rustls::crypto::CryptoProvider {
+    #[cfg(feature = "aws-lc-rs")]
+    return rustls::crypto::aws_lc_rs::default_provider();
+    // rustls 0.23.48 deprecates ring's provider for its lack of post-quantum key
+    // exchange; it stays an option for builds that cannot take aws-lc.
+    #[cfg(all(feature = "ring", not(feature = "aws-lc-rs")))]
+    #[allow(deprecated)]
+    return rustls::crypto::ring::default_provider();
+}
+
+#[cfg(not(any(feature = "aws-lc-rs", feature = "ring")))]
+compile_error!(
+    "turbohttp needs a crypto provider: enable its `aws-lc-rs` (default) or `ring` feature"
+);
 
 /// Adds the platform's roots. rustls-native-certs returns what it could load and the
 /// errors it met: none usable is an error (the option would trust nothing from the

@@ -1,4 +1,4 @@
-//! TLS with rustls (ring provider): [`TlsOptions`] (roots: webpki, the platform's,
+//! TLS with rustls (aws-lc-rs or ring, [`crypto_provider`]): [`TlsOptions`] (roots: webpki, the platform's,
 //! extra; client certificates; minimum version; or a caller's whole `ClientConfig`,
 //! as hyper-rustls takes one), the client configuration made from them, and
 //! [`TlsHandshake`], the per-attempt setup step of the race.
@@ -21,7 +21,7 @@ mod handshake;
 mod options;
 mod refusal;
 
-pub use config::{TlsConfigError, server_name_of};
+pub use config::{TlsConfigError, crypto_provider, server_name_of};
 pub use handshake::TlsHandshake;
 pub(crate) use handshake::classify_handshake_error;
 pub use options::{
