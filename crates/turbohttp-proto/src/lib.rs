@@ -104,6 +104,10 @@
 //!   next record's. A failure still pulls the next attempt forward (decision 3).
 //! * **A late HTTPS answer** (after the gate) adds its endpoints after what is
 //!   planned; attempts already started go on.
+//! * **ECH** ([`race::Race::with_ech`], for a caller that can offer it): records with
+//!   an `ech` configuration are tried first, and their attempts offer it; when every
+//!   used record has one, the origin's own addresses are never dialed (RFC 9848
+//!   §4.1), and those planned before the records came are dropped.
 //!
 //! ```text
 //! HTTPS last:   t=10 AAAA, t=12 A -> wait; t=30 HTTPS port=8443 -> [v6]:8443 starts;
@@ -113,6 +117,7 @@
 //! replaced:     t=0 hints ::a ::b -> ::a starts; t=20 AAAA ::a ::c -> ::b dropped,
 //!               ::c due at 125 (where ::b was)
 //! priorities:   p1 [v6]:8001 at 10, v4:8001 at 260; p2 [v6]:8002 at 385, v4:8002 at 635
+//! ECH only:     t=2 A v4 -> wait; t=5 HTTPS cdn ech ipv4hint=h -> h starts [ECH]; v4 never
 //! ```
 //!
 //! `first_address_family_count` (RFC 8305 §4, default 1) is how many of the preferred

@@ -264,6 +264,11 @@ pub struct AttemptRecord {
     /// The protocols the attempt offers (its TLS ALPN list) when an HTTPS record
     /// narrowed them; `None`: the caller's own list.
     pub alpn: Option<Protocols>,
+    /// Whether the attempt offers Encrypted Client Hello: its record carries an
+    /// `ech` configuration and the caller can use it ([`Race::with_ech`]).
+    ///
+    /// [`Race::with_ech`]: crate::race::Race::with_ech
+    pub ech: bool,
 }
 
 impl fmt::Display for AttemptRecord {
@@ -283,6 +288,9 @@ impl fmt::Display for AttemptRecord {
         }
         if let Some(alpn) = self.alpn {
             write!(f, " [{alpn}]")?;
+        }
+        if self.ech {
+            f.write_str(" [ECH]")?;
         }
         write!(f, " {}", self.outcome)?;
         if let Some(failure) = &self.failure {

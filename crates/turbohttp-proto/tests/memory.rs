@@ -40,7 +40,8 @@ fn a_record_is_small() {
     let record = size_of::<AttemptRecord>();
     let failure = size_of::<AttemptFailure>();
     println!("size_of AttemptRecord = {record} B, AttemptFailure = {failure} B");
-    assert!(record <= 112, "AttemptRecord is {record} B");
+    // 120: the ECH flag (one byte) took the record past 112, an 8-byte step.
+    assert!(record <= 120, "AttemptRecord is {record} B");
     assert!(failure <= 32, "AttemptFailure is {failure} B");
     // No room taken by the option around a failure.
     assert_eq!(size_of::<Option<AttemptFailure>>(), failure);

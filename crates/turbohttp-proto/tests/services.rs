@@ -812,3 +812,132 @@ fn names_differing_in_case_are_one_name() {
         Verdict::AliasLoop
     );
 }
+
+// ---- ECH (RFC 9848, RFC 9849) ----
+
+/// An ECHConfigList as a record carries it (the race only passes it on).
+const ECH: &[u8] = &[0, 4, 0xfe, 0x0d, 0, 0];
+
+/// As [`v3_wide`], for a caller that can (`ech`) or cannot use ECH.
+fn v3_ech(ech: bool) -> Sim {
+    let options = HappyEyeballsOptions::default().with_max_concurrent_attempts(4);
+    let mut sim = v3_with(options, Protocols::TCP, 0);
+    sim.race = sim.race.with_ech(ech);
+    sim
+}
+
+fn echs(sim: &Sim) -> Vec<bool> {
+    sim.race.records().iter().map(|r| r.ech).collect()
+}
+
+#[test]
+fn records_with_ech_are_tried_first_and_their_attempts_offer_it() {
+    // Priority 1 without ECH at port 1001, priority 2 with it at port 1002.
+    let records = || {
+        vec![
+            origin_h2().with_port(1001),
+            ServiceInfo::service(2, None)
+                .with_alpn(["h2"])
+                .with_port(1002)
+                .with_ech(ECH.to_vec()),
+        ]
+    };
+    let mut sim = v3_ech(true);
+    sim.services(5, HTTPS, records());
+    sim.answer_fail(6, AAAA, NoData);
+    // One family: one attempt at a time, the next when the first fails.
+    assert_eq!(sim.answer(7, A4, &[V4A]), [start(0, "192.0.2.1:1002")]);
+    assert_eq!(sim.fail(20, 0), [start(1, "192.0.2.1:1001")]);
+    assert_eq!(echs(&sim), [true, false]);
+    assert_eq!(sim.race.ech_config(0), Some(ECH));
+    assert_eq!(sim.race.ech_config(1), None);
+    let https = &sim.race.queries()[HTTPS].services;
+    assert_eq!((https[0].rank, https[1].rank), (Some(1), Some(0)));
+
+    // A caller without ECH keeps the records' priorities and offers none.
+    let mut sim = v3_ech(false);
+    sim.services(5, HTTPS, records());
+    sim.answer_fail(6, AAAA, NoData);
+    assert_eq!(sim.answer(7, A4, &[V4A]), [start(0, "192.0.2.1:1001")]);
+    assert_eq!(sim.fail(20, 0), [start(1, "192.0.2.1:1002")]);
+    assert_eq!(echs(&sim), [false, false]);
+    assert_eq!(sim.race.ech_config(1), None);
+}
+
+/// A record of `cdn.example` (queries 3 and 4 ask its AAAA and A) with an IPv4 hint,
+/// and ECH if `ech`.
+fn cdn(ech: bool) -> ServiceInfo {
+    let info = ServiceInfo::service(1, Some("cdn.example"))
+        .with_alpn(["h2"])
+        .with_hints([ip("192.0.2.9")]);
+    if ech {
+        info.with_ech(ECH.to_vec())
+    } else {
+        info
+    }
+}
+
+#[test]
+fn when_every_record_has_ech_the_origins_own_addresses_are_never_dialed() {
+    let mut sim = v3_ech(true);
+    assert_eq!(sim.answer(2, A4, &[V4A]), []);
+    sim.answer_fail(3, AAAA, NoData);
+    assert_eq!(
+        sim.services(5, HTTPS, vec![cdn(true)]),
+        [resolve(3, Aaaa), resolve(4, A), start(0, "192.0.2.9:443")]
+    );
+    sim.answer_fail(6, 3, NoData);
+    assert_eq!(sim.fail(20, 0), []);
+    // Nothing else is dialed: the race ends with cdn.example's last answer.
+    assert_eq!(
+        sim.answer_fail(30, 4, NoData),
+        [finished(Outcome::AllAttemptsFailed)]
+    );
+    assert_eq!(echs(&sim), [true]);
+
+    // Without ECH, or with one record without it, the origin's address is the
+    // fallback, last.
+    for (ech, records) in [
+        (false, vec![cdn(true)]),
+        (true, vec![cdn(true), cdn(false).with_port(8443)]),
+    ] {
+        let mut sim = v3_ech(ech);
+        sim.answer(2, A4, &[V4A]);
+        sim.answer_fail(3, AAAA, NoData);
+        assert_eq!(
+            sim.services(5, HTTPS, records).last(),
+            Some(&start(0, "192.0.2.9:443"))
+        );
+        sim.answer_fail(6, 3, NoData);
+        sim.answer_fail(7, 4, NoData);
+        // One family: one at a time; each fails and the next starts, V4A last.
+        let mut dialed = vec![];
+        let mut last = 0;
+        loop {
+            let events = sim.fail(10 + last as u64, last);
+            if events == [finished(Outcome::AllAttemptsFailed)] || last == 9 {
+                break;
+            }
+            dialed.extend(events);
+            last += 1;
+        }
+        assert_eq!(dialed.last(), Some(&start(last, V4A)), "{ech}");
+    }
+}
+
+#[test]
+fn an_ech_answer_after_the_delay_drops_the_origins_planned_endpoints() {
+    let mut sim = v3_ech(true);
+    sim.answer(10, AAAA, &[V6A]);
+    sim.answer(12, A4, &[V4A]);
+    assert_eq!(sim.tick(60), [start(0, V6A)]);
+    // The records say ECH everywhere: V4A, due at 310, never starts; the running
+    // V6A attempt goes on.
+    assert_eq!(
+        sim.services(100, HTTPS, vec![cdn(true)]),
+        [resolve(3, Aaaa), resolve(4, A)]
+    );
+    // The hint waits the head start IPv6's attempt at 60 began, as V4A would have.
+    assert_eq!(sim.run_until(1000), [(310, start(1, "192.0.2.9:443"))]);
+    assert_eq!(echs(&sim), [false, true]);
+}

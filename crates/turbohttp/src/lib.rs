@@ -67,8 +67,8 @@ pub use turbohttp_proto::service::{Protocols, ServiceInfo, ServiceRecord, Verdic
 
 // Dialers: how one address becomes a connection.
 pub use dial::{
-    Dialer, RawSocketDialer, SocketUnavailable, TcpDialer, TlsHandshake, TransportStream,
-    connect_socket, crypto_provider, server_name_of,
+    Dialer, EchStatus, Offer, RawSocketDialer, SocketUnavailable, TcpDialer, TlsHandshake,
+    TransportStream, connect_socket, crypto_provider, server_name_of,
 };
 
 // The report: every query and attempt of a race, with its times and outcome.

@@ -10,7 +10,7 @@ use std::mem::size_of_val;
 
 use turbohttp::{
     ConnectParams, DefaultResolver, Dialer, DnsResolver, HappyEyeballs, HappyEyeballsOptions,
-    NoResolver, QueryType, RawSocketTransport, Resolver, Scheme, StaticResolver, TcpDialer,
+    NoResolver, Offer, QueryType, RawSocketTransport, Resolver, Scheme, StaticResolver, TcpDialer,
     TransportOptions,
 };
 
@@ -78,7 +78,7 @@ fn query_and_attempt_futures_stay_small() {
     // What the race runs: the attempt offering an HTTPS record's protocols.
     within(
         "RawSocketDialer::dial_offering",
-        size_of_val(&dialer.dial_offering("127.0.0.1:1".parse().unwrap(), None)),
+        size_of_val(&dialer.dial_offering("127.0.0.1:1".parse().unwrap(), Offer::default())),
         240,
     );
 }

@@ -945,6 +945,7 @@ impl Race {
             failure: None,
             service: planned.tag.service().and_then(|i| u16::try_from(i).ok()),
             alpn: self.alpn_of(planned.tag),
+            ech: self.ech_of(planned.tag).is_some(),
         });
         self.in_flight.push(InFlight {
             attempt,

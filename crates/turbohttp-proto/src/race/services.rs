@@ -36,6 +36,8 @@ pub(super) struct ServiceState {
     caller: Protocols,
     /// Shuffles records of equal priority.
     seed: u64,
+    /// Whether the caller can offer Encrypted Client Hello.
+    ech: bool,
     /// Whether attempts may start.
     open: bool,
     /// When the resolution delay that began with the first positive answer ends.
@@ -56,6 +58,7 @@ impl ServiceState {
             port: 443,
             caller: Protocols::TCP,
             seed: 0,
+            ech: false,
             open: false,
             until: None,
             order: Vec::new(),
@@ -81,6 +84,40 @@ impl Race {
             state.seed = seed;
         }
         self
+    }
+
+    /// Whether the caller can offer Encrypted Client Hello (RFC 9849) with a record's
+    /// `ech` configuration; default no, and then `ech` keys are ignored. With it:
+    ///
+    /// * the records that carry one are tried first, by priority among themselves,
+    ///   then the others (the draft's §4.3 lets a client that uses ECH group them
+    ///   ahead), and each of their attempts offers it ([`AttemptRecord::ech`]);
+    /// * when every used record carries one, the race is SVCB-reliant (RFC 9848
+    ///   §4.1): the origin's own addresses, which no record serves, are never
+    ///   dialed, since a connection without ECH would undo what ECH hides. Those
+    ///   planned before the records came (after the resolution delay) and not
+    ///   started yet are dropped; one already running goes on.
+    ///
+    /// ```text
+    /// t=0  HTTPS, AAAA, A sent
+    /// t=2  A: 192.0.2.1 (the origin)          waits for the HTTPS answer (§4.2)
+    /// t=5  HTTPS: 1 . ech=… ipv4hint=192.0.2.9
+    ///      t=5 attempt 192.0.2.9 [ECH]; 192.0.2.1 is never dialed
+    /// ```
+    ///
+    /// [`AttemptRecord::ech`]: crate::AttemptRecord::ech
+    pub fn with_ech(mut self, usable: bool) -> Self {
+        if let Some(state) = self.services.as_deref_mut() {
+            state.ech = usable;
+        }
+        self
+    }
+
+    /// The ECH configuration list an attempt offers (its record's `ech`, when the
+    /// caller can use it: [`with_ech`](Self::with_ech)); `None` for a plain one.
+    pub fn ech_config(&self, attempt: usize) -> Option<&[u8]> {
+        let service = self.records.get(attempt)?.service?;
+        self.ech_of(Tag::of_service(usize::from(service), false))
     }
 
     /// The HTTPS query `query` ended: its records, or why it gave none. A record is
@@ -131,6 +168,14 @@ impl Race {
             return;
         };
         if state.open {
+            if self.ech_reliant() {
+                // The origin's own endpoints, planned before the records came, must
+                // not start now that every record says ECH.
+                let attempts = self.plan.attempts();
+                let plain = |p: usize| attempts[p].tag.service().is_none();
+                let retired: Vec<usize> = self.pending.iter().filter(|&p| plain(p)).collect();
+                self.retire_pending(retired);
+            }
             // Late: the records' endpoints join the race, after what is planned.
             let at = self.offset(now);
             for (tags, addrs) in self.endpoint_groups(false) {
@@ -185,7 +230,7 @@ impl Race {
             return;
         }
         let state = self.services.as_deref().expect("an HTTPS query was sent");
-        let (seed, owner) = (state.seed, state.owner.clone());
+        let (seed, owner, ech) = (state.seed, state.owner.clone(), state.ech);
         let infos: Vec<ServiceInfo> = records.iter().map(|r| r.info.clone()).collect();
         let verdicts: Vec<Verdict> = records.iter().map(|r| r.verdict).collect();
         let used = |i: usize| matches!(verdicts[i], Verdict::Use(_));
@@ -205,6 +250,11 @@ impl Race {
             }
             asked
         });
+        if ech {
+            // Records with an ECH configuration first (a stable sort: by priority
+            // among themselves).
+            order.sort_by_key(|&i| infos[i].ech.is_none());
+        }
         for (rank, &i) in order.iter().enumerate() {
             self.queries[query].services[i].rank = Some(rank);
         }
@@ -273,7 +323,9 @@ impl Race {
             .map(|(i, info)| (i, info.port.unwrap_or(port)))
             .collect();
         if origin_records.is_empty() {
-            if name.is_none() {
+            if name.is_none() && self.ech_reliant() {
+                // Every record says ECH: the origin's own addresses are not dialed.
+            } else if name.is_none() {
                 // The origin's addresses that no record serves: as RFC 8305 says.
                 // (The first address is already known: the gate opened on it.)
                 let kept = self.plan.accept(answered.into_iter());
@@ -300,17 +352,38 @@ impl Race {
                     && !answered.iter().any(|x| x.ip() == a.addr.ip())
             };
             let retired: Vec<usize> = self.pending.iter().filter(|&p| unconfirmed(p)).collect();
-            if !retired.is_empty() {
-                self.pending.retain(|p| !retired.contains(&p));
-                let state = self.services.as_deref_mut().expect("checked above");
-                state.retired.extend(retired);
-                let all = &state.retired;
-                self.plan.retire(|p| all.contains(&p));
-            }
+            self.retire_pending(retired);
             let endpoints = answered.iter().map(|a| SocketAddr::new(a.ip(), port));
             let kept = self.plan.accept(endpoints);
             self.plan_tagged(&kept, at, [Tag::of_service(i, false); 2]);
         }
+    }
+
+    /// Drops planned attempts that have not started (`retired`: plan indices among
+    /// the pending ones): they never start, and the plan's spacing forgets them.
+    fn retire_pending(&mut self, retired: Vec<usize>) {
+        if retired.is_empty() {
+            return;
+        }
+        self.pending.retain(|p| !retired.contains(&p));
+        let state = self
+            .services
+            .as_deref_mut()
+            .expect("an HTTPS query was sent");
+        state.retired.extend(retired);
+        let all = &state.retired;
+        self.plan.retire(|p| all.contains(&p));
+    }
+
+    /// Whether the race is SVCB-reliant for ECH (RFC 9848 §4.1): the caller can use
+    /// ECH and every used record carries a configuration.
+    fn ech_reliant(&self) -> bool {
+        let Some(state) = self.services.as_deref() else {
+            return false;
+        };
+        state.ech
+            && !state.order.is_empty()
+            && self.used_records().all(|(_, info)| info.ech.is_some())
     }
 
     /// When the gate opens at the latest, while it is closed (with racing disabled
@@ -496,12 +569,23 @@ impl Race {
             let addrs = answers.into_iter().rev().flatten().flatten().collect();
             groups.push(([Tag::NONE; 2], addrs));
         }
-        if unassociated && !origin_served {
+        if unassociated && !origin_served && !self.ech_reliant() {
             let answers = self.answers_of(None);
             let addrs = answers.into_iter().rev().flatten().flatten().collect();
             groups.push(([Tag::NONE; 2], addrs));
         }
         groups
+    }
+
+    /// The ECH configuration an endpoint of `tag` offers: its record's, when the
+    /// caller can use ECH.
+    pub(super) fn ech_of(&self, tag: Tag) -> Option<&[u8]> {
+        let state = self.services.as_deref().filter(|s| s.ech)?;
+        let record = self.queries[state.query].services.get(tag.service()?)?;
+        match record.verdict {
+            Verdict::Use(_) => record.info.ech.as_deref(),
+            _ => None,
+        }
     }
 
     /// The protocols an endpoint of `tag` offers: its record's, shared with the

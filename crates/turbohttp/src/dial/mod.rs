@@ -11,6 +11,8 @@ mod tcp;
 mod tls;
 
 pub use raw_socket::RawSocketDialer;
+/// Whether and how a TLS connection used Encrypted Client Hello.
+pub use rustls::client::EchStatus;
 pub use socket::{
     DEFAULT_KEEPALIVE, MAX_INTERFACE_NAME_LEN, SocketOptions, SocketOptionsError,
     SocketUnavailable, connect_socket,
@@ -46,16 +48,51 @@ pub trait Dialer: Send + Sync {
         addr: SocketAddr,
     ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send;
 
-    /// Dials `addr` for an endpoint of an HTTPS record, offering only `alpn` of the
-    /// protocols it would offer (`None`: what it offers anyway). The race calls this
-    /// for every attempt. The default ignores `alpn` and dials.
+    /// Dials `addr` for an endpoint of an HTTPS record, offering what `offer` says
+    /// (of the protocols it would offer, only `offer.alpn`; ECH with `offer.ech`).
+    /// The race calls this for every attempt. The default ignores `offer` and dials.
     fn dial_offering(
         &self,
         addr: SocketAddr,
-        alpn: Option<Protocols>,
+        offer: Offer,
     ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
-        let _ = alpn;
+        let _ = offer;
         self.dial(addr)
+    }
+
+    /// Whether it can offer Encrypted Client Hello ([`Offer::ech`]): the race then
+    /// reads HTTPS records' `ech` keys (records with one first; none but them when
+    /// every record has one). Default false: they are ignored.
+    fn offers_ech(&self) -> bool {
+        false
+    }
+}
+
+/// What one attempt offers the server, as the race read it from the endpoint's
+/// HTTPS record; the default offers what the dialer offers anyway.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Offer {
+    /// The protocols to offer in ALPN, of those the dialer would; `None`: all of them.
+    pub alpn: Option<Protocols>,
+    /// An ECHConfigList (the record's `ech`) to offer Encrypted Client Hello with;
+    /// `None`: a plain ClientHello.
+    pub ech: Option<Arc<[u8]>>,
+}
+
+impl Offer {
+    /// Sets [`alpn`](Self::alpn).
+    #[must_use]
+    pub fn with_alpn(mut self, alpn: impl Into<Option<Protocols>>) -> Self {
+        self.alpn = alpn.into();
+        self
+    }
+
+    /// Sets [`ech`](Self::ech).
+    #[must_use]
+    pub fn with_ech(mut self, config_list: impl Into<Option<Arc<[u8]>>>) -> Self {
+        self.ech = config_list.into();
+        self
     }
 }
 
@@ -70,9 +107,12 @@ impl<D: Dialer + ?Sized> Dialer for &D {
     fn dial_offering(
         &self,
         addr: SocketAddr,
-        alpn: Option<Protocols>,
+        offer: Offer,
     ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
-        (**self).dial_offering(addr, alpn)
+        (**self).dial_offering(addr, offer)
+    }
+    fn offers_ech(&self) -> bool {
+        (**self).offers_ech()
     }
 }
 
@@ -87,8 +127,11 @@ impl<D: Dialer + ?Sized> Dialer for Arc<D> {
     fn dial_offering(
         &self,
         addr: SocketAddr,
-        alpn: Option<Protocols>,
+        offer: Offer,
     ) -> impl Future<Output = Result<Self::Stream, AttemptError>> + Send {
-        (**self).dial_offering(addr, alpn)
+        (**self).dial_offering(addr, offer)
+    }
+    fn offers_ech(&self) -> bool {
+        (**self).offers_ech()
     }
 }

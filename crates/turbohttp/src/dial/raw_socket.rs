@@ -7,13 +7,16 @@
 use std::future::Future;
 use std::net::SocketAddr;
 
+use tokio::net::TcpStream;
+use tokio_rustls::client::TlsStream;
+use tokio_util::either::Either;
 use turbohttp_proto::AttemptError;
-use turbohttp_proto::service::Protocols;
 
-use super::Dialer;
 use super::socket::{SocketOptions, connect_socket};
 use super::stream::TransportStream;
+use super::tls::Handshake;
 use super::tls::TlsHandshake;
+use super::{Dialer, Offer};
 
 /// Dials one address for a [`RawSocketTransport`](crate::RawSocketTransport): [`connect_socket`] (socket options,
 /// local bind, TCP connect), then the TLS handshake if there is one. An attempt is won
@@ -50,24 +53,56 @@ impl Dialer for RawSocketDialer {
         addr: SocketAddr,
     ) -> impl Future<Output = Result<TransportStream, AttemptError>> + Send {
         // The same future, not one awaiting it: no second layer of state.
-        self.dial_offering(addr, None)
+        self.dial_offering(addr, Offer::default())
     }
 
-    /// Offers in TLS only the ALPN ids of its list that `alpn` (an HTTPS record's
-    /// protocols) holds.
-    async fn dial_offering(
+    /// Offers in TLS only the ALPN ids of its list that `offer.alpn` (an HTTPS
+    /// record's protocols) holds, and ECH with `offer.ech`.
+    fn dial_offering(
         &self,
         addr: SocketAddr,
-        alpn: Option<Protocols>,
-    ) -> Result<TransportStream, AttemptError> {
-        let tcp = connect_socket(addr, &self.socket).await?;
+        offer: Offer,
+    ) -> impl Future<Output = Result<TransportStream, AttemptError>> + Send {
         match &self.tls {
-            None => Ok(TransportStream::Plain(tcp)),
-            // Boxed: a handshake's state is large, and a plain-TCP attempt should not
-            // carry room for it.
-            Some(tls) => Ok(TransportStream::Tls(Box::new(
-                Box::pin(tls.run_offering(tcp, alpn)).await?,
-            ))),
+            None => Either::Left(async move {
+                connect_socket(addr, &self.socket)
+                    .await
+                    .map(TransportStream::Plain)
+            }),
+            // Boxed whole: a handshake's state (and the offer it needs) is large, and
+            // a plain-TCP attempt should not carry room for it.
+            Some(tls) => Either::Right(Box::pin(async move {
+                let tcp = connect_socket(addr, &self.socket).await?;
+                let stream = self.handshake(tls, addr, tcp, offer).await?;
+                Ok(TransportStream::Tls(Box::new(stream)))
+            })),
+        }
+    }
+
+    fn offers_ech(&self) -> bool {
+        self.tls.as_ref().is_some_and(TlsHandshake::offers_ech)
+    }
+}
+
+impl RawSocketDialer {
+    /// The TLS handshake on `tcp`; when the server did not accept ECH and sent other
+    /// configurations, once more with them on a new connection (RFC 9849 §6.1.6:
+    /// a client retries once, and the server's public name was verified first).
+    async fn handshake(
+        &self,
+        tls: &TlsHandshake,
+        addr: SocketAddr,
+        tcp: TcpStream,
+        offer: Offer,
+    ) -> Result<TlsStream<TcpStream>, AttemptError> {
+        match tls.handshake(tcp, &offer).await {
+            Ok(stream) => Ok(stream),
+            Err(Handshake::Failed(error)) => Err(error),
+            Err(Handshake::EchRetry(list)) => {
+                tracing::debug!(%addr, "ECH not accepted; retrying once with the server's configurations");
+                let tcp = connect_socket(addr, &self.socket).await?;
+                tls.run_offering(tcp, &offer.with_ech(list)).await
+            }
         }
     }
 }

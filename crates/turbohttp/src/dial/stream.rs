@@ -8,6 +8,7 @@ use std::task::{Context, Poll};
 
 use hyper_util::client::legacy::connect::{Connected, Connection};
 use rustls::ClientConnection;
+use rustls::client::EchStatus;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
@@ -53,6 +54,13 @@ impl TransportStream {
     /// The ALPN protocol the server chose (`b"h2"`, `b"http/1.1"`), if any.
     pub fn alpn_protocol(&self) -> Option<&[u8]> {
         self.tls().and_then(|tls| tls.alpn_protocol())
+    }
+
+    /// Whether Encrypted Client Hello was offered and whether the server accepted it
+    /// (`Accepted`: the real server name never crossed the network in the clear);
+    /// `None` for plain TCP.
+    pub fn ech_status(&self) -> Option<EchStatus> {
+        self.tls().map(ClientConnection::ech_status)
     }
 
     /// Whether the server chose HTTP/2 by ALPN.

@@ -11,13 +11,14 @@
 
 use std::future::{Future, poll_fn};
 use std::pin::{Pin, pin};
+use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::timer::Deadline;
-use crate::dial::Dialer;
+use crate::dial::{Dialer, Offer};
 use crate::resolve::Resolver;
 use turbohttp_proto::dns::{LookupFailure, QueryType, https_query_name};
 use turbohttp_proto::race::{Event, Outcome, Race};
@@ -94,8 +95,10 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                     },
                     Event::Start { attempt, addr } => {
                         let alpn = race.records().get(attempt).and_then(|r| r.alpn);
-                        tracing::debug!(attempt, %addr, ?alpn, "attempt started");
-                        in_flight.push(attempt, dialer.dial_offering(addr, alpn));
+                        let ech = race.ech_config(attempt).map(Arc::from);
+                        tracing::debug!(attempt, %addr, ?alpn, ech = ech.is_some(), "attempt started");
+                        let offer = Offer::default().with_alpn(alpn).with_ech(ech);
+                        in_flight.push(attempt, dialer.dial_offering(addr, offer));
                     }
                     Event::Cancel { attempt } => {
                         let outcome = race.records().get(attempt).map(|r| r.outcome.as_str());

@@ -20,7 +20,7 @@ use std::sync::Arc;
 use rustls::ClientConfig;
 use rustls::pki_types::ServerName;
 
-use crate::dial::{RawSocketDialer, TlsHandshake, TransportStream, server_name_of};
+use crate::dial::{RawSocketDialer, TlsHandshake, TlsOptions, TransportStream, server_name_of};
 use crate::host::{Host, InputError};
 use crate::race::{ConnectError, ConnectParams, Established, HappyEyeballs};
 use crate::resolve::{DefaultResolver, Resolver};
@@ -57,6 +57,9 @@ struct Shared {
     options: TransportOptions,
     tls_config: Arc<ClientConfig>,
     server_name: Option<ServerName<'static>>,
+    /// The TLS options again, for configurations that offer ECH (built per
+    /// configuration list), when ECH can be offered.
+    ech: Option<Arc<TlsOptions>>,
 }
 
 impl RawSocketTransport {
@@ -81,11 +84,16 @@ impl<R> RawSocketTransport<R> {
         options.validate_except_tls()?;
         let tls_config = options.tls.client_config()?;
         let server_name = options.tls.server_name_override()?;
+        let ech = options
+            .tls
+            .ech_usable()
+            .then(|| Arc::new(options.tls.clone()));
         Ok(Self {
             shared: Arc::new(Shared {
                 options,
                 tls_config,
                 server_name,
+                ech,
             }),
             resolver: Arc::new(resolver),
         })
@@ -137,11 +145,15 @@ impl<R> RawSocketTransport<R> {
                         })?
                     }
                 };
-                Some(TlsHandshake::new(
+                let handshake = TlsHandshake::new(
                     Arc::clone(&self.shared.tls_config),
                     server_name,
                     self.shared.options.tls.failure_policy,
-                ))
+                );
+                Some(match &self.shared.ech {
+                    Some(options) => handshake.with_ech(Arc::clone(options)),
+                    None => handshake,
+                })
             }
         };
         Ok(RawSocketDialer::new(

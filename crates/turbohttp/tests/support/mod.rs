@@ -6,9 +6,11 @@
 //!   descriptor counts.
 //! * `proxy_lab`: HTTP CONNECT and SOCKS5 proxies.
 //! * `fault_server`: endpoints that echo, reset, stay silent or speak bad TLS.
+//! * `ech`: ECH configuration lists, and a listener that reads a ClientHello.
 
 #![allow(dead_code)] // each test file uses a different subset
 
+pub mod ech;
 pub mod fault_server;
 pub mod proxy_lab;
 pub mod tls_lab;

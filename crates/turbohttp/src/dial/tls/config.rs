@@ -33,15 +33,51 @@ impl TlsOptions {
         if let Some(given) = &self.rustls_config {
             return self.merged(given);
         }
+        self.built(None, self.alpn_protocols.clone())
+    }
+
+    /// The configuration for an attempt that offers Encrypted Client Hello with
+    /// `config_list` (an HTTPS record's `ech`), offering `alpn`: these options' own,
+    /// TLS 1.3 only (ECH requires it). Fails when the list is malformed or offers no
+    /// HPKE suite this client has ([`HandshakeRefused`](crate::HandshakeRefused) says
+    /// so), or without the `aws-lc-rs` provider.
+    pub(crate) fn ech_config(
+        &self,
+        config_list: &[u8],
+        alpn: Vec<Vec<u8>>,
+    ) -> Result<Arc<ClientConfig>, TlsConfigError> {
+        #[cfg(feature = "aws-lc-rs")]
+        {
+            let list = rustls::pki_types::EchConfigListBytes::from(config_list.to_vec());
+            let suites = rustls::crypto::aws_lc_rs::hpke::ALL_SUPPORTED_SUITES;
+            let ech = rustls::client::EchConfig::new(list, suites)?;
+            self.built(Some(rustls::client::EchMode::from(ech)), alpn)
+        }
+        #[cfg(not(feature = "aws-lc-rs"))]
+        {
+            let _ = (config_list, alpn);
+            Err(rustls::Error::General("ECH needs the aws-lc-rs crypto provider".into()).into())
+        }
+    }
+
+    /// A configuration built from the options, with `ech` (and then TLS 1.3 only).
+    fn built(
+        &self,
+        ech: Option<rustls::client::EchMode>,
+        alpn: Vec<Vec<u8>>,
+    ) -> Result<Arc<ClientConfig>, TlsConfigError> {
         let roots = self.root_store()?;
         let provider = Arc::new(crypto_provider());
         let versions: &[&SupportedProtocolVersion] = match self.min_version {
             None | Some(TlsVersion::Tls12) => rustls::DEFAULT_VERSIONS,
             Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
         };
-        let builder = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(versions)?
-            .with_root_certificates(roots);
+        let builder = ClientConfig::builder_with_provider(provider);
+        let builder = match ech {
+            Some(mode) => builder.with_ech(mode)?,
+            None => builder.with_protocol_versions(versions)?,
+        };
+        let builder = builder.with_root_certificates(roots);
         let mut config = match &self.client_auth {
             None => builder.with_no_client_auth(),
             Some(client) => {
@@ -58,7 +94,7 @@ impl TlsOptions {
                     })?
             }
         };
-        config.alpn_protocols = self.alpn_protocols.clone();
+        config.alpn_protocols = alpn;
         Ok(Arc::new(config))
     }
 

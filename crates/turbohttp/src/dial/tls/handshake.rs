@@ -13,8 +13,10 @@ use tokio_rustls::client::TlsStream;
 use turbohttp_proto::AttemptError;
 use turbohttp_proto::service::Protocols;
 
-use super::options::TlsFailurePolicy;
+use super::config::TlsConfigError;
+use super::options::{TlsFailurePolicy, TlsOptions};
 use super::refusal::{CertificateRejected, HandshakeRefused};
+use crate::dial::Offer;
 
 /// The TLS step of one connect: a connector, the server name and the failure policy,
 /// shared by every attempt of the race.
@@ -26,6 +28,22 @@ pub struct TlsHandshake {
     policy: TlsFailurePolicy,
     /// Connectors whose ALPN list an HTTPS record narrowed, made once per list.
     narrowed: Arc<Mutex<Vec<(Protocols, TlsConnector)>>>,
+    /// The options ECH configurations are built from, when ECH may be offered.
+    ech: Option<Arc<TlsOptions>>,
+    /// Connectors offering ECH, made once per configuration list and ALPN offer.
+    ech_connectors: Arc<Mutex<Vec<EchConnector>>>,
+}
+
+/// A connector offering ECH with `list`, for the ALPN offer `alpn`.
+type EchConnector = (Arc<[u8]>, Option<Protocols>, TlsConnector);
+
+/// How a handshake that may be retried ended badly.
+pub(crate) enum Handshake {
+    /// The attempt failed.
+    Failed(AttemptError),
+    /// The server did not accept ECH and sent these configurations to retry with
+    /// (RFC 9849 §6.1.6), on a new connection.
+    EchRetry(Arc<[u8]>),
 }
 
 impl fmt::Debug for TlsHandshake {
@@ -50,7 +68,23 @@ impl TlsHandshake {
             server_name,
             policy,
             narrowed: Arc::default(),
+            ech: None,
+            ech_connectors: Arc::default(),
         }
+    }
+
+    /// The same handshake, offering ECH where an attempt's [`Offer`] carries a
+    /// configuration, built from `options` (the options `config` came from), if
+    /// [`TlsOptions::ech_usable`].
+    #[must_use]
+    pub fn with_ech(mut self, options: Arc<TlsOptions>) -> Self {
+        self.ech = options.ech_usable().then_some(options);
+        self
+    }
+
+    /// Whether it offers ECH where an attempt's [`Offer`] carries a configuration.
+    pub fn offers_ech(&self) -> bool {
+        self.ech.is_some()
     }
 
     /// The protocols its ALPN list offers, as an HTTPS record's are read: `http/1.1`
@@ -74,28 +108,91 @@ impl TlsHandshake {
     /// ends the race under [`TlsFailurePolicy::StopRace`]; any other failure fails the
     /// attempt. Dropping the future closes the socket.
     pub async fn run(&self, tcp: TcpStream) -> Result<TlsStream<TcpStream>, AttemptError> {
-        self.run_offering(tcp, None).await
+        self.run_offering(tcp, &Offer::default()).await
     }
 
-    /// [`run`](Self::run), offering in ALPN only what the list and `alpn` share (an
-    /// HTTPS record's protocols, as the race read them); `None`: the whole list.
+    /// [`run`](Self::run), offering in ALPN only what the list and `offer.alpn`
+    /// share (an HTTPS record's protocols, as the race read them; `None`: the whole
+    /// list), and ECH with `offer.ech` if it [offers ECH](Self::offers_ech). A server
+    /// that does not accept ECH fails the attempt: nothing is sent without it.
     pub async fn run_offering(
         &self,
         tcp: TcpStream,
-        alpn: Option<Protocols>,
+        offer: &Offer,
     ) -> Result<TlsStream<TcpStream>, AttemptError> {
-        let narrowed = alpn.and_then(|alpn| self.narrowed(alpn));
-        narrowed
-            .as_ref()
-            .unwrap_or(&self.connector)
-            .connect(self.server_name.clone(), tcp)
-            .await
-            .map_err(|e| classify_handshake_error(e, self.policy))
+        self.handshake(tcp, offer).await.map_err(|e| match e {
+            Handshake::Failed(e) => e,
+            Handshake::EchRetry(_) => AttemptError::setup(io::Error::new(
+                io::ErrorKind::InvalidData,
+                HandshakeRefused::ech(rustls::Error::PeerIncompatible(
+                    rustls::PeerIncompatible::ServerRejectedEncryptedClientHello(Some(Vec::new())),
+                )),
+            )),
+        })
     }
 
-    /// The connector offering what the ALPN list and `alpn` share, when that is less
-    /// than the list (and not nothing: a list of none of them is offered whole).
-    fn narrowed(&self, alpn: Protocols) -> Option<TlsConnector> {
+    /// [`run_offering`](Self::run_offering), telling a retry the server asked for
+    /// apart (the dialer retries once, on a new connection).
+    pub(crate) async fn handshake(
+        &self,
+        tcp: TcpStream,
+        offer: &Offer,
+    ) -> Result<TlsStream<TcpStream>, Handshake> {
+        let connector = match (&self.ech, &offer.ech) {
+            (Some(options), Some(list)) => self
+                .ech_connector(options, list, offer.alpn)
+                .map_err(Handshake::Failed)?,
+            _ => offer
+                .alpn
+                .and_then(|alpn| self.narrowed(alpn))
+                .unwrap_or_else(|| self.connector.clone()),
+        };
+        let offered_ech = self.ech.is_some() && offer.ech.is_some();
+        connector
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| match ech_retry_configs(&e) {
+                Some(list) if offered_ech => Handshake::EchRetry(list),
+                _ => Handshake::Failed(classify_handshake_error(e, self.policy)),
+            })
+    }
+
+    /// The connector offering ECH with `list` and the ALPN ids `alpn` allows; an
+    /// unusable list fails the attempt with a sentence.
+    fn ech_connector(
+        &self,
+        options: &TlsOptions,
+        list: &Arc<[u8]>,
+        alpn: Option<Protocols>,
+    ) -> Result<TlsConnector, AttemptError> {
+        let mut cache = self
+            .ech_connectors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, _, connector)) = cache.iter().find(|(l, a, _)| l == list && *a == alpn) {
+            return Ok(connector.clone());
+        }
+        let ids = match alpn {
+            Some(alpn) => self.kept_alpn(alpn),
+            None => self.config.alpn_protocols.clone(),
+        };
+        let config = options.ech_config(list, ids).map_err(|e| {
+            let error = match e {
+                TlsConfigError::Rustls(e) => {
+                    io::Error::new(io::ErrorKind::InvalidData, HandshakeRefused::ech(e))
+                }
+                // The options were checked when the transport was made.
+                other => io::Error::new(io::ErrorKind::InvalidInput, other),
+            };
+            AttemptError::setup(error)
+        })?;
+        let connector = TlsConnector::from(config);
+        cache.push((Arc::clone(list), alpn, connector.clone()));
+        Ok(connector)
+    }
+
+    /// The ids of the ALPN list that `alpn` allows; the whole list when none is.
+    fn kept_alpn(&self, alpn: Protocols) -> Vec<Vec<u8>> {
         let list = &self.config.alpn_protocols;
         let keep = |id: &Vec<u8>| {
             std::str::from_utf8(id)
@@ -104,7 +201,14 @@ impl TlsHandshake {
                 .is_some_and(|p| alpn.contains(p))
         };
         let kept: Vec<Vec<u8>> = list.iter().filter(|id| keep(id)).cloned().collect();
-        if kept.is_empty() || kept.len() == list.len() {
+        if kept.is_empty() { list.clone() } else { kept }
+    }
+
+    /// The connector offering what the ALPN list and `alpn` share, when that is less
+    /// than the list (and not nothing: a list of none of them is offered whole).
+    fn narrowed(&self, alpn: Protocols) -> Option<TlsConnector> {
+        let kept = self.kept_alpn(alpn);
+        if kept.len() == self.config.alpn_protocols.len() {
             return None;
         }
         let mut cache = self.narrowed.lock().unwrap_or_else(PoisonError::into_inner);
@@ -116,6 +220,24 @@ impl TlsHandshake {
         let connector = TlsConnector::from(Arc::new(config));
         cache.push((alpn, connector.clone()));
         Some(connector)
+    }
+}
+
+/// The configurations a server that did not accept ECH sent to retry with, as an
+/// ECHConfigList.
+fn ech_retry_configs(error: &io::Error) -> Option<Arc<[u8]>> {
+    use rustls::internal::msgs::codec::Codec;
+    let inner = error.get_ref()?.downcast_ref::<rustls::Error>()?;
+    match inner {
+        rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::ServerRejectedEncryptedClientHello(Some(configs)),
+        ) if !configs.is_empty() => {
+            // rustls 0.23 hands them over parsed, as its (hidden, semver-exempt)
+            // message types; their encoding is the list EchConfig::new reads. The
+            // lock file pins the version this was checked with.
+            Some(configs.get_encoding().into())
+        }
+        _ => None,
     }
 }
 

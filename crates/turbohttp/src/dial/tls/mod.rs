@@ -23,7 +23,7 @@ mod refusal;
 
 pub use config::{TlsConfigError, crypto_provider, server_name_of};
 pub use handshake::TlsHandshake;
-pub(crate) use handshake::classify_handshake_error;
+pub(crate) use handshake::{Handshake, classify_handshake_error};
 pub use options::{
     ALPN_H2, ALPN_HTTP_1_1, ClientCertificate, PemError, TlsFailurePolicy, TlsOptions, TlsVersion,
 };

@@ -200,6 +200,15 @@ pub struct TlsOptions {
     /// options above (see the type's documentation for what is merged and what is
     /// refused). Default `None`.
     pub rustls_config: Option<Arc<ClientConfig>>,
+    /// Offer Encrypted Client Hello (RFC 9849) where the origin's HTTPS record
+    /// carries an `ech` configuration (RFC 9848): the real server name travels
+    /// encrypted, the configuration's public name in the clear. Default true. ECH
+    /// needs the `aws-lc-rs` crypto provider (the default feature) and a
+    /// configuration built from these options: on ring, or with
+    /// [`rustls_config`](Self::rustls_config), it is never offered and the records'
+    /// `ech` keys are ignored ([`ech_usable`](Self::ech_usable)). When every record
+    /// the race uses carries one, no attempt goes without it.
+    pub ech: bool,
 }
 
 impl Default for TlsOptions {
@@ -214,6 +223,7 @@ impl Default for TlsOptions {
             min_version: None,
             client_auth: None,
             rustls_config: None,
+            ech: true,
         }
     }
 }
@@ -238,6 +248,7 @@ impl PartialEq for TlsOptions {
             && self.alpn_protocols == other.alpn_protocols
             && self.server_name == other.server_name
             && self.failure_policy == other.failure_policy
+            && self.ech == other.ech
             && self.min_version == other.min_version
             && self.client_auth == other.client_auth
     }
@@ -286,6 +297,20 @@ impl TlsOptions {
     pub fn with_failure_policy(mut self, failure_policy: TlsFailurePolicy) -> Self {
         self.failure_policy = failure_policy;
         self
+    }
+
+    /// Sets [`ech`](Self::ech).
+    pub fn with_ech(mut self, ech: bool) -> Self {
+        self.ech = ech;
+        self
+    }
+
+    /// Whether an HTTPS record's ECH configuration will be offered: [`ech`](Self::ech)
+    /// is on, the crypto provider has HPKE (the `aws-lc-rs` feature), and the
+    /// configuration is built from these options (no
+    /// [`rustls_config`](Self::rustls_config), to which ECH cannot be added).
+    pub fn ech_usable(&self) -> bool {
+        cfg!(feature = "aws-lc-rs") && self.ech && self.rustls_config.is_none()
     }
 
     /// Sets [`min_version`](Self::min_version).

@@ -34,17 +34,28 @@ impl HandshakeRefused {
                     | A::UnsupportedCertificate
                     | A::ProtocolVersion
             ),
-            // The server chose a version this client does not allow.
+            // The server chose a version this client does not allow, or did not
+            // accept ECH.
             rustls::Error::PeerIncompatible(incompatible) => matches!(
                 incompatible,
                 rustls::PeerIncompatible::ServerTlsVersionIsDisabledByOurConfig
                     | rustls::PeerIncompatible::ServerDoesNotSupportTls12Or13
+                    | rustls::PeerIncompatible::ServerRejectedEncryptedClientHello(_)
             ),
+            // An HTTPS record's ECH configuration this client cannot use.
+            rustls::Error::InvalidEncryptedClientHello(_) => true,
             _ => false,
         };
         explained.then(|| Self {
             error: error.clone(),
         })
+    }
+
+    /// The sentence for an ECH configuration this client cannot use
+    /// (`rustls::Error::InvalidEncryptedClientHello`), or a server that did not
+    /// accept ECH (`ServerRejectedEncryptedClientHello`).
+    pub(crate) fn ech(error: rustls::Error) -> Self {
+        Self { error }
     }
 
     /// rustls' error.
@@ -78,6 +89,32 @@ impl fmt::Display for HandshakeRefused {
                 f,
                 "the server requires a client certificate and none was sent ({}): pass one \
                  (--cert and --key, TlsOptions::client_auth)",
+                self.error
+            ),
+            rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::ServerRejectedEncryptedClientHello(None),
+            ) => write!(
+                f,
+                "the server did not accept Encrypted Client Hello and sent no \
+                 configuration to retry with ({}): the connection was closed rather than \
+                 continued without ECH, which would send the server name in the clear; \
+                 the HTTPS record's ech may be stale, or the server does not support ECH",
+                self.error
+            ),
+            rustls::Error::PeerIncompatible(
+                rustls::PeerIncompatible::ServerRejectedEncryptedClientHello(Some(_)),
+            ) => write!(
+                f,
+                "the server did not accept Encrypted Client Hello, neither with the HTTPS \
+                 record's configuration nor with the one it sent to retry with ({}): the \
+                 connection was closed rather than continued without ECH",
+                self.error
+            ),
+            rustls::Error::InvalidEncryptedClientHello(_) => write!(
+                f,
+                "the HTTPS record's ECH configuration cannot be used ({}): it is malformed \
+                 or offers no HPKE suite this client supports, so this endpoint is not \
+                 dialed with it",
                 self.error
             ),
             rustls::Error::AlertReceived(A::ProtocolVersion)
