@@ -812,3 +812,30 @@ fn names_differing_in_case_are_one_name() {
         Verdict::AliasLoop
     );
 }
+
+// ---- what a review found ----
+
+#[test]
+fn a_retired_hint_is_still_dialed_when_another_targets_answer_carries_it() {
+    let mut sim = v3_wide();
+    let origin = origin_h2().with_hints([ip("2001:db8::a"), ip("192.0.2.9")]);
+    let alt = ServiceInfo::service(2, Some("alt.example")).with_alpn(["h2"]);
+    assert_eq!(
+        sim.services(0, HTTPS, vec![origin, alt]),
+        [resolve(3, Aaaa), resolve(4, A), start(0, V6A)]
+    );
+    // The origin's A answer lacks 192.0.2.9: the hint (due at 250) goes, 192.0.2.1
+    // comes in its place.
+    assert_eq!(sim.answer(10, A4, &[V4A]), []);
+    // alt.example's A answer carries 192.0.2.9: an endpoint of its own record, one
+    // spacing after the planned IPv4 (250 + 125).
+    assert_eq!(sim.answer(20, 4, &["192.0.2.9:443"]), []);
+    sim.answer_fail(21, AAAA, NoData);
+    sim.answer_fail(22, 3, NoData);
+    assert_eq!(
+        sim.run_until(400),
+        [(250, start(1, V4A)), (375, start(2, "192.0.2.9:443"))]
+    );
+    let services: Vec<_> = sim.race.records().iter().map(|r| r.service).collect();
+    assert_eq!(services, [Some(0), Some(0), Some(1)]);
+}

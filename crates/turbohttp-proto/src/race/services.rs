@@ -302,6 +302,9 @@ impl Race {
             let retired: Vec<usize> = self.pending.iter().filter(|&p| unconfirmed(p)).collect();
             if !retired.is_empty() {
                 self.pending.retain(|p| !retired.contains(&p));
+                // Not dialed for this record, but not refused either: another target's
+                // answer that carries the same endpoint plans it again.
+                self.plan.forget(&retired);
                 let state = self.services.as_deref_mut().expect("checked above");
                 state.retired.extend(retired);
                 let all = &state.retired;
