@@ -839,3 +839,45 @@ fn a_retired_hint_is_still_dialed_when_another_targets_answer_carries_it() {
     let services: Vec<_> = sim.race.records().iter().map(|r| r.service).collect();
     assert_eq!(services, [Some(0), Some(0), Some(1)]);
 }
+
+#[test]
+fn queries_for_a_name_the_alias_chain_moved_on_from_do_not_hold_the_race() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("a.example")]);
+    sim.answer(2, AAAA, &[V6A]);
+    sim.answer_fail(2, A4, NoData);
+    // a.example leads on to b.example: a.example's AAAA (4) and A (5) are out of
+    // the chain, whatever they answer.
+    assert_eq!(
+        sim.services(3, 3, vec![ServiceInfo::alias("b.example")]),
+        [resolve(6, Https), resolve(7, Aaaa), resolve(8, A)]
+    );
+    sim.services_fail(4, 6, NoData);
+    assert_eq!(sim.answer(5, 7, &[V6B]), [start(0, V6B)]);
+    // A late answer for a.example is kept in the report and dials nothing.
+    assert_eq!(sim.answer(6, 4, &[V6C]), []);
+    assert_eq!(sim.answer_fail(6, 8, NoData), []);
+    assert_eq!(sim.fail(7, 0), [start(1, V6A)]);
+    // a.example's A never answers: the race ends when the last attempt fails.
+    assert_eq!(sim.fail(8, 1), [finished(Outcome::AllAttemptsFailed)]);
+    let log = sim.query_log();
+    assert_eq!(log[4], (Aaaa, 1, Some(6), "answered"));
+    assert_eq!(log[5], (A, 1, Some(8), "cancelled"));
+    assert_eq!(sim.race.plan().attempts().len(), 2);
+}
+
+#[test]
+fn with_no_address_anywhere_a_query_the_chain_left_does_not_make_the_name_unresolved() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("a.example")]);
+    sim.answer_fail(2, AAAA, NoData);
+    sim.answer_fail(2, A4, NoData);
+    sim.services(3, 3, vec![ServiceInfo::alias("b.example")]);
+    sim.services_fail(4, 6, NoData);
+    sim.answer_fail(5, 7, NoData);
+    // a.example's AAAA and A never answer: every name still in the chain has none.
+    assert_eq!(
+        sim.answer_fail(6, 8, NoData),
+        [finished(Outcome::NoAddresses)]
+    );
+}

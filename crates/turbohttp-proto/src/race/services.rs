@@ -316,6 +316,26 @@ impl Race {
         }
     }
 
+    /// Whether query `query` is asked for a name the alias chain has moved on from:
+    /// neither the current HTTPS query, nor where the chain led, nor a used record's
+    /// target. Its answer would plan nothing, so the race does not wait for it (an
+    /// answer that still comes is recorded, and dials nothing). The origin's own
+    /// queries always count: its addresses are the fallback.
+    pub(super) fn superseded(&self, query: usize) -> bool {
+        let (Some(state), Some(name)) = (self.services.as_deref(), &self.queries[query].name)
+        else {
+            return false;
+        };
+        // Names are kept in lower case ([`dns_name`]); a record's target may not be.
+        query != state.query
+            && state.owner.as_ref() != Some(name)
+            && !self.used_records().any(|(_, info)| {
+                info.target
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(name))
+            })
+    }
+
     /// When the gate opens at the latest, while it is closed (with racing disabled
     /// only the last answer opens it: no deadline of its own).
     pub(super) fn gate_until(&self) -> Option<Instant> {
