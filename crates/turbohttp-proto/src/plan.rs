@@ -459,7 +459,7 @@ impl Plan {
     /// always is. Not for after [`Plan::release_seen`]: the attempts, retired ones
     /// included, are then the record again (the race releases only once no answer
     /// can plan anything more).
-    pub fn forget(&mut self, retired: &[usize]) {
+    pub(crate) fn forget(&mut self, retired: &[usize]) {
         if retired.is_empty() {
             return;
         }
