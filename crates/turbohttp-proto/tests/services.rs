@@ -55,6 +55,22 @@ fn v3_with(options: HappyEyeballsOptions, caller: Protocols, seed: u64) -> Sim {
     sim
 }
 
+/// As [`v3`], for a race that knows the origin's host name (and its port).
+fn v3_of(host: &str, port: u16) -> Sim {
+    let t0 = Instant::now();
+    let options = HappyEyeballsOptions::default();
+    let race = Race::resolving(&options, None, &[Https, Aaaa, A], t0, t0 + secs(10))
+        .with_services(port, Protocols::TCP, 0)
+        .with_origin(host);
+    let mut sim = Sim {
+        race,
+        t0,
+        now: Cell::new(0),
+    };
+    sim.events();
+    sim
+}
+
 /// A ServiceMode record of the origin with `alpn=h2`.
 fn origin_h2() -> ServiceInfo {
     ServiceInfo::service(1, None).with_alpn(["h2"])
@@ -879,5 +895,69 @@ fn with_no_address_anywhere_a_query_the_chain_left_does_not_make_the_name_unreso
     assert_eq!(
         sim.answer_fail(6, 8, NoData),
         [finished(Outcome::NoAddresses)]
+    );
+}
+
+#[test]
+fn an_alias_back_to_the_origin_is_a_loop_at_once() {
+    let mut sim = v3_of("Example.COM", 443);
+    assert_eq!(sim.answer(1, AAAA, &[V6A]), []);
+    // The origin's own name (in any case): not asked again, the chain is broken and
+    // the origin's own answer starts the race at once.
+    assert_eq!(
+        sim.services(2, HTTPS, vec![ServiceInfo::alias("example.com")]),
+        [start(0, V6A)]
+    );
+    assert_eq!(
+        sim.race.queries()[HTTPS].services[0].verdict,
+        Verdict::AliasLoop
+    );
+    assert_eq!(sim.race.queries().len(), 3);
+    assert_eq!(sim.answer(3, A4, &[V4A]), []);
+    assert_eq!(sim.run_until(300), [(252, start(1, V4A))]);
+    assert_eq!(sim.alpns(), [None, None]);
+}
+
+#[test]
+fn an_alias_chain_that_leads_back_to_the_origin_is_a_loop() {
+    let mut sim = v3_of("example.com", 443);
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("x.example")]);
+    assert_eq!(sim.answer(2, AAAA, &[V6A]), []);
+    // x.example points back to the origin: a loop, and the origin's own answer
+    // starts the race at once (x.example's AAAA and A are no longer waited for).
+    assert_eq!(
+        sim.services(3, 3, vec![ServiceInfo::alias("example.com")]),
+        [start(0, V6A)]
+    );
+    assert_eq!(
+        sim.race.queries()[3].services[0].verdict,
+        Verdict::AliasLoop
+    );
+    assert_eq!(sim.race.queries().len(), 6);
+    assert_eq!(sim.answer(4, A4, &[V4A]), []);
+    assert_eq!(sim.run_until(300), [(253, start(1, V4A))]);
+    assert_eq!(sim.fail(301, 0), []);
+    assert_eq!(sim.fail(302, 1), [finished(Outcome::AllAttemptsFailed)]);
+}
+
+#[test]
+fn off_port_443_the_origins_name_is_the_one_its_https_query_asks() {
+    // `_8443._https.example.com` is the origin's HTTPS name: an alias to it loops,
+    // one to `example.com` is another name (its own records), followed.
+    let mut sim = v3_of("example.com", 8443);
+    let back = ServiceInfo::alias("_8443._https.example.com");
+    sim.services(1, HTTPS, vec![back]);
+    assert_eq!(
+        sim.race.queries()[HTTPS].services[0].verdict,
+        Verdict::AliasLoop
+    );
+    let mut sim = v3_of("example.com", 8443);
+    assert_eq!(
+        sim.services(1, HTTPS, vec![ServiceInfo::alias("example.com")]),
+        [resolve(3, Https), resolve(4, Aaaa), resolve(5, A)]
+    );
+    assert_eq!(
+        sim.race.queries()[HTTPS].services[0].verdict,
+        Verdict::Alias
     );
 }

@@ -272,7 +272,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                 match services {
                     Some(protocols) => {
                         let seed = seed.unwrap_or_else(shuffle_seed);
-                        race.with_services(port, protocols, seed)
+                        race.with_services(port, protocols, seed).with_origin(name)
                     }
                     None => race,
                 }
