@@ -89,10 +89,11 @@
 //!   [`race::Race::query_name`] says). An AliasMode record is followed: the target's
 //!   HTTPS, AAAA and A are asked at once, and "." in its records means the target; a
 //!   target with no record is dialed as a CNAME would be. At most
-//!   [`service::MAX_ALIAS_CHAIN`] aliases in a row; a loop, a longer chain or an alias
-//!   to "." is not followed, and the origin's own addresses are the service's. Once
-//!   the records are in, the race starts on an address of the service they name; the
-//!   origin's own only after the resolution delay.
+//!   [`service::MAX_ALIAS_CHAIN`] aliases in a row; a loop (back to a name of the
+//!   chain, or to the origin's own: [`race::Race::with_origin`]), a longer chain or
+//!   an alias to "." is not followed, and the origin's own addresses are the
+//!   service's. Once the records are in, the race starts on an address of the
+//!   service they name; the origin's own only after the resolution delay.
 //! * **Skipped records.** A record whose `mandatory` key the race does not understand,
 //!   one that shares no protocol with the caller, and (until QUIC is dialed) one that
 //!   offers only `h3` are kept in the report with the reason

@@ -452,6 +452,31 @@ impl Plan {
         }
     }
 
+    /// Forgets that the addresses of the attempts `retired` names were seen (hints an
+    /// answer did not confirm, just [retired](Plan::retire)): another source that
+    /// carries the same endpoint (another target's answer, another record) may plan
+    /// it again. Each must be an attempt still counted as seen, which a live attempt
+    /// always is. Not for after [`Plan::release_seen`]: the attempts, retired ones
+    /// included, are then the record again (the race releases only once no answer
+    /// can plan anything more).
+    pub(crate) fn forget(&mut self, retired: &[usize]) {
+        if retired.is_empty() {
+            return;
+        }
+        // The attempts can no longer be the record of what was seen: a list or a set.
+        self.make_room(0);
+        for &i in retired {
+            let k = key(&self.attempts[i].addr);
+            match &mut self.seen {
+                Seen::Many(set) => {
+                    set.remove(&k);
+                }
+                Seen::Few(keys) => keys.retain(|x| *x != k),
+                Seen::Planned => unreachable!("made a list or a set above"),
+            }
+        }
+    }
+
     /// Plans addresses already [accepted](Plan::accept), all of one family, in order:
     /// the first is due at `base` (or one spacing after that family's latest planned
     /// attempt, if later), each next one a spacing after the previous.
@@ -958,6 +983,26 @@ mod tests {
         let kept = remembered.accept(addrs[..3].iter().copied());
         remembered.schedule_answer(&kept, Duration::ZERO, true);
         assert_eq!(released, remembered);
+    }
+
+    #[test]
+    fn a_forgotten_address_is_accepted_again_and_only_it() {
+        let addrs: Vec<SocketAddr> = (0..40)
+            .map(|i| SocketAddr::from(([10, 0, 0, i], 80)))
+            .collect();
+        // The attempts as the record (Plan::new), a list (a few) and a set (many).
+        for n in [3, 5, 40] {
+            let mut plan = Plan::new(&addrs[..n], &HappyEyeballsOptions::default(), None).unwrap();
+            if n > 3 {
+                plan.release_seen();
+                assert!(plan.accept(addrs[..n].iter().copied()).is_empty());
+            }
+            let many = matches!(plan.seen, Seen::Many(_));
+            let few = matches!(plan.seen, Seen::Few(_));
+            assert_eq!((few, many), (n == 5, n == 40), "{n}");
+            plan.forget(&[1]);
+            assert_eq!(plan.accept(addrs[..n].iter().copied()), [addrs[1]], "{n}");
+        }
     }
 
     #[test]

@@ -187,8 +187,8 @@ pub enum Verdict {
     QuicOnly,
     /// Skipped: it shares no protocol with the caller.
     NoSharedProtocol,
-    /// An AliasMode record that leads back to a name the chain has been through:
-    /// not followed; the origin's own addresses are dialed.
+    /// An AliasMode record that leads back to a name the chain has been through, the
+    /// origin's own included: not followed; the origin's own addresses are dialed.
     AliasLoop,
     /// An AliasMode record past the longest chain the race follows
     /// ([`MAX_ALIAS_CHAIN`]): not followed.

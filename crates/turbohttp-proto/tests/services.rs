@@ -55,6 +55,22 @@ fn v3_with(options: HappyEyeballsOptions, caller: Protocols, seed: u64) -> Sim {
     sim
 }
 
+/// As [`v3`], for a race that knows the origin's host name (and its port).
+fn v3_of(host: &str, port: u16) -> Sim {
+    let t0 = Instant::now();
+    let options = HappyEyeballsOptions::default();
+    let race = Race::resolving(&options, None, &[Https, Aaaa, A], t0, t0 + secs(10))
+        .with_services(port, Protocols::TCP, 0)
+        .with_origin(host);
+    let mut sim = Sim {
+        race,
+        t0,
+        now: Cell::new(0),
+    };
+    sim.events();
+    sim
+}
+
 /// A ServiceMode record of the origin with `alpn=h2`.
 fn origin_h2() -> ServiceInfo {
     ServiceInfo::service(1, None).with_alpn(["h2"])
@@ -940,4 +956,137 @@ fn an_ech_answer_after_the_delay_drops_the_origins_planned_endpoints() {
     // The hint waits the head start IPv6's attempt at 60 began, as V4A would have.
     assert_eq!(sim.run_until(1000), [(310, start(1, "192.0.2.9:443"))]);
     assert_eq!(echs(&sim), [false, true]);
+}
+
+// ---- what a review found ----
+
+#[test]
+fn a_retired_hint_is_still_dialed_when_another_targets_answer_carries_it() {
+    let mut sim = v3_wide();
+    let origin = origin_h2().with_hints([ip("2001:db8::a"), ip("192.0.2.9")]);
+    let alt = ServiceInfo::service(2, Some("alt.example")).with_alpn(["h2"]);
+    assert_eq!(
+        sim.services(0, HTTPS, vec![origin, alt]),
+        [resolve(3, Aaaa), resolve(4, A), start(0, V6A)]
+    );
+    // The origin's A answer lacks 192.0.2.9: the hint (due at 250) goes, 192.0.2.1
+    // comes in its place.
+    assert_eq!(sim.answer(10, A4, &[V4A]), []);
+    // alt.example's A answer carries 192.0.2.9: an endpoint of its own record, one
+    // spacing after the planned IPv4 (250 + 125).
+    assert_eq!(sim.answer(20, 4, &["192.0.2.9:443"]), []);
+    sim.answer_fail(21, AAAA, NoData);
+    sim.answer_fail(22, 3, NoData);
+    assert_eq!(
+        sim.run_until(400),
+        [(250, start(1, V4A)), (375, start(2, "192.0.2.9:443"))]
+    );
+    let services: Vec<_> = sim.race.records().iter().map(|r| r.service).collect();
+    assert_eq!(services, [Some(0), Some(0), Some(1)]);
+}
+
+#[test]
+fn queries_for_a_name_the_alias_chain_moved_on_from_do_not_hold_the_race() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("a.example")]);
+    sim.answer(2, AAAA, &[V6A]);
+    sim.answer_fail(2, A4, NoData);
+    // a.example leads on to b.example: a.example's AAAA (4) and A (5) are out of
+    // the chain, whatever they answer.
+    assert_eq!(
+        sim.services(3, 3, vec![ServiceInfo::alias("b.example")]),
+        [resolve(6, Https), resolve(7, Aaaa), resolve(8, A)]
+    );
+    sim.services_fail(4, 6, NoData);
+    assert_eq!(sim.answer(5, 7, &[V6B]), [start(0, V6B)]);
+    // A late answer for a.example is kept in the report and dials nothing.
+    assert_eq!(sim.answer(6, 4, &[V6C]), []);
+    assert_eq!(sim.answer_fail(6, 8, NoData), []);
+    assert_eq!(sim.fail(7, 0), [start(1, V6A)]);
+    // a.example's A never answers: the race ends when the last attempt fails.
+    assert_eq!(sim.fail(8, 1), [finished(Outcome::AllAttemptsFailed)]);
+    let log = sim.query_log();
+    assert_eq!(log[4], (Aaaa, 1, Some(6), "answered"));
+    assert_eq!(log[5], (A, 1, Some(8), "cancelled"));
+    assert_eq!(sim.race.plan().attempts().len(), 2);
+}
+
+#[test]
+fn with_no_address_anywhere_a_query_the_chain_left_does_not_make_the_name_unresolved() {
+    let mut sim = v3();
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("a.example")]);
+    sim.answer_fail(2, AAAA, NoData);
+    sim.answer_fail(2, A4, NoData);
+    sim.services(3, 3, vec![ServiceInfo::alias("b.example")]);
+    sim.services_fail(4, 6, NoData);
+    sim.answer_fail(5, 7, NoData);
+    // a.example's AAAA and A never answer: every name still in the chain has none.
+    assert_eq!(
+        sim.answer_fail(6, 8, NoData),
+        [finished(Outcome::NoAddresses)]
+    );
+}
+
+#[test]
+fn an_alias_back_to_the_origin_is_a_loop_at_once() {
+    let mut sim = v3_of("Example.COM", 443);
+    assert_eq!(sim.answer(1, AAAA, &[V6A]), []);
+    // The origin's own name (in any case): not asked again, the chain is broken and
+    // the origin's own answer starts the race at once.
+    assert_eq!(
+        sim.services(2, HTTPS, vec![ServiceInfo::alias("example.com")]),
+        [start(0, V6A)]
+    );
+    assert_eq!(
+        sim.race.queries()[HTTPS].services[0].verdict,
+        Verdict::AliasLoop
+    );
+    assert_eq!(sim.race.queries().len(), 3);
+    assert_eq!(sim.answer(3, A4, &[V4A]), []);
+    assert_eq!(sim.run_until(300), [(252, start(1, V4A))]);
+    assert_eq!(sim.alpns(), [None, None]);
+}
+
+#[test]
+fn an_alias_chain_that_leads_back_to_the_origin_is_a_loop() {
+    let mut sim = v3_of("example.com", 443);
+    sim.services(1, HTTPS, vec![ServiceInfo::alias("x.example")]);
+    assert_eq!(sim.answer(2, AAAA, &[V6A]), []);
+    // x.example points back to the origin: a loop, and the origin's own answer
+    // starts the race at once (x.example's AAAA and A are no longer waited for).
+    assert_eq!(
+        sim.services(3, 3, vec![ServiceInfo::alias("example.com")]),
+        [start(0, V6A)]
+    );
+    assert_eq!(
+        sim.race.queries()[3].services[0].verdict,
+        Verdict::AliasLoop
+    );
+    assert_eq!(sim.race.queries().len(), 6);
+    assert_eq!(sim.answer(4, A4, &[V4A]), []);
+    assert_eq!(sim.run_until(300), [(253, start(1, V4A))]);
+    assert_eq!(sim.fail(301, 0), []);
+    assert_eq!(sim.fail(302, 1), [finished(Outcome::AllAttemptsFailed)]);
+}
+
+#[test]
+fn off_port_443_the_origins_name_is_the_one_its_https_query_asks() {
+    // `_8443._https.example.com` is the origin's HTTPS name: an alias to it loops,
+    // one to `example.com` is another name (its own records), followed.
+    let mut sim = v3_of("example.com", 8443);
+    let back = ServiceInfo::alias("_8443._https.example.com");
+    sim.services(1, HTTPS, vec![back]);
+    assert_eq!(
+        sim.race.queries()[HTTPS].services[0].verdict,
+        Verdict::AliasLoop
+    );
+    let mut sim = v3_of("example.com", 8443);
+    assert_eq!(
+        sim.services(1, HTTPS, vec![ServiceInfo::alias("example.com")]),
+        [resolve(3, Https), resolve(4, Aaaa), resolve(5, A)]
+    );
+    assert_eq!(
+        sim.race.queries()[HTTPS].services[0].verdict,
+        Verdict::Alias
+    );
 }

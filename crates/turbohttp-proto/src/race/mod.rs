@@ -559,10 +559,13 @@ impl Race {
         self.queries.get(query)?.name.as_deref()
     }
 
+    /// Whether no query the race still needs is out (one for a name an alias chain
+    /// moved on from is not needed: [`Race::superseded`]).
     fn all_queries_ended(&self) -> bool {
         self.queries
             .iter()
-            .all(|q| q.outcome != QueryOutcome::Pending)
+            .enumerate()
+            .all(|(q, r)| r.outcome != QueryOutcome::Pending || self.superseded(q))
     }
 
     /// Plans the addresses of one answer by the resolution rules.
@@ -825,7 +828,17 @@ impl Race {
             return Outcome::FamilyUnavailable;
         }
         // The HTTPS query carries no address: how it ended says nothing of these.
-        let address_queries = || self.queries.iter().filter(|q| q.query.is_address());
+        // One still out for a name the alias chain left says nothing either.
+        let address_queries = || {
+            let needed = |(q, r): &(usize, &QueryRecord)| {
+                r.query.is_address() && !(r.outcome == QueryOutcome::Pending && self.superseded(*q))
+            };
+            self.queries
+                .iter()
+                .enumerate()
+                .filter(needed)
+                .map(|(_, r)| r)
+        };
         let only_nodata = address_queries().all(|q| match &q.outcome {
             QueryOutcome::Answered { .. } => true,
             QueryOutcome::Failed(f) => f.kind == LookupFailureKind::NoData,

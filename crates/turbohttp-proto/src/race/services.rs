@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use super::{Race, family_index};
 use crate::AddressFamily;
-use crate::dns::{LookupFailure, QueryType};
+use crate::dns::{LookupFailure, QueryType, https_query_name};
 use crate::plan::Tag;
 use crate::report::QueryOutcome;
 use crate::service::{
@@ -28,6 +28,9 @@ pub(super) struct ServiceState {
     owner: Option<String>,
     /// The names aliases led to, in order: the chain's bound and its loops.
     chain: Vec<String>,
+    /// The origin's host name in lower case, when the race was told it: the chain's
+    /// first name (not counted in its bound), so that an alias back to it is a loop.
+    origin: Option<String>,
     /// The names other than the origin whose AAAA and A the race asked.
     targets: Vec<String>,
     /// The origin's port: an endpoint's port when its record names none.
@@ -54,6 +57,7 @@ impl ServiceState {
             query,
             owner: None,
             chain: Vec::new(),
+            origin: None,
             targets: Vec::new(),
             port: 443,
             caller: Protocols::TCP,
@@ -64,6 +68,15 @@ impl ServiceState {
             order: Vec::new(),
             retired: Vec::new(),
         }
+    }
+}
+
+impl ServiceState {
+    /// Whether `name` (in lower case) is the one the origin's HTTPS query asks.
+    fn is_origin(&self, name: &str) -> bool {
+        self.origin
+            .as_deref()
+            .is_some_and(|host| https_query_name(host, self.port) == name)
     }
 }
 
@@ -109,6 +122,18 @@ impl Race {
     pub fn with_ech(mut self, usable: bool) -> Self {
         if let Some(state) = self.services.as_deref_mut() {
             state.ech = usable;
+        }
+        self
+    }
+
+    /// Tells the race the origin's host name (as the driver asks it), so that an
+    /// AliasMode record that leads back to it, at once or after other names, is a
+    /// loop ([`Verdict::AliasLoop`]) rather than a hop. The name compared is the one
+    /// the origin's HTTPS query asks ([`https_query_name`]: `_PORT._https.host` off
+    /// port 443), without case. Without an HTTPS query it changes nothing.
+    pub fn with_origin(mut self, host: &str) -> Self {
+        if let Some(state) = self.services.as_deref_mut() {
+            state.origin = Some(host.to_ascii_lowercase());
         }
         self
     }
@@ -195,7 +220,9 @@ impl Race {
             let state = self.services.as_deref().expect("an HTTPS query was sent");
             let verdict = match &target {
                 None => Verdict::AliasToNothing,
-                Some(name) if state.chain.contains(name) => Verdict::AliasLoop,
+                Some(name) if state.chain.contains(name) || state.is_origin(name) => {
+                    Verdict::AliasLoop
+                }
                 Some(_) if state.chain.len() >= MAX_ALIAS_CHAIN => Verdict::AliasChainTooLong,
                 Some(_) => Verdict::Alias,
             };
@@ -366,6 +393,9 @@ impl Race {
             return;
         }
         self.pending.retain(|p| !retired.contains(&p));
+        // Not dialed from here, but not refused either: another source that carries
+        // the same endpoint (another target's answer, an ECH record) plans it again.
+        self.plan.forget(&retired);
         let state = self
             .services
             .as_deref_mut()
@@ -384,6 +414,26 @@ impl Race {
         state.ech
             && !state.order.is_empty()
             && self.used_records().all(|(_, info)| info.ech.is_some())
+    }
+
+    /// Whether query `query` is asked for a name the alias chain has moved on from:
+    /// neither the current HTTPS query, nor where the chain led, nor a used record's
+    /// target. Its answer would plan nothing, so the race does not wait for it (an
+    /// answer that still comes is recorded, and dials nothing). The origin's own
+    /// queries always count: its addresses are the fallback.
+    pub(super) fn superseded(&self, query: usize) -> bool {
+        let (Some(state), Some(name)) = (self.services.as_deref(), &self.queries[query].name)
+        else {
+            return false;
+        };
+        // Names are kept in lower case ([`dns_name`]); a record's target may not be.
+        query != state.query
+            && state.owner.as_ref() != Some(name)
+            && !self.used_records().any(|(_, info)| {
+                info.target
+                    .as_deref()
+                    .is_some_and(|t| t.eq_ignore_ascii_case(name))
+            })
     }
 
     /// When the gate opens at the latest, while it is closed (with racing disabled

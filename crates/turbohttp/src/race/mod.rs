@@ -273,6 +273,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                     Some(protocols) => {
                         let seed = seed.unwrap_or_else(shuffle_seed);
                         race.with_services(port, protocols, seed)
+                            .with_origin(name)
                             .with_ech(self.dialer.offers_ech())
                     }
                     None => race,
