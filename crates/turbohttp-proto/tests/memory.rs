@@ -40,7 +40,9 @@ fn a_record_is_small() {
     let record = size_of::<AttemptRecord>();
     let failure = size_of::<AttemptFailure>();
     println!("size_of AttemptRecord = {record} B, AttemptFailure = {failure} B");
-    assert!(record <= 112, "AttemptRecord is {record} B");
+    // 120 since an attempt also names the Alt-Svc alternative it serves (its
+    // `Option<u16>` found no padding left in 112).
+    assert!(record <= 120, "AttemptRecord is {record} B");
     assert!(failure <= 32, "AttemptFailure is {failure} B");
     // No room taken by the option around a failure.
     assert_eq!(size_of::<Option<AttemptFailure>>(), failure);

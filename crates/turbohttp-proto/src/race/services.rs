@@ -21,8 +21,9 @@ use crate::service::{
 /// What a race that sent an HTTPS query knows of it.
 #[derive(Debug)]
 pub(super) struct ServiceState {
-    /// The HTTPS query whose records count: the first, or the last of an alias chain.
-    query: usize,
+    /// The HTTPS query whose records count: the first, or the last of an alias chain;
+    /// `None` when none was sent (a race with only Alt-Svc alternatives).
+    query: Option<usize>,
     /// The name whose records those are, when an alias led away from the origin: the
     /// effective target of its "." records.
     owner: Option<String>,
@@ -31,9 +32,9 @@ pub(super) struct ServiceState {
     /// The names other than the origin whose AAAA and A the race asked.
     targets: Vec<String>,
     /// The origin's port: an endpoint's port when its record names none.
-    port: u16,
+    pub(super) port: u16,
     /// What the caller speaks.
-    caller: Protocols,
+    pub(super) caller: Protocols,
     /// Shuffles records of equal priority.
     seed: u64,
     /// Whether attempts may start.
@@ -44,10 +45,13 @@ pub(super) struct ServiceState {
     order: Vec<usize>,
     /// The planned hints an answer did not confirm, never to start.
     retired: Vec<usize>,
+    /// The Alt-Svc alternatives the caller gave, each with its verdict; the used
+    /// ones (with a rank) are tried first, in the caller's order (`race/alternatives.rs`).
+    pub(super) alternatives: Vec<crate::alt_svc::AltServiceRecord>,
 }
 
 impl ServiceState {
-    pub(super) fn new(query: usize) -> Self {
+    pub(super) fn new(query: Option<usize>) -> Self {
         Self {
             query,
             owner: None,
@@ -60,6 +64,7 @@ impl ServiceState {
             until: None,
             order: Vec::new(),
             retired: Vec::new(),
+            alternatives: Vec::new(),
         }
     }
 }
@@ -102,8 +107,11 @@ impl Race {
         let Some(state) = self.services.as_deref_mut() else {
             return;
         };
-        let record = &mut self.queries[state.query];
-        if query != state.query || record.outcome != QueryOutcome::Pending {
+        if state.query != Some(query) {
+            return;
+        }
+        let record = &mut self.queries[query];
+        if record.outcome != QueryOutcome::Pending {
             return;
         }
         record.ended = Some(ended);
@@ -180,7 +188,7 @@ impl Race {
                     .expect("an HTTPS query was sent");
                 state.chain.push(name.clone());
                 state.owner = Some(name);
-                state.query = next;
+                state.query = Some(next);
             }
             return;
         }
@@ -217,7 +225,7 @@ impl Race {
     /// Asks `name`'s AAAA and A (only the requested family's, with one requested),
     /// unless asked already; false when that would be more names than
     /// [`MAX_TARGETS`].
-    fn ask_addresses_of(&mut self, name: &str) -> bool {
+    pub(super) fn ask_addresses_of(&mut self, name: &str) -> bool {
         let state = self.services.as_deref().expect("an HTTPS query was sent");
         if state.targets.iter().any(|t| t == name) {
             return true;
@@ -267,6 +275,8 @@ impl Race {
         let port = state.port;
         let owner = state.owner.clone();
         let no_records = state.order.is_empty();
+        // The alternatives at this name come first (`race/alternatives.rs`).
+        self.plan_alternatives_of(name.as_deref(), &answered, now);
         let origin_records: Vec<(usize, u16)> = self
             .used_records()
             .filter(|(_, info)| self.effective_target(info) == name)
@@ -334,7 +344,9 @@ impl Race {
         if state.open {
             return;
         }
-        let https_ended = self.queries[state.query].outcome != QueryOutcome::Pending;
+        let https_ended = state
+            .query
+            .is_none_or(|q| self.queries[q].outcome != QueryOutcome::Pending);
         let positive = self.positive_known();
         // Once the records are in, what starts the race at once is an address of the
         // service they name; the origin's own (if no record serves it) only after the
@@ -350,6 +362,7 @@ impl Race {
                 info.hints()
                     .any(|ip| AddressFamily::of(&SocketAddr::new(ip, 0)) == leading)
             });
+        let alternatives_ready = self.alternatives_ready();
         let (now, delay) = (self.now, self.plan.options().resolution_delay);
         let at = self.offset(now);
         let state = self.services.as_deref_mut().expect("checked above");
@@ -358,10 +371,11 @@ impl Race {
             self.first_answer.get_or_insert(at);
         }
         let delay_over = state.until.is_some_and(|until| until <= now);
-        let open = all_ended
-            || (enable
-                && positive
-                && ((https_ended && preferred_known && service_positive) || delay_over));
+        // With alternatives, one whose addresses are known starts the race: they are
+        // tried first whatever the HTTPS records say, so nothing waits for those.
+        let service_ready =
+            alternatives_ready.unwrap_or(https_ended && preferred_known && service_positive);
+        let open = all_ended || (enable && positive && (service_ready || delay_over));
         if open {
             state.open = true;
             self.open_gate();
@@ -420,6 +434,7 @@ impl Race {
         let answered =
             (0..self.queries.len()).any(|q| self.answered(q).iter().any(|a| wanted(a.ip())));
         answered
+            || self.alternative_literals().any(wanted)
             || self
                 .used_records()
                 .any(|(_, info)| info.hints().any(wanted))
@@ -429,13 +444,15 @@ impl Race {
     fn used_records(&self) -> impl Iterator<Item = (usize, &ServiceInfo)> + '_ {
         let state = self.services.as_deref();
         let order = state.map(|s| s.order.as_slice()).unwrap_or_default();
-        let records = state.map_or(&[][..], |s| &self.queries[s.query].services[..]);
+        let records = state
+            .and_then(|s| s.query)
+            .map_or(&[][..], |q| &self.queries[q].services[..]);
         order.iter().map(move |&i| (i, &records[i].info))
     }
 
     /// The addresses of `name` (`None`: the origin) of each family, from the address
     /// queries that have answered (`None` for a family no query has answered yet).
-    fn answers_of(&self, name: Option<&str>) -> [Option<Vec<SocketAddr>>; 2] {
+    pub(super) fn answers_of(&self, name: Option<&str>) -> [Option<Vec<SocketAddr>>; 2] {
         let mut answers: [Option<Vec<SocketAddr>>; 2] = [None, None];
         for (q, record) in self.queries.iter().enumerate() {
             if !matches!(record.outcome, QueryOutcome::Answered { .. })
@@ -468,7 +485,9 @@ impl Race {
         let Some(state) = self.services.as_deref() else {
             return Vec::new();
         };
-        let mut groups = Vec::new();
+        // The alternatives' groups first; they never stand for the origin's own
+        // addresses (RFC 7838 §2.4: the origin stays a fallback).
+        let mut groups = self.alternative_groups();
         let mut origin_served = false;
         for (i, info) in self.used_records() {
             let port = info.port.unwrap_or(state.port);
@@ -508,7 +527,13 @@ impl Race {
     /// caller's.
     pub(super) fn alpn_of(&self, tag: Tag) -> Option<Protocols> {
         let state = self.services.as_deref()?;
-        let record = self.queries[state.query].services.get(tag.service()?)?;
+        if let Some(alternative) = tag.alternative() {
+            return match state.alternatives.get(alternative)?.verdict {
+                Verdict::Use(protocols) => Some(protocols),
+                _ => None,
+            };
+        }
+        let record = self.queries[state.query?].services.get(tag.service()?)?;
         match record.verdict {
             Verdict::Use(protocols) => Some(protocols),
             _ => None,
