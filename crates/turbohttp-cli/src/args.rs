@@ -113,6 +113,11 @@ pub struct ResolverArgs {
     /// shape the race (Happy Eyeballs v3).
     #[arg(long)]
     pub no_https_rr: bool,
+    /// curl's Alt-Svc cache file: its live entries for the target become
+    /// alternatives, dialed first (RFC 7838); `get` writes back what the response's
+    /// Alt-Svc header advertises. A missing file is fine (`get` creates it).
+    #[arg(long, value_name = "FILE")]
+    pub alt_svc: Option<std::path::PathBuf>,
 }
 
 /// Socket options, on `connect` and `get` (curl's flags).

@@ -26,6 +26,9 @@
 //!   "why" (the verdict as a sentence), "rank" (its place in the order tried, or
 //!   null)}`; every query's "name" is null for the origin's, else the name asked (an
 //!   HTTPS record's target, where an alias led); empty for an IP literal;
+//! * `alternatives`: the Alt-Svc alternatives given (`--alt-svc`), each `{"alpn",
+//!   "host" (null: the origin's), "port", "verdict", "why", "rank"}`, and each
+//!   attempt's "alternative" (its index there, or null);
 //! * on failure, `error`: `{"kind", "message"}`;
 //! * and for context: `target`, `host`, `port`, `preferred_family`, `resolved`,
 //!   `resolve_ms` (when the first address was known).
@@ -34,7 +37,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value, json};
 use turbohttp::{
-    AttemptRecord, QueryOutcome, QueryRecord, QueryType, RaceReport, ServiceRecord, Verdict,
+    AltServiceRecord, AttemptRecord, QueryOutcome, QueryRecord, QueryType, RaceReport,
+    ServiceRecord, Verdict,
 };
 
 /// Milliseconds as a float (from whole nanoseconds, so that `0.0193` prints as such).
@@ -56,13 +60,25 @@ pub fn attempt(a: &AttemptRecord) -> Value {
         "phase": a.failure.as_ref().map(|f| f.phase.to_string()),
         "alpn": a.alpn.map(|p| p.alpn_ids().collect::<Vec<_>>()),
         "service": a.service,
+        "alternative": a.alternative,
     })
 }
 
-/// One record of an HTTPS answer.
-pub fn service(r: &ServiceRecord) -> Value {
-    let info = &r.info;
-    let verdict = match r.verdict {
+/// One Alt-Svc alternative the race was given.
+pub fn alternative(r: &AltServiceRecord) -> Value {
+    json!({
+        "alpn": r.alt.alpn,
+        "host": r.alt.host,
+        "port": r.alt.port,
+        "verdict": verdict_name(r.verdict),
+        "why": r.verdict.to_string(),
+        "rank": r.rank,
+    })
+}
+
+/// A verdict's JSON spelling.
+fn verdict_name(verdict: Verdict) -> &'static str {
+    match verdict {
         Verdict::Use(_) => "used",
         Verdict::Alias => "alias",
         Verdict::MandatoryUnknown(_) => "mandatory_unknown",
@@ -75,7 +91,13 @@ pub fn service(r: &ServiceRecord) -> Value {
         Verdict::TooManyTargets => "too_many_targets",
         Verdict::TooManyRecords => "too_many_records",
         _ => "other",
-    };
+    }
+}
+
+/// One record of an HTTPS answer.
+pub fn service(r: &ServiceRecord) -> Value {
+    let info = &r.info;
+    let verdict = verdict_name(r.verdict);
     json!({
         "priority": info.priority,
         "target": info.target.as_deref().unwrap_or("."),
@@ -153,6 +175,10 @@ pub fn race(report: &RaceReport, error: Option<(&str, &str)>) -> Map<String, Val
     object.insert(
         "dns".into(),
         Value::Array(report.dns.iter().map(query).collect()),
+    );
+    object.insert(
+        "alternatives".into(),
+        Value::Array(report.alternatives.iter().map(alternative).collect()),
     );
     object.insert(
         "attempts".into(),

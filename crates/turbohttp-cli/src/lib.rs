@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod alt_svc;
 pub mod args;
 pub mod commands;
 pub mod exit;

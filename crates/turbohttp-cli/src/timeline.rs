@@ -43,6 +43,13 @@ pub fn render(report: &RaceReport) -> String {
         out.push('\n');
         out.push_str(&dns_table(&report.dns));
     }
+    if !report.alternatives.is_empty() {
+        // The Alt-Svc alternatives given (--alt-svc), each with what the race made of it.
+        out.push('\n');
+        for (i, r) in report.alternatives.iter().enumerate() {
+            let _ = writeln!(out, "  alt-svc #{i}  {r}");
+        }
+    }
     if report.attempts.is_empty() {
         out.push_str("\n  no connection attempt was started\n");
     } else {

@@ -136,6 +136,27 @@
 //! AAAA SERVFAIL:   t=0 A answers -> waits; t=7 AAAA fails -> v4[0] starts at 7
 //! ```
 //!
+//! # Alt-Svc alternatives (RFC 7838)
+//!
+//! A race given the caller's live Alt-Svc list ([`race::Race::with_alternatives`],
+//! [`alt_svc::AltService`]: protocol, optional host, optional port) dials each used
+//! alternative as it would a ServiceMode record: its port, its one protocol if the
+//! caller speaks it over TCP (`h3` alone is skipped as
+//! [`service::Verdict::QuicOnly`]), another host's own AAAA and A (sent at the start,
+//! within [`service::MAX_TARGETS`]), an IP literal as its address. They are known at
+//! t=0 and tried first, in the caller's order, before the HTTPS records and the
+//! origin's own addresses, which stay the fallback (RFC 7838 §2.4); once an
+//! alternative's addresses are known (its preferred family's answer, or a literal)
+//! the race starts without waiting for the HTTPS answer. The report keeps each with
+//! its verdict ([`RaceReport::alternatives`]), and each attempt the alternative it
+//! serves ([`AttemptRecord::alternative`]).
+//!
+//! ```text
+//! h2=":8443", lookup at t=5:   [v6]:8443 at 5, v4:8443 at 255; [v6]:443 at 380, v4:443 at 630
+//! h2="alt.test:8443":          t=0 AAAA, A alt.test sent; t=4 its AAAA -> [v6']:8443 starts
+//! h2="192.0.2.7:8443":         t=0 192.0.2.7:8443 starts, before any answer
+//! ```
+//!
 //! # Decisions the specification leaves open
 //!
 //! 1. **The fallback is never starved by the concurrency cap.** Until both families
@@ -200,6 +221,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod alt_svc;
 mod attempt;
 pub mod dns;
 mod family;

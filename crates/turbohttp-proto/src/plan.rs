@@ -69,30 +69,46 @@ pub struct PlannedAttempt {
 /// whether it is one of the record's hints rather than an A/AAAA answer.
 ///
 /// Two bytes, so that a planned attempt stays 48 ([`Plan::into_addresses`]): the
-/// record's index in the low 15 bits (all ones for none), the hint bit on top.
+/// record's index in the low 14 bits, the bit above them set for an Alt-Svc
+/// alternative's index rather than an HTTPS record's (all 15 ones for none), the hint
+/// bit on top.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tag(u16);
 
 impl Tag {
     const HINT: u16 = 0x8000;
     const NO_SERVICE: u16 = 0x7fff;
+    const ALTERNATIVE: u16 = 0x4000;
+    const INDEX: u16 = 0x3fff;
 
     /// An address of no HTTPS record: an A/AAAA answer, a lookup, a literal.
     pub const NONE: Self = Self(Self::NO_SERVICE);
 
     /// An address that serves the HTTPS record at `index` of its answer (indices
-    /// past 32,766 are not told apart); `hint` if it came from the record's own
+    /// past 16,382 are not told apart); `hint` if it came from the record's own
     /// `ipv4hint` or `ipv6hint`.
     pub fn of_service(index: usize, hint: bool) -> Self {
-        let index =
-            u16::try_from(index).map_or(Self::NO_SERVICE - 1, |i| i.min(Self::NO_SERVICE - 1));
+        let index = u16::try_from(index).map_or(Self::INDEX - 1, |i| i.min(Self::INDEX - 1));
         Self(index | if hint { Self::HINT } else { 0 })
     }
 
-    /// The index of the record the address serves, if any.
+    /// An address that serves the Alt-Svc alternative at `index` of the race's list
+    /// ([`Race::with_alternatives`](crate::race::Race::with_alternatives)).
+    pub fn of_alternative(index: usize) -> Self {
+        let index = u16::try_from(index).map_or(Self::INDEX - 1, |i| i.min(Self::INDEX - 1));
+        Self(index | Self::ALTERNATIVE)
+    }
+
+    /// The index of the HTTPS record the address serves, if any.
     pub fn service(self) -> Option<usize> {
+        (self.0 & Self::ALTERNATIVE == 0).then_some(usize::from(self.0 & Self::INDEX))
+    }
+
+    /// The index of the Alt-Svc alternative the address serves, if any.
+    pub fn alternative(self) -> Option<usize> {
         let index = self.0 & Self::NO_SERVICE;
-        (index != Self::NO_SERVICE).then_some(usize::from(index))
+        (index != Self::NO_SERVICE && index & Self::ALTERNATIVE != 0)
+            .then_some(usize::from(index & Self::INDEX))
     }
 
     /// Whether the address is a hint, to be replaced by the A/AAAA answer.
@@ -105,6 +121,7 @@ impl std::fmt::Debug for Tag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tag")
             .field("service", &self.service())
+            .field("alternative", &self.alternative())
             .field("hint", &self.is_hint())
             .finish()
     }

@@ -6,6 +6,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use crate::alt_svc::AltServiceRecord;
 use crate::dns::{LookupFailure, QueryType};
 use crate::service::{Protocols, ServiceRecord};
 use crate::{AddressFamily, AttemptError, AttemptPhase};
@@ -261,8 +262,11 @@ pub struct AttemptRecord {
     /// The HTTPS record the endpoint came from (its index in the HTTPS query's
     /// [`QueryRecord::services`]), if any.
     pub service: Option<u16>,
-    /// The protocols the attempt offers (its TLS ALPN list) when an HTTPS record
-    /// narrowed them; `None`: the caller's own list.
+    /// The Alt-Svc alternative the endpoint came from (its index in
+    /// [`RaceReport::alternatives`]), if any.
+    pub alternative: Option<u16>,
+    /// The protocols the attempt offers (its TLS ALPN list) when an HTTPS record or
+    /// an Alt-Svc alternative narrowed them; `None`: the caller's own list.
     pub alpn: Option<Protocols>,
     /// Whether the attempt offers Encrypted Client Hello: its record carries an
     /// `ech` configuration and the caller can use it ([`Race::with_ech`]).
@@ -428,6 +432,9 @@ pub struct RaceReport {
     /// each family, one `getaddrinfo` lookup for a one-shot resolver, none for an IP
     /// literal.
     pub dns: Vec<QueryRecord>,
+    /// The Alt-Svc alternatives the caller gave (RFC 7838), each with what the race
+    /// made of it, in the order given.
+    pub alternatives: Vec<AltServiceRecord>,
     /// Every attempt that started, in the order they started.
     pub attempts: Vec<AttemptRecord>,
     /// The winning attempt's number, on success.
@@ -446,6 +453,7 @@ impl RaceReport {
             resolved: Vec::new(),
             resolve_time: Duration::ZERO,
             dns: Vec::new(),
+            alternatives: Vec::new(),
             attempts: Vec::new(),
             winner: None,
             elapsed: Duration::ZERO,

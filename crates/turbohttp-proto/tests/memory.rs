@@ -40,7 +40,8 @@ fn a_record_is_small() {
     let record = size_of::<AttemptRecord>();
     let failure = size_of::<AttemptFailure>();
     println!("size_of AttemptRecord = {record} B, AttemptFailure = {failure} B");
-    // 120: the ECH flag (one byte) took the record past 112, an 8-byte step.
+    // 120: the ECH flag and the Alt-Svc alternative an attempt serves found no
+    // padding left in 112 (an 8-byte step).
     assert!(record <= 120, "AttemptRecord is {record} B");
     assert!(failure <= 32, "AttemptFailure is {failure} B");
     // No room taken by the option around a failure.

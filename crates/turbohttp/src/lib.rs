@@ -18,6 +18,7 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+mod alt_svc;
 mod dial;
 mod host;
 mod proxy;
@@ -64,6 +65,9 @@ pub use resolve::{
 pub use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
 // HTTPS records (RFC 9460): what an origin offers, as the race reads it.
 pub use turbohttp_proto::service::{Protocols, ServiceInfo, ServiceRecord, Verdict};
+// Alt-Svc (RFC 7838): alternatives a response advertised, fed to the next connect.
+pub use alt_svc::{AltSvc, AltSvcEntry, AltSvcError, DEFAULT_ALT_SVC_MAX_AGE, parse_alt_svc};
+pub use turbohttp_proto::alt_svc::{AltService, AltServiceRecord};
 
 // Dialers: how one address becomes a connection.
 pub use dial::{

@@ -8,7 +8,7 @@ use crate::args::ConnectArgs;
 use crate::exit::{self, CliError};
 use crate::options::{self, RaceConfig};
 use crate::transport::{self, TlsSettings};
-use crate::{json, output, parse, timeline};
+use crate::{alt_svc, json, output, parse, timeline};
 
 /// Runs `connect`.
 pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
@@ -40,12 +40,11 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
     };
     let runtime = super::runtime()?;
     let host = host.to_string();
-    let result = runtime.block_on(transport.connect_with(
-        &host,
-        port,
-        scheme,
-        ConnectParams::default().with_family(config.family),
-    ));
+    let alternatives = alternatives(args.resolver.alt_svc.as_deref(), &host, port)?.1;
+    let params = ConnectParams::default()
+        .with_family(config.family)
+        .with_alt_svc(alternatives);
+    let result = runtime.block_on(transport.connect_with(&host, port, scheme, params));
     let (report, tls, local, error) = match result {
         Ok(won) => {
             let local = won.stream.local_addr().ok();
@@ -70,6 +69,25 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         Some(connect) => options::note_dns_servers(e, connect, dns_servers.as_deref()),
         None => e,
     })
+}
+
+/// `--alt-svc FILE`: the cache (empty without the flag) and its live alternatives for
+/// `host:port`; lines it cannot read are skipped with a warning.
+pub fn alternatives(
+    file: Option<&std::path::Path>,
+    host: &str,
+    port: u16,
+) -> Result<(alt_svc::Cache, Vec<turbohttp::AltService>), CliError> {
+    let Some(path) = file else {
+        return Ok(Default::default());
+    };
+    let (cache, warnings) =
+        alt_svc::Cache::load(path).map_err(|e| CliError::usage("--alt-svc", e))?;
+    for warning in warnings {
+        output::warning_line(&warning);
+    }
+    let live = cache.alternatives_for(host, port, alt_svc::now());
+    Ok((cache, live))
 }
 
 /// The TLS version and the ALPN protocol a TLS stream negotiated.

@@ -4,12 +4,12 @@ use turbohttp::ConnectParams;
 use turbohttp::DisplayDuration;
 
 use crate::args::GetArgs;
-use crate::commands::connect::{finish, present, tls_summary};
+use crate::commands::connect::{alternatives, finish, present, tls_summary};
 use crate::exit::{self, CliError};
 use crate::options::{self, RaceConfig};
 use crate::parse;
 use crate::transport::{self, TlsSettings};
-use crate::{http, output};
+use crate::{alt_svc, http, output};
 
 /// Runs `get`.
 pub fn run(args: &GetArgs) -> Result<(), CliError> {
@@ -70,13 +70,14 @@ async fn fetch(
     let https = url.scheme.uses_tls();
     // --json alone or with -v: the race as JSON on standard error, the body on stdout.
     let json = args.json;
+    let host = url.host.to_string();
+    let file = args.resolver.alt_svc.as_deref();
+    let (mut cache, alternatives) = alternatives(file, &host, url.port)?;
+    let params = ConnectParams::default()
+        .with_family(config.family)
+        .with_alt_svc(alternatives);
     let result = transport
-        .connect_with(
-            &url.host.to_string(),
-            url.port,
-            url.scheme,
-            ConnectParams::default().with_family(config.family),
-        )
+        .connect_with(&host, url.port, url.scheme, params)
         .await;
     let won = match result {
         Ok(won) => won,
@@ -89,6 +90,7 @@ async fn fetch(
         }
     };
     let tls = tls_summary(&won.stream);
+    let src_alpn = if won.stream.is_h2() { "h2" } else { "h1" };
     let request = http::request(url, won.stream.is_h2())?;
     if args.verbose && !json {
         let mut text = present(&won.report, None, config, false, None);
@@ -108,6 +110,9 @@ async fn fetch(
     }
     let exchange = async {
         let response = http::send(won.stream, request).await?;
+        if let Some(path) = file {
+            remember_alt_svc(&mut cache, path, &host, url.port, src_alpn, &response);
+        }
         if args.verbose && !json {
             output::stderr(&http::response_head(&response));
         }
@@ -149,4 +154,36 @@ async fn fetch(
         return outcome.map_err(CliError::reported);
     }
     outcome
+}
+
+/// `--alt-svc FILE`: what the response's `Alt-Svc` header advertises replaces the
+/// origin's entries (`clear` removes them) and the file is written; no header, no
+/// change. A header that does not parse, or a file that cannot be written, is a
+/// warning: the transfer goes on.
+fn remember_alt_svc<B>(
+    cache: &mut alt_svc::Cache,
+    path: &std::path::Path,
+    host: &str,
+    port: u16,
+    src_alpn: &str,
+    response: &hyper::Response<B>,
+) {
+    let values: Vec<String> = response
+        .headers()
+        .get_all("alt-svc")
+        .iter()
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .collect();
+    if values.is_empty() {
+        return;
+    }
+    // Several fields are one list (RFC 9110 §5.3).
+    let header = match turbohttp::parse_alt_svc(&values.join(", ")) {
+        Ok(header) => header,
+        Err(e) => return output::warning_line(&format!("Alt-Svc ignored: {e}")),
+    };
+    cache.update(host, port, src_alpn, &header, alt_svc::now());
+    if let Err(e) = cache.save(path) {
+        output::warning_line(&e);
+    }
 }

@@ -11,6 +11,7 @@ use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+mod alternatives;
 mod services;
 mod slots;
 
@@ -230,7 +231,7 @@ impl Race {
             });
             race.events.push_back(Event::Resolve { query, kind });
             if kind == QueryType::Https && race.services.is_none() {
-                race.services = Some(Box::new(services::ServiceState::new(query)));
+                race.services = Some(Box::new(services::ServiceState::new(Some(query))));
             }
         }
         race
@@ -957,6 +958,10 @@ impl Race {
             outcome: AttemptOutcome::Cancelled,
             failure: None,
             service: planned.tag.service().and_then(|i| u16::try_from(i).ok()),
+            alternative: planned
+                .tag
+                .alternative()
+                .and_then(|i| u16::try_from(i).ok()),
             alpn: self.alpn_of(planned.tag),
             ech: self.ech_of(planned.tag).is_some(),
         });

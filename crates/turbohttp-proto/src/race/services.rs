@@ -21,8 +21,9 @@ use crate::service::{
 /// What a race that sent an HTTPS query knows of it.
 #[derive(Debug)]
 pub(super) struct ServiceState {
-    /// The HTTPS query whose records count: the first, or the last of an alias chain.
-    query: usize,
+    /// The HTTPS query whose records count: the first, or the last of an alias chain;
+    /// `None` when none was sent (a race with only Alt-Svc alternatives).
+    query: Option<usize>,
     /// The name whose records those are, when an alias led away from the origin: the
     /// effective target of its "." records.
     owner: Option<String>,
@@ -34,9 +35,9 @@ pub(super) struct ServiceState {
     /// The names other than the origin whose AAAA and A the race asked.
     targets: Vec<String>,
     /// The origin's port: an endpoint's port when its record names none.
-    port: u16,
+    pub(super) port: u16,
     /// What the caller speaks.
-    caller: Protocols,
+    pub(super) caller: Protocols,
     /// Shuffles records of equal priority.
     seed: u64,
     /// Whether the caller can offer Encrypted Client Hello.
@@ -49,10 +50,13 @@ pub(super) struct ServiceState {
     order: Vec<usize>,
     /// The planned hints an answer did not confirm, never to start.
     retired: Vec<usize>,
+    /// The Alt-Svc alternatives the caller gave, each with its verdict; the used
+    /// ones (with a rank) are tried first, in the caller's order (`race/alternatives.rs`).
+    pub(super) alternatives: Vec<crate::alt_svc::AltServiceRecord>,
 }
 
 impl ServiceState {
-    pub(super) fn new(query: usize) -> Self {
+    pub(super) fn new(query: Option<usize>) -> Self {
         Self {
             query,
             owner: None,
@@ -67,6 +71,7 @@ impl ServiceState {
             until: None,
             order: Vec::new(),
             retired: Vec::new(),
+            alternatives: Vec::new(),
         }
     }
 }
@@ -106,10 +111,11 @@ impl Race {
     ///   then the others (the draft's §4.3 lets a client that uses ECH group them
     ///   ahead), and each of their attempts offers it ([`AttemptRecord::ech`]);
     /// * when every used record carries one, the race is SVCB-reliant (RFC 9848
-    ///   §4.1): the origin's own addresses, which no record serves, are never
-    ///   dialed, since a connection without ECH would undo what ECH hides. Those
-    ///   planned before the records came (after the resolution delay) and not
-    ///   started yet are dropped; one already running goes on.
+    ///   §4.1): the origin's own addresses, which no record serves, and the Alt-Svc
+    ///   alternatives are never dialed, since a connection without ECH would undo
+    ///   what ECH hides. Those planned before the records came (after the
+    ///   resolution delay, or an alternative known at the start) and not started
+    ///   yet are dropped; one already running goes on.
     ///
     /// ```text
     /// t=0  HTTPS, AAAA, A sent
@@ -164,8 +170,11 @@ impl Race {
         let Some(state) = self.services.as_deref_mut() else {
             return;
         };
-        let record = &mut self.queries[state.query];
-        if query != state.query || record.outcome != QueryOutcome::Pending {
+        if state.query != Some(query) {
+            return;
+        }
+        let record = &mut self.queries[query];
+        if record.outcome != QueryOutcome::Pending {
             return;
         }
         record.ended = Some(ended);
@@ -252,7 +261,7 @@ impl Race {
                     .expect("an HTTPS query was sent");
                 state.chain.push(name.clone());
                 state.owner = Some(name);
-                state.query = next;
+                state.query = Some(next);
             }
             return;
         }
@@ -294,7 +303,7 @@ impl Race {
     /// Asks `name`'s AAAA and A (only the requested family's, with one requested),
     /// unless asked already; false when that would be more names than
     /// [`MAX_TARGETS`].
-    fn ask_addresses_of(&mut self, name: &str) -> bool {
+    pub(super) fn ask_addresses_of(&mut self, name: &str) -> bool {
         let state = self.services.as_deref().expect("an HTTPS query was sent");
         if state.targets.iter().any(|t| t == name) {
             return true;
@@ -344,6 +353,11 @@ impl Race {
         let port = state.port;
         let owner = state.owner.clone();
         let no_records = state.order.is_empty();
+        // The alternatives at this name come first (`race/alternatives.rs`), unless
+        // every record says ECH, which an alternative does not carry.
+        if !self.ech_reliant() {
+            self.plan_alternatives_of(name.as_deref(), &answered, now);
+        }
         let origin_records: Vec<(usize, u16)> = self
             .used_records()
             .filter(|(_, info)| self.effective_target(info) == name)
@@ -427,8 +441,15 @@ impl Race {
             return false;
         };
         // Names are kept in lower case ([`dns_name`]); a record's target may not be.
-        query != state.query
+        state.query != Some(query)
             && state.owner.as_ref() != Some(name)
+            && !state.alternatives.iter().any(|a| {
+                a.rank.is_some()
+                    && a.alt
+                        .host
+                        .as_deref()
+                        .is_some_and(|h| h.eq_ignore_ascii_case(name))
+            })
             && !self.used_records().any(|(_, info)| {
                 info.target
                     .as_deref()
@@ -457,7 +478,9 @@ impl Race {
         if state.open {
             return;
         }
-        let https_ended = self.queries[state.query].outcome != QueryOutcome::Pending;
+        let https_ended = state
+            .query
+            .is_none_or(|q| self.queries[q].outcome != QueryOutcome::Pending);
         let positive = self.positive_known();
         // Once the records are in, what starts the race at once is an address of the
         // service they name; the origin's own (if no record serves it) only after the
@@ -473,6 +496,7 @@ impl Race {
                 info.hints()
                     .any(|ip| AddressFamily::of(&SocketAddr::new(ip, 0)) == leading)
             });
+        let alternatives_ready = self.alternatives_ready();
         let (now, delay) = (self.now, self.plan.options().resolution_delay);
         let at = self.offset(now);
         let state = self.services.as_deref_mut().expect("checked above");
@@ -481,10 +505,11 @@ impl Race {
             self.first_answer.get_or_insert(at);
         }
         let delay_over = state.until.is_some_and(|until| until <= now);
-        let open = all_ended
-            || (enable
-                && positive
-                && ((https_ended && preferred_known && service_positive) || delay_over));
+        // With alternatives, one whose addresses are known starts the race: they are
+        // tried first whatever the HTTPS records say, so nothing waits for those.
+        let service_ready =
+            alternatives_ready.unwrap_or(https_ended && preferred_known && service_positive);
+        let open = all_ended || (enable && positive && (service_ready || delay_over));
         if open {
             state.open = true;
             self.open_gate();
@@ -543,6 +568,7 @@ impl Race {
         let answered =
             (0..self.queries.len()).any(|q| self.answered(q).iter().any(|a| wanted(a.ip())));
         answered
+            || self.alternative_literals().any(wanted)
             || self
                 .used_records()
                 .any(|(_, info)| info.hints().any(wanted))
@@ -552,13 +578,15 @@ impl Race {
     fn used_records(&self) -> impl Iterator<Item = (usize, &ServiceInfo)> + '_ {
         let state = self.services.as_deref();
         let order = state.map(|s| s.order.as_slice()).unwrap_or_default();
-        let records = state.map_or(&[][..], |s| &self.queries[s.query].services[..]);
+        let records = state
+            .and_then(|s| s.query)
+            .map_or(&[][..], |q| &self.queries[q].services[..]);
         order.iter().map(move |&i| (i, &records[i].info))
     }
 
     /// The addresses of `name` (`None`: the origin) of each family, from the address
     /// queries that have answered (`None` for a family no query has answered yet).
-    fn answers_of(&self, name: Option<&str>) -> [Option<Vec<SocketAddr>>; 2] {
+    pub(super) fn answers_of(&self, name: Option<&str>) -> [Option<Vec<SocketAddr>>; 2] {
         let mut answers: [Option<Vec<SocketAddr>>; 2] = [None, None];
         for (q, record) in self.queries.iter().enumerate() {
             if !matches!(record.outcome, QueryOutcome::Answered { .. })
@@ -591,7 +619,14 @@ impl Race {
         let Some(state) = self.services.as_deref() else {
             return Vec::new();
         };
-        let mut groups = Vec::new();
+        // The alternatives' groups first; they never stand for the origin's own
+        // addresses (RFC 7838 §2.4: the origin stays a fallback). Not when every
+        // record says ECH: an alternative carries none.
+        let mut groups = if self.ech_reliant() {
+            Vec::new()
+        } else {
+            self.alternative_groups()
+        };
         let mut origin_served = false;
         for (i, info) in self.used_records() {
             let port = info.port.unwrap_or(state.port);
@@ -631,7 +666,7 @@ impl Race {
     /// caller can use ECH.
     pub(super) fn ech_of(&self, tag: Tag) -> Option<&[u8]> {
         let state = self.services.as_deref().filter(|s| s.ech)?;
-        let record = self.queries[state.query].services.get(tag.service()?)?;
+        let record = self.queries[state.query?].services.get(tag.service()?)?;
         match record.verdict {
             Verdict::Use(_) => record.info.ech.as_deref(),
             _ => None,
@@ -642,7 +677,13 @@ impl Race {
     /// caller's.
     pub(super) fn alpn_of(&self, tag: Tag) -> Option<Protocols> {
         let state = self.services.as_deref()?;
-        let record = self.queries[state.query].services.get(tag.service()?)?;
+        if let Some(alternative) = tag.alternative() {
+            return match state.alternatives.get(alternative)?.verdict {
+                Verdict::Use(protocols) => Some(protocols),
+                _ => None,
+            };
+        }
+        let record = self.queries[state.query?].services.get(tag.service()?)?;
         match record.verdict {
             Verdict::Use(protocols) => Some(protocols),
             _ => None,

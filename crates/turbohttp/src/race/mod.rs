@@ -212,6 +212,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             cancel,
             services,
             shuffle_seed: seed,
+            alt_svc,
         } = params;
         let connect_timeout = timeout.unwrap_or(self.connect_timeout);
         let cancel = cancel.as_ref();
@@ -255,6 +256,8 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let options = self.options.for_timeout(connect_timeout);
         let mut race = match &host {
             Parsed::Name(name) => {
+                // The caller's protocols, asked or not, for its Alt-Svc alternatives.
+                let caller = services.unwrap_or(turbohttp_proto::service::Protocols::TCP);
                 let services = services.filter(|_| self.resolver.asks_services(name, port));
                 let queries = queries(
                     self.resolver.answers(name, port),
@@ -269,7 +272,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                     entered.into_std(),
                     deadline.into_std(),
                 );
-                match services {
+                let race = match services {
                     Some(protocols) => {
                         let seed = seed.unwrap_or_else(shuffle_seed);
                         race.with_services(port, protocols, seed)
@@ -277,7 +280,17 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                             .with_ech(self.dialer.offers_ech())
                     }
                     None => race,
-                }
+                };
+                // An alternative naming the origin's own host is the origin's
+                // addresses (no query of its own).
+                let alternatives = alt_svc.into_iter().map(|mut alt| {
+                    let origin = |h: &str| h.trim_end_matches('.').eq_ignore_ascii_case(name);
+                    if alt.host.as_deref().is_some_and(origin) {
+                        alt.host = None;
+                    }
+                    alt
+                });
+                race.with_alternatives(port, caller, alternatives)
             }
             Parsed::Literal(literal) => {
                 let literal = literal.socket_addr(port);
@@ -314,6 +327,7 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         });
         // The plan's buffer becomes the report's list: the plan and a copy of its
         // addresses never exist at once, which lowers a large race's peak memory.
+        report.alternatives = race.alternatives().to_vec();
         let (addresses, attempts, dns) = race.take_report_parts();
         report.resolved = answered.unwrap_or(addresses);
         report.attempts = attempts;

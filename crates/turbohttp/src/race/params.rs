@@ -5,6 +5,7 @@ use std::time::Duration;
 use tokio_util::sync::CancellationToken;
 
 use turbohttp_proto::AddressFamily;
+use turbohttp_proto::alt_svc::AltService;
 use turbohttp_proto::service::Protocols;
 
 /// What may differ from one connect to the next: a family restriction, a timeout and
@@ -41,6 +42,12 @@ pub struct ConnectParams {
     /// random order among them). Default `None`: a new random seed per connect; a
     /// test, or `simulate`, fixes it to get the same order every time.
     pub shuffle_seed: Option<u64>,
+    /// The origin's live Alt-Svc alternatives (RFC 7838), in its order of preference
+    /// (from an earlier response's `Alt-Svc` header: [`parse_alt_svc`](crate::parse_alt_svc);
+    /// expired ones left out by the caller). They are dialed first, the origin's own
+    /// addresses last; TLS still checks the origin's name. Not used for an IP-literal
+    /// origin. Default: none.
+    pub alt_svc: Vec<AltService>,
 }
 
 impl ConnectParams {
@@ -70,6 +77,13 @@ impl ConnectParams {
     #[must_use]
     pub fn with_shuffle_seed(mut self, seed: u64) -> Self {
         self.shuffle_seed = Some(seed);
+        self
+    }
+
+    /// Sets [`alt_svc`](Self::alt_svc).
+    #[must_use]
+    pub fn with_alt_svc(mut self, alternatives: impl IntoIterator<Item = AltService>) -> Self {
+        self.alt_svc = alternatives.into_iter().collect();
         self
     }
 
