@@ -113,6 +113,11 @@ pub struct ResolverArgs {
     /// shape the race (Happy Eyeballs v3).
     #[arg(long)]
     pub no_https_rr: bool,
+    /// Never offer Encrypted Client Hello. By default an HTTPS record's `ech`
+    /// configuration is offered (the server name travels encrypted), and when every
+    /// record has one nothing is sent without it.
+    #[arg(long)]
+    pub no_ech: bool,
     /// curl's Alt-Svc cache file: its live entries for the target become
     /// alternatives, dialed first (RFC 7838); `get` writes back what the response's
     /// Alt-Svc header advertises. A missing file is fine (`get` creates it).
@@ -299,7 +304,7 @@ pub struct SimulateArgs {
     /// `nodata@...`, `none@...`, or records separated by `;`, then `@DURATION`. A
     /// record is `,`-separated keys: `priority=N`, `target=NAME`, `alias=NAME`,
     /// `alpn=h2+http/1.1`, `no-default-alpn`, `port=N`, `ipv4hint=IP+IP`,
-    /// `ipv6hint=IP+IP`, `mandatory=alpn+port`; e.g.
+    /// `ipv6hint=IP+IP`, `mandatory=alpn+port`, `ech` (it carries an ECH configuration: such records go first, and when all have one the origin's own addresses are not dialed); e.g.
     /// `alpn=h2,port=8443,ipv4hint=192.0.2.1@5ms`. An endpoint at the record's port
     /// must be given with --endpoint to be reachable.
     #[arg(long, value_name = "RECORDS@DURATION")]

@@ -9,7 +9,9 @@
 //!   "timed_out", "cancelled"), "error" (text or null), "os_error" (number or null),
 //!   "phase" ("connect", "setup" or null), "alpn" (the protocols offered when an HTTPS
 //!   record narrowed them: `["h2", "http/1.1"]`, else null), "service" (the index of
-//!   that record in the HTTPS query's `records`, or null)}`; times in milliseconds from the start of
+//!   that record in the HTTPS query's `records`, or null), "alternative" (the index of
+//!   the Alt-Svc alternative it serves, or null), "ech" (whether it offers Encrypted
+//!   Client Hello)}`; times in milliseconds from the start of
 //!   the connect (resolution included: an attempt can start no earlier than the
 //!   answer that carried its address);
 //! * `dns`: every query in the order sent, each `{"type" ("HTTPS", "AAAA", "A", or
@@ -61,6 +63,7 @@ pub fn attempt(a: &AttemptRecord) -> Value {
         "alpn": a.alpn.map(|p| p.alpn_ids().collect::<Vec<_>>()),
         "service": a.service,
         "alternative": a.alternative,
+        "ech": a.ech,
     })
 }
 

@@ -165,7 +165,7 @@ fn records_cell(q: &QueryRecord) -> String {
 
 /// One row per attempt: number, address, family, start, end, outcome, error; with
 /// an `alpn` column after the family when an HTTPS record narrowed what an attempt
-/// offers (`-`: the caller's own list).
+/// offers (`-`: the caller's own list; `+ECH` when it offers Encrypted Client Hello).
 pub fn table(attempts: &[AttemptRecord]) -> String {
     if attempts.iter().any(|a| a.alpn.is_some()) {
         let header = [
@@ -175,7 +175,10 @@ pub fn table(attempts: &[AttemptRecord]) -> String {
             .iter()
             .map(|a| {
                 let [n, address, family, start, end, outcome, error] = row(a);
-                let alpn = a.alpn.map_or_else(|| "-".to_owned(), |p| p.to_string());
+                let mut alpn = a.alpn.map_or_else(|| "-".to_owned(), |p| p.to_string());
+                if a.ech {
+                    alpn.push_str(" +ECH");
+                }
                 [n, address, family, alpn, start, end, outcome, error]
             })
             .collect();

@@ -40,6 +40,8 @@ pub struct TlsSettings {
     pub key: Option<PathBuf>,
     /// `--tlsv1.2` / `--tlsv1.3`: the lowest TLS version (curl's meaning).
     pub min_version: Option<TlsVersion>,
+    /// `--no-ech`: never offer Encrypted Client Hello.
+    pub no_ech: bool,
 }
 
 /// `--tlsv1.3` wins over `--tlsv1.2` (clap keeps only the last of the two).
@@ -56,7 +58,7 @@ pub fn min_version(tlsv1_2: bool, tlsv1_3: bool) -> Option<TlsVersion> {
 impl TlsSettings {
     /// The library's TLS options; a `--cacert` that cannot be read is a usage error.
     pub fn tls_options(&self) -> Result<TlsOptions, CliError> {
-        let mut tls = TlsOptions::default();
+        let mut tls = TlsOptions::default().with_ech(!self.no_ech);
         tls.server_name.clone_from(&self.servername);
         if !self.alpn.is_empty() {
             tls.alpn_protocols.clone_from(&self.alpn);

@@ -16,7 +16,10 @@ use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair}
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use serde_json::Value;
-use turbohttp_lab::dns::{Behaviour, DnsLab, SvcParamKey, SvcParamValue, Zone, alpn, service};
+use turbohttp_lab::dns::{
+    Behaviour, DnsLab, EchConfigList, SvcParamKey, SvcParamValue, Zone, alpn, service,
+};
+use turbohttp_lab::ech::config_list;
 
 const NAME: &str = "svc.test";
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -30,19 +33,27 @@ struct Lab {
 
 impl Lab {
     fn start(port: u16) -> Self {
+        Self::start_with(port, None)
+    }
+
+    /// [`Lab::start`], the record carrying `ech` (an ECHConfigList) if given.
+    fn start_with(port: u16, ech: Option<Vec<u8>>) -> Self {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        let record = service(
-            1,
-            ".",
-            vec![
-                alpn(&["h2"]),
-                (SvcParamKey::Port, SvcParamValue::Port(port)),
-            ],
-        );
+        let mut params = vec![
+            alpn(&["h2"]),
+            (SvcParamKey::Port, SvcParamValue::Port(port)),
+        ];
+        if let Some(list) = ech {
+            params.push((
+                SvcParamKey::EchConfigList,
+                SvcParamValue::EchConfigList(EchConfigList(list)),
+            ));
+        }
+        let record = service(1, ".", params);
         let zone = Zone::new()
             .a(NAME, Behaviour::answer([V4]))
             .aaaa(NAME, Behaviour::NoData)
@@ -243,10 +254,15 @@ fn no_https_rr_asks_no_https_record() {
 // ---- simulate --dns-https: every rule without sockets, in virtual time ----
 
 fn simulate_json(args: &[&str]) -> Value {
+    simulate_json_exiting(0, args)
+}
+
+/// `simulate --json` with `args`, which must exit with `code`.
+fn simulate_json_exiting(code: i32, args: &[&str]) -> Value {
     let mut all = vec!["simulate", "--json"];
     all.extend_from_slice(args);
     let output = turbohttp(&all);
-    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    assert_eq!(output.status.code(), Some(code), "{output:?}");
     serde_json::from_slice(&output.stdout).expect("JSON")
 }
 
@@ -355,4 +371,66 @@ fn simulate_refuses_a_bad_https_record_with_a_sentence() {
             "{value}: {stderr}"
         );
     }
+}
+
+#[test]
+fn connect_offers_the_records_ech_and_says_when_the_server_does_not_accept_it() {
+    // The server knows no ECH: it answers the outer hello (public name NAME, whose
+    // certificate it has), and the client gives up rather than go on without ECH.
+    let server = Server::start();
+    let lab = Lab::start_with(server.port, Some(config_list(9, NAME)));
+    let (target, dns) = (format!("{NAME}:443"), lab.server());
+    let connect = |extra: &[&str]| {
+        let mut args = vec!["connect", "--tls", "--json", "--cacert", server.ca()];
+        args.extend(["--dns-servers", &dns, &target]);
+        args.extend(extra);
+        turbohttp(&args)
+    };
+    let output = connect(&[]);
+    assert_ne!(output.status.code(), Some(0), "{output:?}");
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["dns"][0]["records"][0]["ech"], true);
+    let attempt = &json["attempts"][0];
+    assert_eq!(attempt["ech"], true, "{json}");
+    let error = attempt["error"].as_str().expect("an error");
+    assert!(
+        error.contains("did not accept Encrypted Client Hello"),
+        "{error}"
+    );
+
+    // --no-ech: the record's configuration is not offered, and the connect works.
+    let output = connect(&["--no-ech"]);
+    assert_eq!(output.status.code(), Some(0), "{output:?}");
+    let json: Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(json["attempts"][0]["ech"], false);
+    assert_eq!(json["tls"]["ech"], "not offered", "{json}");
+}
+
+#[test]
+fn simulate_offers_ech_first_and_never_dials_without_it_when_every_record_has_it() {
+    // Exit 7: curl's "failed to connect".
+    let json = simulate_json_exiting(
+        7,
+        &[
+            "--endpoint",
+            "192.0.2.1=ok@1ms",
+            "--endpoint",
+            "192.0.2.1:8443=refuse@5ms",
+            "--endpoint",
+            "192.0.2.1:9443=refuse@5ms",
+            "--dns-a",
+            "answer@2ms",
+            "--dns-https",
+            "alpn=h2,port=9443,priority=2,ech; alpn=h2,port=8443,priority=1,ech@3ms",
+        ],
+    );
+    let dialed: Vec<(&str, bool)> = json["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| (a["address"].as_str().unwrap(), a["ech"].as_bool().unwrap()))
+        .collect();
+    // By priority among the ECH records; the origin's own port 443 never.
+    assert_eq!(dialed, [("192.0.2.1:8443", true), ("192.0.2.1:9443", true)]);
+    assert_eq!(json["outcome"], "failed");
 }

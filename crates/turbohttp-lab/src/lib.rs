@@ -4,6 +4,7 @@
 //! * [`dns`]: a DNS server (UDP and TCP on one port) that answers each name and record
 //!   type as a test asks: after a delay, never, SERVFAIL, garbage, truncated…
 //! * [`BlackHole`]: an address on `[::1]` where TCP connects stall.
+//! * [`ech`]: ECH configuration lists to put in HTTPS records.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -23,5 +24,6 @@
 
 mod black_hole;
 pub mod dns;
+pub mod ech;
 
 pub use black_hole::BlackHole;

@@ -309,7 +309,9 @@ impl FromStr for HttpsBehavior {
     /// keys: `priority=N` (default 1), `target=NAME` (default `.`, the origin),
     /// `alias=NAME` (AliasMode), `alpn=ID+ID`, `no-default-alpn`, `port=N`,
     /// `ipv4hint=IP+IP`, `ipv6hint=IP+IP`, `mandatory=KEY+KEY` (`alpn`, `port`, ...,
-    /// or `keyN`).
+    /// or `keyN`), `ech` (the record carries an ECH configuration: the simulated
+    /// client offers ECH, so records with one go first, and when every record has
+    /// one the origin's own addresses are not dialed).
     ///
     /// ```
     /// use turbohttp::sim::HttpsBehavior;
@@ -336,6 +338,10 @@ impl FromStr for HttpsBehavior {
         Ok(Self::Records(records, delay))
     }
 }
+
+/// The ECHConfigList a simulated record's `ech` key stands for: an empty list, as no
+/// handshake reads it.
+const SIM_ECH_CONFIG: &[u8] = &[0, 0];
 
 /// One record of `--dns-https`: see [`HttpsBehavior`]'s `from_str`.
 fn parse_record(text: &str) -> Result<ServiceInfo, String> {
@@ -365,6 +371,8 @@ fn parse_record(text: &str) -> Result<ServiceInfo, String> {
             "alias" => alias = Some(value.trim_end_matches('.').to_owned()),
             "alpn" => record = record.with_alpn(list(value)),
             "no-default-alpn" => record = record.with_no_default_alpn(),
+            // No TLS here: what counts is that the record has a configuration.
+            "ech" => record = record.with_ech(SIM_ECH_CONFIG.to_vec()),
             "port" => {
                 let port = value
                     .parse()
@@ -388,7 +396,8 @@ fn parse_record(text: &str) -> Result<ServiceInfo, String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown key {key:?} in an HTTPS record: expected priority, target,                      alias, alpn, no-default-alpn, port, ipv4hint, ipv6hint or mandatory"
+                    "unknown key {key:?} in an HTTPS record: expected priority, target, \
+                     alias, alpn, no-default-alpn, port, ipv4hint, ipv6hint, ech or mandatory"
                 ));
             }
         }
@@ -620,6 +629,12 @@ impl Drop for SimSocket {
 
 impl Dialer for SimNetwork {
     type Stream = SimSocket;
+
+    /// The simulated client can offer ECH: the race's ECH rules apply to records with
+    /// an `ech` key (there is no handshake to offer it in).
+    fn offers_ech(&self) -> bool {
+        true
+    }
 
     async fn dial(&self, addr: SocketAddr) -> Result<SimSocket, AttemptError> {
         let socket = {

@@ -12,7 +12,7 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use support::chain_text;
-use support::ech::{OuterHello, capture_hello, config_list};
+use support::ech::{OuterHello, capture_hello};
 use support::tls_lab::{Pki, Servers, idle_listener, run, v4, was_dialed};
 use turbohttp::{
     ALPN_H2, DnsOptions, DnsResolver, EchStatus, RawSocketTransport, Scheme, TlsOptions,
@@ -21,6 +21,7 @@ use turbohttp::{
 use turbohttp_lab::dns::{
     Behaviour, DnsLab, EchConfigList, SVCB, SvcParamKey, SvcParamValue, Zone, alpn, service,
 };
+use turbohttp_lab::ech::config_list;
 
 const NAME: &str = "svc.test";
 const PUBLIC: &str = "public.test";

@@ -2,7 +2,7 @@
 
 use turbohttp::ConnectParams;
 use turbohttp::{AttemptOutcome, DisplayDuration, MIN_ATTEMPT_BUDGET, RaceReport};
-use turbohttp::{ConnectError, Scheme, TransportStream};
+use turbohttp::{ConnectError, EchStatus, Scheme, TransportStream};
 
 use crate::args::ConnectArgs;
 use crate::exit::{self, CliError};
@@ -29,6 +29,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         cert: args.tls.cert.clone(),
         key: args.tls.key.clone(),
         min_version: transport::min_version(args.tls.tlsv1_2, args.tls.tlsv1_3),
+        no_ech: args.resolver.no_ech,
     };
     let socket = transport::socket_options(&args.socket)?;
     let dns_servers = options::dns_servers_of(&resolver);
@@ -97,21 +98,29 @@ pub struct TlsSummary {
     pub version: String,
     /// The ALPN protocol, if one was agreed.
     pub alpn: Option<String>,
+    /// Whether Encrypted Client Hello was offered and accepted: `accepted` (or
+    /// `not offered`, `rejected`, ...).
+    pub ech: String,
 }
 
 impl TlsSummary {
-    /// `tls: TLSv1_3, ALPN h2`, with its newline.
+    /// `tls: TLSv1_3, ALPN h2`, with its newline; `, ECH accepted` when ECH was
+    /// offered.
     pub fn line(&self) -> String {
+        let ech = match self.ech.as_str() {
+            "not offered" => String::new(),
+            other => format!(", ECH {other}"),
+        };
         format!(
-            "tls: {}, ALPN {}\n",
+            "tls: {}, ALPN {}{ech}\n",
             self.version,
             self.alpn.as_deref().unwrap_or("none")
         )
     }
 
-    /// `{"version": ..., "alpn": ...}`, for the JSON output.
+    /// `{"version": ..., "alpn": ..., "ech": ...}`, for the JSON output.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({ "version": self.version, "alpn": self.alpn })
+        serde_json::json!({ "version": self.version, "alpn": self.alpn, "ech": self.ech })
     }
 }
 
@@ -124,7 +133,18 @@ pub fn tls_summary(stream: &TransportStream) -> Option<TlsSummary> {
     let alpn = stream
         .alpn_protocol()
         .map(|p| String::from_utf8_lossy(p).into_owned());
-    Some(TlsSummary { version, alpn })
+    let ech = match tls.ech_status() {
+        EchStatus::NotOffered => "not offered",
+        EchStatus::Grease => "grease",
+        EchStatus::Offered => "offered",
+        EchStatus::Accepted => "accepted",
+        EchStatus::Rejected => "rejected",
+    };
+    Some(TlsSummary {
+        version,
+        alpn,
+        ech: ech.to_owned(),
+    })
 }
 
 /// The text to print for a race: the JSON object (with `extra` members merged in), or

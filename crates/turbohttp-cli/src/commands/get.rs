@@ -29,6 +29,7 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
         cert: args.cert.clone(),
         key: args.key.clone(),
         min_version: transport::min_version(args.tlsv1_2, args.tlsv1_3),
+        no_ech: args.resolver.no_ech,
     };
     let max_time = args
         .max_time
