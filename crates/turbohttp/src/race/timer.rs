@@ -5,7 +5,7 @@
 //! Why not just `tokio::time::sleep_until`: tokio's timer wheel ticks once a
 //! millisecond and rounds every deadline up to the next tick, and its driver sleeps in
 //! `epoll_wait`, whose timeout is whole milliseconds too, so a 250 ms family stagger
-//! fires 1 to 2 ms late. On Linux a `timerfd` (`CLOCK_MONOTONIC`, absolute deadline,
+//! fires 1 to 2 ms late. On Linux a `timerfd` (`CLOCK_MONOTONIC`, set for the time left,
 //! a high-resolution kernel timer) registered with tokio's IO driver through
 //! [`AsyncFd`](tokio::io::unix::AsyncFd) wakes the task at the deadline itself.
 //!
@@ -40,11 +40,13 @@
 //!   thousand races due in the same millisecond gains nothing from precision (their
 //!   wake-ups queue behind one another for longer than tokio's tick) and would pay
 //!   six system calls per race for it (BENCHMARKS.md, scenario 6b, has the cost).
-//! * **Never early.** The absolute `CLOCK_MONOTONIC` deadline is computed from a
-//!   reading of `std::time::Instant` (the same clock on Linux) taken *before* the
-//!   reading of `CLOCK_MONOTONIC`, so the conversion can only move the deadline later,
-//!   by the few nanoseconds between the two reads. When the timer fires, tokio's
-//!   clock (the real one) has passed the deadline and the race sees it due.
+//! * **Never early.** The timer is set relative to now: the time left is measured on
+//!   `std::time::Instant` (`CLOCK_MONOTONIC` on Linux) *before* the kernel reads its
+//!   clock to start the timer, so the kernel's deadline can only be later than the
+//!   race's, by the few nanoseconds between the two reads. When the timer fires,
+//!   tokio's clock (the real one) has passed the deadline and the race sees it due.
+//!   (Relative rather than absolute also means no `clock_gettime` through rustix's
+//!   vDSO parser, which valgrind's tools cannot run: the burst can be profiled.)
 //!
 //! Anything the precise path cannot do (not Linux, no IO driver, out of file
 //! descriptors) falls back to tokio's timer for that deadline: late by a tick, never
@@ -252,8 +254,8 @@ mod precise {
     use std::task::{Context, Poll};
 
     use rustix::time::{
-        ClockId, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec,
-        clock_gettime, timerfd_create, timerfd_settime,
+        Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec, timerfd_create,
+        timerfd_settime,
     };
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
@@ -343,19 +345,23 @@ mod precise {
         /// Arms the timer for `at`, replacing any earlier setting (and clearing an
         /// expiry not yet read).
         pub(super) fn set(&self, at: std::time::Instant) -> io::Result<()> {
-            // std's Instant is CLOCK_MONOTONIC on Linux but does not expose its value:
-            // convert through a pair of readings, the real one first, so that the
-            // error (the time between them) only makes the deadline later.
-            let real = std::time::Instant::now();
-            let mono = clock_gettime(ClockId::Monotonic);
-            let value = add(mono, at.saturating_duration_since(real));
+            // Relative: the time left, read before the kernel reads its clock, so that
+            // the time between the two only makes the deadline later. At least 1 ns: a
+            // zero value would disarm the timer instead of firing it.
+            let left = at
+                .saturating_duration_since(std::time::Instant::now())
+                .max(std::time::Duration::from_nanos(1));
+            let value = Timespec {
+                tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(left.subsec_nanos()),
+            };
             let zero = Timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
             };
             timerfd_settime(
                 self.fd.get_ref(),
-                TimerfdTimerFlags::ABSTIME,
+                TimerfdTimerFlags::empty(),
                 &Itimerspec {
                     it_interval: zero,
                     it_value: value,
@@ -383,19 +389,6 @@ mod precise {
         }
     }
 
-    /// `base + by`, normalised.
-    fn add(base: Timespec, by: std::time::Duration) -> Timespec {
-        let nanos = base.tv_nsec + i64::from(by.subsec_nanos());
-        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX / 2);
-        Timespec {
-            tv_sec: base
-                .tv_sec
-                .saturating_add(secs)
-                .saturating_add(nanos / 1_000_000_000),
-            tv_nsec: nanos % 1_000_000_000,
-        }
-    }
-
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -412,18 +405,6 @@ mod precise {
             assert!(QUOTA.take().is_none());
             drop((second, third));
             assert_eq!(QUOTA.used.load(Ordering::Relaxed), 0);
-        }
-
-        #[test]
-        fn adding_carries_the_nanoseconds() {
-            let base = Timespec {
-                tv_sec: 7,
-                tv_nsec: 999_999_000,
-            };
-            let sum = add(base, std::time::Duration::new(2, 2_000));
-            assert_eq!((sum.tv_sec, sum.tv_nsec), (10, 1_000));
-            let sum = add(base, std::time::Duration::ZERO);
-            assert_eq!((sum.tv_sec, sum.tv_nsec), (7, 999_999_000));
         }
     }
 }
