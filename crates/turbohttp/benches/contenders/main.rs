@@ -46,7 +46,8 @@
 //!   at once by that contender, in this process, against listeners that never accept
 //!   (no server thread: a profiler sees only the burst), printing its wall time, CPU,
 //!   peak RSS growth and first/p50/p99/max latency; the burst runs inside the frame
-//!   `profiled_burst`.
+//!   `profiled_burst`. `s6b`: the same burst as scenario 6b, a stalled `[::1]:P` listed
+//!   before those listeners.
 //!
 //! BENCHMARKS.md (at the workspace root) has a full run and how to read it.
 //!
@@ -166,10 +167,10 @@ impl Settings {
     }
 }
 
-/// `TURBOHTTP_BENCH_PROFILE=WHO,SCENARIO,N` (`turbo|hyper|floor|...`, `s1|s4|s6`): only
-/// `N` connects by one in-process contender, for a profiler to watch
-/// (`valgrind --tool=callgrind`, `strace -c`, `perf stat`): `s1` and `s4` one at a time,
-/// `s6` all at once (one burst, [`profile_burst`]).
+/// `TURBOHTTP_BENCH_PROFILE=WHO,SCENARIO,N` (`turbo|hyper|floor|...`,
+/// `s1|s4|s6|s6b`): only `N` connects by one in-process contender, for a profiler to
+/// watch (`valgrind --tool=callgrind`, `strace -c`, `perf stat`): `s1` and `s4` one at a
+/// time, `s6` and `s6b` all at once (one burst, [`profile_burst`]).
 fn profile(spec: &str) -> io::Result<()> {
     let parts: Vec<&str> = spec.split(',').collect();
     let [who, scenario, n] = parts[..] else {
@@ -181,8 +182,8 @@ fn profile(spec: &str) -> io::Result<()> {
             io::Error::other("WHO is floor, turbo, bare, turbo-hopts, hyper or hyper-topts")
         })?;
     let n: usize = n.replace('_', "").parse().map_err(io::Error::other)?;
-    if scenario == "s6" {
-        return profile_burst(who, n.max(1));
+    if scenario == "s6" || scenario == "s6b" {
+        return profile_burst(who, n.max(1), scenario == "s6b");
     }
     let servers = start_servers()?;
     let mut addrs: Vec<SocketAddr> = match scenario {
@@ -191,7 +192,7 @@ fn profile(spec: &str) -> io::Result<()> {
             .into_iter()
             .map(|ip| SocketAddr::new(IpAddr::V4(ip), servers.p1))
             .collect(),
-        _ => return Err(io::Error::other("SCENARIO is s1, s4 or s6")),
+        _ => return Err(io::Error::other("SCENARIO is s1, s4, s6 or s6b")),
     };
     addrs.push(localhost(servers.p1));
     let target = Target {
@@ -237,11 +238,12 @@ fn profiled_connect(
 /// `TURBOHTTP_BENCH_PROFILE=WHO,s6,N`: one scenario 6a burst of `n` connects at once by
 /// `who` in this process (one warm-up connect first), against listeners that never
 /// accept ([`unaccepted_group`]), so that the process runs nothing but the contender and
-/// its runtime; the fd soft limit is raised first, as for scenario 6's workers.
-fn profile_burst(who: Who, n: usize) -> io::Result<()> {
-    let want = fds_wanted(n, 1);
+/// its runtime; the fd soft limit is raised first, as for scenario 6's workers. With
+/// `stalled` (`s6b`), scenario 6b's burst: a stalled `[::1]:P` listed first.
+fn profile_burst(who: Who, n: usize, stalled: bool) -> io::Result<()> {
+    let want = fds_wanted(n, if stalled { 2 } else { 1 });
     let fd_limit = raise_fd_limit(want as u64);
-    let (target, _listeners) = unaccepted_group(n)?;
+    let (target, _listeners, _stalled) = unaccepted_group(n, stalled)?;
     let stagger = Settings::from_env().stagger;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -254,10 +256,12 @@ fn profile_burst(who: Who, n: usize) -> io::Result<()> {
     let client = Arc::new(Client::new(who, target.port, target.addrs, stagger)?);
     let b = profiled_burst(&runtime, client, n)?;
     println!(
-        "{} s6: {n} connects at once (healthy), wall {:.1} ms, CPU {:.1} ms ({:.1} µs per \
+        "{} s6{}: {n} connects at once ({}), wall {:.1} ms, CPU {:.1} ms ({:.1} µs per \
          race), peak RSS growth {} KiB ({:.0} B per race), latency first {:.1} ms, p50 {:.1} ms, \
          p99 {:.1} ms, max {:.1} ms",
         who.name(),
+        if stalled { "b" } else { "" },
+        if stalled { "[::1] stalled" } else { "healthy" },
         ms(b.wall),
         ms(b.cpu),
         us(b.cpu) / n as f64,
@@ -271,7 +275,16 @@ fn profile_burst(who: Who, n: usize) -> io::Result<()> {
     if fd_limit < want as u64 {
         eprintln!("note: the fd soft limit is {fd_limit}, under the {want} this burst may need");
     }
-    if b.max >= Duration::from_secs(1) {
+    if stalled && who != Who::Floor && (b.v6 > 0 || b.first < stagger) {
+        eprintln!(
+            "note: the stalled [::1] let connects through: {} on IPv6, the first after {:.1} ms",
+            b.v6,
+            ms(b.first)
+        );
+    }
+    // Past the stagger, for 6b: its connects wait for the stagger by design.
+    let slow = Duration::from_secs(1) + if stalled { stagger } else { Duration::ZERO };
+    if b.max >= slow {
         eprintln!("note: a connect took over 1 s: a SYN was probably dropped and retransmitted");
     }
     Ok(())

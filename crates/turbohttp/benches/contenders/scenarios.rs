@@ -233,23 +233,37 @@ pub(crate) fn many_servers(stalled: bool) -> Result<(Target, AcceptDrop, Option<
 }
 
 /// The profile mode's scenario 6 target: a group of `127.0.0.1:P` listeners that never
-/// accept. The kernel completes every handshake into an accept queue, so a burst needs
-/// no server thread in the profiled process, and a profiler sees the contender's work
-/// alone. The group has a listener per `net.core.somaxconn` ÷ 2 connects (at least
-/// four), so that no queue overflows (an overflow drops the SYN: a 1 s retransmit).
-pub(crate) fn unaccepted_group(n: usize) -> io::Result<(Target, Vec<Socket>)> {
+/// accept, with `stalled` (6b) a stalled `[::1]:P` listed before it. The kernel
+/// completes every handshake into an accept queue, so a burst needs no server thread in
+/// the profiled process, and a profiler sees the contender's work alone. The group has
+/// a listener per `net.core.somaxconn` ÷ 2 connects (at least four), so that no queue
+/// overflows (an overflow drops the SYN: a 1 s retransmit).
+pub(crate) fn unaccepted_group(
+    n: usize,
+    stalled: bool,
+) -> io::Result<(Target, Vec<Socket>, Option<Stalled>)> {
     let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
         .ok()
         .and_then(|s| s.trim().parse::<usize>().ok())
         .unwrap_or(128)
         .clamp(2, 65_535);
-    let group = healthy_group(0, (2 * (n + 1)).div_ceil(somaxconn).max(4))?;
+    let count = (2 * (n + 1)).div_ceil(somaxconn).max(4);
+    if stalled {
+        let (port, group, v6) =
+            stalled_pair(count, Duration::from_millis(100)).map_err(io::Error::other)?;
+        let target = Target {
+            port,
+            addrs: vec![v6_localhost(port), localhost(port)],
+        };
+        return Ok((target, group, Some(v6)));
+    }
+    let group = healthy_group(0, count)?;
     let port = port_of(&group[0])?;
     let target = Target {
         port,
         addrs: vec![localhost(port)],
     };
-    Ok((target, group))
+    Ok((target, group, None))
 }
 
 pub(crate) fn port_of(socket: &Socket) -> io::Result<u16> {

@@ -18,7 +18,8 @@ pub const DEFAULT_KEEPALIVE: Duration = Duration::from_secs(60);
 /// The longest interface name `SO_BINDTODEVICE` takes: `IFNAMSIZ` (16) less the NUL.
 pub const MAX_INTERFACE_NAME_LEN: usize = 15;
 
-/// The options set on every socket before it connects; the transport's are
+/// The options set on every socket (before it connects; `TCP_NODELAY` and keepalive
+/// once it has: see [`connect_socket`]); the transport's are
 /// [`TransportOptions::socket`](crate::TransportOptions::socket). They mirror
 /// hyper-util's `HttpConnector` setters.
 ///
@@ -412,7 +413,10 @@ pub enum SocketOptionsError {
 
 /// Opens a TCP connection to `addr` with `options`: creates the socket with socket2,
 /// sets the options, binds the interface and the local address of `addr`'s family,
-/// then connects without blocking on tokio.
+/// then connects without blocking on tokio. `TCP_NODELAY` and keepalive are set once
+/// connected (as hyper-util sets `TCP_NODELAY`): they act only on a connection, and
+/// an attempt that never connects (a stalled address the race gives up on) is
+/// spared their four system calls.
 ///
 /// Errors: options that [`SocketOptions::validate`] refuses, and a failed interface
 /// binding (a missing device, `NotFound`; a refused binding, `PermissionDenied`), are
@@ -430,10 +434,20 @@ pub async fn connect_socket(
     options: &SocketOptions,
 ) -> Result<TcpStream, AttemptError> {
     let socket = configured_socket(addr, options)?;
-    TcpSocket::from_std_stream(socket.into())
+    let stream = TcpSocket::from_std_stream(socket.into())
         .connect(addr)
         .await
-        .map_err(AttemptError::connect)
+        .map_err(AttemptError::connect)?;
+    // A new socket has both off: only what differs costs a system call.
+    if options.nodelay {
+        stream.set_nodelay(true).map_err(AttemptError::setup)?;
+    }
+    if let Some(idle) = options.keepalive {
+        socket2::SockRef::from(&stream)
+            .set_tcp_keepalive(&keepalive(idle, options))
+            .map_err(AttemptError::setup)?;
+    }
+    Ok(stream)
 }
 
 /// No socket could be opened: the process or the system is out of file descriptors or
@@ -533,15 +547,8 @@ fn configured_socket(addr: SocketAddr, options: &SocketOptions) -> Result<Socket
         socket
     };
     // A new socket has every option off or at the system's value: only what differs
-    // costs a syscall.
-    if options.nodelay {
-        socket.set_tcp_nodelay(true).map_err(AttemptError::setup)?;
-    }
-    if let Some(idle) = options.keepalive {
-        socket
-            .set_tcp_keepalive(&keepalive(idle, options))
-            .map_err(AttemptError::setup)?;
-    }
+    // costs a syscall. These act on the handshake (or the bind) and so come first;
+    // `TCP_NODELAY` and keepalive wait for the connection (`connect_socket`).
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
     if let Some(timeout) = options.tcp_user_timeout {
         socket

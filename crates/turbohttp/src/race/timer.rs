@@ -5,7 +5,7 @@
 //! Why not just `tokio::time::sleep_until`: tokio's timer wheel ticks once a
 //! millisecond and rounds every deadline up to the next tick, and its driver sleeps in
 //! `epoll_wait`, whose timeout is whole milliseconds too, so a 250 ms family stagger
-//! fires 1 to 2 ms late. On Linux a `timerfd` (`CLOCK_MONOTONIC`, absolute deadline,
+//! fires 1 to 2 ms late. On Linux a `timerfd` (`CLOCK_MONOTONIC`, set for the time left,
 //! a high-resolution kernel timer) registered with tokio's IO driver through
 //! [`AsyncFd`](tokio::io::unix::AsyncFd) wakes the task at the deadline itself.
 //!
@@ -35,16 +35,23 @@
 //!   opens its socket with the race holding no descriptor beyond its sockets, as
 //!   hyper-util's does (10,000 races waiting at their stagger would otherwise need a
 //!   third descriptor each, and hit the process's limit sooner).
-//! * **Only a few at once.** At most 64 precise timers exist in the process at a
-//!   time; a race that finds them all in use waits with tokio's timer. A burst of a
-//!   thousand races due in the same millisecond gains nothing from precision (their
-//!   wake-ups queue behind one another for longer than tokio's tick) and would pay
-//!   six system calls per race for it (BENCHMARKS.md, scenario 6b, has the cost).
-//! * **Never early.** The absolute `CLOCK_MONOTONIC` deadline is computed from a
-//!   reading of `std::time::Instant` (the same clock on Linux) taken *before* the
-//!   reading of `CLOCK_MONOTONIC`, so the conversion can only move the deadline later,
-//!   by the few nanoseconds between the two reads. When the timer fires, tokio's
-//!   clock (the real one) has passed the deadline and the race sees it due.
+//! * **Only a few at once.** At most 64 races in the process wait with a precise
+//!   timer at a time. A burst of a thousand races due in the same millisecond gains
+//!   nothing from precision (their wake-ups queue behind one another for longer than
+//!   tokio's tick) and would pay six system calls per race for it (BENCHMARKS.md,
+//!   scenario 6b, has the cost). The place among the 64 is taken when the deadline is
+//!   armed, if it is at most [`RESERVE_WITHIN`] away (any stagger or attempt delay),
+//!   not when the timerfd is made: a race that finds them all in use waits with
+//!   tokio's timer from the start, woken once, as hyper-util's, rather than at the
+//!   margin and again at the deadline; and a burst makes 64 timerfds, not 64 every
+//!   5 ms of its spread.
+//! * **Never early.** The timer is set relative to now: the time left is measured on
+//!   `std::time::Instant` (`CLOCK_MONOTONIC` on Linux) *before* the kernel reads its
+//!   clock to start the timer, so the kernel's deadline can only be later than the
+//!   race's, by the few nanoseconds between the two reads. When the timer fires,
+//!   tokio's clock (the real one) has passed the deadline and the race sees it due.
+//!   (Relative rather than absolute also means no `clock_gettime` through rustix's
+//!   vDSO parser, which valgrind's tools cannot run: the burst can be profiled.)
 //!
 //! Anything the precise path cannot do (not Linux, no IO driver, out of file
 //! descriptors) falls back to tokio's timer for that deadline: late by a tick, never
@@ -61,6 +68,12 @@ use tokio::time::{Instant, Sleep};
 /// millisecond timeout), so 5 ms leaves room for a busy one; if tokio is later than
 /// that, the deadline is due at once and nothing is lost but the precision.
 pub(crate) const COARSE_MARGIN: Duration = Duration::from_millis(5);
+
+/// A deadline at most this far away takes its place among the precise timers when it
+/// is armed (see the module documentation); a farther one (a connect timeout) asks
+/// for one only at the margin, so that no place is held for seconds. 2 s is the
+/// longest connection attempt delay RFC 8305 allows.
+pub(crate) const RESERVE_WITHIN: Duration = Duration::from_secs(2);
 
 /// What the deadline is waiting with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,6 +106,9 @@ pub(crate) struct Deadline<'a> {
     wait: Wait,
     /// The precise timer, made when a deadline comes near and closed when it fires.
     precise: Option<precise::Timer>,
+    /// This deadline's place among the precise timers: held while the precise timer
+    /// exists, and from the arming of a deadline within [`RESERVE_WITHIN`] until then.
+    permit: Option<precise::Permit>,
 }
 
 impl<'a> Deadline<'a> {
@@ -104,6 +120,7 @@ impl<'a> Deadline<'a> {
             at: start,
             wait: Wait::Idle,
             precise: None,
+            permit: None,
         }
     }
 
@@ -135,15 +152,27 @@ impl<'a> Deadline<'a> {
         if precise::AVAILABLE && left > COARSE_MARGIN {
             // Far: tokio's timer until the margin, whatever the clock (whether it is the
             // real one is asked when the margin is reached); no descriptor is held
-            // through the wait.
+            // through the wait, only the place for one if the deadline is near enough.
             self.precise = None;
+            if left > RESERVE_WITHIN {
+                self.permit = None;
+            } else if self.permit.is_none() {
+                self.permit = precise::Permit::take();
+                if self.permit.is_none() {
+                    // All in use: tokio's timer for the whole wait, one wake-up.
+                    self.sleep_until(at);
+                    self.wait = Wait::Tokio;
+                    return;
+                }
+            }
             self.sleep_until(at - COARSE_MARGIN);
             self.wait = Wait::Coarse;
         } else if !precise::AVAILABLE || !real_time() {
+            self.release();
             self.sleep_until(at);
             self.wait = Wait::Tokio;
         } else if left.is_zero() {
-            self.precise = None;
+            self.release();
             self.wait = Wait::Due;
         } else {
             // Near: the precise timer (the one already made, if any, re-set).
@@ -178,6 +207,7 @@ impl<'a> Deadline<'a> {
                     if real_time() {
                         self.arm_precise();
                     } else {
+                        self.release();
                         let at = self.at;
                         self.sleep_until(at);
                         self.wait = Wait::Tokio;
@@ -192,7 +222,7 @@ impl<'a> Deadline<'a> {
                     match fired {
                         Poll::Pending => return Poll::Pending,
                         // Closed now, before the race opens the attempt it fires for.
-                        Poll::Ready(Ok(())) => self.precise = None,
+                        Poll::Ready(Ok(())) => self.release(),
                         Poll::Ready(Err(error)) => {
                             self.fall_back(&error);
                             continue;
@@ -205,16 +235,26 @@ impl<'a> Deadline<'a> {
         }
     }
 
-    /// Sets the precise timer (made now if need be) for `self.at`, or falls back.
+    /// Sets the precise timer (made now if need be, in the place this deadline holds
+    /// or takes now) for `self.at`, or falls back.
     fn arm_precise(&mut self) {
         let at = self.at.into_std();
-        let set = match &self.precise {
-            Some(timer) => timer.set(at),
-            None => precise::Timer::new().and_then(|timer| {
+        if self.permit.is_none() {
+            self.permit = precise::Permit::take();
+        }
+        let set = match (&self.precise, &self.permit) {
+            (Some(timer), _) => timer.set(at),
+            (None, Some(_)) => precise::Timer::new().and_then(|timer| {
                 timer.set(at)?;
                 self.precise = Some(timer);
                 Ok(())
             }),
+            // All in use: not an error worth a word, tokio's timer waits.
+            (None, None) => {
+                self.sleep_until(self.at);
+                self.wait = Wait::Tokio;
+                return;
+            }
         };
         match set {
             Ok(()) => self.wait = Wait::Precise,
@@ -225,10 +265,16 @@ impl<'a> Deadline<'a> {
     /// The precise timer failed: drop it and wait with tokio's for the rest.
     fn fall_back(&mut self, error: &std::io::Error) {
         tracing::debug!(%error, "precise timer unavailable, using tokio's");
-        self.precise = None;
+        self.release();
         let at = self.at;
         self.sleep_until(at);
         self.wait = Wait::Tokio;
+    }
+
+    /// Closes the precise timer, if any, and gives its place back.
+    fn release(&mut self) {
+        self.precise = None;
+        self.permit = None;
     }
 }
 
@@ -252,8 +298,8 @@ mod precise {
     use std::task::{Context, Poll};
 
     use rustix::time::{
-        ClockId, Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec,
-        clock_gettime, timerfd_create, timerfd_settime,
+        Itimerspec, TimerfdClockId, TimerfdFlags, TimerfdTimerFlags, Timespec, timerfd_create,
+        timerfd_settime,
     };
     use tokio::io::Interest;
     use tokio::io::unix::AsyncFd;
@@ -261,14 +307,15 @@ mod precise {
     /// There is a precise timer on this platform.
     pub(super) const AVAILABLE: bool = true;
 
-    /// How many precise timers may exist at once in the process. The precision is
-    /// for the race someone waits on; a burst of thousands of races due in the same
-    /// millisecond gains nothing from it (their wake-ups queue behind each other for
-    /// longer than tokio's tick) and would pay six system calls and a descriptor per
-    /// race for it, so past this many the others keep tokio's timer.
+    /// How many deadlines may hold a place for a precise timer (or the timer) at once
+    /// in the process. The precision is for the race someone waits on; a burst of
+    /// thousands of races due in the same millisecond gains nothing from it (their
+    /// wake-ups queue behind each other for longer than tokio's tick) and would pay
+    /// six system calls and a descriptor per race for it, so past this many the
+    /// others keep tokio's timer.
     const MAX_AT_ONCE: usize = 64;
 
-    /// The precise timers that exist now.
+    /// The places held now.
     static AT_ONCE: Quota = Quota::new(MAX_AT_ONCE);
 
     /// A count of things in use, up to a maximum, given out as [`Permit`]s.
@@ -299,30 +346,29 @@ mod precise {
     /// One thing in use under a [`Quota`].
     pub(super) struct Permit(&'static Quota);
 
+    impl Permit {
+        /// A place among the [`MAX_AT_ONCE`], if one is free.
+        pub(super) fn take() -> Option<Permit> {
+            AT_ONCE.take()
+        }
+    }
+
     impl Drop for Permit {
         fn drop(&mut self) {
             self.0.used.fetch_sub(1, Ordering::Relaxed);
         }
     }
 
-    /// A one-shot `CLOCK_MONOTONIC` timerfd, readable once its deadline passed, and
-    /// its place among the [`MAX_AT_ONCE`].
+    /// A one-shot `CLOCK_MONOTONIC` timerfd, readable once its deadline passed. Its
+    /// owner holds a [`Permit`] while it exists.
     pub(super) struct Timer {
         fd: AsyncFd<OwnedFd>,
-        /// Held, not read: dropping the timer gives its place back.
-        _permit: Permit,
     }
 
     impl Timer {
         /// A disarmed timer registered with the current runtime's IO driver (an error
-        /// without one, or with [`MAX_AT_ONCE`] timers already made).
+        /// without one).
         pub(super) fn new() -> io::Result<Self> {
-            let permit = AT_ONCE.take().ok_or_else(|| {
-                io::Error::new(
-                    io::ErrorKind::WouldBlock,
-                    "as many precise timers as allowed at once are in use",
-                )
-            })?;
             let fd = timerfd_create(
                 TimerfdClockId::Monotonic,
                 TimerfdFlags::NONBLOCK | TimerfdFlags::CLOEXEC,
@@ -334,28 +380,29 @@ mod precise {
             // forbids `unsafe`, so the safe (deprecated) constructor it is.
             #[allow(deprecated)]
             let fd = AsyncFd::with_interest(fd, Interest::READABLE)?;
-            Ok(Self {
-                fd,
-                _permit: permit,
-            })
+            Ok(Self { fd })
         }
 
         /// Arms the timer for `at`, replacing any earlier setting (and clearing an
         /// expiry not yet read).
         pub(super) fn set(&self, at: std::time::Instant) -> io::Result<()> {
-            // std's Instant is CLOCK_MONOTONIC on Linux but does not expose its value:
-            // convert through a pair of readings, the real one first, so that the
-            // error (the time between them) only makes the deadline later.
-            let real = std::time::Instant::now();
-            let mono = clock_gettime(ClockId::Monotonic);
-            let value = add(mono, at.saturating_duration_since(real));
+            // Relative: the time left, read before the kernel reads its clock, so that
+            // the time between the two only makes the deadline later. At least 1 ns: a
+            // zero value would disarm the timer instead of firing it.
+            let left = at
+                .saturating_duration_since(std::time::Instant::now())
+                .max(std::time::Duration::from_nanos(1));
+            let value = Timespec {
+                tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+                tv_nsec: i64::from(left.subsec_nanos()),
+            };
             let zero = Timespec {
                 tv_sec: 0,
                 tv_nsec: 0,
             };
             timerfd_settime(
                 self.fd.get_ref(),
-                TimerfdTimerFlags::ABSTIME,
+                TimerfdTimerFlags::empty(),
                 &Itimerspec {
                     it_interval: zero,
                     it_value: value,
@@ -383,19 +430,6 @@ mod precise {
         }
     }
 
-    /// `base + by`, normalised.
-    fn add(base: Timespec, by: std::time::Duration) -> Timespec {
-        let nanos = base.tv_nsec + i64::from(by.subsec_nanos());
-        let secs = i64::try_from(by.as_secs()).unwrap_or(i64::MAX / 2);
-        Timespec {
-            tv_sec: base
-                .tv_sec
-                .saturating_add(secs)
-                .saturating_add(nanos / 1_000_000_000),
-            tv_nsec: nanos % 1_000_000_000,
-        }
-    }
-
     #[cfg(test)]
     mod tests {
         use super::*;
@@ -413,18 +447,6 @@ mod precise {
             drop((second, third));
             assert_eq!(QUOTA.used.load(Ordering::Relaxed), 0);
         }
-
-        #[test]
-        fn adding_carries_the_nanoseconds() {
-            let base = Timespec {
-                tv_sec: 7,
-                tv_nsec: 999_999_000,
-            };
-            let sum = add(base, std::time::Duration::new(2, 2_000));
-            assert_eq!((sum.tv_sec, sum.tv_nsec), (10, 1_000));
-            let sum = add(base, std::time::Duration::ZERO);
-            assert_eq!((sum.tv_sec, sum.tv_nsec), (7, 999_999_000));
-        }
     }
 }
 
@@ -440,6 +462,16 @@ mod precise {
 
     /// Uninhabited: never made.
     pub(super) enum Timer {}
+
+    /// Uninhabited: there is no place to hold.
+    pub(super) enum Permit {}
+
+    impl Permit {
+        /// Never one: no deadline waits with a precise timer.
+        pub(super) fn take() -> Option<Permit> {
+            None
+        }
+    }
 
     impl Timer {
         /// Always unsupported, so the deadline falls back to tokio's timer.
@@ -464,6 +496,10 @@ mod tests {
     use std::pin::pin;
 
     use super::*;
+
+    /// Held by the tests that take places among the precise timers or expect one: the
+    /// places are the process's, and these tests run at once.
+    static PLACES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
     #[tokio::test(start_paused = true)]
     async fn a_paused_clock_is_not_real_time_and_gets_tokios_timer() {
@@ -521,6 +557,7 @@ mod tests {
         if !precise::AVAILABLE {
             return;
         }
+        let _places = PLACES.lock().await;
         assert!(real_time());
         let sleep = pin!(None);
         let mut deadline = Deadline::new(sleep, Instant::now());
@@ -543,6 +580,7 @@ mod tests {
 
     #[tokio::test]
     async fn in_real_time_it_fires_not_before_the_deadline() {
+        let _places = PLACES.lock().await;
         assert!(real_time());
         let sleep = pin!(None);
         let mut deadline = Deadline::new(sleep, Instant::now());
@@ -569,5 +607,39 @@ mod tests {
         // A deadline already past is due at once.
         deadline.reset(Instant::now() - Duration::from_millis(1));
         deadline.expired().await;
+    }
+
+    #[tokio::test]
+    async fn a_near_deadline_holds_its_place_from_the_arming_or_waits_on_tokio_at_once() {
+        if !precise::AVAILABLE {
+            return;
+        }
+        let _places = PLACES.lock().await;
+        let sleep = pin!(None);
+        let mut first = Deadline::new(sleep, Instant::now());
+        let first_at = Instant::now() + Duration::from_millis(20);
+        first.reset(first_at);
+        // Far from the margin, but within RESERVE_WITHIN: the place is held, no descriptor.
+        assert_eq!(first.wait, Wait::Coarse);
+        assert!(first.permit.is_some() && first.precise.is_none());
+        // Every other place taken: the next deadline waits on tokio's timer from the start.
+        let taken: Vec<_> = std::iter::from_fn(precise::Permit::take).collect();
+        let sleep = pin!(None);
+        let mut second = Deadline::new(sleep, Instant::now());
+        let second_at = Instant::now() + Duration::from_millis(20);
+        second.reset(second_at);
+        assert_eq!(second.wait, Wait::Tokio);
+        assert!(second.permit.is_none());
+        // The first still gets its precise timer at the margin, then gives the place back.
+        first.expired().await;
+        assert!(Instant::now() >= first_at);
+        assert!(first.permit.is_none() && first.precise.is_none());
+        second.expired().await;
+        assert!(Instant::now() >= second_at);
+        drop(taken);
+        // A deadline past RESERVE_WITHIN holds no place while it waits.
+        first.reset(Instant::now() + RESERVE_WITHIN + Duration::from_secs(1));
+        assert_eq!(first.wait, Wait::Coarse);
+        assert!(first.permit.is_none());
     }
 }
