@@ -50,8 +50,9 @@ fn connect_futures_stay_within_their_budgets() {
     within(
         "RawSocketTransport::connect (TCP and TLS)",
         size_of_val(&transport.connect("a.test", 80, Scheme::Https)),
-        // 3,304 since ConnectParams carries the Alt-Svc alternatives (3,300 before).
-        3_310,
+        // 3,312: ConnectParams carries the Alt-Svc alternatives (+4) and the timer
+        // keeps its precise slot from arming (+8); 3,300 before both.
+        3_320,
     );
 }
 
