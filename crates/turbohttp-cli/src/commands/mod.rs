@@ -2,6 +2,7 @@
 
 pub mod connect;
 pub mod demo;
+pub mod doctor;
 pub mod get;
 pub mod simulate;
 
