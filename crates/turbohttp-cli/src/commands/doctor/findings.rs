@@ -582,7 +582,7 @@ fn addresses_phrase(n: usize, family: AddressFamily) -> String {
 }
 
 /// What the failed connects of a family did, as a verb phrase.
-fn connect_failures(probes: &[&AddressProbe]) -> String {
+fn connect_failures(probes: &[&AddressProbe], probe_timeout: Duration) -> String {
     let n = probes.len();
     let all = |pred: fn(&Connect) -> bool| probes.iter().all(|p| pred(&p.connect));
     let plural = n > 1;
@@ -594,7 +594,9 @@ fn connect_failures(probes: &[&AddressProbe]) -> String {
                 _ => Duration::ZERO,
             })
             .max()
-            .unwrap_or_default();
+            .unwrap_or_default()
+            // The bound given, not the few microseconds the timer fired past it.
+            .min(probe_timeout);
         format!(
             "time{} out (no answer within {})",
             if plural { "" } else { "s" },
@@ -655,7 +657,12 @@ fn connects(e: &Evidence, findings: &mut Vec<Finding>) {
     if !connected_any && !e.addresses.is_empty() {
         let each = failing
             .iter()
-            .map(|f| format!("{f}: {}", connect_failures(&e.probes_of(*f))))
+            .map(|f| {
+                format!(
+                    "{f}: {}",
+                    connect_failures(&e.probes_of(*f), e.probe_timeout)
+                )
+            })
             .collect::<Vec<_>>()
             .join("; ");
         findings.push(finding(
@@ -715,7 +722,7 @@ fn connects(e: &Evidence, findings: &mut Vec<Finding>) {
                 format!(
                     "{family} is broken for this host: {dns}{} {}{other_text}.{cost}",
                     addresses_phrase(probes.len(), family),
-                    connect_failures(&failed),
+                    connect_failures(&failed, e.probe_timeout),
                 ),
             ));
         } else {
