@@ -83,6 +83,56 @@ pub fn run(args: &DoctorArgs) -> Result<(), CliError> {
     }
 }
 
+/// The doctor on the demo's lab: `host:port` answered by `addrs` (a built-in
+/// `--resolve`), the route probes at loopback (the lab needs no network), each address
+/// given `probe_timeout`. Returns the text and the JSON object.
+pub async fn on_lab(
+    host: &str,
+    port: u16,
+    addrs: &[SocketAddr],
+    connect_timeout: Duration,
+    probe_timeout: Duration,
+) -> Result<(String, serde_json::Value, findings::Diagnosis), CliError> {
+    let config = RaceConfig {
+        options: turbohttp::HappyEyeballsOptions::default(),
+        connect_timeout,
+        family: None,
+        https_records: true,
+    };
+    let plan = probes::Plan {
+        host: host.to_owned(),
+        port,
+        https: false,
+        config,
+        probe_timeout,
+        max_per_family: DEFAULT_MAX_ADDRESSES,
+        route_probes: [
+            SocketAddr::from((std::net::Ipv6Addr::LOCALHOST, 9)),
+            SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 9)),
+        ],
+        ask_system: false,
+    };
+    let resolver = || {
+        options::resolver_with(&[], turbohttp::DefaultResolver::system()).map(|mut r| {
+            r.insert(host, port, addrs.iter().copied());
+            r
+        })
+    };
+    let transport = transport::build(
+        &config,
+        &TlsSettings::default(),
+        &turbohttp::SocketOptions::default(),
+        resolver()?,
+    )?;
+    let (evidence, report) = probes::run(&plan, &resolver()?, &transport).await;
+    let diagnosis = findings::diagnose(&evidence);
+    Ok((
+        render::text(&evidence, &diagnosis, &report, &config),
+        render::json(&evidence, &diagnosis, &report, &config),
+        diagnosis,
+    ))
+}
+
 /// Reads and checks the arguments: every mistake is a usage error (exit 2) naming its
 /// argument, before anything is sent.
 pub fn plan(args: &DoctorArgs) -> Result<probes::Plan, CliError> {

@@ -209,7 +209,7 @@ pub fn text(e: &Evidence, d: &Diagnosis, report: &RaceReport, config: &RaceConfi
     }
 
     out.push_str(&format!(
-        "\nthe race a user gets\n{}\n{}",
+        "\nthe race a user gets (within what is left of the connect timeout)\n{}\n{}",
         config.describe(),
         timeline::render(report)
     ));
