@@ -327,6 +327,16 @@ pub struct SimulateArgs {
 
 /// `turbohttp doctor`.
 #[derive(Debug, Args)]
+#[command(after_help = "\
+On doctor, --connect-timeout bounds the whole run, every probe and the race (default 10s, \
+not connect's 30s); each DNS query and each address also has --probe-timeout.
+
+Findings: one sentence each, worst first, with a severity (error, warning, info), the \
+layer (route, dns, connect, tls, quic, race) and the family. QUIC is not probed yet.
+
+Exit: 0 healthy; 1 degraded (reachable, but a finding says something is broken or slow); \
+unreachable: 6 (no address), 7 (no connection), 35 (connected, but no TLS handshake \
+succeeded); 2 for a malformed argument.")]
 pub struct DoctorArgs {
     /// The host to examine: `host:port`, `[::1]:443`, `host port`, or a URL
     /// (`https://host/` is port 443 and adds a TLS handshake on every address).

@@ -602,3 +602,24 @@ fn a_certificate_invalid_on_ipv6_only_is_a_tls_warning_for_ipv6() {
     assert_eq!(json["addresses"][1]["tls"]["version"], "TLSv1_3");
     assert!(text.contains("QUIC: not probed"), "{text}");
 }
+
+#[test]
+fn help_describes_the_layers_the_timeouts_and_the_exit_codes() {
+    let run = doctor(&["--help"]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    for expected in [
+        "--probe-timeout",
+        "--max-addresses",
+        "--route-probe-v6",
+        "default 10s",
+        "layer (route, dns, connect, tls, quic, race)",
+        "QUIC is not probed yet",
+        "Exit: 0 healthy; 1 degraded",
+    ] {
+        assert!(
+            run.stdout.contains(expected),
+            "{expected:?} missing:\n{}",
+            run.stdout
+        );
+    }
+}

@@ -21,7 +21,7 @@
 //! * `race`: the race, as `connect --json` prints it.
 
 use serde_json::{Map, Value, json};
-use turbohttp::{AddressFamily, DisplayDuration, RaceReport};
+use turbohttp::{AddressFamily, DisplayDuration, LookupFailureKind, RaceReport};
 
 use super::evidence::{AddressProbe, Answer, Connect, Evidence, Query, Source, Tls};
 use super::findings::Diagnosis;
@@ -81,7 +81,13 @@ fn answer_text(query: &Query) -> String {
             })
             .collect::<Vec<_>>()
             .join("; "),
-        Answer::Failed { kind, message } => format!("{}: {message}", kind.as_str()),
+        // The kind says it for the well-known answers; the resolver's words otherwise.
+        Answer::Failed { kind, message } => match kind {
+            LookupFailureKind::BadAnswer | LookupFailureKind::Other => {
+                format!("{}: {message}", kind.as_str())
+            }
+            _ => kind.as_str().to_owned(),
+        },
         Answer::TimedOut => "no answer in time".to_owned(),
     }
 }
@@ -156,23 +162,36 @@ pub fn text(e: &Evidence, d: &Diagnosis, report: &RaceReport, config: &RaceConfi
         )),
     }
     let rows = queries(e);
-    let width = rows.iter().map(|(k, _, _)| k.len()).max().unwrap_or(0);
+    let uncompared = matches!(e.dns.source, Source::Dns { .. }) && e.dns.system.is_none();
+    let width = rows
+        .iter()
+        .map(|(k, _, _)| k.len())
+        .chain(uncompared.then_some("getaddrinfo".len()))
+        .max()
+        .unwrap_or(0);
     for (kind, name, q) in &rows {
-        let about = if *kind == "DNS64" || *kind == "HTTPS" && name != &e.host {
-            format!("  ({name})")
-        } else {
-            String::new()
+        // The name asked, where it is not the host's own.
+        let asked = match *kind {
+            "DNS64" => format!("{name} AAAA: "),
+            "HTTPS" if name != &e.host => format!("{name}: "),
+            _ => String::new(),
+        };
+        let nat64 = match (*kind, &q.answer) {
+            ("DNS64", Answer::Addresses(_)) => " (synthesized: NAT64)",
+            ("DNS64", _) => " (no DNS64)",
+            _ => "",
         };
         out.push_str(&format!(
-            "  {kind:<width$}  {:>9}  {}{about}\n",
+            "  {kind:<width$}  {:>9}  {asked}{}{nat64}\n",
             DisplayDuration(q.elapsed).to_string(),
             answer_text(q)
         ));
     }
-    if matches!(e.dns.source, Source::Dns { .. }) && e.dns.system.is_none() {
+    if uncompared {
         out.push_str(&format!(
-            "  {:<width$}  not compared: --dns-servers names other servers than the system's\n",
-            "getaddrinfo"
+            "  {:<width$}  {:>9}  not compared: --dns-servers names other servers than the \
+             system's\n",
+            "getaddrinfo", "-"
         ));
     }
 
