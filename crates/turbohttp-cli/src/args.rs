@@ -35,7 +35,8 @@ pub enum Command {
     /// Say which part of a host's dual-stack path is broken: this machine's routes, each
     /// DNS query, every address on its own (TCP, and TLS for https), then the race a
     /// user gets, ending with findings. Exit 0 healthy, 1 degraded (reachable, something
-    /// broken or slow), 6/7/35 unreachable (no address, no connection, no TLS).
+    /// broken or slow), 6/7/35 unreachable (no address, no connection, no TLS), 28 out
+    /// of time.
     Doctor(DoctorArgs),
     /// Build a dual-stack lab on loopback (a black-holed IPv6 endpoint, a healthy IPv4
     /// HTTP server) and fetch from it without and with Happy Eyeballs.
@@ -336,7 +337,8 @@ layer (route, dns, connect, tls, quic, race) and the family. QUIC is not probed 
 
 Exit: 0 healthy; 1 degraded (reachable, but a finding says something is broken or slow); \
 unreachable: 6 (no address), 7 (no connection), 35 (connected, but no TLS handshake \
-succeeded); 2 for a malformed argument.")]
+succeeded); 28 when the timeout ran out before any address was probed; 2 for a \
+malformed argument.")]
 pub struct DoctorArgs {
     /// The host to examine: `host:port`, `[::1]:443`, `host port`, or a URL
     /// (`https://host/` is port 443 and adds a TLS handshake on every address).

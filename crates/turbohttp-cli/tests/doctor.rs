@@ -623,3 +623,84 @@ fn help_describes_the_layers_the_timeouts_and_the_exit_codes() {
         );
     }
 }
+
+#[test]
+fn max_addresses_limits_each_family_and_the_unprobed_are_listed() {
+    let lab = Lab::new().with_dns(Zone::new().aaaa("many.test", Behaviour::NoData).a(
+        "many.test",
+        Behaviour::answer(
+            [[127, 0, 0, 1], [127, 0, 0, 2], [127, 0, 0, 3]].map(|o| IpAddr::V4(Ipv4Addr::from(o))),
+        ),
+    ));
+    let (port, _listeners) = listeners(false);
+    let target = format!("many.test:{port}");
+    let (text, json) = scene(
+        &[
+            "--dns-servers",
+            &lab.server(),
+            "--max-addresses",
+            "2",
+            &target,
+        ],
+        1,
+    );
+    assert_eq!(
+        json["addresses"].as_array().map(Vec::len),
+        Some(2),
+        "{json}"
+    );
+    assert_eq!(json["skipped"][0], format!("127.0.0.3:{port}"));
+    assert!(text.contains("not probed (past --max-addresses"), "{text}");
+    // Only 127.0.0.1 listens: the second address probed is named, the third is not.
+    let (severity, layer, family, message) = first_finding(&text, &json);
+    assert_eq!(
+        (severity.as_str(), layer.as_str(), family.as_str()),
+        ("warning", "connect", "ipv4")
+    );
+    assert!(
+        message.starts_with(&format!(
+            "1 of 2 IPv4 addresses does not connect (127.0.0.2:{port} is refused)"
+        )),
+        "{message}"
+    );
+    assert!(!message.contains("127.0.0.3"), "{message}");
+    // The NODATA is named as a fact, not an alarm.
+    let messages = json["findings"].to_string();
+    assert!(
+        messages.contains("has no IPv6 address (the AAAA query answers NODATA)"),
+        "{messages}"
+    );
+}
+
+#[test]
+fn no_time_left_to_probe_exits_28_and_says_so() {
+    let lab = Lab::new().with_dns(
+        Zone::new()
+            .aaaa(
+                "late.test",
+                Behaviour::answer_after(Duration::from_secs(3), [V6]),
+            )
+            .a("late.test", Behaviour::answer([V4])),
+    );
+    let (port, _listeners) = listeners(true);
+    let target = format!("late.test:{port}");
+    let (text, json) = scene(
+        &[
+            "--dns-servers",
+            &lab.server(),
+            "--connect-timeout",
+            "600ms",
+            &target,
+        ],
+        28,
+    );
+    let (severity, layer, _, message) = first_finding(&text, &json);
+    assert_eq!((severity.as_str(), layer.as_str()), ("error", "race"));
+    assert!(message.starts_with("Out of time: "), "{message}");
+    assert_eq!(json["dns"]["queries"][0]["outcome"], "timed_out");
+    // The time it was given: what was left of the 600ms.
+    let aaaa_ms = json["dns"]["queries"][0]["elapsed_ms"]
+        .as_f64()
+        .expect("ms");
+    assert!((550.0..=600.0).contains(&aaaa_ms), "{aaaa_ms}");
+}

@@ -31,7 +31,7 @@ pub struct Evidence {
     pub dns: DnsEvidence,
     /// Each address on its own, in the order probed (IPv6 first).
     pub addresses: Vec<AddressProbe>,
-    /// Addresses left out by the per-family limit.
+    /// Addresses not probed: past the per-family limit, or no time was left.
     pub skipped: Vec<SocketAddr>,
     /// The race a user gets.
     pub race: RaceOutcome,
@@ -106,7 +106,7 @@ pub enum Answer {
         /// The resolver's words.
         message: String,
     },
-    /// Nothing within the probe timeout.
+    /// Nothing within the time it was given ([`Query::elapsed`]).
     TimedOut,
 }
 
@@ -143,7 +143,7 @@ pub enum Connect {
     Connected(Duration),
     /// Refused (RST) after this long.
     Refused(Duration),
-    /// No answer within the probe timeout (this long).
+    /// No answer within the time it was given (this long).
     TimedOut(Duration),
     /// Another error.
     Failed {

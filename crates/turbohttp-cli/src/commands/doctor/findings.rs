@@ -107,7 +107,8 @@ pub struct Diagnosis {
     /// The verdict.
     pub verdict: Verdict,
     /// The exit code: 0 healthy, [`exit::DEGRADED`], or for unreachable 6 (no
-    /// address), 35 (connected, but no TLS handshake succeeded) or 7.
+    /// address), 28 (no time left to probe the addresses), 35 (connected, but no TLS
+    /// handshake succeeded) or 7.
     pub code: u8,
 }
 
@@ -147,6 +148,8 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
     let code = match verdict {
         Verdict::Healthy => exit::OK,
         Verdict::Degraded => exit::DEGRADED,
+        // Addresses, but no time left to probe them: the timeout's code, not "no address".
+        Verdict::Unreachable if e.addresses.is_empty() && !e.skipped.is_empty() => exit::TIMEOUT,
         Verdict::Unreachable if e.addresses.is_empty() => exit::RESOLVE,
         Verdict::Unreachable
             if e.addresses
@@ -194,9 +197,9 @@ fn record(family: AddressFamily) -> &'static str {
 }
 
 /// What a failed query answered, in a few words.
-fn how_failed(query: &Query, timeout: Duration) -> String {
+fn how_failed(query: &Query) -> String {
     match &query.answer {
-        Answer::TimedOut => format!("gets no answer within {}", ms(timeout)),
+        Answer::TimedOut => format!("gets no answer within {}", ms(query.elapsed)),
         Answer::Failed {
             kind: LookupFailureKind::TimedOut,
             ..
@@ -242,7 +245,7 @@ fn unresolvable(e: &Evidence, findings: &mut Vec<Finding>) -> bool {
                 .all(|(_, q)| q.failure() == Some(LookupFailureKind::NxDomain));
             let each = queries
                 .iter()
-                .map(|(f, q)| format!("{} {}", record(*f), how_failed(q, e.probe_timeout)))
+                .map(|(f, q)| format!("{} {}", record(*f), how_failed(q)))
                 .collect::<Vec<_>>()
                 .join(", ");
             if nxdomain {
@@ -260,7 +263,7 @@ fn unresolvable(e: &Evidence, findings: &mut Vec<Finding>) -> bool {
         Source::System => match &e.dns.system {
             Some(query) => format!(
                 "{host} cannot be resolved: getaddrinfo {}.",
-                how_failed(query, e.probe_timeout)
+                how_failed(query)
             ),
             None => return false,
         },
@@ -345,9 +348,9 @@ fn dns_family(e: &Evidence, family: AddressFamily, findings: &mut Vec<Finding>) 
             Some(family),
             format!(
                 "The {this} query {} while {that} answers in {}: clients that wait for both \
-                 answers (getaddrinfo) wait until their resolver gives up on every lookup \
-                 (5s a try with resolv.conf's defaults); {turbohttp}.",
-                how_failed(query, e.probe_timeout),
+                 answers (getaddrinfo) wait until their resolver gives up (5s a try with \
+                 resolv.conf's defaults); {turbohttp}.",
+                how_failed(query),
                 ms(other.elapsed)
             ),
         ));
@@ -376,7 +379,7 @@ fn dns_family(e: &Evidence, family: AddressFamily, findings: &mut Vec<Finding>) 
                 format!(
                     "The {this} query {} while {that} answers: {family} is never tried for \
                      this host.",
-                    how_failed(query, e.probe_timeout)
+                    how_failed(query)
                 ),
             ));
             return;
@@ -436,7 +439,7 @@ fn dns_extras(e: &Evidence, findings: &mut Vec<Finding>) {
                 format!(
                     "The HTTPS query {}: clients that ask for HTTPS records (browsers, \
                      turbohttp) learn no protocols, port or ECH configuration from it.",
-                    how_failed(query, e.probe_timeout)
+                    how_failed(query)
                 ),
             ));
         }
@@ -530,7 +533,7 @@ fn system_differences(e: &Evidence, findings: &mut Vec<Finding>) {
             format!(
                 "getaddrinfo {} while the DNS servers answer: applications that use the \
                  system's resolver cannot resolve {}.",
-                how_failed(system, e.probe_timeout),
+                how_failed(system),
                 e.host
             ),
         ));
@@ -665,10 +668,27 @@ fn connects(e: &Evidence, findings: &mut Vec<Finding>) {
             })
             .collect::<Vec<_>>()
             .join("; ");
+        let family = (failing.len() == 1).then(|| failing[0]);
+        // The race had more time than a probe: if it connected, the host is slow, not
+        // unreachable.
+        if let Ok((addr, d)) = &e.race.result {
+            findings.push(finding(
+                Severity::Warning,
+                Layer::Connect,
+                family,
+                format!(
+                    "No address of {} connects on its own within the probe timeout \
+                     ({each}), but the race connected to {addr} in {}: connects are slow.",
+                    e.host,
+                    ms(*d)
+                ),
+            ));
+            return;
+        }
         findings.push(finding(
             Severity::Error,
             Layer::Connect,
-            (failing.len() == 1).then(|| failing[0]),
+            family,
             format!("Unreachable: no address of {} connects ({each}).", e.host),
         ));
         return;
@@ -852,6 +872,20 @@ fn quic(e: &Evidence, findings: &mut Vec<Finding>) {
 
 /// The race, where it tells more than the probes.
 fn race(e: &Evidence, findings: &mut Vec<Finding>) {
+    if e.race.result.is_err() && e.addresses.is_empty() && !e.skipped.is_empty() {
+        // The race's own error is in its section; its words vary with the few
+        // milliseconds it had.
+        findings.push(finding(
+            Severity::Error,
+            Layer::Race,
+            None,
+            format!(
+                "Out of time: the connect timeout ran out before any address was probed \
+                 ({} not probed), and the race failed too; give a longer --connect-timeout.",
+                e.skipped.len()
+            ),
+        ));
+    }
     if let Err(error) = &e.race.result
         && let Some(usable) = e.addresses.iter().find(|p| p.usable())
     {

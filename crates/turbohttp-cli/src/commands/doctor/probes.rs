@@ -89,7 +89,7 @@ pub async fn run(
         .collect();
 
     let dns = resolve(plan, resolver, &families, budget()).await;
-    let (addresses, skipped) = addresses(plan, resolver, &dns, &families);
+    let (mut addresses, mut skipped) = addresses(plan, resolver, &dns, &families);
 
     let scheme = if plan.https {
         Scheme::Https
@@ -101,7 +101,13 @@ pub async fn run(
         Ok(dialer) => (dialer.socket_options().clone(), dialer.tls().cloned()),
         Err(_) => (SocketOptions::default(), None),
     };
-    let probes = probe_addresses(&addresses, &socket, tls.as_ref(), budget()).await;
+    let left = budget();
+    if left.is_zero() {
+        // DNS used up the overall timeout: a probe given no time would read as "times
+        // out", which nothing showed.
+        skipped.append(&mut addresses);
+    }
+    let probes = probe_addresses(&addresses, &socket, tls.as_ref(), left).await;
 
     let left = deadline.saturating_duration_since(Instant::now());
     let params = ConnectParams::default()
@@ -183,10 +189,17 @@ async fn timed<T>(
         },
         Err(_) => Answer::TimedOut,
     };
-    Query {
-        elapsed: started.elapsed(),
-        answer,
-    }
+    query_after(started, budget, answer)
+}
+
+/// The query that ended with `answer`; one that timed out took the time it was given
+/// (what the timer overshot by is noise).
+fn query_after(started: Instant, budget: Duration, answer: Answer) -> Query {
+    let elapsed = match answer {
+        Answer::TimedOut => budget,
+        _ => started.elapsed(),
+    };
+    Query { elapsed, answer }
 }
 
 /// `query` when `ask`, else nothing.
@@ -251,10 +264,7 @@ async fn resolve(
                 },
                 Err(_) => Answer::TimedOut,
             };
-        Query {
-            elapsed: started.elapsed(),
-            answer,
-        }
+        query_after(started, budget, answer)
     };
     let Some(dns) = resolver.fallback().dns_resolver() else {
         return DnsEvidence {
@@ -396,7 +406,8 @@ pub async fn probe_address(
         Err(_) => {
             return AddressProbe {
                 addr,
-                connect: Connect::TimedOut(started.elapsed()),
+                // The time it was given, not the timer's overshoot.
+                connect: Connect::TimedOut(budget),
                 tls: None,
             };
         }
@@ -430,7 +441,7 @@ pub async fn probe_address(
     let left = budget.saturating_sub(connected);
     let started = Instant::now();
     let tls = match tokio::time::timeout(left, handshake.run(tcp)).await {
-        Err(_) => Tls::TimedOut(started.elapsed()),
+        Err(_) => Tls::TimedOut(left),
         Ok(Ok(stream)) => {
             let (_, session) = stream.get_ref();
             Tls::Done {

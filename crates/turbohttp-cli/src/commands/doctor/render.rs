@@ -16,7 +16,8 @@
 //! * `addresses`: each `{"address", "family", "connect": {"outcome" ("connected",
 //!   "refused", "timed_out", "failed"), "elapsed_ms", "error"}, "tls": null or
 //!   {"outcome" ("done", "certificate_rejected", "failed", "timed_out"), "elapsed_ms",
-//!   "version", "alpn", "error"}}`; `skipped`: addresses past the per-family limit;
+//!   "version", "alpn", "error"}}`; `skipped`: addresses not probed (past the
+//!   per-family limit, or no time left);
 //! * `quic`: `{"probed": false}` (QUIC is not built yet);
 //! * `race`: the race, as `connect --json` prints it.
 
@@ -221,7 +222,9 @@ pub fn text(e: &Evidence, d: &Diagnosis, report: &RaceReport, config: &RaceConfi
         ));
     }
     for addr in &e.skipped {
-        out.push_str(&format!("  {addr}  not probed (--max-addresses)\n"));
+        out.push_str(&format!(
+            "  {addr}  not probed (past --max-addresses, or no time left)\n"
+        ));
     }
     if e.https {
         out.push_str("\nQUIC: not probed (not built yet)\n");

@@ -637,3 +637,68 @@ fn findings_are_ordered_worst_first_then_by_layer() {
         ]
     );
 }
+
+#[test]
+fn probes_timing_out_beside_a_race_that_connected_is_slow_not_unreachable() {
+    let mut e = healthy();
+    e.addresses = vec![
+        probe(V6, Connect::TimedOut(ms(2000))),
+        probe(V4, Connect::TimedOut(ms(2000))),
+    ];
+    e.race.result = Ok((at(V4), ms(2600)));
+    let d = diagnose(&e);
+    assert_eq!(d.verdict, Verdict::Degraded);
+    assert_eq!(d.code, exit::DEGRADED);
+    assert_eq!(first(&d), (Severity::Warning, Layer::Connect, None));
+    assert!(
+        d.findings[0]
+            .message
+            .ends_with("but the race connected to 192.0.2.1:443 in 2.6s: connects are slow."),
+        "{}",
+        d.findings[0].message
+    );
+}
+
+#[test]
+fn getaddrinfo_alone_failing_is_a_dns_error() {
+    let mut e = healthy();
+    e.dns = DnsEvidence {
+        source: Source::System,
+        aaaa: None,
+        a: None,
+        https: None,
+        system: Some(failed(ms(30), LookupFailureKind::Other)),
+        dns64: None,
+    };
+    e.addresses.clear();
+    e.race.result = Err("failed to lookup address information".to_owned());
+    let d = diagnose(&e);
+    assert_eq!(d.code, exit::RESOLVE);
+    assert_eq!(first(&d), (Severity::Error, Layer::Dns, None));
+    assert_eq!(
+        d.findings[0].message,
+        "dual.test cannot be resolved: getaddrinfo fails in 30ms (error)."
+    );
+}
+
+#[test]
+fn no_time_left_to_probe_is_out_of_time_exit_28() {
+    let mut e = healthy();
+    e.dns.aaaa = Some(Query {
+        elapsed: ms(600),
+        answer: Answer::TimedOut,
+    });
+    e.skipped = vec![at(V4)];
+    e.addresses.clear();
+    e.race.result = Err("the connect timeout ran out".to_owned());
+    let d = diagnose(&e);
+    assert_eq!(d.verdict, Verdict::Unreachable);
+    assert_eq!(d.code, exit::TIMEOUT);
+    assert_eq!(first(&d), (Severity::Error, Layer::Race, None));
+    assert!(d.findings[0].message.starts_with("Out of time: "));
+    // The lost AAAA is still named, with the time it was given.
+    assert!(
+        messages(&d).contains("The AAAA query gets no answer within 600ms while A answers"),
+        "{d:#?}"
+    );
+}
