@@ -522,6 +522,14 @@ struct TlsScene {
     ca: PathBuf,
 }
 
+impl Drop for TlsScene {
+    fn drop(&mut self) {
+        if let Some(dir) = self.ca.parent() {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
 fn tls_server(listener: TcpListener, cert: String, key: String) {
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -568,7 +576,10 @@ fn tls_scene() -> TlsScene {
     tls_server(v4, cert, key);
     let (cert, key) = certificate("someone-else.test");
     tls_server(v6, cert, key);
-    let dir = std::env::temp_dir().join(format!("turbohttp-doctor-{}", std::process::id()));
+    // One directory per scene: tests run in parallel, each with its own CA.
+    static SCENES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let scene = SCENES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let dir = std::env::temp_dir().join(format!("turbohttp-doctor-{}-{scene}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("dir");
     let path = dir.join("ca.pem");
     std::fs::write(&path, ca.pem()).expect("write");
@@ -703,4 +714,54 @@ fn no_time_left_to_probe_exits_28_and_says_so() {
         .as_f64()
         .expect("ms");
     assert!((550.0..=600.0).contains(&aaaa_ms), "{aaaa_ms}");
+}
+
+#[test]
+fn the_https_record_is_asked_and_h3_says_quic_is_not_probed() {
+    use turbohttp_lab::dns::{alpn, service};
+
+    let tls = tls_scene();
+    let record = service(1, ".", vec![alpn(&["h3", "h2"])]);
+    let lab = Lab::new().with_dns(dual_zone("tls.test").https(
+        &format!("_{}._https.tls.test", tls.port),
+        Behaviour::Https {
+            records: vec![record],
+            delay: Duration::ZERO,
+        },
+    ));
+    let target = format!("https://tls.test:{}/", tls.port);
+    let ca = tls.ca.to_string_lossy().into_owned();
+    let (text, json) = scene(
+        &["--cacert", &ca, "--dns-servers", &lab.server(), &target],
+        1,
+    );
+    // The [::1] certificate is still the first thing wrong.
+    let (_, layer, family, _) = first_finding(&text, &json);
+    assert_eq!((layer.as_str(), family.as_str()), ("tls", "ipv6"));
+    let https = json["dns"]["queries"]
+        .as_array()
+        .expect("queries")
+        .iter()
+        .find(|q| q["query"] == "HTTPS")
+        .unwrap_or_else(|| panic!("an HTTPS query: {json}"))
+        .clone();
+    assert_eq!(https["name"], format!("_{}._https.tls.test", tls.port));
+    assert_eq!(https["outcome"], "answered");
+    assert_eq!(https["records"][0]["alpn"][0], "h3");
+    let quic = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["layer"] == "quic")
+        .unwrap_or_else(|| panic!("a QUIC finding: {json}"))
+        .clone();
+    assert_eq!(quic["severity"], "info");
+    assert!(
+        quic["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("QUIC: not probed. The HTTPS record offers h3")),
+        "{quic}"
+    );
+    assert_eq!(json["quic"]["probed"], false);
+    assert!(text.contains("alpn h3,h2"), "{text}");
 }
