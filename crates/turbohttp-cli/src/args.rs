@@ -32,6 +32,12 @@ pub enum Command {
     Get(GetArgs),
     /// Run the real race on simulated endpoints, in virtual time (exactly reproducible).
     Simulate(SimulateArgs),
+    /// Say which part of a host's dual-stack path is broken: this machine's routes, each
+    /// DNS query, every address on its own (TCP, and TLS for https), then the race a
+    /// user gets, ending with findings. Exit 0 healthy, 1 degraded (reachable, something
+    /// broken or slow), 6/7/35 unreachable (no address, no connection, no TLS), 28 out
+    /// of time.
+    Doctor(DoctorArgs),
     /// Build a dual-stack lab on loopback (a black-holed IPv6 endpoint, a healthy IPv4
     /// HTTP server) and fetch from it without and with Happy Eyeballs.
     Demo(DemoArgs),
@@ -316,6 +322,75 @@ pub struct SimulateArgs {
     #[command(flatten)]
     pub race: RaceArgs,
     /// Print one JSON object instead of the table and chart.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `turbohttp doctor`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+On doctor, --connect-timeout bounds the whole run, every probe and the race (default 10s, \
+not connect's 30s); each DNS query and each address also has --probe-timeout.
+
+Findings: one sentence each, worst first, with a severity (error, warning, info), the \
+layer (route, dns, connect, tls, quic, race) and the family. QUIC is not probed yet.
+
+Exit: 0 healthy; 1 degraded (reachable, but a finding says something is broken or slow); \
+unreachable: 6 (no address), 7 (no connection), 35 (connected, but no TLS handshake \
+succeeded); 28 when the timeout ran out before any address was probed; 2 for a \
+malformed argument.")]
+pub struct DoctorArgs {
+    /// The host to examine: `host:port`, `[::1]:443`, `host port`, or a URL
+    /// (`https://host/` is port 443 and adds a TLS handshake on every address).
+    #[arg(value_name = "TARGET")]
+    pub target: String,
+    /// The port, when the target is a host alone.
+    #[arg(value_name = "PORT")]
+    pub port: Option<String>,
+    /// The race's knobs; --connect-timeout bounds the whole doctor (default 10s).
+    #[command(flatten)]
+    pub race: RaceArgs,
+    /// Answer HOST:PORT with these addresses instead of asking DNS (curl's syntax).
+    #[arg(long, value_name = "HOST:PORT:ADDR[,ADDR...]")]
+    pub resolve: Vec<String>,
+    /// Ask these DNS servers instead of those of /etc/resolv.conf:
+    /// `ADDR[:PORT][,...]`. getaddrinfo is then not compared (it asks others).
+    #[arg(long, value_name = "ADDR[:PORT][,...]")]
+    pub dns_servers: Option<String>,
+    /// `dns` (the default: each query on its own) or `system` (getaddrinfo only).
+    #[arg(long, value_name = "RESOLVER", value_enum)]
+    pub resolver: Option<ResolverKind>,
+    /// Do not ask an https origin's HTTPS record.
+    #[arg(long)]
+    pub no_https_rr: bool,
+    /// Do a TLS handshake on every address (implied by an https:// target).
+    #[arg(long)]
+    pub tls: bool,
+    /// Trust the CA certificates in this PEM file instead of the built-in roots.
+    #[arg(long, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
+    /// The name to send in SNI and to verify the certificate against (default: the host).
+    #[arg(long, value_name = "NAME")]
+    pub servername: Option<String>,
+    /// Trust the operating system's CA store instead of the built-in roots.
+    #[arg(long)]
+    pub ca_native: bool,
+    /// Each DNS query's and each address's own time limit (within --connect-timeout).
+    /// Default 2s.
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub probe_timeout: Option<String>,
+    /// Probe at most this many addresses of each family. Default 4.
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub max_addresses: Option<String>,
+    /// Where the IPv6 route probe points its UDP socket (nothing is sent):
+    /// `[ADDR]:PORT`. Default [2001:4860:4860::8888]:53.
+    #[arg(long, value_name = "[ADDR]:PORT")]
+    pub route_probe_v6: Option<String>,
+    /// Where the IPv4 route probe points its UDP socket (nothing is sent):
+    /// `ADDR:PORT`. Default 8.8.8.8:53.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub route_probe_v4: Option<String>,
+    /// Print one JSON object (findings, evidence, the race) instead of the text.
     #[arg(long)]
     pub json: bool,
 }

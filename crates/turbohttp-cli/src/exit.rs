@@ -7,6 +7,10 @@ use turbohttp::{ConnectError, ConnectErrorKind};
 
 /// Everything went well.
 pub const OK: u8 = 0;
+/// `doctor`: the host is reachable, but a finding says something is broken or slow.
+/// curl has no code for a half-working host; its 1 ("unsupported protocol") is one
+/// turbohttp never returns, and 1 is what health checks commonly read as "warning".
+pub const DEGRADED: u8 = 1;
 /// A malformed argument or option (curl: 2, "failed to initialize").
 pub const USAGE: u8 = 2;
 /// The host could not be resolved, or has no address of the requested family.
@@ -32,6 +36,10 @@ pub const HTTP: u8 = 56;
 /// shows it (a test checks that the two agree).
 pub const TABLE: &[(u8, &str)] = &[
     (OK, "success"),
+    (
+        DEGRADED,
+        "doctor: reachable, but something is broken or slow (see its findings)",
+    ),
     (USAGE, "a malformed argument or option"),
     (
         RESOLVE,

@@ -1,5 +1,5 @@
 //! The `turbohttp` command, as a library: argument parsing, the parsers of its values,
-//! the timeline and JSON renderings of a race, and the four subcommands.
+//! the timeline and JSON renderings of a race, and the five subcommands.
 //!
 //! The binary (`src/main.rs`) only calls [`main`]. Everything else is public so that
 //! tests and fuzz targets can reach the parsers ([`parse`]) directly.
@@ -13,7 +13,7 @@
 //! * [`lab`]: the demo's dual-stack lab on loopback (a black-holed `[::1]` from
 //!   `turbohttp-lab`, whose DNS server the demo's third scene uses too).
 //! * [`transport`]: the library's transport, built from the flags.
-//! * [`commands`]: `connect`, `get`, `simulate`, `demo`.
+//! * [`commands`]: `connect`, `get`, `simulate`, `doctor`, `demo`.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -69,7 +69,7 @@ pub fn main() -> std::process::ExitCode {
 
 /// The subcommand named on the command line, if any: its help is the one to point at.
 fn subcommand(args: &[OsString]) -> Option<&'static str> {
-    const SUBCOMMANDS: [&str; 4] = ["connect", "get", "simulate", "demo"];
+    const SUBCOMMANDS: [&str; 5] = ["connect", "get", "simulate", "doctor", "demo"];
     args.iter()
         .skip(1)
         .find_map(|arg| SUBCOMMANDS.into_iter().find(|s| arg.to_str() == Some(s)))

@@ -354,7 +354,7 @@ fn help_and_version_exit_0() {
         .output()
         .expect("runs");
     let help = String::from_utf8_lossy(&output.stdout);
-    for word in ["connect", "get", "simulate", "demo", "Exit codes"] {
+    for word in ["connect", "get", "simulate", "doctor", "demo", "Exit codes"] {
         assert!(help.contains(word), "{word} missing from {help}");
     }
 }

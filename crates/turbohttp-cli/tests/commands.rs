@@ -626,6 +626,17 @@ fn demo_shows_both_timelines_and_happy_eyeballs_wins_on_ipv4() {
             2,
             "{text}"
         );
+        // It ends with the diagnosis of the lab's broken host: IPv6 at the connect.
+        let doctor = text
+            .split("== 4. turbohttp doctor dual-stack.test")
+            .nth(1)
+            .unwrap_or_else(|| panic!("no doctor scene in\n{text}"));
+        let findings = doctor.split("\nfindings\n").nth(1).expect("findings");
+        assert!(
+            findings.starts_with("  warning  [connect, IPv6] IPv6 is broken for this host: "),
+            "{findings}"
+        );
+        assert!(doctor.contains("verdict: degraded (exit 1)"), "{doctor}");
     }
     for expected in [
         "== 1. plain sequential connector",
@@ -636,7 +647,12 @@ fn demo_shows_both_timelines_and_happy_eyeballs_wins_on_ipv4() {
     ] {
         assert!(text.contains(expected), "{expected:?} missing from\n{text}");
     }
-    assert_eq!(text.matches("winner: #1 ").count(), 2, "{text}");
+    // Both runs won with IPv4 (the doctor scene, on loopback, races once more).
+    let runs = text
+        .split("== 4. turbohttp doctor")
+        .next()
+        .unwrap_or_default();
+    assert_eq!(runs.matches("winner: #1 ").count(), 2, "{text}");
 }
 
 #[test]
@@ -688,6 +704,13 @@ fn demo_json_happy_eyeballs_is_faster() {
         assert!(total(race) < 2000.0, "{}", total(race));
         assert_eq!(race["http"]["status"], 200);
         assert!(scene["saved_ms"].as_f64().expect("saved_ms") > 0.0);
+        // The doctor names the broken layer and family.
+        let doctor = &json["doctor"];
+        assert_eq!(doctor["verdict"], "degraded");
+        assert_eq!(doctor["findings"][0]["layer"], "connect");
+        assert_eq!(doctor["findings"][0]["family"], "ipv6");
+        assert_eq!(doctor["addresses"][0]["connect"]["outcome"], "timed_out");
+        assert_eq!(doctor["addresses"][1]["connect"]["outcome"], "connected");
     }
 }
 

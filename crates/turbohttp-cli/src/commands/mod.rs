@@ -2,6 +2,7 @@
 
 pub mod connect;
 pub mod demo;
+pub mod doctor;
 pub mod get;
 pub mod simulate;
 
@@ -16,6 +17,7 @@ pub fn run(command: Command) -> Result<(), CliError> {
         Command::Connect(args) => connect::run(&args),
         Command::Get(args) => get::run(&args),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Doctor(args) => doctor::run(&args),
         Command::Demo(args) => demo::run(&args),
     }
 }

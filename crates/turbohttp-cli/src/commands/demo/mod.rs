@@ -13,6 +13,9 @@
 //! a resolver that waits for both answers, as `getaddrinfo` does, against turbohttp's,
 //! which asks each family apart and starts on the first answer.
 //!
+//! Last, `doctor` examines the lab's broken host: each address on its own, then the
+//! race, and the finding that names IPv6 at the connect.
+//!
 //! Where `::1` is not available, the demo says so and runs the same races on the
 //! simulated network, in virtual time.
 
@@ -32,6 +35,7 @@ use turbohttp::{NoResolver, RaceReport, Resolver, StaticResolver};
 
 use crate::args::DemoArgs;
 use crate::commands::connect::present;
+use crate::commands::doctor;
 use crate::commands::simulate::{SIMULATED_HOST, endpoints_json, network_line, simulate};
 use crate::exit::{self, CliError};
 use crate::lab::{Lab, LabError};
@@ -53,6 +57,14 @@ const SEQUENTIAL_TITLE: &str =
 
 /// The heading of the second run.
 const HAPPY_EYEBALLS_TITLE: &str = "2. Happy Eyeballs (the defaults: IPv6 first, IPv4 250ms later)";
+
+/// The heading of the last scene, the diagnosis.
+const DOCTOR_TITLE: &str = "4. turbohttp doctor dual-stack.test: which part is broken \
+     (--probe-timeout 1s, route probes at loopback)";
+
+/// Each address's own limit in the doctor scene: enough to tell a stall from a slow
+/// connect on loopback, short enough to keep the demo quick.
+const DOCTOR_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// What the IPv4 server answers.
 pub const LAB_BODY: &str = "hello from the IPv4 side of the dual-stack lab\n";
@@ -209,6 +221,16 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
         output::stdout(&format!("{}\n", verdict(&sequential, &happy)));
     }
     let dns_scene = lost_aaaa::run(lab.v4).await.map_err(LabError::Failed)?;
+    // Last, the diagnosis: which part of the lab's path is broken, and what it costs.
+    let (doctor_text, doctor_json, _) = doctor::on_lab(
+        LAB_HOST,
+        url.port,
+        &[lab.v6, lab.v4],
+        LAB_CONNECT_TIMEOUT,
+        DOCTOR_PROBE_TIMEOUT,
+    )
+    .await
+    .map_err(LabError::Failed)?;
     drop(lab);
     let simulate_hint = format!(
         "the same race without sockets: turbohttp simulate --endpoint '[::1]:{}=stall' \
@@ -232,6 +254,7 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
         });
         let mut object = comparison(lab, &sequential, &happy);
         object.insert("lost_aaaa".into(), dns_scene.json());
+        object.insert("doctor".into(), doctor_json);
         output::stdout(&json::to_text(&Value::Object(object)));
     } else {
         output::stdout(&dns_scene.text());
@@ -239,6 +262,7 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
             "\n{simulate_hint}\n{}\n",
             lost_aaaa::SIMULATE_HINT
         ));
+        output::stdout(&format!("\n== {DOCTOR_TITLE} ==\n{doctor_text}"));
     }
     outcome(&happy)
         .and_then(|()| dns_scene.outcome())
