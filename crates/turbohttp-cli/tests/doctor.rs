@@ -195,6 +195,9 @@ fn healthy_dual_stack_has_no_false_alarm() {
     let queries = json["dns"]["queries"].as_array().expect("queries");
     assert_eq!(queries[0]["query"], "AAAA");
     assert_eq!(queries[0]["addresses"][0], "::1");
+    // The lab's default TTL, as the records carry it.
+    assert_eq!(queries[0]["ttl_s"], 300);
+    assert!(text.contains("::1 (TTL 300s)"), "{text}");
     assert_eq!(queries[1]["query"], "A");
     assert_eq!(queries.last().expect("DNS64")["query"], "DNS64");
     assert_eq!(queries.last().expect("DNS64")["outcome"], "nxdomain");

@@ -111,6 +111,37 @@ fn the_cache_answers_a_repeated_lookup() {
 }
 
 #[test]
+fn the_ttl_comes_with_the_answer_and_a_remembered_one_tells_what_is_left() {
+    run(async {
+        let answer = Behaviour::Answer {
+            addrs: vec![ip("2001:db8::7"), ip("2001:db8::8")],
+            ttl: 120,
+            delay: Duration::ZERO,
+        };
+        let lab = lab(Zone::new().aaaa("ttl.test", answer)).await;
+        let resolver = resolver(&lab);
+        let (addrs, ttl) = resolver
+            .lookup_with_ttl("ttl.test", QueryType::Aaaa)
+            .await
+            .expect("answered");
+        assert_eq!(addrs, [ip("2001:db8::7"), ip("2001:db8::8")]);
+        assert_eq!(ttl, Duration::from_secs(120));
+        // From the cache: no more than what is left, and more than nothing.
+        let (_, left) = resolver
+            .lookup_with_ttl("ttl.test", QueryType::Aaaa)
+            .await
+            .expect("remembered");
+        assert!(left <= ttl && left > Duration::from_secs(100), "{left:?}");
+        assert_eq!(lab.queries_for("ttl.test").len(), 1);
+        // A literal answers itself, with nothing to keep.
+        assert_eq!(
+            resolver.lookup_with_ttl("::1", QueryType::Aaaa).await,
+            Ok((vec![ip("::1")], Duration::ZERO))
+        );
+    });
+}
+
+#[test]
 fn a_cached_answer_lasts_its_ttl_and_no_longer() {
     run(async {
         let answer = Behaviour::Answer {

@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::future::Future;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -335,7 +336,34 @@ impl DnsResolver {
     /// [`Other`](LookupFailureKind::Other)). Nothing a server sends makes this panic:
     /// every failure is a [`LookupFailure`] whose kind says NXDOMAIN, NODATA, SERVFAIL,
     /// REFUSED, timeout or unusable answer.
-    pub async fn lookup(&self, name: &str, query: QueryType) -> Result<Vec<IpAddr>, LookupFailure> {
+    pub fn lookup<'a>(
+        &'a self,
+        name: &'a str,
+        query: QueryType,
+    ) -> impl Future<Output = Result<Vec<IpAddr>, LookupFailure>> + Send + 'a {
+        // The one lookup's own future, not one awaiting it: the race holds it inline.
+        self.lookup_reading(name, query, |addrs, _| addrs)
+    }
+
+    /// [`lookup`](Self::lookup), with how long the answer may be kept: the least TTL
+    /// of its address records, or what is left of it for an answer remembered from
+    /// before; zero for an IP literal (no query). A diagnosis shows it (`doctor`).
+    pub fn lookup_with_ttl<'a>(
+        &'a self,
+        name: &'a str,
+        query: QueryType,
+    ) -> impl Future<Output = Result<(Vec<IpAddr>, Duration), LookupFailure>> + Send + 'a {
+        self.lookup_reading(name, query, |addrs, ttl| (addrs, ttl))
+    }
+
+    /// The lookup both of those are, `read` making its result of the addresses and
+    /// their TTL.
+    async fn lookup_reading<T>(
+        &self,
+        name: &str,
+        query: QueryType,
+        read: impl FnOnce(Vec<IpAddr>, Duration) -> T + Send,
+    ) -> Result<T, LookupFailure> {
         let want_v6 = match query {
             QueryType::Aaaa => true,
             QueryType::A => false,
@@ -349,7 +377,7 @@ impl DnsResolver {
         };
         if let Ok(ip) = name.parse::<IpAddr>() {
             return if ip.is_ipv6() == want_v6 {
-                Ok(vec![ip])
+                Ok(read(vec![ip], Duration::ZERO))
             } else {
                 let family = if ip.is_ipv6() { "IPv6" } else { "IPv4" };
                 Err(LookupFailure::new(
@@ -361,8 +389,8 @@ impl DnsResolver {
         if name.is_empty() {
             return Err(invalid_name(name, "it is empty"));
         }
-        if let Some(addrs) = self.remembered(name, want_v6) {
-            return Ok(addrs);
+        if let Some((addrs, left)) = self.remembered(name, want_v6) {
+            return Ok(read(addrs, left));
         }
         let (dns_name, resolver) = self.asking(name)?;
         let result = if want_v6 {
@@ -380,7 +408,8 @@ impl DnsResolver {
                     ))
                 } else {
                     self.remember(name, want_v6, &addrs, lookup.valid_until());
-                    Ok(addrs)
+                    let ttl = least_ttl(&lookup, &dns_name, want_v6);
+                    Ok(read(addrs, ttl))
                 }
             }
             Err(error) => Err(self.failure(&error, name, query)),
@@ -435,12 +464,14 @@ impl DnsResolver {
         }
     }
 
-    /// The addresses answered for `name` before, if still within their TTL.
-    fn remembered(&self, name: &str, want_v6: bool) -> Option<Vec<IpAddr>> {
+    /// The addresses answered for `name` before, if still within their TTL, and what
+    /// is left of it.
+    fn remembered(&self, name: &str, want_v6: bool) -> Option<(Vec<IpAddr>, Duration)> {
         let answers = self.inner.answers.as_ref()?;
         let answers = answers.lock().unwrap_or_else(PoisonError::into_inner);
         let answer = answers[usize::from(want_v6)].get(name)?;
-        (Instant::now() < answer.valid_until).then(|| answer.addrs.clone())
+        let left = answer.valid_until.checked_duration_since(Instant::now())?;
+        (!left.is_zero()).then(|| (answer.addrs.clone(), left))
     }
 
     fn remember(&self, name: &str, want_v6: bool, addrs: &[IpAddr], valid_until: Instant) {
@@ -574,6 +605,24 @@ fn addresses(lookup: &Lookup, asked: &Name, want_v6: bool) -> Vec<IpAddr> {
             _ => None,
         })
         .collect()
+}
+
+/// The least TTL of the address records `addresses` reads from `lookup`.
+fn least_ttl(lookup: &Lookup, asked: &Name, want_v6: bool) -> Duration {
+    let owners = owners(lookup, asked);
+    let ttl = lookup
+        .answers()
+        .iter()
+        .filter(|record| owners.contains(&&record.name))
+        .filter(|record| match &record.data {
+            RData::AAAA(_) => want_v6,
+            RData::A(_) => !want_v6,
+            _ => false,
+        })
+        .map(|record| record.ttl)
+        .min()
+        .unwrap_or(0);
+    Duration::from_secs(u64::from(ttl))
 }
 
 /// One HTTPS record as the race reads it: "." as `None`, each key it knows by value,

@@ -90,6 +90,9 @@ pub struct Query {
     pub elapsed: Duration,
     /// The answer.
     pub answer: Answer,
+    /// How long the addresses may be kept (the least TTL of the records), for a DNS
+    /// answer of addresses.
+    pub ttl: Option<Duration>,
 }
 
 /// What a query answered.

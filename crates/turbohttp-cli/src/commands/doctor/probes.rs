@@ -199,7 +199,11 @@ fn query_after(started: Instant, budget: Duration, answer: Answer) -> Query {
         Answer::TimedOut => budget,
         _ => started.elapsed(),
     };
-    Query { elapsed, answer }
+    Query {
+        elapsed,
+        answer,
+        ttl: None,
+    }
 }
 
 /// `query` when `ask`, else nothing.
@@ -275,11 +279,15 @@ async fn resolve(
     let ask = |family| families.contains(&family);
     let lookup = |dns: &DnsResolver, name: String, query: QueryType| {
         let dns = dns.clone();
-        timed(
-            budget,
-            async move { dns.lookup(&name, query).await },
-            Answer::Addresses,
-        )
+        async move {
+            let mut ttl = None;
+            let read = |(addrs, kept): (Vec<IpAddr>, Duration)| {
+                ttl = Some(kept);
+                Answer::Addresses(addrs)
+            };
+            let query = timed(budget, dns.lookup_with_ttl(&name, query), read).await;
+            Query { ttl, ..query }
+        }
     };
     let https_name = https_query_name(host, plan.port);
     let (aaaa, a, https, system, dns64) = tokio::join!(

@@ -12,7 +12,8 @@
 //!   each query `{"query" ("AAAA", "A", "HTTPS", "getaddrinfo", "DNS64"), "name",
 //!   "elapsed_ms", "outcome" ("answered", "nxdomain", "nodata", "servfail", "refused",
 //!   "timed_out", "bad_answer", "error"), "addresses", "records" (HTTPS: each
-//!   `{"priority", "target", "alpn", "port", "ech"}`), "error" (text or null)}`;
+//!   `{"priority", "target", "alpn", "port", "ech"}`), "ttl_s" (the least TTL of the
+//!   addresses answered, in seconds, or null), "error" (text or null)}`;
 //! * `addresses`: each `{"address", "family", "connect": {"outcome" ("connected",
 //!   "refused", "timed_out", "failed"), "elapsed_ms", "error"}, "tls": null or
 //!   {"outcome" ("done", "certificate_rejected", "failed", "timed_out"), "elapsed_ms",
@@ -56,11 +57,17 @@ fn queries(e: &Evidence) -> Vec<(&'static str, String, &Query)> {
 /// What a query answered, in a few words.
 fn answer_text(query: &Query) -> String {
     match &query.answer {
-        Answer::Addresses(addrs) => addrs
-            .iter()
-            .map(ToString::to_string)
-            .collect::<Vec<_>>()
-            .join(", "),
+        Answer::Addresses(addrs) => {
+            let list = addrs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ");
+            match query.ttl {
+                Some(ttl) => format!("{list} (TTL {}s)", ttl.as_secs()),
+                None => list,
+            }
+        }
         Answer::Services(records) if records.is_empty() => "no record".to_owned(),
         Answer::Services(records) => records
             .iter()
@@ -302,6 +309,7 @@ fn query_json(kind: &str, name: &str, q: &Query) -> Value {
         "outcome": q.outcome(),
         "addresses": addresses,
         "records": records,
+        "ttl_s": q.ttl.map(|t| t.as_secs()),
         "error": error,
     })
 }

@@ -29,6 +29,7 @@ fn at(ip: IpAddr) -> SocketAddr {
 fn answered(elapsed: Duration, addrs: &[IpAddr]) -> Query {
     Query {
         elapsed,
+        ttl: None,
         answer: Answer::Addresses(addrs.to_vec()),
     }
 }
@@ -36,6 +37,7 @@ fn answered(elapsed: Duration, addrs: &[IpAddr]) -> Query {
 fn failed(elapsed: Duration, kind: LookupFailureKind) -> Query {
     Query {
         elapsed,
+        ttl: None,
         answer: Answer::Failed {
             kind,
             message: kind.as_str().to_owned(),
@@ -46,6 +48,7 @@ fn failed(elapsed: Duration, kind: LookupFailureKind) -> Query {
 fn lost() -> Query {
     Query {
         elapsed: ms(2000),
+        ttl: None,
         answer: Answer::TimedOut,
     }
 }
@@ -124,6 +127,7 @@ fn healthy_https() -> Evidence {
     }
     e.dns.https = Some(Query {
         elapsed: ms(3),
+        ttl: None,
         answer: Answer::Services(vec![Service {
             priority: 1,
             target: None,
@@ -686,6 +690,7 @@ fn no_time_left_to_probe_is_out_of_time_exit_28() {
     let mut e = healthy();
     e.dns.aaaa = Some(Query {
         elapsed: ms(600),
+        ttl: None,
         answer: Answer::TimedOut,
     });
     e.skipped = vec![at(V4)];
