@@ -383,11 +383,11 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "N", allow_hyphen_values = true)]
     pub max_addresses: Option<String>,
     /// Where the IPv6 route probe points its UDP socket (nothing is sent):
-    /// `[ADDR]:PORT`. Default [2001:4860:4860::8888]:53.
+    /// `[ADDR]:PORT`. Default `[2001:4860:4860::8888]:53`.
     #[arg(long, value_name = "[ADDR]:PORT")]
     pub route_probe_v6: Option<String>,
     /// Where the IPv4 route probe points its UDP socket (nothing is sent):
-    /// `ADDR:PORT`. Default 8.8.8.8:53.
+    /// `ADDR:PORT`. Default `8.8.8.8:53`.
     #[arg(long, value_name = "ADDR:PORT")]
     pub route_probe_v4: Option<String>,
     /// Print one JSON object (findings, evidence, the race) instead of the text.
