@@ -273,6 +273,9 @@ pub struct AttemptRecord {
     ///
     /// [`Race::with_ech`]: crate::race::Race::with_ech
     pub ech: bool,
+    /// How the endpoint is dialed: TCP, or QUIC for an endpoint the plan tags so
+    /// ([`Tag::on`](crate::plan::Tag::on)).
+    pub transport: crate::plan::Transport,
 }
 
 impl fmt::Display for AttemptRecord {
@@ -295,6 +298,9 @@ impl fmt::Display for AttemptRecord {
         }
         if self.ech {
             f.write_str(" [ECH]")?;
+        }
+        if self.transport == crate::plan::Transport::Quic {
+            f.write_str(" [QUIC]")?;
         }
         write!(f, " {}", self.outcome)?;
         if let Some(failure) = &self.failure {
