@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 mod alternatives;
+mod quic;
 mod services;
 mod slots;
 
