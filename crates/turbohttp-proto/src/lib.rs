@@ -182,7 +182,10 @@
 //!   as many for TCP, each with decision 1's rule for families, as two races side
 //!   by side; so a stalled QUIC attempt never holds TCP back past its time. One
 //!   family and two transports race (not one at a time).
-//! * **Remembered broken QUIC** (kept by the caller): a race given [`quic::QuicPolicy::remembered_broken`] plans no QUIC endpoint while TCP
+//! * **Remembered broken QUIC** ([`quic::QuicMemory`], kept by the caller): when QUIC
+//!   to an origin got no answer while TCP won, it is remembered for 5 minutes,
+//!   doubling on each repeat, at most 48 hours; a QUIC success forgets it. A race
+//!   given [`quic::QuicPolicy::remembered_broken`] plans no QUIC endpoint while TCP
 //!   can stand in: TCP goes at once, with no QUIC delay, and
 //!   [`race::Race::quic_memory_used`] says the memory changed the plan. With `h3`
 //!   alone, QUIC is still dialed.

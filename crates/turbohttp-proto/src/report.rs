@@ -273,8 +273,9 @@ pub struct AttemptRecord {
     ///
     /// [`Race::with_ech`]: crate::race::Race::with_ech
     pub ech: bool,
-    /// How the endpoint is dialed: TCP, or QUIC for an endpoint the plan tags so
-    /// ([`Tag::on`](crate::plan::Tag::on)).
+    /// How the endpoint is dialed: TCP, or QUIC when the race may dial it
+    /// ([`Race::with_quic`](crate::race::Race::with_quic)) and the endpoint came from
+    /// an `h3` service.
     pub transport: crate::plan::Transport,
 }
 
@@ -441,6 +442,10 @@ pub struct RaceReport {
     /// The Alt-Svc alternatives the caller gave (RFC 7838), each with what the race
     /// made of it, in the order given.
     pub alternatives: Vec<AltServiceRecord>,
+    /// Whether the caller's memory of broken QUIC changed the plan: a QUIC endpoint
+    /// the race would have dialed was left out, and TCP went at once
+    /// ([`Race::quic_memory_used`](crate::race::Race::quic_memory_used)).
+    pub quic_remembered_broken: bool,
     /// Every attempt that started, in the order they started.
     pub attempts: Vec<AttemptRecord>,
     /// The winning attempt's number, on success.
@@ -460,6 +465,7 @@ impl RaceReport {
             resolve_time: Duration::ZERO,
             dns: Vec::new(),
             alternatives: Vec::new(),
+            quic_remembered_broken: false,
             attempts: Vec::new(),
             winner: None,
             elapsed: Duration::ZERO,
@@ -531,6 +537,9 @@ impl fmt::Display for RaceReport {
         if f.alternate() {
             for query in &self.dns {
                 write!(f, "\n  {query:#}")?;
+            }
+            if self.quic_remembered_broken {
+                f.write_str("\n  QUIC not tried: remembered broken for this origin")?;
             }
             for attempt in &self.attempts {
                 write!(f, "\n  {attempt}")?;

@@ -14,10 +14,12 @@ use turbohttp_proto::alt_svc::AltService;
 use turbohttp_proto::dns::QueryType::{A, Aaaa, Https};
 use turbohttp_proto::plan::Transport::{self, Quic, Tcp};
 use turbohttp_proto::plan::{Mode, Plan, Tag};
-use turbohttp_proto::quic::QuicPolicy;
+use turbohttp_proto::quic::{
+    BROKEN_AT_MOST, BROKEN_FOR, QuicMemory, QuicOutcome, QuicPolicy, broken_for,
+};
 use turbohttp_proto::race::{Outcome, Race};
 use turbohttp_proto::service::{Protocols, ServiceInfo, Verdict};
-use turbohttp_proto::{AttemptRecord, HappyEyeballsOptions};
+use turbohttp_proto::{AddressFamily, AttemptRecord, HappyEyeballsOptions};
 
 const HTTPS: usize = 0;
 const AAAA: usize = 1;
@@ -110,6 +112,10 @@ fn an_h3_h2_record_starts_quic_first_and_tcp_one_attempt_delay_later_when_quic_h
         _ => None,
     };
     assert_eq!(winner, Some(1));
+    assert_eq!(
+        QuicOutcome::of_race(sim.race.records(), winner),
+        QuicOutcome::NoAnswerWhileTcpWon
+    );
 }
 
 #[test]
@@ -122,7 +128,11 @@ fn a_quic_attempt_that_fails_fast_lets_tcp_start_at_once() {
     // Refused (an ICMP port unreachable): TCP does not wait for its 130 ms.
     assert_eq!(sim.fail(8, 0), [start(1, V4A)]);
     assert_eq!(starts(&sim), [row(0, V4A, 5, Quic), row(1, V4A, 8, Tcp)]);
-    assert_eq!(sim.connect(20, 1), [won(1)]);
+    sim.connect(20, 1);
+    assert_eq!(
+        QuicOutcome::of_race(sim.race.records(), Some(1)),
+        QuicOutcome::Inconclusive
+    );
 }
 
 #[test]
@@ -231,6 +241,11 @@ fn an_alt_svc_h3_alternative_is_a_quic_endpoint_tried_first() {
         [start(0, "[2001:db8::a]:8443")]
     );
     assert_eq!(sim.race.attempt_transport(0), Some(Quic));
+    assert_eq!(sim.connect(30, 0), [won(0)]);
+    assert_eq!(
+        QuicOutcome::of_race(sim.race.records(), Some(0)),
+        QuicOutcome::Worked
+    );
     // Without QUIC, the same alternative is skipped, as before.
     let sim = race(None, Protocols::ALL, vec![alt]);
     assert_eq!(sim.race.alternatives()[0].verdict, Verdict::QuicOnly);
@@ -253,6 +268,84 @@ fn http3_at_the_origin_races_quic_ahead_of_tcp_without_a_record() {
             row(3, V4A, 377, Tcp),
         ]
     );
+}
+
+// ---- the memory, in virtual time ----
+
+fn t(n: u64) -> Instant {
+    // One origin instant for the memory tests: only differences matter.
+    thread_local!(static T0: Instant = Instant::now());
+    T0.with(|t0| *t0 + secs(n))
+}
+
+#[test]
+fn broken_quic_is_remembered_five_minutes_then_forgotten() {
+    let mut memory = QuicMemory::new(8);
+    assert!(!memory.is_broken("a.test", 443, t(0)));
+    memory.record("a.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(0));
+    assert!(memory.is_broken("A.test", 443, t(299)));
+    assert!(!memory.is_broken("a.test", 8443, t(1)));
+    assert!(!memory.is_broken("a.test", 443, t(300)));
+    assert_eq!(BROKEN_FOR, secs(300));
+    let policy = memory.policy("a.test", 443, t(1), QuicPolicy::new());
+    assert!(policy.remembered_broken);
+}
+
+#[test]
+fn each_repeat_doubles_up_to_the_cap() {
+    let mut memory = QuicMemory::new(8);
+    let mut now = 0;
+    for expected in [300, 600, 1_200, 2_400] {
+        memory.record("a.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(now));
+        assert_eq!(
+            memory.broken_until("a.test", 443, t(now)),
+            Some(t(now + expected))
+        );
+        // Expired, then tried again: the next miss doubles.
+        now += expected;
+        assert!(!memory.is_broken("a.test", 443, t(now)));
+    }
+    // 5 minutes × 2^9 is under two days, × 2^10 over it.
+    assert_eq!(broken_for(10), secs(300 * 512));
+    assert_eq!(broken_for(11), BROKEN_AT_MOST);
+    assert_eq!(broken_for(u32::MAX), BROKEN_AT_MOST);
+    assert_eq!(BROKEN_AT_MOST, secs(48 * 3_600));
+}
+
+#[test]
+fn a_quic_success_clears_the_memory_and_inconclusive_changes_nothing() {
+    let mut memory = QuicMemory::new(8);
+    memory.record("a.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(0));
+    memory.record("a.test", 443, QuicOutcome::Inconclusive, t(1));
+    assert!(memory.is_broken("a.test", 443, t(1)));
+    memory.record("a.test", 443, QuicOutcome::Worked, t(2));
+    assert!(!memory.is_broken("a.test", 443, t(2)));
+    assert!(memory.is_empty());
+    // Cleared: the next miss is a first one again (5 minutes, not 10).
+    memory.record("a.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(3));
+    assert_eq!(memory.broken_until("a.test", 443, t(3)), Some(t(303)));
+}
+
+#[test]
+fn the_memory_is_bounded_and_evicts_the_oldest() {
+    let mut memory = QuicMemory::new(2);
+    memory.record("a.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(0));
+    memory.record("b.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(1));
+    // a.test again: now the most recent; c.test evicts b.test.
+    memory.record("a.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(2));
+    memory.record("c.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(3));
+    assert_eq!(memory.len(), 2);
+    assert!(memory.is_broken("a.test", 443, t(4)));
+    assert!(!memory.is_broken("b.test", 443, t(4)));
+    assert!(memory.is_broken("c.test", 443, t(4)));
+}
+
+#[test]
+fn the_report_says_when_the_memory_changed_the_plan() {
+    let mut report = turbohttp_proto::RaceReport::new("a.test".into(), 443, AddressFamily::V6);
+    assert!(!format!("{report:#}").contains("QUIC"));
+    report.quic_remembered_broken = true;
+    assert!(format!("{report:#}").contains("QUIC not tried: remembered broken"));
 }
 
 // ---- the plan ----
