@@ -266,7 +266,8 @@ pub struct AttemptRecord {
     /// [`RaceReport::alternatives`]), if any.
     pub alternative: Option<u16>,
     /// The protocols the attempt offers (its TLS ALPN list) when an HTTPS record or
-    /// an Alt-Svc alternative narrowed them; `None`: the caller's own list.
+    /// an Alt-Svc alternative narrowed them, and `h3` for every QUIC attempt;
+    /// `None`: the caller's own list.
     pub alpn: Option<Protocols>,
     /// Whether the attempt offers Encrypted Client Hello: its record carries an
     /// `ech` configuration and the caller can use it ([`Race::with_ech`]).

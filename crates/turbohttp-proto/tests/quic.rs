@@ -268,6 +268,11 @@ fn http3_at_the_origin_races_quic_ahead_of_tcp_without_a_record() {
             row(3, V4A, 377, Tcp),
         ]
     );
+    // No record narrowed TCP's list (the caller's own); QUIC offers h3.
+    assert_eq!(
+        sim.alpns(),
+        [Some("h3".into()), None, Some("h3".into()), None]
+    );
 }
 
 // ---- the memory, in virtual time ----

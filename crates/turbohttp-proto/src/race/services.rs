@@ -734,6 +734,10 @@ impl Race {
     /// The protocols an endpoint of `tag` offers: its record's, shared with the
     /// caller's.
     pub(super) fn alpn_of(&self, tag: Tag) -> Option<Protocols> {
+        if tag.transport() == Transport::Quic {
+            // Whatever it came from (a record, an alternative, the origin): `h3`.
+            return Some(Protocols::H3);
+        }
         let offered = self.offered_of(tag)?;
         // A QUIC attempt offers `h3`; a TCP one what else its service speaks.
         Some(match tag.transport() {
