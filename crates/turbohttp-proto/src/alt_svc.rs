@@ -26,7 +26,7 @@ pub const MAX_ALTERNATIVES: usize = 16;
 /// let alt = AltService::new("h2", Some("alt.example"), Some(8443));
 /// assert_eq!(alt.to_string(), "h2=\"alt.example:8443\"");
 /// assert_eq!(alt.verdict(Protocols::TCP), Verdict::Use(Protocols::H2));
-/// // h3 alone: QUIC is not dialed yet.
+/// // h3 alone: skipped unless the race may dial QUIC (`verdict_dialing`).
 /// assert_eq!(AltService::new("h3", None, Some(443)).verdict(Protocols::ALL), Verdict::QuicOnly);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -60,10 +60,17 @@ impl AltService {
 
     /// What the race makes of it for a caller that speaks `caller`: used with its one
     /// protocol when the caller speaks it over TCP; [`Verdict::QuicOnly`] for `h3`
-    /// (QUIC is not dialed yet); otherwise [`Verdict::NoSharedProtocol`].
+    /// (QUIC not dialed: [`AltService::verdict_dialing`]); otherwise [`Verdict::NoSharedProtocol`].
     pub fn verdict(&self, caller: Protocols) -> Verdict {
+        self.verdict_dialing(caller, false)
+    }
+
+    /// [`AltService::verdict`] for a caller that can dial QUIC when `quic`: then an
+    /// `h3` alternative the caller speaks is used, dialed over QUIC.
+    pub fn verdict_dialing(&self, caller: Protocols, quic: bool) -> Verdict {
         let protocols = self.protocols();
-        let tcp = protocols.intersection(caller).intersection(Protocols::TCP);
+        let dialed = if quic { Protocols::ALL } else { Protocols::TCP };
+        let tcp = protocols.intersection(caller).intersection(dialed);
         if !tcp.is_empty() {
             Verdict::Use(tcp)
         } else if protocols == Protocols::H3 {

@@ -95,7 +95,7 @@
 //!   service's. Once the records are in, the race starts on an address of the
 //!   service they name; the origin's own only after the resolution delay.
 //! * **Skipped records.** A record whose `mandatory` key the race does not understand,
-//!   one that shares no protocol with the caller, and (until QUIC is dialed) one that
+//!   one that shares no protocol with the caller, and (unless the race may dial QUIC) one that
 //!   offers only `h3` are kept in the report with the reason
 //!   ([`service::Verdict`]) and dial nothing.
 //! * **Order.** Records by priority, lowest first; equal priorities shuffled by a seed
@@ -155,6 +155,47 @@
 //! h2=":8443", lookup at t=5:   [v6]:8443 at 5, v4:8443 at 255; [v6]:443 at 380, v4:443 at 630
 //! h2="alt.test:8443":          t=0 AAAA, A alt.test sent; t=4 its AAAA -> [v6']:8443 starts
 //! h2="192.0.2.7:8443":         t=0 192.0.2.7:8443 starts, before any answer
+//! ```
+//!
+//! # QUIC raced against TCP (draft-ietf-happy-happyeyeballs-v3 §6)
+//!
+//! A race told the caller can dial QUIC ([`race::Race::with_quic`],
+//! [`quic::QuicPolicy`]; off by default, and then `h3` is skipped as above) turns
+//! `h3` into QUIC endpoints: an attempt's transport is in
+//! [`AttemptRecord::transport`] and [`race::Race::attempt_transport`].
+//!
+//! * **Where QUIC endpoints come from.** A used HTTPS record whose protocols, shared
+//!   with the caller's, include `h3` (its addresses and port); an `h3` Alt-Svc
+//!   alternative; the origin's own addresses when the caller asks for HTTP/3 there
+//!   ([`quic::QuicPolicy::origin`], curl's `--http3`) or speaks only `h3` (curl's
+//!   `--http3-only`: then nothing is dialed over TCP). QUIC and TCP to one address
+//!   and port are two endpoints, each planned once.
+//! * **QUIC first, TCP one attempt delay later.** A service that speaks both is two
+//!   groups: its QUIC endpoints, laid out as any group (by family, with the
+//!   stagger), then its TCP endpoints laid out the same way, one spacing
+//!   (`attempt_spacing_delay`, the connection attempt delay, never below
+//!   [`MIN_DELAY`]) later. So when QUIC gets no answer, the first TCP attempt starts
+//!   one attempt delay after the first QUIC attempt, not after a QUIC timeout.
+//! * **A fast QUIC failure hands over at once** (decision 3): its TCP twin is the
+//!   next attempt in plan order.
+//! * **Each transport has its own slots**: `max_concurrent_attempts` for QUIC and
+//!   as many for TCP, each with decision 1's rule for families, as two races side
+//!   by side; so a stalled QUIC attempt never holds TCP back past its time. One
+//!   family and two transports race (not one at a time).
+//! * **Remembered broken QUIC** ([`quic::QuicMemory`], kept by the caller): when QUIC
+//!   to an origin got no answer while TCP won, it is remembered for 5 minutes,
+//!   doubling on each repeat, at most 48 hours; a QUIC success forgets it. A race
+//!   given [`quic::QuicPolicy::remembered_broken`] plans no QUIC endpoint while TCP
+//!   can stand in: TCP goes at once, with no QUIC delay, and
+//!   [`race::Race::quic_memory_used`] says the memory changed the plan. With `h3`
+//!   alone, QUIC is still dialed.
+//!
+//! ```text
+//! h3,h2 record, QUIC hangs:  t=10 HTTPS -> QUIC [v6] at 10, TCP [v6] at 135,
+//!                            QUIC v4 at 260, TCP v4 at 385
+//! QUIC refused:              t=5 QUIC v4 starts; t=8 refused -> TCP v4 starts at 8
+//! remembered broken:         t=10 TCP [v6] at 10, TCP v4 at 260 (no QUIC)
+//! --http3-only:              QUIC [v6] at 10, QUIC v4 at 260, no TCP
 //! ```
 //!
 //! # Decisions the specification leaves open
@@ -227,6 +268,7 @@ pub mod dns;
 mod family;
 mod options;
 pub mod plan;
+pub mod quic;
 pub mod race;
 mod report;
 pub mod service;

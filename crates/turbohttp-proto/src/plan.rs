@@ -65,27 +65,56 @@ pub struct PlannedAttempt {
     pub tag: Tag,
 }
 
+/// How an endpoint is dialed: TCP (then TLS, for `h2` and `http/1.1`) or QUIC (for
+/// `h3`). QUIC and TCP to one address and port are two endpoints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Transport {
+    /// TCP, the only transport of a race that was not told it may dial QUIC.
+    #[default]
+    Tcp,
+    /// QUIC (RFC 9000), for HTTP/3.
+    Quic,
+}
+
+impl Transport {
+    /// `"tcp"` or `"quic"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Tcp => "tcp",
+            Self::Quic => "quic",
+        }
+    }
+}
+
+impl std::fmt::Display for Transport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Where a planned address came from: which HTTPS record (RFC 9460) it serves, and
-/// whether it is one of the record's hints rather than an A/AAAA answer.
+/// whether it is one of the record's hints rather than an A/AAAA answer; and how it
+/// is dialed ([`Transport`]).
 ///
 /// Two bytes, so that a planned attempt stays 48 ([`Plan::into_addresses`]): the
-/// record's index in the low 14 bits, the bit above them set for an Alt-Svc
-/// alternative's index rather than an HTTPS record's (all 15 ones for none), the hint
-/// bit on top.
+/// record's index in the low 13 bits, the bit above them set for an Alt-Svc
+/// alternative's index rather than an HTTPS record's (all 14 ones for none), then the
+/// QUIC bit, the hint bit on top.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Tag(u16);
 
 impl Tag {
     const HINT: u16 = 0x8000;
-    const NO_SERVICE: u16 = 0x7fff;
-    const ALTERNATIVE: u16 = 0x4000;
-    const INDEX: u16 = 0x3fff;
+    const QUIC: u16 = 0x4000;
+    const NO_SERVICE: u16 = 0x3fff;
+    const ALTERNATIVE: u16 = 0x2000;
+    const INDEX: u16 = 0x1fff;
 
     /// An address of no HTTPS record: an A/AAAA answer, a lookup, a literal.
     pub const NONE: Self = Self(Self::NO_SERVICE);
 
     /// An address that serves the HTTPS record at `index` of its answer (indices
-    /// past 16,382 are not told apart); `hint` if it came from the record's own
+    /// past 8,190 are not told apart); `hint` if it came from the record's own
     /// `ipv4hint` or `ipv6hint`.
     pub fn of_service(index: usize, hint: bool) -> Self {
         let index = u16::try_from(index).map_or(Self::INDEX - 1, |i| i.min(Self::INDEX - 1));
@@ -115,6 +144,23 @@ impl Tag {
     pub fn is_hint(self) -> bool {
         self.0 & Self::HINT != 0
     }
+
+    /// The same origin, dialed over `transport`.
+    pub fn on(self, transport: Transport) -> Self {
+        match transport {
+            Transport::Tcp => Self(self.0 & !Self::QUIC),
+            Transport::Quic => Self(self.0 | Self::QUIC),
+        }
+    }
+
+    /// How the address is dialed.
+    pub fn transport(self) -> Transport {
+        if self.0 & Self::QUIC != 0 {
+            Transport::Quic
+        } else {
+            Transport::Tcp
+        }
+    }
 }
 
 impl std::fmt::Debug for Tag {
@@ -123,6 +169,7 @@ impl std::fmt::Debug for Tag {
             .field("service", &self.service())
             .field("alternative", &self.alternative())
             .field("hint", &self.is_hint())
+            .field("transport", &self.transport())
             .finish()
     }
 }
@@ -137,6 +184,11 @@ impl PlannedAttempt {
             offset: [(secs >> 32) as u32, secs as u32, offset.subsec_nanos()],
             tag,
         }
+    }
+
+    /// How it is dialed (its [`Tag`]'s transport).
+    pub fn transport(&self) -> Transport {
+        self.tag.transport()
     }
 
     /// Its scheduled start, from the race start. Only a race of two families waits
@@ -176,6 +228,9 @@ pub struct Plan {
     first: [Option<Duration>; 2],
     last: [Option<Duration>; 2],
     count: [usize; 2],
+    /// How many QUIC endpoints are planned (retired hints left out): with TCP ones
+    /// beside them, the two transports race ([`Plan::mode`]).
+    quic: usize,
 }
 
 impl PartialEq for Plan {
@@ -189,6 +244,7 @@ impl PartialEq for Plan {
             && self.first == other.first
             && self.last == other.last
             && self.count == other.count
+            && self.quic == other.quic
             && self.seen_keys() == other.seen_keys()
     }
 }
@@ -259,6 +315,7 @@ impl Plan {
             first: [None; 2],
             last: [None; 2],
             count: [0; 2],
+            quic: 0,
         }
     }
 
@@ -316,15 +373,52 @@ impl Plan {
     /// so that every attempt of a group is due before the next group's first.
     /// With racing disabled the group is due at `at`, in order. Each family's
     /// addresses get that family's tag, as in [`Plan::schedule_tagged`].
-    pub fn schedule_group(&mut self, kept: &[SocketAddr], at: Duration, tags: [Tag; 2]) {
+    ///
+    /// Returns when the group's first attempt is due: its QUIC endpoints' TCP twin
+    /// group follows from there ([`Plan::schedule_twin`]).
+    pub fn schedule_group(
+        &mut self,
+        kept: &[SocketAddr],
+        at: Duration,
+        tags: [Tag; 2],
+    ) -> Duration {
         if !self.options.enable || self.attempts.is_empty() {
             self.schedule_tagged(kept, at, true, tags);
-            return;
+            return at;
         }
         let spacing = self.options.attempt_spacing_delay;
         // The latest due attempt of either family (retired hints left out): no scan.
         let latest = self.last.iter().flatten().max().copied();
         let base = latest.map_or(at, |l| l.saturating_add(spacing).max(at));
+        self.lay_out_group(kept, base, tags);
+        base
+    }
+
+    /// Schedules the TCP endpoints of a service whose QUIC endpoints were just
+    /// planned as a group due from `lead` ([`Plan::schedule_group`]'s answer): laid
+    /// out as that group is, one attempt delay (the spacing) later, so that a QUIC
+    /// attempt that gets no answer holds TCP back by no more than that, and the two
+    /// groups interleave (QUIC v6, TCP v6, QUIC v4, TCP v4 with the defaults). With
+    /// racing disabled, the group is due at `at`, in order, after the QUIC one.
+    pub fn schedule_twin(
+        &mut self,
+        kept: &[SocketAddr],
+        at: Duration,
+        lead: Duration,
+        tags: [Tag; 2],
+    ) {
+        if !self.options.enable {
+            self.schedule_tagged(kept, at, true, tags);
+            return;
+        }
+        let base = lead.saturating_add(self.options.attempt_spacing_delay);
+        self.lay_out_group(kept, base, tags);
+    }
+
+    /// Plans one group from `base`: its preferred family's `i`-th address at `base +
+    /// i × spacing`, the other family's after the group's own head start.
+    fn lay_out_group(&mut self, kept: &[SocketAddr], base: Duration, tags: [Tag; 2]) {
+        let spacing = self.options.attempt_spacing_delay;
         let preferred = self.preferred;
         let mine: Vec<SocketAddr> = kept
             .iter()
@@ -356,6 +450,16 @@ impl Plan {
     /// Keeps the addresses not planned yet and of the requested family, in order,
     /// and remembers them as seen. Does not schedule them.
     pub fn accept(&mut self, addrs: impl Iterator<Item = SocketAddr>) -> Vec<SocketAddr> {
+        self.accept_on(addrs, Transport::Tcp)
+    }
+
+    /// [`Plan::accept`] for endpoints dialed over `transport`: QUIC and TCP to one
+    /// address and port are two endpoints, each planned once.
+    pub fn accept_on(
+        &mut self,
+        addrs: impl Iterator<Item = SocketAddr>,
+        transport: Transport,
+    ) -> Vec<SocketAddr> {
         let requested = self.requested;
         // Grown once for the whole answer rather than doubling (and rehashing) on the way.
         let (low, high) = addrs.size_hint();
@@ -364,7 +468,7 @@ impl Plan {
         let mut kept = Vec::with_capacity(incoming.min(FEW));
         for addr in addrs {
             if requested.is_none_or(|family| AddressFamily::of(&addr) == family)
-                && self.remember(key(&addr))
+                && self.remember(key_on(&addr, transport))
             {
                 kept.push(addr);
             }
@@ -391,10 +495,14 @@ impl Plan {
             Seen::Planned if answer.len() + self.attempts.len() <= FEW => {
                 let planned = &self.attempts;
                 // An earlier copy of an address was refused or kept as this one would be.
+                // The answer is dialed over TCP: a QUIC endpoint at the same address
+                // is another endpoint.
                 keep_in(answer, |i, a| {
                     admitted(a)
                         && !answer[..i].iter().any(|b| same_endpoint(a, b))
-                        && !planned.iter().any(|p| same_endpoint(a, &p.addr))
+                        && !planned
+                            .iter()
+                            .any(|p| p.transport() == Transport::Tcp && same_endpoint(a, &p.addr))
                 })
             }
             _ => Cow::Owned(self.accept(answer.iter().copied().filter(|a| admits(a)))),
@@ -420,14 +528,14 @@ impl Plan {
             let mut set = HashSet::with_capacity(wanted);
             match &self.seen {
                 Seen::Few(keys) => set.extend(keys.iter().copied()),
-                _ => set.extend(self.attempts.iter().map(|a| key(&a.addr))),
+                _ => set.extend(self.attempts.iter().map(attempt_key)),
             }
             self.seen = Seen::Many(set);
         } else if let Seen::Few(keys) = &mut self.seen {
             keys.reserve(incoming);
         } else {
             let mut keys = Vec::with_capacity(wanted);
-            keys.extend(self.attempts.iter().map(|a| key(&a.addr)));
+            keys.extend(self.attempts.iter().map(attempt_key));
             self.seen = Seen::Few(keys);
         }
     }
@@ -457,10 +565,12 @@ impl Plan {
         self.first = [None; 2];
         self.last = [None; 2];
         self.count = [0; 2];
+        self.quic = 0;
         for (i, a) in self.attempts.iter().enumerate() {
             if retired(i) {
                 continue;
             }
+            self.quic += usize::from(a.transport() == Transport::Quic);
             let f = index(a.family);
             let due = a.offset();
             self.first[f] = Some(self.first[f].map_or(due, |d| d.min(due)));
@@ -483,7 +593,7 @@ impl Plan {
         // The attempts can no longer be the record of what was seen: a list or a set.
         self.make_room(0);
         for &i in retired {
-            let k = key(&self.attempts[i].addr);
+            let k = attempt_key(&self.attempts[i]);
             match &mut self.seen {
                 Seen::Many(set) => {
                     set.remove(&k);
@@ -513,7 +623,7 @@ impl Plan {
     /// Every address seen, however remembered.
     fn seen_keys(&self) -> HashSet<Key> {
         match &self.seen {
-            Seen::Planned => self.attempts.iter().map(|a| key(&a.addr)).collect(),
+            Seen::Planned => self.attempts.iter().map(attempt_key).collect(),
             Seen::Few(keys) => keys.iter().copied().collect(),
             Seen::Many(set) => set.clone(),
         }
@@ -564,12 +674,16 @@ impl Plan {
         self.first[i].get_or_insert(due);
         self.last[i] = Some(due);
         self.count[i] += 1;
+        self.quic += usize::from(tag.transport() == Transport::Quic);
         self.attempts.push(attempt);
     }
 
-    /// Whether two families race, and so several attempts may be in flight.
+    /// Whether two families, or two transports, race, and so several attempts may
+    /// be in flight.
     pub fn mode(&self) -> Mode {
-        if self.options.enable && self.count[0] > 0 && self.count[1] > 0 {
+        let families = self.count[0] > 0 && self.count[1] > 0;
+        let transports = self.quic > 0 && self.quic < self.count[0] + self.count[1];
+        if self.options.enable && (families || transports) {
             Mode::Race
         } else {
             Mode::Sequential
@@ -606,6 +720,11 @@ impl Plan {
             Mode::Race => self.options.max_concurrent_attempts,
             Mode::Sequential => 1,
         }
+    }
+
+    /// How many QUIC endpoints are planned.
+    pub fn quic_count(&self) -> usize {
+        self.quic
     }
 
     /// How many addresses of `family` are planned.
@@ -649,6 +768,7 @@ impl Plan {
         self.first = [None; 2];
         self.last = [None; 2];
         self.count = [0; 2];
+        self.quic = 0;
         let attempts = std::mem::take(&mut self.attempts);
         attempts.into_iter().map(|a| a.addr).collect()
     }
@@ -772,6 +892,21 @@ fn key(addr: &SocketAddr) -> Key {
         bits as u64,
         family << 48 | u64::from(addr.port()) << 32 | u64::from(scope),
     ]
+}
+
+/// [`key`] for an endpoint dialed over `transport`: a QUIC endpoint's key has a bit
+/// of its own (above the family), so that it never equals the TCP one's.
+fn key_on(addr: &SocketAddr, transport: Transport) -> Key {
+    let mut k = key(addr);
+    if transport == Transport::Quic {
+        k[2] |= 1 << 63;
+    }
+    k
+}
+
+/// The key of a planned attempt's endpoint, its transport included.
+fn attempt_key(a: &PlannedAttempt) -> Key {
+    key_on(&a.addr, a.transport())
 }
 
 /// Whether two addresses are the same endpoint ([`endpoint_key`]): equal but for an

@@ -266,13 +266,18 @@ pub struct AttemptRecord {
     /// [`RaceReport::alternatives`]), if any.
     pub alternative: Option<u16>,
     /// The protocols the attempt offers (its TLS ALPN list) when an HTTPS record or
-    /// an Alt-Svc alternative narrowed them; `None`: the caller's own list.
+    /// an Alt-Svc alternative narrowed them, and `h3` for every QUIC attempt;
+    /// `None`: the caller's own list.
     pub alpn: Option<Protocols>,
     /// Whether the attempt offers Encrypted Client Hello: its record carries an
     /// `ech` configuration and the caller can use it ([`Race::with_ech`]).
     ///
     /// [`Race::with_ech`]: crate::race::Race::with_ech
     pub ech: bool,
+    /// How the endpoint is dialed: TCP, or QUIC when the race may dial it
+    /// ([`Race::with_quic`](crate::race::Race::with_quic)) and the endpoint came from
+    /// an `h3` service.
+    pub transport: crate::plan::Transport,
 }
 
 impl fmt::Display for AttemptRecord {
@@ -295,6 +300,9 @@ impl fmt::Display for AttemptRecord {
         }
         if self.ech {
             f.write_str(" [ECH]")?;
+        }
+        if self.transport == crate::plan::Transport::Quic {
+            f.write_str(" [QUIC]")?;
         }
         write!(f, " {}", self.outcome)?;
         if let Some(failure) = &self.failure {
@@ -435,6 +443,10 @@ pub struct RaceReport {
     /// The Alt-Svc alternatives the caller gave (RFC 7838), each with what the race
     /// made of it, in the order given.
     pub alternatives: Vec<AltServiceRecord>,
+    /// Whether the caller's memory of broken QUIC changed the plan: a QUIC endpoint
+    /// the race would have dialed was left out, and TCP went at once
+    /// ([`Race::quic_memory_used`](crate::race::Race::quic_memory_used)).
+    pub quic_remembered_broken: bool,
     /// Every attempt that started, in the order they started.
     pub attempts: Vec<AttemptRecord>,
     /// The winning attempt's number, on success.
@@ -454,6 +466,7 @@ impl RaceReport {
             resolve_time: Duration::ZERO,
             dns: Vec::new(),
             alternatives: Vec::new(),
+            quic_remembered_broken: false,
             attempts: Vec::new(),
             winner: None,
             elapsed: Duration::ZERO,
@@ -525,6 +538,9 @@ impl fmt::Display for RaceReport {
         if f.alternate() {
             for query in &self.dns {
                 write!(f, "\n  {query:#}")?;
+            }
+            if self.quic_remembered_broken {
+                f.write_str("\n  QUIC not tried: remembered broken for this origin")?;
             }
             for attempt in &self.attempts {
                 write!(f, "\n  {attempt}")?;

@@ -394,19 +394,25 @@ impl ServiceInfo {
     }
 
     /// What the race makes of this record for a caller that speaks `caller` over TCP
-    /// (QUIC is not dialed yet: a record whose only shared protocol would be `h3` is
-    /// skipped as [`Verdict::QuicOnly`]).
+    /// (QUIC not dialed, see [`ServiceInfo::verdict_dialing`]: a record whose only
+    /// shared protocol would be `h3` is skipped as [`Verdict::QuicOnly`]).
     pub fn verdict(&self, caller: Protocols) -> Verdict {
+        self.verdict_dialing(caller, false)
+    }
+
+    /// [`ServiceInfo::verdict`] for a caller that can dial QUIC when `quic`: then
+    /// `h3`, if the caller speaks it, is used like the TCP protocols (the record's
+    /// endpoints are dialed over QUIC for it), and a record that shares only `h3`
+    /// is used too.
+    pub fn verdict_dialing(&self, caller: Protocols, quic: bool) -> Verdict {
         if self.is_alias() {
             return Verdict::Alias;
         }
         if let Some(&k) = self.mandatory.iter().find(|&&k| !key::understood(k)) {
             return Verdict::MandatoryUnknown(k);
         }
-        let tcp = self
-            .protocols()
-            .intersection(caller)
-            .intersection(Protocols::TCP);
+        let dialed = if quic { Protocols::ALL } else { Protocols::TCP };
+        let tcp = self.protocols().intersection(caller).intersection(dialed);
         if !tcp.is_empty() {
             Verdict::Use(tcp)
         } else if self.protocols().contains(Protocols::H3) {

@@ -21,7 +21,7 @@
 //!   answer still bounds the wait.
 //! * **Protocols.** An alternative's one ALPN protocol, if the caller speaks it over
 //!   TCP, is the only one its attempts offer; `h3` alone is skipped
-//!   ([`Verdict::QuicOnly`]: QUIC is not dialed yet), anything else as
+//!   ([`Verdict::QuicOnly`], unless the race may dial QUIC: `race/quic.rs`), anything else as
 //!   [`Verdict::NoSharedProtocol`]. The alternative's own HTTPS records (RFC 9460
 //!   §9.3) are not asked.
 //!
@@ -39,11 +39,11 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use super::Race;
-use super::services::ServiceState;
+use super::services::{Group, ServiceState};
 use crate::AddressFamily;
 use crate::alt_svc::{AltService, AltServiceRecord, MAX_ALTERNATIVES};
 use crate::dns::QueryType;
-use crate::plan::Tag;
+use crate::plan::{Tag, Transport};
 use crate::report::QueryOutcome;
 use crate::service::{Protocols, Verdict};
 
@@ -56,6 +56,15 @@ enum Target {
     /// Another name, asked for its own AAAA and A (lower case: DNS names are
     /// case-insensitive).
     Name(String),
+}
+
+/// How a used alternative is dialed: QUIC for `h3` (used only when the race may dial
+/// it), TCP otherwise.
+fn alternative_transport(record: &AltServiceRecord) -> Transport {
+    match record.verdict {
+        Verdict::Use(p) if p.contains(Protocols::H3) => Transport::Quic,
+        _ => Transport::Tcp,
+    }
 }
 
 fn target_of(alt: &AltService) -> Target {
@@ -106,14 +115,15 @@ impl Race {
         caller: Protocols,
         alternatives: impl IntoIterator<Item = AltService>,
     ) -> Self {
-        let mut records: Vec<AltServiceRecord> = alternatives
-            .into_iter()
-            .map(|alt| AltServiceRecord {
-                verdict: alt.verdict(caller),
+        let alternatives: Vec<AltService> = alternatives.into_iter().collect();
+        let mut records: Vec<AltServiceRecord> = Vec::with_capacity(alternatives.len());
+        for alt in alternatives {
+            records.push(AltServiceRecord {
+                verdict: self.alt_verdict_of(&alt, caller),
                 alt,
                 rank: None,
-            })
-            .collect();
+            });
+        }
         if records.is_empty() || self.queries.is_empty() {
             return self;
         }
@@ -202,7 +212,7 @@ impl Race {
 
     /// Each used alternative's endpoints, one group each, in the order tried: its
     /// host's answers (or the origin's, or its literal) at its port.
-    pub(super) fn alternative_groups(&self) -> Vec<([Tag; 2], Vec<SocketAddr>)> {
+    pub(super) fn alternative_groups(&self) -> Vec<Group> {
         let origin_port = self.services.as_deref().map_or(443, |s| s.port);
         self.used_alternatives()
             .map(|(i, r)| {
@@ -213,7 +223,13 @@ impl Race {
                     Target::Name(name) => self.answered_ips(Some(&name)),
                 };
                 let addrs = ips.into_iter().map(|ip| SocketAddr::new(ip, port));
-                ([Tag::of_alternative(i); 2], addrs.collect())
+                // An alternative names one protocol: one transport, no twin.
+                let tag = Tag::of_alternative(i).on(alternative_transport(r));
+                Group {
+                    tags: [tag; 2],
+                    addrs: addrs.collect(),
+                    twin: false,
+                }
             })
             .collect()
     }
@@ -235,20 +251,23 @@ impl Race {
         now: Instant,
     ) {
         let origin_port = self.services.as_deref().map_or(443, |s| s.port);
-        let at_name: Vec<(usize, u16)> = self
+        let at_name: Vec<(usize, u16, Transport)> = self
             .used_alternatives()
             .filter(|(_, r)| match (target_of(&r.alt), name) {
                 (Target::Origin, None) => true,
                 (Target::Name(n), Some(name)) => n == name,
                 _ => false,
             })
-            .map(|(i, r)| (i, r.alt.port.unwrap_or(origin_port)))
+            .map(|(i, r)| {
+                let port = r.alt.port.unwrap_or(origin_port);
+                (i, port, alternative_transport(r))
+            })
             .collect();
         let at = self.offset(now);
-        for (i, port) in at_name {
+        for (i, port, transport) in at_name {
             let endpoints = answered.iter().map(|a| SocketAddr::new(a.ip(), port));
-            let kept = self.plan.accept(endpoints);
-            self.plan_tagged(&kept, at, [Tag::of_alternative(i); 2]);
+            let kept = self.plan.accept_on(endpoints, transport);
+            self.plan_tagged(&kept, at, [Tag::of_alternative(i).on(transport); 2]);
         }
     }
 }

@@ -12,11 +12,12 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 mod alternatives;
+mod quic;
 mod services;
 mod slots;
 
 use crate::dns::{LookupFailure, LookupFailureKind, QueryType};
-use crate::plan::{Mode, Plan, Tag, attempt_budget};
+use crate::plan::{Mode, Plan, Tag, Transport, attempt_budget};
 use crate::report::{AttemptFailure, AttemptOutcome, AttemptRecord, QueryOutcome, QueryRecord};
 use crate::{AddressFamily, AttemptError, HappyEyeballsOptions};
 use slots::{Pending, Slots};
@@ -92,6 +93,7 @@ struct InFlight {
     attempt: usize,
     plan_index: usize,
     family: AddressFamily,
+    transport: Transport,
     deadline: Instant,
     budget: Duration,
 }
@@ -155,9 +157,10 @@ pub struct Race {
     held: Option<Held>,
     /// When the first address became known, from `t0`.
     first_answer: Option<Duration>,
-    /// Whether each family (V4, V6) has started an attempt: until both have, the one
-    /// that has may not take the last slot.
-    started: [bool; 2],
+    /// Whether each family (V4, V6) has started an attempt, per transport (TCP,
+    /// QUIC): until both have, the one that has may not take its transport's last
+    /// slot.
+    started: [[bool; 2]; 2],
     /// Early starts earned by failures at this instant (the "no wasted delay" rule).
     credit: usize,
     /// The decisive results at this instant, in the order reported: the first one
@@ -168,7 +171,8 @@ pub struct Race {
     dirty: bool,
     events: Events,
     outcome: Option<Outcome>,
-    /// What an HTTPS query brings, when one was sent (boxed: most races send none).
+    /// What an HTTPS query brings, when one was sent (boxed: most races send none),
+    /// and whether the caller can dial QUIC (which always comes with one).
     services: Option<Box<services::ServiceState>>,
 }
 
@@ -252,7 +256,7 @@ impl Race {
             queries: Vec::new(),
             held: None,
             first_answer: None,
-            started: [false; 2],
+            started: [[false; 2]; 2],
             credit: 0,
             decisive: None,
             more_decisive: Vec::new(),
@@ -297,10 +301,9 @@ impl Race {
         if let Some(until) = self.gate_until() {
             next = next.min(until);
         }
-        if self.in_flight.len() < self.plan.max_in_flight()
-            && let Some(due) = self
-                .next_startable()
-                .and_then(|pos| self.due(self.pending.get(pos)))
+        if let Some(due) = self
+            .next_startable()
+            .and_then(|pos| self.due(self.pending.get(pos)))
             && due > self.now
         {
             next = next.min(due);
@@ -883,10 +886,7 @@ impl Race {
     /// Starts every attempt that is due, in plan order, while slots are free; then one
     /// more per failure seen at this instant, even if not due yet.
     fn fill_slots(&mut self) {
-        while self.in_flight.len() < self.plan.max_in_flight() {
-            let Some(pos) = self.next_startable() else {
-                break;
-            };
+        while let Some(pos) = self.next_startable() {
             let plan_index = self.pending.get(pos);
             let is_due = self.due(plan_index).is_some_and(|due| due <= self.now);
             if !is_due {
@@ -900,27 +900,38 @@ impl Race {
         }
     }
 
-    /// The first pending attempt (in plan order) that may take a free slot. Until both
-    /// families have started, the family that has may hold all slots but one, so that
-    /// the other is never starved by the concurrency cap: the fallback, or a preferred
-    /// family whose answer came after the other family had started.
+    /// The first pending attempt (in plan order) that may take a free slot. Each
+    /// transport has its own slots (the cap each: QUIC and TCP race side by side, as
+    /// two races would). Until both families have started on a transport, the family
+    /// that has may hold all of that transport's slots but one, so that the other is
+    /// never starved by the concurrency cap: the fallback, or a preferred family whose
+    /// answer came after the other family had started.
     fn next_startable(&self) -> Option<usize> {
         if self.pending.is_empty() {
             return None;
         }
         if self.plan.mode() == Mode::Sequential {
-            // One family, or no racing: no family can starve the other.
-            return Some(0);
+            // One family and one transport, or no racing: one at a time.
+            return self.in_flight.is_empty().then_some(0);
         }
         let cap = self.plan.max_in_flight();
-        let full = |family: AddressFamily| {
-            !self.started[family_index(family.other())]
-                && self.in_flight.iter().filter(|f| f.family == family).count() + 1 >= cap
+        let full = |transport: Transport, family: AddressFamily| {
+            let lane = self.in_flight.iter().filter(|f| f.transport == transport);
+            let (mut all, mut mine) = (0, 0);
+            for f in lane {
+                all += 1;
+                mine += usize::from(f.family == family);
+            }
+            all >= cap
+                || (!self.started[transport_index(transport)][family_index(family.other())]
+                    && mine + 1 >= cap)
         };
-        let full = [full(AddressFamily::V4), full(AddressFamily::V6)];
-        self.pending
-            .iter()
-            .position(|i| !full[family_index(self.plan.attempts()[i].family)])
+        let full = [Transport::Tcp, Transport::Quic]
+            .map(|t| [full(t, AddressFamily::V4), full(t, AddressFamily::V6)]);
+        self.pending.iter().position(|i| {
+            let a = &self.plan.attempts()[i];
+            !full[transport_index(a.transport())][family_index(a.family)]
+        })
     }
 
     fn start_attempt(&mut self, plan_index: usize) {
@@ -932,7 +943,8 @@ impl Race {
             .checked_add(budget)
             .unwrap_or(self.deadline)
             .min(self.deadline);
-        self.started[family_index(planned.family)] = true;
+        let transport = planned.transport();
+        self.started[transport_index(transport)][family_index(planned.family)] = true;
         let attempt = self.records.len();
         if attempt == self.records.capacity() {
             if attempt >= RECORDS_BEFORE_RESERVING {
@@ -964,11 +976,13 @@ impl Race {
                 .and_then(|i| u16::try_from(i).ok()),
             alpn: self.alpn_of(planned.tag),
             ech: self.ech_of(planned.tag).is_some(),
+            transport,
         });
         self.in_flight.push(InFlight {
             attempt,
             plan_index,
             family: planned.family,
+            transport,
             deadline,
             budget,
         });
@@ -1006,6 +1020,13 @@ impl Race {
         }
         self.outcome = Some(outcome);
         self.events.push_back(Event::Finished(outcome));
+    }
+}
+
+fn transport_index(transport: Transport) -> usize {
+    match transport {
+        Transport::Tcp => 0,
+        Transport::Quic => 1,
     }
 }
 

@@ -11,7 +11,7 @@ use std::time::Instant;
 use super::{Race, family_index};
 use crate::AddressFamily;
 use crate::dns::{LookupFailure, QueryType, https_query_name};
-use crate::plan::Tag;
+use crate::plan::{Tag, Transport};
 use crate::report::QueryOutcome;
 use crate::service::{
     MAX_ALIAS_CHAIN, MAX_SERVICES, MAX_TARGETS, Protocols, ServiceInfo, ServiceRecord, Verdict,
@@ -53,6 +53,11 @@ pub(super) struct ServiceState {
     /// The Alt-Svc alternatives the caller gave, each with its verdict; the used
     /// ones (with a rank) are tried first, in the caller's order (`race/alternatives.rs`).
     pub(super) alternatives: Vec<crate::alt_svc::AltServiceRecord>,
+    /// Whether, and how, the caller can dial QUIC (`race/quic.rs`); `None`: TCP only.
+    /// Here rather than in the race, whose size the connect future carries.
+    pub(super) quic: Option<crate::quic::QuicPolicy>,
+    /// Whether the QUIC memory left out a QUIC endpoint the race would have planned.
+    pub(super) quic_memory_used: bool,
 }
 
 impl ServiceState {
@@ -72,6 +77,8 @@ impl ServiceState {
             order: Vec::new(),
             retired: Vec::new(),
             alternatives: Vec::new(),
+            quic: None,
+            quic_memory_used: false,
         }
     }
 }
@@ -86,8 +93,21 @@ impl ServiceState {
 }
 
 /// One group of endpoints: one record's (or, with `[Tag::NONE; 2]`, the origin's
-/// addresses that no record serves), with the tag of each family's addresses.
-type Group = ([Tag; 2], Vec<SocketAddr>);
+/// addresses that no record serves), with the tag of each family's addresses (which
+/// says the transport too).
+pub(super) struct Group {
+    pub(super) tags: [Tag; 2],
+    pub(super) addrs: Vec<SocketAddr>,
+    /// The TCP endpoints of the service whose QUIC group comes just before: due one
+    /// attempt delay after it ([`Plan::schedule_twin`](crate::plan::Plan::schedule_twin)).
+    pub(super) twin: bool,
+}
+
+impl Group {
+    pub(super) fn transport(&self) -> Transport {
+        self.tags[0].transport()
+    }
+}
 
 impl Race {
     /// Reads the HTTPS query's records against the origin's `port` (an endpoint's
@@ -173,6 +193,7 @@ impl Race {
         if state.query != Some(query) {
             return;
         }
+        let caller = state.caller;
         let record = &mut self.queries[query];
         if record.outcome != QueryOutcome::Pending {
             return;
@@ -181,7 +202,8 @@ impl Race {
         match answer {
             Ok(infos) => {
                 let verdicts: Vec<Verdict> =
-                    infos.iter().map(|i| i.verdict(state.caller)).collect();
+                    infos.iter().map(|i| self.verdict_of(i, caller)).collect();
+                let record = &mut self.queries[query];
                 record.outcome = QueryOutcome::Records {
                     records: infos.len(),
                 };
@@ -212,9 +234,10 @@ impl Race {
             }
             // Late: the records' endpoints join the race, after what is planned.
             let at = self.offset(now);
-            for (tags, addrs) in self.endpoint_groups(false) {
-                let kept = self.plan.accept(addrs.into_iter());
-                self.plan_tagged(&kept, at, tags);
+            for group in self.endpoint_groups(false) {
+                let transport = group.transport();
+                let kept = self.plan.accept_on(group.addrs.into_iter(), transport);
+                self.plan_tagged(&kept, at, group.tags);
             }
         }
     }
@@ -358,19 +381,29 @@ impl Race {
         if !self.ech_reliant() {
             self.plan_alternatives_of(name.as_deref(), &answered, now);
         }
-        let origin_records: Vec<(usize, u16)> = self
+        let origin_records: Vec<(usize, u16, Protocols)> = self
             .used_records()
             .filter(|(_, info)| self.effective_target(info) == name)
-            .map(|(i, info)| (i, info.port.unwrap_or(port)))
+            .map(|(i, info)| (i, info.port.unwrap_or(port), self.used_protocols(i)))
             .collect();
         if origin_records.is_empty() {
             if name.is_none() && self.ech_reliant() {
                 // Every record says ECH: the origin's own addresses are not dialed.
             } else if name.is_none() {
-                // The origin's addresses that no record serves: as RFC 8305 says.
+                // The origin's addresses that no record serves: as RFC 8305 says, QUIC
+                // (when asked for at the origin) ahead of TCP by the spacing.
                 // (The first address is already known: the gate opened on it.)
-                let kept = self.plan.accept(answered.into_iter());
-                self.admit(kind, kept.into(), now);
+                let (quic, tcp) = self.origin_transports();
+                if quic {
+                    let kept = self
+                        .plan
+                        .accept_on(answered.iter().copied(), Transport::Quic);
+                    self.plan_tagged(&kept, self.offset(now), [Tag::NONE.on(Transport::Quic); 2]);
+                }
+                if tcp {
+                    let kept = self.plan.accept(answered.into_iter());
+                    self.admit(kind, kept.into(), now);
+                }
             } else if name == owner && no_records {
                 // Where an alias led, with no record of its own: its addresses, as a
                 // CNAME's, at the origin's port.
@@ -380,7 +413,7 @@ impl Race {
             return;
         }
         let at = self.offset(now);
-        for (i, port) in origin_records {
+        for (i, port, protocols) in origin_records {
             // A hint the answer does not confirm is not dialed any more, and what
             // replaces it is due where it was.
             let attempts = self.plan.attempts();
@@ -394,9 +427,13 @@ impl Race {
             };
             let retired: Vec<usize> = self.pending.iter().filter(|&p| unconfirmed(p)).collect();
             self.retire_pending(retired);
-            let endpoints = answered.iter().map(|a| SocketAddr::new(a.ip(), port));
-            let kept = self.plan.accept(endpoints);
-            self.plan_tagged(&kept, at, [Tag::of_service(i, false); 2]);
+            // QUIC first: the TCP endpoints, planned after, are due a spacing later.
+            for transport in transports_of(protocols) {
+                let endpoints = answered.iter().map(|a| SocketAddr::new(a.ip(), port));
+                let kept = self.plan.accept_on(endpoints, transport);
+                let tag = Tag::of_service(i, false).on(transport);
+                self.plan_tagged(&kept, at, [tag; 2]);
+            }
         }
     }
 
@@ -546,10 +583,20 @@ impl Race {
     fn open_gate(&mut self) {
         let at = self.offset(self.now);
         let first_new = self.plan.attempts().len();
-        for (tags, addrs) in self.endpoint_groups(true) {
-            let kept = self.plan.accept(addrs.into_iter());
-            if !kept.is_empty() {
-                self.plan.schedule_group(&kept, at, tags);
+        // When the QUIC group just planned was due: its TCP twin follows from there.
+        let mut lead = None;
+        for group in self.endpoint_groups(true) {
+            let transport = group.transport();
+            let kept = self.plan.accept_on(group.addrs.into_iter(), transport);
+            if kept.is_empty() {
+                continue;
+            }
+            match lead.filter(|_| group.twin) {
+                Some(lead) => self.plan.schedule_twin(&kept, at, lead, group.tags),
+                None => {
+                    let due = self.plan.schedule_group(&kept, at, group.tags);
+                    lead = (transport == Transport::Quic).then_some(due);
+                }
             }
         }
         let last_new = self.plan.attempts().len();
@@ -633,6 +680,7 @@ impl Race {
             let target = self.effective_target(info);
             origin_served |= target.is_none();
             let answers = self.answers_of(target.as_deref());
+            let protocols = self.used_protocols(i);
             let mut tags = [Tag::NONE; 2];
             let mut addrs = Vec::new();
             for family in [AddressFamily::V6, AddressFamily::V4] {
@@ -647,17 +695,27 @@ impl Race {
                     ),
                 }
             }
-            groups.push((tags, addrs));
+            push_groups(&mut groups, tags, addrs, transports_of(protocols));
         }
         if let (Some(owner), true) = (&state.owner, state.order.is_empty()) {
             let answers = self.answers_of(Some(owner));
             let addrs = answers.into_iter().rev().flatten().flatten().collect();
-            groups.push(([Tag::NONE; 2], addrs));
+            push_groups(
+                &mut groups,
+                [Tag::NONE; 2],
+                addrs,
+                self.origin_transport_list(),
+            );
         }
         if unassociated && !origin_served && !self.ech_reliant() {
             let answers = self.answers_of(None);
             let addrs = answers.into_iter().rev().flatten().flatten().collect();
-            groups.push(([Tag::NONE; 2], addrs));
+            push_groups(
+                &mut groups,
+                [Tag::NONE; 2],
+                addrs,
+                self.origin_transport_list(),
+            );
         }
         groups
     }
@@ -676,6 +734,26 @@ impl Race {
     /// The protocols an endpoint of `tag` offers: its record's, shared with the
     /// caller's.
     pub(super) fn alpn_of(&self, tag: Tag) -> Option<Protocols> {
+        if tag.transport() == Transport::Quic {
+            // Whatever it came from (a record, an alternative, the origin): `h3`.
+            return Some(Protocols::H3);
+        }
+        let offered = self.offered_of(tag)?;
+        // A QUIC attempt offers `h3`; a TCP one what else its service speaks.
+        Some(match tag.transport() {
+            Transport::Quic => offered.intersection(Protocols::H3),
+            Transport::Tcp => offered.intersection(Protocols::TCP),
+        })
+    }
+
+    /// The protocols a used record (at `index` of the answer) is used for.
+    fn used_protocols(&self, index: usize) -> Protocols {
+        self.offered_of(Tag::of_service(index, false))
+            .unwrap_or(Protocols::TCP)
+    }
+
+    /// The protocols of the record or alternative an endpoint of `tag` serves.
+    fn offered_of(&self, tag: Tag) -> Option<Protocols> {
         let state = self.services.as_deref()?;
         if let Some(alternative) = tag.alternative() {
             return match state.alternatives.get(alternative)?.verdict {
@@ -688,6 +766,36 @@ impl Race {
             Verdict::Use(protocols) => Some(protocols),
             _ => None,
         }
+    }
+}
+
+/// The transports a service's protocols are dialed over, QUIC first.
+pub(super) fn transports_of(protocols: Protocols) -> Vec<Transport> {
+    let mut transports = Vec::with_capacity(2);
+    if protocols.contains(Protocols::H3) {
+        transports.push(Transport::Quic);
+    }
+    if !protocols.intersection(Protocols::TCP).is_empty() {
+        transports.push(Transport::Tcp);
+    }
+    transports
+}
+
+/// Pushes a service's endpoints as one group per transport (`transports`, QUIC
+/// first): with both, the TCP group is the QUIC group's twin.
+fn push_groups(
+    groups: &mut Vec<Group>,
+    tags: [Tag; 2],
+    addrs: Vec<SocketAddr>,
+    transports: Vec<Transport>,
+) {
+    let both = transports.len() > 1;
+    for transport in transports {
+        groups.push(Group {
+            tags: tags.map(|t| t.on(transport)),
+            addrs: addrs.clone(),
+            twin: both && transport == Transport::Tcp,
+        });
     }
 }
 
