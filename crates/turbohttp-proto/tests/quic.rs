@@ -207,6 +207,12 @@ fn remembered_broken_does_not_stop_http3_only() {
     sim.services(10, HTTPS, vec![h3_h2()]);
     assert_eq!(starts(&sim), [row(0, V6A, 10, Quic)]);
     assert!(!sim.race.quic_memory_used());
+    // Asked at the origin too (`--http3-only`): still dialed, so the memory changed
+    // nothing.
+    let policy = policy.with_origin(true);
+    let mut sim = race(Some(policy), Protocols::H3, Vec::new());
+    sim.answer(2, AAAA, &[V6A]);
+    assert!(!sim.race.quic_memory_used());
 }
 
 #[test]

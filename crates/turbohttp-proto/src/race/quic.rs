@@ -35,8 +35,6 @@ impl Race {
             .services
             .get_or_insert_with(|| Box::new(ServiceState::new(None)));
         state.quic = Some(policy);
-        // QUIC at the origin, asked for, and held back by the memory.
-        state.quic_memory_used |= policy.origin && policy.remembered_broken;
         self
     }
 
@@ -49,7 +47,15 @@ impl Race {
     /// left out a QUIC endpoint this race would otherwise have planned: the report
     /// says the memory changed the plan.
     pub fn quic_memory_used(&self) -> bool {
-        self.services.as_deref().is_some_and(|s| s.quic_memory_used)
+        // QUIC at the origin, asked for, and held back (read now: the caller's
+        // protocols may be set after the policy).
+        let origin_held = self.quic().is_some_and(|p| p.origin)
+            && self.quic_held_back(
+                self.services
+                    .as_deref()
+                    .map_or(Protocols::TCP, |s| s.caller),
+            );
+        origin_held || self.services.as_deref().is_some_and(|s| s.quic_memory_used)
     }
 
     fn quic(&self) -> Option<QuicPolicy> {
