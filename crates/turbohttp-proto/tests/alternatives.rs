@@ -300,3 +300,69 @@ fn when_every_record_says_ech_no_alternative_is_dialed() {
             .all(|r| r.ech && r.alternative.is_none())
     );
 }
+
+#[test]
+fn an_alternative_reads_as_in_the_header_and_its_record_says_what_became_of_it() {
+    let v6 = AltService::new("h2", Some("2001:db8::1"), Some(8443));
+    assert_eq!(v6.to_string(), "h2=\"[2001:db8::1]:8443\"");
+    let sim = sim(&[Https, Aaaa, A], Protocols::TCP, vec![h2(None, 8443)]);
+    assert_eq!(
+        sim.race.alternatives()[0].to_string(),
+        "h2=\":8443\": used (h2)"
+    );
+}
+
+#[test]
+fn an_alternative_at_another_host_answering_late_joins_at_its_own_port_only() {
+    let mut sim = sim(
+        &[Https, Aaaa, A],
+        Protocols::TCP,
+        vec![h2(Some("alt.test"), 8443)],
+    );
+    sim.events();
+    // The HTTPS query fails and the origin answers: the race starts without alt.test
+    // once the resolution delay is over.
+    sim.services_fail(1, 0, turbohttp_proto::dns::LookupFailureKind::NoData);
+    assert_eq!(sim.answer(2, 1, &[V6A]), []);
+    assert_eq!(sim.tick(52), [start(0, V6A)]);
+    // alt.test's AAAA comes late: its endpoint at the alternative's port joins.
+    assert_eq!(sim.answer(100, 3, &["[2001:db8::d]:443"]), []);
+    // One family: one attempt at a time; when the origin's fails, alt.test's starts,
+    // and the origin's address never gets the other host's port.
+    assert_eq!(sim.fail(150, 0), [start(1, "[2001:db8::d]:8443")]);
+    assert_eq!(sim.race.records()[1].alternative, Some(0));
+    let addresses: Vec<String> = sim
+        .race
+        .plan()
+        .attempts()
+        .iter()
+        .map(|a| a.addr.to_string())
+        .collect();
+    assert_eq!(addresses, ["[2001:db8::a]:443", "[2001:db8::d]:8443"]);
+}
+
+#[test]
+fn an_alternative_of_a_family_not_requested_does_not_start_the_race() {
+    // -4, and an alternative at an IPv6 literal: it cannot be dialed, so the race
+    // waits for the HTTPS answer (or the resolution delay) as without it.
+    let t0 = Instant::now();
+    let caller = Protocols::TCP;
+    let alt = AltService::new("h2", Some("2001:db8::f"), Some(8443));
+    let race = Race::resolving(
+        &wide(),
+        Some(turbohttp_proto::AddressFamily::V4),
+        &[Https, A],
+        t0,
+        t0 + secs(10),
+    )
+    .with_services(443, caller, 0)
+    .with_alternatives(443, caller, vec![alt]);
+    let mut sim = Sim {
+        race,
+        t0,
+        now: Cell::new(0),
+    };
+    sim.events();
+    assert_eq!(sim.answer(5, 1, &[V4A]), []);
+    assert_eq!(sim.run_until(100), [(55, start(0, V4A))]);
+}
