@@ -1090,3 +1090,43 @@ fn off_port_443_the_origins_name_is_the_one_its_https_query_asks() {
         Verdict::Alias
     );
 }
+
+#[test]
+fn an_alternative_elsewhere_does_not_keep_a_name_the_chain_left_in_the_race() {
+    // As above, with an Alt-Svc alternative at an IP literal: it names no host, so it
+    // keeps no query of a.example alive.
+    let alt = turbohttp_proto::alt_svc::AltService::new("h2", Some("192.0.2.77"), Some(8443));
+    let mut sim = v3();
+    sim.race = sim.race.with_alternatives(443, Protocols::TCP, vec![alt]);
+    assert_eq!(
+        sim.services(1, HTTPS, vec![ServiceInfo::alias("a.example")]),
+        [
+            resolve(3, Https),
+            resolve(4, Aaaa),
+            resolve(5, A),
+            start(0, "192.0.2.77:8443")
+        ]
+    );
+    sim.answer(2, AAAA, &[V6A]);
+    sim.answer_fail(2, A4, NoData);
+    sim.services(3, 3, vec![ServiceInfo::alias("b.example")]);
+    sim.services_fail(4, 6, NoData);
+    sim.answer(5, 7, &[V6B]);
+    sim.answer_fail(6, 8, NoData);
+    let mut events = Vec::new();
+    for (at, attempt) in [(7, 0), (8, 1), (9, 2)] {
+        events.extend(sim.fail(at, attempt));
+    }
+    // a.example's AAAA and A never answer: the race ends with its last attempt.
+    assert_eq!(
+        events,
+        [start(2, V6B), finished(Outcome::AllAttemptsFailed)]
+    );
+    let dialed: Vec<String> = sim
+        .race
+        .records()
+        .iter()
+        .map(|r| r.endpoint.to_string())
+        .collect();
+    assert_eq!(dialed, ["192.0.2.77:8443", V6A, V6B]);
+}
