@@ -247,6 +247,8 @@ fn an_alt_svc_h3_alternative_is_a_quic_endpoint_tried_first() {
         [start(0, "[2001:db8::a]:8443")]
     );
     assert_eq!(sim.race.attempt_transport(0), Some(Quic));
+    // No memory was asked about: none changed the plan.
+    assert!(!sim.race.quic_memory_used());
     assert_eq!(sim.connect(30, 0), [won(0)]);
     assert_eq!(
         QuicOutcome::of_race(sim.race.records(), Some(0)),
@@ -293,8 +295,12 @@ fn t(n: u64) -> Instant {
 fn broken_quic_is_remembered_five_minutes_then_forgotten() {
     let mut memory = QuicMemory::new(8);
     assert!(!memory.is_broken("a.test", 443, t(0)));
+    assert!(memory.is_empty());
     memory.record("a.test", 443, QuicOutcome::NoAnswerWhileTcpWon, t(0));
+    assert!(!memory.is_empty());
     assert!(memory.is_broken("A.test", 443, t(299)));
+    assert_eq!(memory.broken_until("a.test", 443, t(299)), Some(t(300)));
+    assert_eq!(memory.broken_until("a.test", 443, t(300)), None);
     assert!(!memory.is_broken("a.test", 8443, t(1)));
     assert!(!memory.is_broken("a.test", 443, t(300)));
     assert_eq!(BROKEN_FOR, secs(300));
@@ -431,4 +437,18 @@ fn a_tag_keeps_its_origin_whatever_its_transport() {
     }
     // The largest index told apart.
     assert_eq!(Tag::of_service(100_000, false).service(), Some(8_190));
+}
+
+#[test]
+fn without_a_record_or_an_ask_the_origin_is_dialed_over_tcp_only() {
+    // QUIC can be dialed, but nothing says the origin speaks it: no h3 record, no
+    // Alt-Svc, not asked at the origin (`--http3`).
+    let mut sim = race(Some(QuicPolicy::new()), Protocols::ALL, Vec::new());
+    sim.services_fail(1, HTTPS, turbohttp_proto::dns::LookupFailureKind::NoData);
+    sim.answer(2, AAAA, &[V6A]);
+    sim.answer(3, A4, &[V4A]);
+    sim.run_until(1_000);
+    let transports: Vec<Transport> = sim.race.records().iter().map(|r| r.transport).collect();
+    assert_eq!(transports, [Tcp, Tcp]);
+    assert!(!sim.race.quic_memory_used());
 }
