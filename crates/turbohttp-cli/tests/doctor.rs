@@ -148,6 +148,18 @@ fn first_finding(text: &str, json: &Value) -> (String, String, String, String) {
     (field("severity"), field("layer"), field("family"), message)
 }
 
+/// Asserts the first finding's (severity, layer, family) and that its sentence
+/// starts with `prefix`, in text and JSON alike; returns the sentence.
+fn expect_first(text: &str, json: &Value, expected: (&str, &str, &str), prefix: &str) -> String {
+    let (severity, layer, family, message) = first_finding(text, json);
+    assert_eq!(
+        (severity.as_str(), layer.as_str(), family.as_str()),
+        expected
+    );
+    assert!(message.starts_with(prefix), "{message}");
+    message
+}
+
 /// `text` with every number (`1.25`, `500`) as `#`.
 fn shape(text: &str) -> String {
     let mut out = String::new();
@@ -178,14 +190,11 @@ fn healthy_dual_stack_has_no_false_alarm() {
     let (port, _listeners) = listeners(true);
     let target = format!("dual.test:{port}");
     let (text, json) = scene(&["--dns-servers", &lab.server(), &target], 0);
-    let (severity, layer, family, message) = first_finding(&text, &json);
-    assert_eq!(
-        (severity.as_str(), layer.as_str(), family.as_str()),
-        ("info", "race", "")
-    );
-    assert!(
-        message.starts_with("Healthy: IPv6 and IPv4 both connect; IPv6 wins in "),
-        "{message}"
+    expect_first(
+        &text,
+        &json,
+        ("info", "race", ""),
+        "Healthy: IPv6 and IPv4 both connect; IPv6 wins in ",
     );
     assert_eq!(json["verdict"], "healthy");
     for finding in json["findings"].as_array().expect("findings") {
@@ -230,14 +239,11 @@ fn ipv6_black_holed_is_a_connect_warning_for_ipv6() {
         ],
         1,
     );
-    let (severity, layer, family, message) = first_finding(&text, &json);
-    assert_eq!(
-        (severity.as_str(), layer.as_str(), family.as_str()),
-        ("warning", "connect", "ipv6")
-    );
-    assert!(
-        message.starts_with("IPv6 is broken for this host: AAAA answers in "),
-        "{message}"
+    let message = expect_first(
+        &text,
+        &json,
+        ("warning", "connect", "ipv6"),
+        "IPv6 is broken for this host: AAAA answers in ",
     );
     assert!(
         message.contains("the IPv6 address times out (no answer within 500ms)"),
@@ -286,14 +292,11 @@ fn aaaa_lost_is_a_dns_warning_for_ipv6() {
         ],
         1,
     );
-    let (severity, layer, family, message) = first_finding(&text, &json);
-    assert_eq!(
-        (severity.as_str(), layer.as_str(), family.as_str()),
-        ("warning", "dns", "ipv6")
-    );
-    assert!(
-        message.starts_with("The AAAA query gets no answer within 500ms while A answers in"),
-        "{message}"
+    expect_first(
+        &text,
+        &json,
+        ("warning", "dns", "ipv6"),
+        "The AAAA query gets no answer within 500ms while A answers in",
     );
     assert_eq!(json["dns"]["queries"][0]["outcome"], "timed_out");
     assert_eq!(json["race"]["winner"]["family"], "ipv4");
@@ -347,14 +350,11 @@ fn a_lost_is_a_dns_warning_for_ipv4() {
         ],
         1,
     );
-    let (severity, layer, family, message) = first_finding(&text, &json);
-    assert_eq!(
-        (severity.as_str(), layer.as_str(), family.as_str()),
-        ("warning", "dns", "ipv4")
-    );
-    assert!(
-        message.starts_with("The A query gets no answer"),
-        "{message}"
+    expect_first(
+        &text,
+        &json,
+        ("warning", "dns", "ipv4"),
+        "The A query gets no answer",
     );
 }
 
@@ -362,14 +362,11 @@ fn a_lost_is_a_dns_warning_for_ipv4() {
 fn nxdomain_is_a_dns_error_and_exit_6() {
     let lab = Lab::new().with_dns(dual_zone("exists.test"));
     let (text, json) = scene(&["--dns-servers", &lab.server(), "missing.test:443"], 6);
-    let (severity, layer, family, message) = first_finding(&text, &json);
-    assert_eq!(
-        (severity.as_str(), layer.as_str(), family.as_str()),
-        ("error", "dns", "")
-    );
-    assert!(
-        message.starts_with("missing.test does not exist: the DNS server answers NXDOMAIN"),
-        "{message}"
+    expect_first(
+        &text,
+        &json,
+        ("error", "dns", ""),
+        "missing.test does not exist: the DNS server answers NXDOMAIN",
     );
     assert_eq!(json["verdict"], "unreachable");
     assert_eq!(json["findings"].as_array().map(Vec::len), Some(1));
