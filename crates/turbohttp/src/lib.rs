@@ -62,7 +62,7 @@ pub use resolve::{
     Answers, DefaultResolver, DnsConfigError, DnsOptions, DnsResolver, NoResolver, Resolver,
     StaticResolver, SystemResolver,
 };
-pub use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
+pub use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType, https_query_name};
 // HTTPS records (RFC 9460): what an origin offers, as the race reads it.
 pub use turbohttp_proto::service::{Protocols, ServiceInfo, ServiceRecord, Verdict};
 // Alt-Svc (RFC 7838): alternatives a response advertised, fed to the next connect.

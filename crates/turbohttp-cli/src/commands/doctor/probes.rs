@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use turbohttp::{
     AddressFamily, CertificateRejected, ConnectParams, DefaultResolver, DnsResolver, LookupFailure,
     QueryType, RaceReport, Scheme, ServiceInfo, SocketOptions, StaticResolver, TlsHandshake,
-    connect_socket,
+    connect_socket, https_query_name,
 };
 
 use super::evidence::{
@@ -163,15 +163,6 @@ pub fn route(probe: SocketAddr) -> Result<IpAddr, String> {
         .local_addr()
         .map(|local| local.ip())
         .map_err(|e| e.to_string())
-}
-
-/// The name an origin's HTTPS record is asked at (RFC 9460 §9.1), as the race asks it.
-fn https_query_name(host: &str, port: u16) -> String {
-    if port == 443 {
-        host.to_owned()
-    } else {
-        format!("_{port}._https.{host}")
-    }
 }
 
 /// One query, bounded by `budget`, timed.

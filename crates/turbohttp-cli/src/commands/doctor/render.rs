@@ -23,7 +23,7 @@
 //! * `race`: the race, as `connect --json` prints it.
 
 use serde_json::{Map, Value, json};
-use turbohttp::{AddressFamily, DisplayDuration, LookupFailureKind, RaceReport};
+use turbohttp::{AddressFamily, DisplayDuration, LookupFailureKind, RaceReport, https_query_name};
 
 use super::evidence::{AddressProbe, Answer, Connect, Evidence, Query, Source, Tls};
 use super::findings::Diagnosis;
@@ -33,11 +33,7 @@ use crate::timeline;
 
 /// The queries in the order shown, with their names.
 fn queries(e: &Evidence) -> Vec<(&'static str, String, &Query)> {
-    let https_name = if e.port == 443 {
-        e.host.clone()
-    } else {
-        format!("_{}._https.{}", e.port, e.host)
-    };
+    let https_name = https_query_name(&e.host, e.port);
     [
         ("AAAA", e.host.clone(), e.dns.aaaa.as_ref()),
         ("A", e.host.clone(), e.dns.a.as_ref()),
