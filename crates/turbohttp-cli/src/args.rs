@@ -265,6 +265,9 @@ pub struct GetArgs {
     /// (`2.5`) or a duration (`2500ms`). Past it, exit 28. Default: no limit.
     #[arg(short = 'm', long, value_name = "DURATION", allow_hyphen_values = true)]
     pub max_time: Option<String>,
+    /// The HTTP versions to try.
+    #[command(flatten)]
+    pub versions: HttpVersionArgs,
     /// The race's knobs.
     #[command(flatten)]
     pub race: RaceArgs,
@@ -405,4 +408,24 @@ pub struct DemoArgs {
     /// Print one JSON object with both runs instead of the tables and charts.
     #[arg(long)]
     pub json: bool,
+}
+
+/// Which HTTP versions `get` tries (curl's flags). By default HTTP/3 is raced over
+/// QUIC where the origin advertises `h3` (HTTPS record, `--alt-svc`), and TCP offers
+/// `h2` and `http/1.1`.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct HttpVersionArgs {
+    /// Try HTTP/3 at the origin too, even unadvertised: QUIC first, TCP (h2,
+    /// http/1.1) one attempt delay later, or at once when QUIC fails fast.
+    #[arg(long = "http3", group = "http_version")]
+    pub http3: bool,
+    /// HTTP/3 only: no TCP. Blocked UDP fails the transfer (exit 28 at the timeout).
+    #[arg(long = "http3-only", group = "http_version")]
+    pub http3_only: bool,
+    /// HTTP/2 over TCP (falling back to HTTP/1.1 if the server has no h2); no QUIC.
+    #[arg(long = "http2", group = "http_version")]
+    pub http2: bool,
+    /// HTTP/1.1 over TCP only; no QUIC.
+    #[arg(long = "http1.1", group = "http_version")]
+    pub http1_1: bool,
 }

@@ -31,6 +31,8 @@ pub const CANCELLED: u8 = 42;
 pub const INTERFACE: u8 = 45;
 /// The HTTP exchange failed after connecting (curl: 56, "failure receiving network data").
 pub const HTTP: u8 = 56;
+/// HTTP/3 failed over a QUIC connection that won (curl: 95, "HTTP/3 layer problem").
+pub const HTTP3: u8 = 95;
 
 /// Every exit code and the failure it means: `--help` prints this table and the README
 /// shows it (a test checks that the two agree).
@@ -65,6 +67,7 @@ pub const TABLE: &[(u8, &str)] = &[
     ),
     (INTERFACE, "a local interface could not be used"),
     (HTTP, "the HTTP exchange failed after connecting"),
+    (HTTP3, "HTTP/3 failed over the QUIC connection that won"),
 ];
 
 /// [`TABLE`] as `--help` prints it, one code a line.

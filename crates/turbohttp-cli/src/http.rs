@@ -116,14 +116,14 @@ fn write_error(e: std::io::Error) -> CliError {
 }
 
 /// The request head as curl's `-v` shows it: `> GET / HTTP/1.1` and `> name: value`.
-pub fn request_head(request: &Request<Empty<Bytes>>, url: &Url) -> String {
-    let h2 = request.version() == hyper::Version::HTTP_2;
-    let mut out = format!(
-        "> GET {} {}\n",
-        url.path_and_query,
-        if h2 { "HTTP/2" } else { "HTTP/1.1" }
-    );
-    if h2 {
+pub fn request_head<B>(request: &Request<B>, url: &Url) -> String {
+    let version = match request.version() {
+        hyper::Version::HTTP_3 => "HTTP/3",
+        hyper::Version::HTTP_2 => "HTTP/2",
+        _ => "HTTP/1.1",
+    };
+    let mut out = format!("> GET {} {version}\n", url.path_and_query);
+    if request.version() != hyper::Version::HTTP_11 {
         let _ = writeln!(out, "> :authority: {}", url.authority());
     }
     push_headers(&mut out, '>', request.headers());

@@ -64,6 +64,7 @@ pub fn attempt(a: &AttemptRecord) -> Value {
         "service": a.service,
         "alternative": a.alternative,
         "ech": a.ech,
+        "transport": a.transport.as_str(),
     })
 }
 
@@ -186,6 +187,10 @@ pub fn race(report: &RaceReport, error: Option<(&str, &str)>) -> Map<String, Val
     object.insert(
         "attempts".into(),
         Value::Array(report.attempts.iter().map(attempt).collect()),
+    );
+    object.insert(
+        "quic_remembered_broken".into(),
+        report.quic_remembered_broken.into(),
     );
     if let Some((kind, message)) = error {
         object.insert("error".into(), json!({ "kind": kind, "message": message }));

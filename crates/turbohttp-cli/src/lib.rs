@@ -23,6 +23,7 @@ pub mod args;
 pub mod commands;
 pub mod exit;
 pub mod http;
+pub mod http3;
 pub mod json;
 pub mod lab;
 pub mod options;

@@ -27,7 +27,7 @@ use std::time::Duration;
 use turbohttp::DisplayDuration;
 use turbohttp::{
     AddressFamily, AttemptOutcome, AttemptPhase, AttemptRecord, Host, QueryOutcome, QueryRecord,
-    RaceReport,
+    RaceReport, Transport,
 };
 
 /// The width of the chart, in columns.
@@ -49,6 +49,11 @@ pub fn render(report: &RaceReport) -> String {
         for (i, r) in report.alternatives.iter().enumerate() {
             let _ = writeln!(out, "  alt-svc #{i}  {r}");
         }
+    }
+    if report.quic_remembered_broken {
+        out.push_str(
+            "\n  QUIC not tried: it got no answer from this origin lately (remembered broken)\n",
+        );
     }
     if report.attempts.is_empty() {
         out.push_str("\n  no connection attempt was started\n");
@@ -165,9 +170,11 @@ fn records_cell(q: &QueryRecord) -> String {
 
 /// One row per attempt: number, address, family, start, end, outcome, error; with
 /// an `alpn` column after the family when an HTTPS record narrowed what an attempt
-/// offers (`-`: the caller's own list; `+ECH` when it offers Encrypted Client Hello).
+/// offers (`-`: the caller's own list; `+ECH` when it offers Encrypted Client Hello),
+/// each cell led by `QUIC` or `TCP` when QUIC raced TCP.
 pub fn table(attempts: &[AttemptRecord]) -> String {
-    if attempts.iter().any(|a| a.alpn.is_some()) {
+    let quic = attempts.iter().any(|a| a.transport == Transport::Quic);
+    if quic || attempts.iter().any(|a| a.alpn.is_some()) {
         let header = [
             "#", "address", "family", "alpn", "start", "end", "outcome", "error",
         ];
@@ -178,6 +185,13 @@ pub fn table(attempts: &[AttemptRecord]) -> String {
                 let mut alpn = a.alpn.map_or_else(|| "-".to_owned(), |p| p.to_string());
                 if a.ech {
                     alpn.push_str(" +ECH");
+                }
+                if quic {
+                    let via = match a.transport {
+                        Transport::Quic => "QUIC",
+                        _ => "TCP",
+                    };
+                    alpn = format!("{via} {alpn}");
                 }
                 [n, address, family, alpn, start, end, outcome, error]
             })

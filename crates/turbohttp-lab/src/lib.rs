@@ -5,6 +5,8 @@
 //!   type as a test asks: after a delay, never, SERVFAIL, garbage, truncated…
 //! * [`BlackHole`]: an address on `[::1]` where TCP connects stall.
 //! * [`ech`]: ECH configuration lists to put in HTTPS records.
+//! * [`h3`]: an HTTP/3 server over QUIC (quinn, h3) that serves, refuses or never
+//!   answers.
 //!
 //! ```no_run
 //! # async fn run() -> std::io::Result<()> {
@@ -25,5 +27,6 @@
 mod black_hole;
 pub mod dns;
 pub mod ech;
+pub mod h3;
 
 pub use black_hole::BlackHole;

@@ -325,6 +325,12 @@ pub enum InputError {
         /// The text as given.
         input: String,
     },
+    /// Only HTTP/3 was asked for, and this client cannot dial QUIC to that origin.
+    #[error("only HTTP/3 was asked for, but {reason}")]
+    Http3Unavailable {
+        /// Why not (the TLS configuration cannot run QUIC; the origin is an IP literal).
+        reason: String,
+    },
 }
 
 impl InputError {

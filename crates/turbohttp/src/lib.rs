@@ -11,9 +11,11 @@
 //! ## Cargo features
 //!
 //! The default features are the whole TCP + TLS library, the hyper-util
-//! `Service<Uri>` included. `quic` and `http3` are reserved and empty for now: QUIC
-//! attempts in the race and HTTP/3 over the winner will come behind them, so that a
-//! hyper-only user never builds quinn or h3.
+//! `Service<Uri>` included. `quic` adds QUIC attempts raced against TCP (quinn:
+//! [`RawSocketTransport::connect_any`], [`EndpointDialer`], [`QuicDialer`]) and
+//! `http3` HTTP/3 over a QUIC winner (h3: [`http3_handshake`]); a hyper-only user
+//! never builds them. hyper's `Service<Uri>` cannot speak HTTP/3, so it never dials
+//! QUIC.
 
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
@@ -21,6 +23,8 @@
 mod alt_svc;
 mod dial;
 mod host;
+#[cfg(feature = "http3")]
+mod http3;
 mod proxy;
 mod race;
 mod resolve;
@@ -31,10 +35,13 @@ mod transport;
 // The connector: one call, or a connector that keeps its options, resolver and dialer.
 pub use race::{
     ConnectError, ConnectErrorKind, ConnectParams, DEFAULT_CONNECT_TIMEOUT, Established,
-    HappyEyeballs, connect,
+    HappyEyeballs, Http3, connect,
 };
+// QUIC raced against TCP: how an endpoint is dialed, and the memory of broken QUIC.
 /// The token that cancels a connect (dropping its future does too).
 pub use tokio_util::sync::CancellationToken;
+pub use turbohttp_proto::plan::Transport;
+pub use turbohttp_proto::quic::{QuicMemory, QuicOutcome};
 
 // The transport: the race over real sockets with socket options and TLS, a
 // `tower_service::Service<Uri>` for hyper-util's client, and TLS through proxies.
@@ -74,6 +81,21 @@ pub use dial::{
     Dialer, EchStatus, Offer, RawSocketDialer, SocketUnavailable, TcpDialer, TlsHandshake,
     TransportStream, connect_socket, crypto_provider, server_name_of,
 };
+
+// QUIC (feature `quic`): its dialers, endpoints and the winner of a QUIC + TCP race.
+#[cfg(feature = "quic")]
+pub use dial::{
+    Connection, EndpointDialer, QuicConnection, QuicDialer, QuicEndpoints, QuicRefused,
+    quic_client_config,
+};
+#[cfg(feature = "quic")]
+pub use quinn;
+
+// HTTP/3 over a QUIC winner (feature `http3`), and the crates it is made of.
+#[cfg(feature = "http3")]
+pub use http3::{Http3Driver, Http3Error, Http3SendRequest, http3_handshake};
+#[cfg(feature = "http3")]
+pub use {h3, h3_quinn};
 
 // The report: every query and attempt of a race, with its times and outcome.
 pub use turbohttp_proto::{

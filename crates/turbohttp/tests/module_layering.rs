@@ -29,6 +29,7 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("transport", &["host", "scheme", "resolve", "dial", "race"]),
     ("proxy", &["host", "dial", "race", "transport"]),
     ("sim", &["resolve", "dial", "race"]),
+    ("http3", &["dial"]),
 ];
 
 fn src() -> PathBuf {

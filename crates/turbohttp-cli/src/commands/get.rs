@@ -1,15 +1,19 @@
 //! `turbohttp get URL`: race, then one HTTP GET through hyper on the transport.
 
-use turbohttp::ConnectParams;
-use turbohttp::DisplayDuration;
+use bytes::Bytes;
+use http_body_util::Empty;
+use turbohttp::{
+    AddressFamily, ConnectParams, Connection, DisplayDuration, Http3, QuicConnection,
+    TransportStream,
+};
 
-use crate::args::GetArgs;
-use crate::commands::connect::{alternatives, finish, present, tls_summary};
+use crate::args::{GetArgs, HttpVersionArgs};
+use crate::commands::connect::{TlsSummary, alternatives, finish, present, tls_summary};
 use crate::exit::{self, CliError};
 use crate::options::{self, RaceConfig};
 use crate::parse;
 use crate::transport::{self, TlsSettings};
-use crate::{alt_svc, http, output};
+use crate::{alt_svc, http, http3, output};
 
 /// Runs `get`.
 pub fn run(args: &GetArgs) -> Result<(), CliError> {
@@ -24,7 +28,12 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
     let tls = TlsSettings {
         cacert: args.cacert.clone(),
         servername: args.servername.clone(),
-        alpn: Vec::new(),
+        // --http1.1: TCP offers HTTP/1.1 alone; otherwise the library's h2, http/1.1.
+        alpn: if args.versions.http1_1 {
+            vec![turbohttp::ALPN_HTTP_1_1.to_vec()]
+        } else {
+            Vec::new()
+        },
         ca_native: args.ca_native,
         cert: args.cert.clone(),
         key: args.key.clone(),
@@ -76,11 +85,21 @@ async fn fetch(
     let (mut cache, alternatives) = alternatives(file, &host, url.port)?;
     let params = ConnectParams::default()
         .with_family(config.family)
-        .with_alt_svc(alternatives);
-    let result = transport
-        .connect_with(&host, url.port, url.scheme, params)
-        .await;
-    let won = match result {
+        .with_alt_svc(alternatives)
+        .with_http3(http3_mode(&args.versions));
+    // QUIC only for https: an http origin has no TLS for it.
+    let result = if https {
+        transport
+            .connect_any(&host, url.port, params)
+            .await
+            .map(|won| (won.stream, won.report))
+    } else {
+        transport
+            .connect_with(&host, url.port, url.scheme, params)
+            .await
+            .map(|won| (Connection::Tcp(won.stream), won.report))
+    };
+    let (stream, report) = match result {
         Ok(won) => won,
         Err(error) => {
             if args.verbose || json {
@@ -90,27 +109,50 @@ async fn fetch(
                 .map_err(|e| options::note_dns_servers(e, &error, dns_servers));
         }
     };
-    let tls = tls_summary(&won.stream);
-    let src_alpn = if won.stream.is_h2() { "h2" } else { "h1" };
-    let request = http::request(url, won.stream.is_h2())?;
+    let local = match &stream {
+        Connection::Quic(quic) => transport
+            .quic_endpoints()
+            .local_addr(AddressFamily::of(&quic.peer_addr())),
+        Connection::Tcp(tcp) => tcp.local_addr().ok(),
+        _ => None,
+    };
+    let (tls, src_alpn, exchange) = match stream {
+        Connection::Quic(quic) => {
+            let tls = TlsSummary {
+                version: "TLSv1_3".into(),
+                alpn: Some("h3".into()),
+                ech: "not offered".into(),
+            };
+            let request = http3::request(url)?;
+            (Some(tls), "h3", Exchange::Http3(quic, request))
+        }
+        Connection::Tcp(stream) => {
+            let tls = tls_summary(&stream);
+            let src_alpn = if stream.is_h2() { "h2" } else { "h1" };
+            let request = http::request(url, stream.is_h2())?;
+            (tls, src_alpn, Exchange::Hyper(stream, request))
+        }
+        _ => unreachable!("a race yields TCP or QUIC"),
+    };
     if args.verbose && !json {
-        let mut text = present(&won.report, None, config, false, None);
+        let mut text = present(&report, None, config, false, None);
         if let Some(tls) = &tls {
             text.push_str(&tls.line());
         }
-        text.push_str(&http::request_head(&request, url));
+        text.push_str(&exchange.request_head(url));
         output::stderr(&text);
     }
     let mut extra = serde_json::Map::new();
     extra.insert("url".into(), url.to_string().into());
-    if let Ok(local) = won.stream.local_addr() {
+    if let Some(local) = local {
         extra.insert("local_address".into(), local.to_string().into());
     }
     if let Some(tls) = &tls {
         extra.insert("tls".into(), tls.to_json());
     }
+    extra.insert("http_version".into(), exchange.version().into());
     let exchange = async {
-        let response = http::send(won.stream, request).await?;
+        let (response, body) = exchange.send().await?;
         if let Some(path) = file {
             remember_alt_svc(&mut cache, path, &host, url.port, src_alpn, &response);
         }
@@ -127,7 +169,6 @@ async fn fetch(
                 ),
             ));
         }
-        let body = response.into_body();
         let bytes = match &args.output {
             Some(path) => {
                 let mut file = tokio::fs::File::create(path).await.map_err(|e| {
@@ -136,9 +177,9 @@ async fn fetch(
                         format!("cannot create {}: {e}", path.display()),
                     )
                 })?;
-                http::copy_body(body, &mut file).await?
+                body.copy_to(&mut file).await?
             }
-            None => http::copy_body(body, &mut tokio::io::stdout()).await?,
+            None => body.copy_to(&mut tokio::io::stdout()).await?,
         };
         extra.insert("body_bytes".into(), bytes.into());
         Ok(())
@@ -151,10 +192,77 @@ async fn fetch(
                 serde_json::json!({ "exit_code": error.code, "message": error.message }),
             );
         }
-        output::stderr(&present(&won.report, None, config, true, Some(extra)));
+        output::stderr(&present(&report, None, config, true, Some(extra)));
         return outcome.map_err(CliError::reported);
     }
     outcome
+}
+
+/// The HTTP/3 mode of `get`'s flags: by default QUIC where `h3` is advertised.
+fn http3_mode(versions: &HttpVersionArgs) -> Http3 {
+    if versions.http3 {
+        Http3::Also
+    } else if versions.http3_only {
+        Http3::Only
+    } else if versions.http2 || versions.http1_1 {
+        Http3::Off
+    } else {
+        Http3::Advertised
+    }
+}
+
+/// The GET to send: HTTP/1.1 or HTTP/2 with hyper over TCP, HTTP/3 over QUIC.
+enum Exchange {
+    Hyper(TransportStream, hyper::Request<Empty<Bytes>>),
+    Http3(QuicConnection, hyper::Request<()>),
+}
+
+/// A response's body still to come.
+enum Body {
+    Hyper(hyper::body::Incoming),
+    Http3(Box<http3::Body>),
+}
+
+impl Exchange {
+    fn version(&self) -> &'static str {
+        match self {
+            Self::Hyper(_, request) if request.version() == hyper::Version::HTTP_2 => "2",
+            Self::Hyper(..) => "1.1",
+            Self::Http3(..) => "3",
+        }
+    }
+
+    fn request_head(&self, url: &parse::Url) -> String {
+        match self {
+            Self::Hyper(_, request) => http::request_head(request, url),
+            Self::Http3(_, request) => http::request_head(request, url),
+        }
+    }
+
+    async fn send(self) -> Result<(hyper::Response<()>, Body), CliError> {
+        match self {
+            Self::Hyper(stream, request) => {
+                let (parts, body) = http::send(stream, request).await?.into_parts();
+                Ok((hyper::Response::from_parts(parts, ()), Body::Hyper(body)))
+            }
+            Self::Http3(quic, request) => {
+                let (response, body) = http3::send(quic, request).await?;
+                Ok((response, Body::Http3(Box::new(body))))
+            }
+        }
+    }
+}
+
+impl Body {
+    async fn copy_to<W: tokio::io::AsyncWrite + Unpin>(
+        self,
+        sink: &mut W,
+    ) -> Result<u64, CliError> {
+        match self {
+            Self::Hyper(body) => http::copy_body(body, sink).await,
+            Self::Http3(body) => http3::copy_body(*body, sink).await,
+        }
+    }
 }
 
 /// `--alt-svc FILE`: what the response's `Alt-Svc` header advertises replaces the

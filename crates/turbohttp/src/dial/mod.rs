@@ -4,12 +4,19 @@
 //! (`stream.rs`), and the transport's dialer that puts them together
 //! (`raw_socket.rs`).
 
+#[cfg(feature = "quic")]
+mod quic;
 mod raw_socket;
 mod socket;
 mod stream;
 mod tcp;
 mod tls;
 
+#[cfg(feature = "quic")]
+pub use quic::{
+    Connection, EndpointDialer, QuicConnection, QuicDialer, QuicEndpoints, QuicRefused,
+    quic_client_config,
+};
 pub use raw_socket::RawSocketDialer;
 /// Whether and how a TLS connection used Encrypted Client Hello.
 pub use rustls::client::EchStatus;
@@ -31,6 +38,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use turbohttp_proto::AttemptError;
+use turbohttp_proto::plan::Transport;
 use turbohttp_proto::service::Protocols;
 
 /// Opens a connection to one socket address and runs any per-connection setup on it
@@ -66,6 +74,14 @@ pub trait Dialer: Send + Sync {
     fn offers_ech(&self) -> bool {
         false
     }
+
+    /// Whether it dials QUIC ([`Offer::transport`] [`Transport::Quic`]): the race then
+    /// plans QUIC endpoints when a connect asks for HTTP/3
+    /// ([`ConnectParams::http3`](crate::ConnectParams::http3)). Default false: a
+    /// dialer of TCP only is never handed a QUIC attempt.
+    fn dials_quic(&self) -> bool {
+        false
+    }
 }
 
 /// What one attempt offers the server, as the race read it from the endpoint's
@@ -78,6 +94,9 @@ pub struct Offer {
     /// An ECHConfigList (the record's `ech`) to offer Encrypted Client Hello with;
     /// `None`: a plain ClientHello.
     pub ech: Option<Arc<[u8]>>,
+    /// TCP (then TLS for https), or QUIC (only for a dialer that
+    /// [dials QUIC](Dialer::dials_quic)).
+    pub transport: Transport,
 }
 
 impl Offer {
@@ -85,6 +104,13 @@ impl Offer {
     #[must_use]
     pub fn with_alpn(mut self, alpn: impl Into<Option<Protocols>>) -> Self {
         self.alpn = alpn.into();
+        self
+    }
+
+    /// Sets [`transport`](Self::transport).
+    #[must_use]
+    pub fn with_transport(mut self, transport: Transport) -> Self {
+        self.transport = transport;
         self
     }
 
@@ -114,6 +140,9 @@ impl<D: Dialer + ?Sized> Dialer for &D {
     fn offers_ech(&self) -> bool {
         (**self).offers_ech()
     }
+    fn dials_quic(&self) -> bool {
+        (**self).dials_quic()
+    }
 }
 
 impl<D: Dialer + ?Sized> Dialer for Arc<D> {
@@ -133,5 +162,8 @@ impl<D: Dialer + ?Sized> Dialer for Arc<D> {
     }
     fn offers_ech(&self) -> bool {
         (**self).offers_ech()
+    }
+    fn dials_quic(&self) -> bool {
+        (**self).dials_quic()
     }
 }

@@ -652,3 +652,59 @@ fn keepalive(idle: Duration, options: &SocketOptions) -> TcpKeepalive {
     let _ = options;
     keepalive
 }
+
+/// A UDP socket of `family` for QUIC's endpoints with the `options` that apply to UDP:
+/// the interface and the local address of that family (else the unspecified one,
+/// port 0), buffer sizes; an IPv6 socket is IPv6 only. Failures are what
+/// [`connect_socket`] makes of the same options.
+#[cfg(feature = "quic")]
+pub(crate) fn udp_socket(
+    family: AddressFamily,
+    options: &SocketOptions,
+) -> Result<std::net::UdpSocket, AttemptError> {
+    options
+        .validate()
+        .map_err(|e| AttemptError::terminal(io::Error::new(io::ErrorKind::InvalidInput, e)))?;
+    let local = match (options.local_address(family), family) {
+        (Some(local), _) => local,
+        (None, _) if options.local_address(family.other()).is_some() => {
+            return Err(AttemptError::connect(io::Error::new(
+                io::ErrorKind::AddrNotAvailable,
+                format!(
+                    "the only local address is {}, so it cannot send QUIC over {family}; set \
+                     a local address of both families",
+                    family.other()
+                ),
+            )));
+        }
+        (None, AddressFamily::V6) => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+        (None, AddressFamily::V4) => IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+    };
+    let local = SocketAddr::new(local, 0);
+    let socket = Socket::new(Domain::for_address(local), Type::DGRAM, Some(Protocol::UDP))
+        .map_err(no_socket)?;
+    if family == AddressFamily::V6 {
+        socket.set_only_v6(true).map_err(AttemptError::setup)?;
+    }
+    if let Some(size) = options.send_buffer_size {
+        socket
+            .set_send_buffer_size(size)
+            .map_err(AttemptError::setup)?;
+    }
+    if let Some(size) = options.recv_buffer_size {
+        socket
+            .set_recv_buffer_size(size)
+            .map_err(AttemptError::setup)?;
+    }
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+    if let Some(name) = &options.interface {
+        socket
+            .bind_device(Some(name.as_bytes()))
+            .map_err(|e| interface_error(name, &e))?;
+    }
+    socket
+        .bind(&SockAddr::from(local))
+        .map_err(AttemptError::connect)?;
+    socket.set_nonblocking(true).map_err(AttemptError::setup)?;
+    Ok(socket.into())
+}

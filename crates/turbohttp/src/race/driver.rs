@@ -97,7 +97,11 @@ pub(crate) async fn drive<R: Resolver, D: Dialer>(
                         let alpn = race.records().get(attempt).and_then(|r| r.alpn);
                         let ech = race.ech_config(attempt).map(Arc::from);
                         tracing::debug!(attempt, %addr, ?alpn, ech = ech.is_some(), "attempt started");
-                        let offer = Offer::default().with_alpn(alpn).with_ech(ech);
+                        let transport = race.attempt_transport(attempt).unwrap_or_default();
+                        let offer = Offer::default()
+                            .with_alpn(alpn)
+                            .with_ech(ech)
+                            .with_transport(transport);
                         in_flight.push(attempt, dialer.dial_offering(addr, offer));
                     }
                     Event::Cancel { attempt } => {

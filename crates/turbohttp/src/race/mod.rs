@@ -26,6 +26,7 @@ mod error;
 mod params;
 mod timer;
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use tokio::net::TcpStream;
@@ -33,15 +34,19 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 pub use error::{ConnectError, ConnectErrorKind};
-pub use params::ConnectParams;
+pub use params::{ConnectParams, Http3};
 
 use crate::dial::{Dialer, TcpDialer};
 use crate::host::{Host, InputError, Parsed};
 use crate::resolve::{Answers, DefaultResolver, Resolver};
 use turbohttp_proto::dns::QueryType;
 use turbohttp_proto::plan::{self, Plan, PlanError};
+use turbohttp_proto::quic::{QuicMemory, QuicOutcome, QuicPolicy};
 use turbohttp_proto::race::{Outcome, Race};
-use turbohttp_proto::{AddressFamily, HappyEyeballsOptions, OptionsError, RaceReport};
+use turbohttp_proto::service::Protocols;
+use turbohttp_proto::{
+    AddressFamily, AttemptRecord, HappyEyeballsOptions, OptionsError, RaceReport,
+};
 
 /// The default connect timeout: 30 s, as Go's `http.DefaultTransport`. It bounds the
 /// whole connect (resolution, every attempt, every TLS handshake), not one attempt.
@@ -86,6 +91,7 @@ pub struct HappyEyeballs<R = DefaultResolver, D = TcpDialer> {
     connect_timeout: Duration,
     resolver: R,
     dialer: D,
+    quic_memory: Option<Arc<Mutex<QuicMemory>>>,
 }
 
 impl Default for HappyEyeballs {
@@ -96,6 +102,7 @@ impl Default for HappyEyeballs {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             resolver: DefaultResolver::new(),
             dialer: TcpDialer::default(),
+            quic_memory: None,
         }
     }
 }
@@ -109,6 +116,7 @@ impl HappyEyeballs {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             resolver: DefaultResolver::new(),
             dialer: TcpDialer::default(),
+            quic_memory: None,
         })
     }
 }
@@ -122,6 +130,7 @@ impl<R, D> HappyEyeballs<R, D> {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             resolver,
             dialer,
+            quic_memory: None,
         }
     }
 
@@ -132,6 +141,7 @@ impl<R, D> HappyEyeballs<R, D> {
             connect_timeout: self.connect_timeout,
             resolver,
             dialer: self.dialer,
+            quic_memory: self.quic_memory,
         }
     }
 
@@ -142,6 +152,7 @@ impl<R, D> HappyEyeballs<R, D> {
             connect_timeout: self.connect_timeout,
             resolver: self.resolver,
             dialer,
+            quic_memory: self.quic_memory,
         }
     }
 
@@ -156,6 +167,17 @@ impl<R, D> HappyEyeballs<R, D> {
     /// one call. A zero timeout is refused when connecting.
     pub fn with_connect_timeout(mut self, connect_timeout: Duration) -> Self {
         self.connect_timeout = connect_timeout;
+        self
+    }
+
+    /// The same connector remembering in `memory` the origins whose QUIC got no
+    /// answer while TCP won (Chrome's "broken alternative service"): until an entry
+    /// expires, a connect to that origin that asks for HTTP/3 races TCP alone, and
+    /// its report's `quic_remembered_broken` says so. Share one memory between the
+    /// connectors of one client (a [`RawSocketTransport`](crate::RawSocketTransport)
+    /// keeps one). Default: none, and every such connect tries QUIC.
+    pub fn with_quic_memory(mut self, memory: Arc<Mutex<QuicMemory>>) -> Self {
+        self.quic_memory = Some(memory);
         self
     }
 
@@ -213,7 +235,14 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             services,
             shuffle_seed: seed,
             alt_svc,
+            http3,
         } = params;
+        // HTTP/3 only through a dialer that dials QUIC.
+        let http3 = if self.dialer.dials_quic() {
+            http3
+        } else {
+            Http3::Off
+        };
         let connect_timeout = timeout.unwrap_or(self.connect_timeout);
         let cancel = cancel.as_ref();
         let entered = Instant::now();
@@ -257,8 +286,10 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         let mut race = match &host {
             Parsed::Name(name) => {
                 // The caller's protocols, asked or not, for its Alt-Svc alternatives.
-                let caller = services.unwrap_or(turbohttp_proto::service::Protocols::TCP);
-                let services = services.filter(|_| self.resolver.asks_services(name, port));
+                let caller = with_h3(services.unwrap_or(Protocols::TCP), http3);
+                let services = services
+                    .map(|p| with_h3(p, http3))
+                    .filter(|_| self.resolver.asks_services(name, port));
                 let queries = queries(
                     self.resolver.answers(name, port),
                     requested_family,
@@ -272,6 +303,15 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                     entered.into_std(),
                     deadline.into_std(),
                 );
+                let race = match self.quic_policy(http3, name, port) {
+                    // Before the services: it decides how their records are read.
+                    Some(policy) => race.with_quic(policy).with_services(
+                        port,
+                        services.unwrap_or(caller),
+                        seed.unwrap_or(0),
+                    ),
+                    None => race,
+                };
                 let race = match services {
                     Some(protocols) => {
                         let seed = seed.unwrap_or_else(shuffle_seed);
@@ -328,12 +368,20 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         // The plan's buffer becomes the report's list: the plan and a copy of its
         // addresses never exist at once, which lowers a large race's peak memory.
         report.alternatives = race.alternatives().to_vec();
+        report.quic_remembered_broken = race.quic_memory_used();
         let (addresses, attempts, dns) = race.take_report_parts();
         report.resolved = answered.unwrap_or(addresses);
         report.attempts = attempts;
         report.dns = dns;
         // From the race's start, which is `entered`: the connect's future keeps no copy.
         report.elapsed = Instant::from_std(race.started_at()).elapsed();
+        if http3 != Http3::Off {
+            let winner = match outcome {
+                Outcome::Connected { attempt } => Some(attempt),
+                _ => None,
+            };
+            self.learn_quic(&report.attempts, winner, name, port);
+        }
         let kind = match (outcome, stream) {
             (Outcome::Connected { attempt }, Some(stream)) => {
                 report.winner = Some(attempt);
@@ -353,6 +401,50 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         };
         tracing::debug!(host = %report.host, port, ?kind, "race failed");
         Err(ConnectError::new(kind, report))
+    }
+}
+
+impl<R, D> HappyEyeballs<R, D> {
+    /// The race's QUIC policy for a connect to `name:port` asking for `http3`: none
+    /// without HTTP/3; the memory says whether the origin's QUIC is remembered broken.
+    fn quic_policy(&self, http3: Http3, name: &str, port: u16) -> Option<QuicPolicy> {
+        if http3 == Http3::Off {
+            return None;
+        }
+        let broken = self.quic_memory.as_ref().is_some_and(|memory| {
+            let now = Instant::now().into_std();
+            let memory = memory.lock().unwrap_or_else(PoisonError::into_inner);
+            memory.is_broken(name, port, now)
+        });
+        Some(
+            QuicPolicy::new()
+                .with_origin(http3 == Http3::Also)
+                .with_remembered_broken(broken),
+        )
+    }
+
+    /// What a race that dialed QUIC taught the memory: QUIC that got no answer while
+    /// TCP won is remembered broken; a QUIC success forgets it.
+    fn learn_quic(&self, attempts: &[AttemptRecord], winner: Option<usize>, name: &str, port: u16) {
+        let Some(memory) = &self.quic_memory else {
+            return;
+        };
+        let outcome = QuicOutcome::of_race(attempts, winner);
+        if outcome != QuicOutcome::Inconclusive {
+            let now = Instant::now().into_std();
+            let mut memory = memory.lock().unwrap_or_else(PoisonError::into_inner);
+            memory.record(name, port, outcome, now);
+        }
+    }
+}
+
+/// The protocols a caller asking for `http3` speaks: `h3` added, or alone with
+/// [`Http3::Only`].
+fn with_h3(protocols: Protocols, http3: Http3) -> Protocols {
+    match http3 {
+        Http3::Off => protocols,
+        Http3::Only => Protocols::H3,
+        _ => protocols.union(Protocols::H3),
     }
 }
 

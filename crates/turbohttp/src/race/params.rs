@@ -48,6 +48,31 @@ pub struct ConnectParams {
     /// addresses last; TLS still checks the origin's name. Not used for an IP-literal
     /// origin. Default: none.
     pub alt_svc: Vec<AltService>,
+    /// Whether HTTP/3 over QUIC races TCP (draft-ietf-happy-happyeyeballs-v3 §6), for
+    /// a dialer that [dials QUIC](crate::Dialer::dials_quic); ignored by any other
+    /// (hyper's `Service<Uri>` among them: hyper speaks no HTTP/3). Default
+    /// [`Http3::Off`].
+    pub http3: Http3,
+}
+
+/// Whether a connect races HTTP/3 over QUIC against TCP, and where
+/// ([`ConnectParams::http3`]). QUIC goes first and TCP one attempt delay later (at
+/// once if QUIC fails fast); an origin whose QUIC got no answer while TCP won is
+/// remembered and raced over TCP alone for a while (the core's rules:
+/// [`turbohttp_proto`], "QUIC raced against TCP").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Http3 {
+    /// TCP only: `h3` in HTTPS records and Alt-Svc is skipped.
+    #[default]
+    Off,
+    /// QUIC where the origin advertises `h3` (its HTTPS record, an Alt-Svc entry).
+    Advertised,
+    /// As [`Advertised`](Self::Advertised), and the origin's own addresses and port
+    /// over QUIC too, ahead of TCP (curl's `--http3`).
+    Also,
+    /// QUIC only (curl's `--http3-only`): nothing is dialed over TCP.
+    Only,
 }
 
 impl ConnectParams {
@@ -84,6 +109,13 @@ impl ConnectParams {
     #[must_use]
     pub fn with_alt_svc(mut self, alternatives: impl IntoIterator<Item = AltService>) -> Self {
         self.alt_svc = alternatives.into_iter().collect();
+        self
+    }
+
+    /// Sets [`http3`](Self::http3).
+    #[must_use]
+    pub fn with_http3(mut self, http3: Http3) -> Self {
+        self.http3 = http3;
         self
     }
 

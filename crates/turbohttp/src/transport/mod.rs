@@ -8,6 +8,8 @@
 
 mod connection_info;
 mod options;
+#[cfg(feature = "quic")]
+mod quic;
 mod service;
 
 pub use connection_info::{ClientStream, ConnectionInfo};
@@ -26,6 +28,7 @@ use crate::race::{ConnectError, ConnectParams, Established, HappyEyeballs};
 use crate::resolve::{DefaultResolver, Resolver};
 use crate::scheme::Scheme;
 use turbohttp_proto::RaceReport;
+use turbohttp_proto::service::Protocols;
 
 /// An HTTP client transport: resolves a host once, races IPv6 and IPv4 (Happy
 /// Eyeballs), sets socket options on every connection and runs the TLS handshake as
@@ -60,6 +63,9 @@ struct Shared {
     /// The TLS options again, for configurations that offer ECH (built per
     /// configuration list), when ECH can be offered.
     ech: Option<Arc<TlsOptions>>,
+    /// QUIC's endpoints, client configuration and memory of broken QUIC.
+    #[cfg(feature = "quic")]
+    quic: quic::QuicShared,
 }
 
 impl RawSocketTransport {
@@ -88,10 +94,14 @@ impl<R> RawSocketTransport<R> {
             .tls
             .ech_usable()
             .then(|| Arc::new(options.tls.clone()));
+        #[cfg(feature = "quic")]
+        let quic = quic::QuicShared::new(&options.socket, &tls_config);
         Ok(Self {
             shared: Arc::new(Shared {
                 options,
                 tls_config,
+                #[cfg(feature = "quic")]
+                quic,
                 server_name,
                 ech,
             }),
@@ -212,18 +222,35 @@ impl<R: Resolver> RawSocketTransport<R> {
             (requested, allowed) => requested.or(allowed),
         };
         let dialer = self.dialer(host, scheme).map_err(refused)?;
-        // An https origin asks its HTTPS record, for the protocols its ALPN list offers.
-        let params = match dialer.tls() {
-            Some(tls) if options.https_records && params.services.is_none() => {
-                params.with_services(tls.protocols())
+        let protocols = dialer.tls().map(TlsHandshake::protocols);
+        let params = self.race_params(protocols, params.with_family(family));
+        self.connector(dialer)
+            .connect_with(host, port, params)
+            .await
+    }
+
+    /// The connector of a race through `dialer`: the transport's options, resolver
+    /// and (feature `quic`) memory of broken QUIC. Not an async step of its own, so
+    /// that a connect's future holds no second copy of the race's state.
+    fn connector<D>(&self, dialer: D) -> HappyEyeballs<&R, D> {
+        let options = &self.shared.options;
+        // From its parts: `default()` would build (and drop) a resolver per connect.
+        let connector = HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
+            .with_connect_timeout(options.connect_timeout);
+        #[cfg(feature = "quic")]
+        let connector = connector.with_quic_memory(Arc::clone(self.quic_memory()));
+        connector
+    }
+
+    /// `params` for a race to an https origin: it asks its HTTPS record, for the
+    /// `protocols` its TLS step's ALPN list offers.
+    fn race_params(&self, protocols: Option<Protocols>, params: ConnectParams) -> ConnectParams {
+        match protocols {
+            Some(protocols) if self.shared.options.https_records && params.services.is_none() => {
+                params.with_services(protocols)
             }
             _ => params,
-        };
-        // From its parts: `default()` would build (and drop) a resolver per connect.
-        HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
-            .with_connect_timeout(options.connect_timeout)
-            .connect_with(host, port, params.with_family(family))
-            .await
+        }
     }
 }
 

@@ -293,6 +293,12 @@ pub enum TlsConfigError {
     /// rustls refused the configuration.
     #[error("rustls refused the TLS configuration: {0}")]
     Rustls(rustls::Error),
+    /// QUIC needs TLS 1.3 and its AES-128-GCM suite, which the configuration lacks.
+    #[error(
+        "the TLS configuration cannot run QUIC, which needs TLS 1.3 with the \
+         TLS13_AES_128_GCM_SHA256 suite: allow TLS 1.3, or do not ask for HTTP/3"
+    )]
+    NoQuicSuite,
 }
 
 impl From<rustls::Error> for TlsConfigError {

@@ -1,0 +1,363 @@
+//! QUIC raced against TCP on loopback (issue 23): the library's own HTTP/3 server
+//! (quinn + h3, turbohttp-lab), a UDP black hole, a refusing QUIC server, the DNS
+//! lab with HTTPS records. Times are never asserted against the wall clock beyond
+//! their order and lower bounds (the exact schedule is the core's, tested in
+//! virtual time in turbohttp-proto/tests/quic.rs).
+
+mod support;
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use support::chain_text;
+use support::tls_lab::{Pki, Servers, V4, V6, resolver, run, v4, v6};
+use turbohttp::{
+    ALPN_H2, AttemptOutcome, CancellationToken, ConnectErrorKind, ConnectParams, Connection,
+    DnsOptions, DnsResolver, Http3, RawSocketTransport, Resolver, TlsOptions, Transport,
+    TransportOptions, http3_handshake,
+};
+use turbohttp_lab::dns::{Behaviour, DnsLab, SvcParamKey, SvcParamValue, Zone, alpn, service};
+use turbohttp_lab::h3::{H3Server, QuicBehaviour, UdpBlackHole};
+
+const NAME: &str = "quic.test";
+const BODY: &str = "hello over h3";
+
+fn options(pki: &Pki) -> TransportOptions {
+    let mut options = TransportOptions::default();
+    options.tls = TlsOptions::default()
+        .with_webpki_roots(false)
+        .with_root(pki.root());
+    options.connect_timeout = Duration::from_secs(10);
+    options
+}
+
+fn transport<R: Resolver>(pki: &Pki, resolver: R) -> RawSocketTransport<R> {
+    RawSocketTransport::new_with_resolver(options(pki), resolver).expect("valid options")
+}
+
+/// A TLS server (h2) on TCP `addr`'s port 0, and the port.
+async fn tcp_server(servers: &mut Servers, pki: &Pki, addr: SocketAddr) -> u16 {
+    servers
+        .https(addr, pki.server_config(NAME, &[ALPN_H2]))
+        .await
+}
+
+fn h3_server(pki: &Pki, addr: SocketAddr, behaviour: QuicBehaviour) -> H3Server {
+    H3Server::start(addr, pki.server_config(NAME, &[b"h3"]), behaviour)
+        .expect("the HTTP/3 server starts")
+}
+
+/// `(transport, outcome)` of every attempt.
+fn attempts(report: &turbohttp::RaceReport) -> Vec<(Transport, AttemptOutcome)> {
+    report
+        .attempts
+        .iter()
+        .map(|a| (a.transport, a.outcome))
+        .collect()
+}
+
+async fn h3_get(won: Connection) -> (u16, String) {
+    let Connection::Quic(quic) = won else {
+        panic!("QUIC should have won");
+    };
+    let (mut driver, mut send) = http3_handshake(quic).await.expect("h3 starts");
+    let drive = tokio::spawn(async move { driver.wait_idle().await });
+    let request = http::Request::get(format!("https://{NAME}/"))
+        .body(())
+        .expect("request");
+    let mut stream = send.send_request(request).await.expect("request sent");
+    stream.finish().await.expect("request finished");
+    let response = stream.recv_response().await.expect("response");
+    let mut body = Vec::new();
+    while let Some(mut chunk) = stream.recv_data().await.expect("body") {
+        use bytes::Buf;
+        while chunk.has_remaining() {
+            let piece = chunk.chunk().to_vec();
+            chunk.advance(piece.len());
+            body.extend(piece);
+        }
+    }
+    drop(send);
+    drive.abort();
+    (
+        response.status().as_u16(),
+        String::from_utf8(body).expect("utf-8"),
+    )
+}
+
+#[test]
+fn http3_at_the_origin_wins_over_healthy_quic_and_a_get_works_both_families() {
+    for local in [IpAddr::V6(V6), IpAddr::V4(V4)] {
+        run(async {
+            let pki = Pki::new();
+            let mut servers = Servers::new();
+            let port = tcp_server(&mut servers, &pki, SocketAddr::new(local, 0)).await;
+            let h3 = h3_server(
+                &pki,
+                SocketAddr::new(local, port),
+                QuicBehaviour::serve(BODY),
+            );
+            let transport = transport(&pki, resolver(NAME, port, [SocketAddr::new(local, port)]));
+            let params = ConnectParams::default().with_http3(Http3::Also);
+            let won = transport
+                .connect_any(NAME, port, params)
+                .await
+                .expect("connects");
+            assert_eq!(won.report.winner, Some(0));
+            assert_eq!(
+                attempts(&won.report)[0],
+                (Transport::Quic, AttemptOutcome::Won)
+            );
+            assert_eq!(won.stream.alpn_protocol().as_deref(), Some(&b"h3"[..]));
+            assert_eq!(h3_get(won.stream).await, (200, BODY.to_owned()));
+            assert_eq!(h3.handshakes(), 1);
+            // Nothing learned against QUIC: the next race tries it again.
+            let again = transport
+                .connect_any(NAME, port, ConnectParams::default().with_http3(Http3::Also))
+                .await
+                .expect("connects again");
+            assert!(again.stream.is_quic());
+            assert!(!again.report.quic_remembered_broken);
+        });
+    }
+}
+
+#[test]
+fn with_udp_blocked_tcp_wins_one_attempt_delay_after_quic_and_the_next_race_skips_quic() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v6(0)).await;
+        let hole = UdpBlackHole::bind(v6(port)).expect("udp bind");
+        let transport = transport(&pki, resolver(NAME, port, [v6(port)]));
+        let params = || ConnectParams::default().with_http3(Http3::Also);
+        let won = transport
+            .connect_any(NAME, port, params())
+            .await
+            .expect("TCP wins");
+        assert!(hole.was_sent_to(), "the QUIC attempt sent its Initial");
+        assert_eq!(
+            attempts(&won.report),
+            [
+                (Transport::Quic, AttemptOutcome::Cancelled),
+                (Transport::Tcp, AttemptOutcome::Won),
+            ]
+        );
+        let (quic, tcp) = (&won.report.attempts[0], &won.report.attempts[1]);
+        // TCP starts one attempt spacing (125 ms, within the 250 ms connection attempt
+        // delay) after QUIC, not after a QUIC timeout.
+        let spacing = turbohttp::HappyEyeballsOptions::default().attempt_spacing_delay;
+        assert!(
+            tcp.started - quic.started >= spacing,
+            "{:#?}",
+            won.report.attempts
+        );
+        assert!(matches!(won.stream, Connection::Tcp(ref s) if s.is_h2()));
+        assert!(!won.report.quic_remembered_broken);
+
+        // Remembered broken: the second race goes straight to TCP, no QUIC, no delay.
+        let again = transport
+            .connect_any(NAME, port, params())
+            .await
+            .expect("TCP again");
+        assert_eq!(
+            attempts(&again.report),
+            [(Transport::Tcp, AttemptOutcome::Won)]
+        );
+        assert!(again.report.quic_remembered_broken);
+        let memory = transport.quic_memory().lock().expect("memory");
+        assert!(memory.is_broken(NAME, port, std::time::Instant::now()));
+    });
+}
+
+#[test]
+fn quic_refused_at_once_lets_tcp_start_at_once_and_is_not_remembered() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v4(0)).await;
+        let _refusing = h3_server(&pki, v4(port), QuicBehaviour::Refuse);
+        let transport = transport(&pki, resolver(NAME, port, [v4(port)]));
+        let won = transport
+            .connect_any(NAME, port, ConnectParams::default().with_http3(Http3::Also))
+            .await
+            .expect("TCP wins");
+        assert_eq!(
+            attempts(&won.report),
+            [
+                (Transport::Quic, AttemptOutcome::Failed),
+                (Transport::Tcp, AttemptOutcome::Won),
+            ]
+        );
+        let (quic, tcp) = (&won.report.attempts[0], &won.report.attempts[1]);
+        let failure = quic.failure.as_ref().expect("a failure");
+        assert!(
+            failure.message().contains("refused the QUIC connection"),
+            "{}",
+            failure.message()
+        );
+        // TCP went when QUIC failed, before its 250 ms turn.
+        assert!(
+            tcp.started < Duration::from_millis(250),
+            "{:?}",
+            tcp.started
+        );
+        assert!(tcp.started >= quic.ended.expect("ended"));
+        assert!(!transport.quic_memory().lock().expect("memory").is_broken(
+            NAME,
+            port,
+            std::time::Instant::now()
+        ));
+    });
+}
+
+#[test]
+fn a_quic_certificate_that_does_not_verify_ends_the_race_as_over_tcp() {
+    run(async {
+        let pki = Pki::named("trusted");
+        let stranger = Pki::named("stranger");
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v6(0)).await;
+        let _h3 = h3_server(&stranger, v6(port), QuicBehaviour::serve(BODY));
+        let transport = transport(&pki, resolver(NAME, port, [v6(port)]));
+        let error = transport
+            .connect_any(NAME, port, ConnectParams::default().with_http3(Http3::Also))
+            .await
+            .expect_err("the certificate is not trusted");
+        assert_eq!(error.kind(), ConnectErrorKind::SetupRejected);
+        assert_eq!(
+            attempts(error.report()),
+            [(Transport::Quic, AttemptOutcome::Failed)],
+            "no TCP attempt after a terminal certificate failure"
+        );
+        let text = chain_text(&error);
+        assert!(
+            text.contains("not issued by a CA this client trusts"),
+            "{text}"
+        );
+    });
+}
+
+#[test]
+fn http3_only_with_udp_blocked_times_out_without_tcp() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v4(0)).await;
+        let _hole = UdpBlackHole::bind(v4(port)).expect("udp bind");
+        let transport = transport(&pki, resolver(NAME, port, [v4(port)]));
+        let params = ConnectParams::default()
+            .with_http3(Http3::Only)
+            .with_timeout(Duration::from_millis(600));
+        let error = transport
+            .connect_any(NAME, port, params)
+            .await
+            .expect_err("QUIC gets no answer");
+        assert_eq!(error.kind(), ConnectErrorKind::TimedOut);
+        assert_eq!(
+            attempts(error.report()),
+            [(Transport::Quic, AttemptOutcome::TimedOut)]
+        );
+        assert!(error.to_string().contains("stopped after"), "{error}");
+    });
+}
+
+#[test]
+fn cancelling_during_a_quic_handshake_leaves_nothing_open() {
+    run(async {
+        let pki = Pki::new();
+        let hole = UdpBlackHole::bind(v6(0)).expect("udp bind");
+        let port = hole.addr().port();
+        let transport = transport(&pki, resolver(NAME, port, [v6(port)]));
+        let cancel = CancellationToken::new();
+        let params = ConnectParams::default()
+            .with_http3(Http3::Only)
+            .with_cancel(cancel.clone());
+        let canceller = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            cancel.cancel();
+        });
+        let error = transport
+            .connect_any(NAME, port, params)
+            .await
+            .expect_err("cancelled");
+        canceller.await.expect("canceller");
+        assert_eq!(error.kind(), ConnectErrorKind::Cancelled);
+        assert!(hole.was_sent_to());
+        // The attempt's connection is closed (CONNECTION_CLOSE queued when it was
+        // dropped); quinn forgets it once it has drained (3 PTOs).
+        let endpoints = transport.quic_endpoints();
+        let drained = async {
+            while endpoints.open_connections() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(10), drained)
+            .await
+            .expect("the cancelled QUIC connection drains");
+    });
+}
+
+#[test]
+fn h3_advertised_on_another_port_by_the_https_record_is_raced_first() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let tcp_port = tcp_server(&mut servers, &pki, v4(0)).await;
+        let h3 = h3_server(&pki, v4(0), QuicBehaviour::serve(BODY));
+        let h3_port = h3.addr().port();
+        let record = service(
+            1,
+            ".",
+            vec![
+                alpn(&["h3"]),
+                (SvcParamKey::NoDefaultAlpn, SvcParamValue::NoDefaultAlpn),
+                (SvcParamKey::Port, SvcParamValue::Port(h3_port)),
+            ],
+        );
+        let https_name = format!("_{tcp_port}._https.{NAME}");
+        let zone = Zone::new()
+            .a(NAME, Behaviour::answer([IpAddr::V4(V4)]))
+            .aaaa(NAME, Behaviour::NoData)
+            .https(
+                &https_name,
+                Behaviour::Https {
+                    records: vec![record],
+                    delay: Duration::ZERO,
+                },
+            );
+        let lab = DnsLab::start(zone).await.expect("the DNS lab starts");
+        let resolver = DnsResolver::new(
+            &[lab.addr()],
+            &DnsOptions::default()
+                .with_timeout(Duration::from_secs(5))
+                .with_attempts(1)
+                .with_cache(false),
+        );
+        let transport = transport(&pki, resolver);
+        let won = transport
+            .connect_any(
+                NAME,
+                tcp_port,
+                ConnectParams::default().with_http3(Http3::Advertised),
+            )
+            .await
+            .expect("connects");
+        let first = &won.report.attempts[0];
+        assert_eq!(first.transport, Transport::Quic);
+        assert_eq!(first.endpoint, v4(h3_port));
+        assert_eq!(h3_get(won.stream).await, (200, BODY.to_owned()));
+        // Without HTTP/3 the same record is skipped and TCP goes to the origin's port.
+        let tcp = transport
+            .connect_any(NAME, tcp_port, ConnectParams::default())
+            .await
+            .expect("connects over TCP");
+        assert_eq!(
+            attempts(&tcp.report),
+            [(Transport::Tcp, AttemptOutcome::Won)]
+        );
+        assert_eq!(tcp.report.attempts[0].endpoint, v4(tcp_port));
+        let _ = Arc::clone(transport.quic_endpoints());
+    });
+}
