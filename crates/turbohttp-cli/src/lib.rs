@@ -21,6 +21,7 @@
 pub mod alt_svc;
 pub mod args;
 pub mod commands;
+pub mod exchange;
 pub mod exit;
 pub mod http;
 pub mod http3;

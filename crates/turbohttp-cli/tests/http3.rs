@@ -154,7 +154,9 @@ fn https_server(config: Arc<rustls::ServerConfig>) -> u16 {
 fn with_udp_open_get_http3_speaks_http3_over_the_quic_winner() {
     let lab = Lab::new("open");
     let server = lab.h3_server();
-    let out = lab.get(&["-v", "--http3"]);
+    // TCP waits 2 s for QUIC here (a QUIC handshake on a loaded machine may take
+    // longer than the default 125 ms, and TCP would then win, rightly).
+    let out = lab.get(&["-v", "--http3", "--spacing", "2s"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     assert_eq!(out.stdout, H3_BODY);
     // The timeline marks the transport; the exchange is HTTP/3.
@@ -168,7 +170,7 @@ fn with_udp_open_get_http3_speaks_http3_over_the_quic_winner() {
     assert!(out.stderr.contains("< HTTP/3.0 200 OK"), "{}", out.stderr);
     assert_eq!(server.handshakes(), 1);
 
-    let out = lab.get(&["--json", "--http3"]);
+    let out = lab.get(&["--json", "--http3", "--spacing", "2s"]);
     assert_eq!(out.code, Some(0), "{}", out.stderr);
     let json: Value = serde_json::from_str(&out.stderr).expect("JSON");
     assert_eq!(json["http_version"], "3");

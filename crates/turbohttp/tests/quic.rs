@@ -25,6 +25,7 @@ const BODY: &str = "hello over h3";
 
 fn options(pki: &Pki) -> TransportOptions {
     let mut options = TransportOptions::default();
+
     options.tls = TlsOptions::default()
         .with_webpki_roots(false)
         .with_root(pki.root());
@@ -34,6 +35,17 @@ fn options(pki: &Pki) -> TransportOptions {
 
 fn transport<R: Resolver>(pki: &Pki, resolver: R) -> RawSocketTransport<R> {
     RawSocketTransport::new_with_resolver(options(pki), resolver).expect("valid options")
+}
+
+/// A transport whose TCP waits 2 s for QUIC, for tests where QUIC answers: a QUIC
+/// handshake on a loaded machine may take longer than the default 125 ms, and TCP
+/// would then start, and may win, rightly.
+fn patient_transport<R: Resolver>(pki: &Pki, resolver: R) -> RawSocketTransport<R> {
+    let mut options = options(pki);
+    options.happy_eyeballs = options
+        .happy_eyeballs
+        .with_attempt_spacing_delay(Duration::from_secs(2));
+    RawSocketTransport::new_with_resolver(options, resolver).expect("valid options")
 }
 
 /// A TLS server (h2) on TCP `addr`'s port 0, and the port.
@@ -98,7 +110,8 @@ fn http3_at_the_origin_wins_over_healthy_quic_and_a_get_works_both_families() {
                 SocketAddr::new(local, port),
                 QuicBehaviour::serve(BODY),
             );
-            let transport = transport(&pki, resolver(NAME, port, [SocketAddr::new(local, port)]));
+            let transport =
+                patient_transport(&pki, resolver(NAME, port, [SocketAddr::new(local, port)]));
             let params = ConnectParams::default().with_http3(Http3::Also);
             let won = transport
                 .connect_any(NAME, port, params)
@@ -178,7 +191,7 @@ fn quic_refused_at_once_lets_tcp_start_at_once_and_is_not_remembered() {
         let mut servers = Servers::new();
         let port = tcp_server(&mut servers, &pki, v4(0)).await;
         let _refusing = h3_server(&pki, v4(port), QuicBehaviour::Refuse);
-        let transport = transport(&pki, resolver(NAME, port, [v4(port)]));
+        let transport = patient_transport(&pki, resolver(NAME, port, [v4(port)]));
         let won = transport
             .connect_any(NAME, port, ConnectParams::default().with_http3(Http3::Also))
             .await
@@ -220,7 +233,7 @@ fn a_quic_certificate_that_does_not_verify_ends_the_race_as_over_tcp() {
         let mut servers = Servers::new();
         let port = tcp_server(&mut servers, &pki, v6(0)).await;
         let _h3 = h3_server(&stranger, v6(port), QuicBehaviour::serve(BODY));
-        let transport = transport(&pki, resolver(NAME, port, [v6(port)]));
+        let transport = patient_transport(&pki, resolver(NAME, port, [v6(port)]));
         let error = transport
             .connect_any(NAME, port, ConnectParams::default().with_http3(Http3::Also))
             .await
@@ -335,7 +348,7 @@ fn h3_advertised_on_another_port_by_the_https_record_is_raced_first() {
                 .with_attempts(1)
                 .with_cache(false),
         );
-        let transport = transport(&pki, resolver);
+        let transport = patient_transport(&pki, resolver);
         let won = transport
             .connect_any(
                 NAME,

@@ -1,19 +1,15 @@
 //! `turbohttp get URL`: race, then one HTTP GET through hyper on the transport.
 
-use bytes::Bytes;
-use http_body_util::Empty;
-use turbohttp::{
-    AddressFamily, ConnectParams, Connection, DisplayDuration, Http3, QuicConnection,
-    TransportStream,
-};
+use turbohttp::{AddressFamily, ConnectParams, Connection, DisplayDuration, Http3};
 
 use crate::args::{GetArgs, HttpVersionArgs};
 use crate::commands::connect::{TlsSummary, alternatives, finish, present, tls_summary};
+use crate::exchange::Exchange;
 use crate::exit::{self, CliError};
 use crate::options::{self, RaceConfig};
 use crate::parse;
 use crate::transport::{self, TlsSettings};
-use crate::{alt_svc, http, http3, output};
+use crate::{alt_svc, http, output};
 
 /// Runs `get`.
 pub fn run(args: &GetArgs) -> Result<(), CliError> {
@@ -116,24 +112,16 @@ async fn fetch(
         Connection::Tcp(tcp) => tcp.local_addr().ok(),
         _ => None,
     };
-    let (tls, src_alpn, exchange) = match stream {
-        Connection::Quic(quic) => {
-            let tls = TlsSummary {
-                version: "TLSv1_3".into(),
-                alpn: Some("h3".into()),
-                ech: "not offered".into(),
-            };
-            let request = http3::request(url)?;
-            (Some(tls), "h3", Exchange::Http3(quic, request))
-        }
-        Connection::Tcp(stream) => {
-            let tls = tls_summary(&stream);
-            let src_alpn = if stream.is_h2() { "h2" } else { "h1" };
-            let request = http::request(url, stream.is_h2())?;
-            (tls, src_alpn, Exchange::Hyper(stream, request))
-        }
-        _ => unreachable!("a race yields TCP or QUIC"),
+    let tls = match &stream {
+        Connection::Tcp(tcp) => tls_summary(tcp),
+        _ => Some(TlsSummary {
+            version: "TLSv1_3".into(),
+            alpn: Some("h3".into()),
+            ech: "not offered".into(),
+        }),
     };
+    let exchange = Exchange::new(stream, url)?;
+    let src_alpn = exchange.alpn();
     if args.verbose && !json {
         let mut text = present(&report, None, config, false, None);
         if let Some(tls) = &tls {
@@ -208,60 +196,6 @@ fn http3_mode(versions: &HttpVersionArgs) -> Http3 {
         Http3::Off
     } else {
         Http3::Advertised
-    }
-}
-
-/// The GET to send: HTTP/1.1 or HTTP/2 with hyper over TCP, HTTP/3 over QUIC.
-enum Exchange {
-    Hyper(TransportStream, hyper::Request<Empty<Bytes>>),
-    Http3(QuicConnection, hyper::Request<()>),
-}
-
-/// A response's body still to come.
-enum Body {
-    Hyper(hyper::body::Incoming),
-    Http3(Box<http3::Body>),
-}
-
-impl Exchange {
-    fn version(&self) -> &'static str {
-        match self {
-            Self::Hyper(_, request) if request.version() == hyper::Version::HTTP_2 => "2",
-            Self::Hyper(..) => "1.1",
-            Self::Http3(..) => "3",
-        }
-    }
-
-    fn request_head(&self, url: &parse::Url) -> String {
-        match self {
-            Self::Hyper(_, request) => http::request_head(request, url),
-            Self::Http3(_, request) => http::request_head(request, url),
-        }
-    }
-
-    async fn send(self) -> Result<(hyper::Response<()>, Body), CliError> {
-        match self {
-            Self::Hyper(stream, request) => {
-                let (parts, body) = http::send(stream, request).await?.into_parts();
-                Ok((hyper::Response::from_parts(parts, ()), Body::Hyper(body)))
-            }
-            Self::Http3(quic, request) => {
-                let (response, body) = http3::send(quic, request).await?;
-                Ok((response, Body::Http3(Box::new(body))))
-            }
-        }
-    }
-}
-
-impl Body {
-    async fn copy_to<W: tokio::io::AsyncWrite + Unpin>(
-        self,
-        sink: &mut W,
-    ) -> Result<u64, CliError> {
-        match self {
-            Self::Hyper(body) => http::copy_body(body, sink).await,
-            Self::Http3(body) => http3::copy_body(*body, sink).await,
-        }
     }
 }
 
