@@ -202,3 +202,38 @@ pub async fn serve_text(listener: TcpListener, body: &'static str) {
         });
     }
 }
+
+/// Serves HTTP/2 over TLS (`config`'s certificate; ALPN set to `h2`) on every
+/// connection of `listener`, answering every request with `200 OK` and `body`. Runs
+/// until the task is dropped.
+pub async fn serve_https_h2(
+    listener: TcpListener,
+    config: std::sync::Arc<rustls::ServerConfig>,
+    body: &'static str,
+) {
+    let mut config = (*config).clone();
+    config.alpn_protocols = vec![b"h2".to_vec()];
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    loop {
+        let Ok((stream, _)) = listener.accept().await else {
+            return;
+        };
+        let acceptor = acceptor.clone();
+        tokio::spawn(async move {
+            let Ok(tls) = acceptor.accept(stream).await else {
+                return;
+            };
+            let service = hyper::service::service_fn(move |_request| async move {
+                let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
+                response.headers_mut().insert(
+                    CONTENT_TYPE,
+                    HeaderValue::from_static("text/plain; charset=utf-8"),
+                );
+                Ok::<_, Infallible>(response)
+            });
+            let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), service)
+                .await;
+        });
+    }
+}

@@ -42,6 +42,9 @@ pub struct TlsSettings {
     pub min_version: Option<TlsVersion>,
     /// `--no-ech`: never offer Encrypted Client Hello.
     pub no_ech: bool,
+    /// CA certificates given in code, trusted instead of the built-in roots: the
+    /// demo's lab CA.
+    pub roots: Vec<rustls::pki_types::CertificateDer<'static>>,
 }
 
 /// `--tlsv1.3` wins over `--tlsv1.2` (clap keeps only the last of the two).
@@ -66,6 +69,10 @@ impl TlsSettings {
         if self.ca_native {
             tls.webpki_roots = false;
             tls.native_roots = true;
+        }
+        if !self.roots.is_empty() {
+            tls.webpki_roots = false;
+            tls.extra_roots.extend(self.roots.iter().cloned());
         }
         if let Some(path) = &self.cacert {
             tls.webpki_roots = false;

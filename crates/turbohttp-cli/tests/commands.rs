@@ -628,7 +628,7 @@ fn demo_shows_both_timelines_and_happy_eyeballs_wins_on_ipv4() {
         );
         // It ends with the diagnosis of the lab's broken host: IPv6 at the connect.
         let doctor = text
-            .split("== 4. turbohttp doctor dual-stack.test")
+            .split("== 5. turbohttp doctor dual-stack.test")
             .nth(1)
             .unwrap_or_else(|| panic!("no doctor scene in\n{text}"));
         let findings = doctor.split("\nfindings\n").nth(1).expect("findings");
@@ -637,6 +637,17 @@ fn demo_shows_both_timelines_and_happy_eyeballs_wins_on_ipv4() {
             "{findings}"
         );
         assert!(doctor.contains("verdict: degraded (exit 1)"), "{doctor}");
+        // The HTTP/3 scene: QUIC first everywhere; UDP blocked, TCP wins over HTTP/2.
+        for expected in [
+            "== 4a. UDP open: QUIC first",
+            "== 4b. UDP blocked: the same race",
+            "== 4c. UDP blocked, a client that speaks HTTP/3 only",
+            "QUIC h3",
+            "\"hello over HTTP/2\"",
+            "the client that speaks HTTP/3 only gave up after 3s",
+        ] {
+            assert!(text.contains(expected), "{expected:?} missing from\n{text}");
+        }
     }
     for expected in [
         "== 1. plain sequential connector",
@@ -649,7 +660,7 @@ fn demo_shows_both_timelines_and_happy_eyeballs_wins_on_ipv4() {
     }
     // Both runs won with IPv4 (the doctor scene, on loopback, races once more).
     let runs = text
-        .split("== 4. turbohttp doctor")
+        .split("== 4. HTTP/3 raced against TCP")
         .next()
         .unwrap_or_default();
     assert_eq!(runs.matches("winner: #1 ").count(), 2, "{text}");
@@ -711,6 +722,27 @@ fn demo_json_happy_eyeballs_is_faster() {
         assert_eq!(doctor["findings"][0]["family"], "ipv6");
         assert_eq!(doctor["addresses"][0]["connect"]["outcome"], "timed_out");
         assert_eq!(doctor["addresses"][1]["connect"]["outcome"], "connected");
+
+        let h3 = &json["http3"];
+        let (open, blocked, only) = (&h3["open"], &h3["blocked"], &h3["quic_only"]);
+        assert_eq!(open["attempts"][0]["transport"], "quic");
+        // QUIC wins on loopback unless its handshake outlasts the 125 ms spacing (a
+        // loaded machine); then TCP wins, rightly, and QUIC was cancelled.
+        if open["winner"]["attempt"] == 0 {
+            assert_eq!(open["http"]["body"], "hello over HTTP/3\n");
+        } else {
+            assert_eq!(open["attempts"][0]["outcome"], "cancelled");
+        }
+        assert_eq!(blocked["attempts"][0]["transport"], "quic");
+        assert_eq!(blocked["attempts"][0]["outcome"], "cancelled");
+        assert_eq!(blocked["attempts"][1]["transport"], "tcp");
+        assert_eq!(blocked["attempts"][1]["outcome"], "won");
+        assert!(blocked["attempts"][1]["start_ms"].as_f64().expect("start") >= 125.0);
+        assert_eq!(blocked["http"]["body"], "hello over HTTP/2\n");
+        assert_eq!(only["outcome"], "failed");
+        assert_eq!(only["error"]["kind"], "timed_out");
+        assert_eq!(only["attempts"].as_array().expect("attempts").len(), 1);
+        assert!(total(only) >= 3000.0, "{}", total(only));
     }
 }
 

@@ -5,6 +5,7 @@
 //!   type as a test asks: after a delay, never, SERVFAIL, garbage, truncated…
 //! * [`BlackHole`]: an address on `[::1]` where TCP connects stall.
 //! * [`ech`]: ECH configuration lists to put in HTTPS records.
+//! * [`tls`]: a throwaway CA and a server configuration for a name it signed.
 //! * [`h3`]: an HTTP/3 server over QUIC (quinn, h3) that serves, refuses or never
 //!   answers.
 //!
@@ -28,5 +29,6 @@ mod black_hole;
 pub mod dns;
 pub mod ech;
 pub mod h3;
+pub mod tls;
 
 pub use black_hole::BlackHole;

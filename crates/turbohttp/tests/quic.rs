@@ -167,6 +167,8 @@ fn with_udp_blocked_tcp_wins_one_attempt_delay_after_quic_and_the_next_race_skip
             won.report.attempts
         );
         assert!(matches!(won.stream, Connection::Tcp(ref s) if s.is_h2()));
+        // Two endpoints, one address.
+        assert_eq!(won.report.resolved, [v6(port)]);
         assert!(!won.report.quic_remembered_broken);
 
         // Remembered broken: the second race goes straight to TCP, no QUIC, no delay.

@@ -30,6 +30,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         key: args.tls.key.clone(),
         min_version: transport::min_version(args.tls.tlsv1_2, args.tls.tlsv1_3),
         no_ech: args.resolver.no_ech,
+        roots: Vec::new(),
     };
     let socket = transport::socket_options(&args.socket)?;
     let dns_servers = options::dns_servers_of(&resolver);

@@ -35,6 +35,7 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
         key: args.key.clone(),
         min_version: transport::min_version(args.tlsv1_2, args.tlsv1_3),
         no_ech: args.resolver.no_ech,
+        roots: Vec::new(),
     };
     let max_time = args
         .max_time

@@ -370,6 +370,12 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         report.alternatives = race.alternatives().to_vec();
         report.quic_remembered_broken = race.quic_memory_used();
         let (addresses, attempts, dns) = race.take_report_parts();
+        // QUIC and TCP to one address are two endpoints of the plan, one address here.
+        let addresses = if http3 == Http3::Off {
+            addresses
+        } else {
+            plan::unique(addresses.into_iter())
+        };
         report.resolved = answered.unwrap_or(addresses);
         report.attempts = attempts;
         report.dns = dns;

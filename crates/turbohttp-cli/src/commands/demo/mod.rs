@@ -13,6 +13,9 @@
 //! a resolver that waits for both answers, as `getaddrinfo` does, against turbohttp's,
 //! which asks each family apart and starts on the first answer.
 //!
+//! A fourth (`quic.rs`) races HTTP/3 over QUIC against HTTP/2 over TCP, with UDP open
+//! and with UDP blocked, beside a client that speaks HTTP/3 only.
+//!
 //! Last, `doctor` examines the lab's broken host: each address on its own, then the
 //! race, and the finding that names IPv6 at the connect.
 //!
@@ -20,6 +23,7 @@
 //! simulated network, in virtual time.
 
 mod lost_aaaa;
+mod quic;
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::time::Duration;
@@ -59,7 +63,7 @@ const SEQUENTIAL_TITLE: &str =
 const HAPPY_EYEBALLS_TITLE: &str = "2. Happy Eyeballs (the defaults: IPv6 first, IPv4 250ms later)";
 
 /// The heading of the last scene, the diagnosis.
-const DOCTOR_TITLE: &str = "4. turbohttp doctor dual-stack.test: which part is broken \
+const DOCTOR_TITLE: &str = "5. turbohttp doctor dual-stack.test: which part is broken \
      (--probe-timeout 1s, route probes at loopback)";
 
 /// Each address's own limit in the doctor scene: enough to tell a stall from a slow
@@ -221,6 +225,7 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
         output::stdout(&format!("{}\n", verdict(&sequential, &happy)));
     }
     let dns_scene = lost_aaaa::run(lab.v4).await.map_err(LabError::Failed)?;
+    let quic_scene = quic::run().await.map_err(LabError::Failed)?;
     // Last, the diagnosis: which part of the lab's path is broken, and what it costs.
     let (doctor_text, doctor_json, _) = doctor::on_lab(
         LAB_HOST,
@@ -254,6 +259,7 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
         });
         let mut object = comparison(lab, &sequential, &happy);
         object.insert("lost_aaaa".into(), dns_scene.json());
+        object.insert("http3".into(), quic_scene.json());
         object.insert("doctor".into(), doctor_json);
         output::stdout(&json::to_text(&Value::Object(object)));
     } else {
@@ -262,10 +268,12 @@ async fn loopback(as_json: bool) -> Result<(), LabError> {
             "\n{simulate_hint}\n{}\n",
             lost_aaaa::SIMULATE_HINT
         ));
+        output::stdout(&quic_scene.text());
         output::stdout(&format!("\n== {DOCTOR_TITLE} ==\n{doctor_text}"));
     }
     outcome(&happy)
         .and_then(|()| dns_scene.outcome())
+        .and_then(|()| quic_scene.outcome())
         .map_err(LabError::Failed)
 }
 
