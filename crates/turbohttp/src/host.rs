@@ -328,7 +328,7 @@ pub enum InputError {
     /// Only HTTP/3 was asked for, and this client cannot dial QUIC to that origin.
     #[error("only HTTP/3 was asked for, but {reason}")]
     Http3Unavailable {
-        /// Why not (the TLS configuration cannot run QUIC; the origin is an IP literal).
+        /// Why not (the TLS configuration cannot run QUIC).
         reason: String,
     },
 }

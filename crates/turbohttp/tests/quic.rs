@@ -376,3 +376,45 @@ fn h3_advertised_on_another_port_by_the_https_record_is_raced_first() {
         let _ = Arc::clone(transport.quic_endpoints());
     });
 }
+
+#[test]
+fn http3_to_an_ip_literal_races_quic_ahead_of_tcp_and_http3_only_dials_no_tcp() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v6(0)).await;
+        let h3 = h3_server(&pki, v6(port), QuicBehaviour::serve(BODY));
+        // The certificate names NAME: verify that name, dial the literal.
+        let mut options = options(&pki);
+        options.tls.server_name = Some(NAME.to_owned());
+        options.happy_eyeballs = options
+            .happy_eyeballs
+            .with_attempt_spacing_delay(Duration::from_secs(2));
+        let transport =
+            RawSocketTransport::new_with_resolver(options, turbohttp::NoResolver).expect("options");
+        for http3 in [Http3::Also, Http3::Only] {
+            let won = transport
+                .connect_any("::1", port, ConnectParams::default().with_http3(http3))
+                .await
+                .expect("connects");
+            assert_eq!(
+                attempts(&won.report),
+                [(Transport::Quic, AttemptOutcome::Won)],
+                "{http3:?}"
+            );
+            assert!(won.report.dns.is_empty(), "no resolver was asked");
+            assert_eq!(won.report.resolved, [v6(port)]);
+            assert_eq!(h3_get(won.stream).await, (200, BODY.to_owned()));
+        }
+        assert_eq!(h3.handshakes(), 2);
+        // Without HTTP/3, the literal is dialed over TCP only, as ever.
+        let tcp = transport
+            .connect_any("::1", port, ConnectParams::default())
+            .await
+            .expect("connects over TCP");
+        assert_eq!(
+            attempts(&tcp.report),
+            [(Transport::Tcp, AttemptOutcome::Won)]
+        );
+    });
+}

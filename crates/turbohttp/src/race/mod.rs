@@ -332,6 +332,27 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                 });
                 race.with_alternatives(port, caller, alternatives)
             }
+            // QUIC is planned on the resolving path (`Race::with_quic`): the literal
+            // is the answer of a one-shot lookup at t=0, sent to no resolver.
+            Parsed::Literal(literal)
+                if let Some(policy) = self.quic_policy(http3, input, port)
+                    && let Some(addr) = literal.socket_addr(port) =>
+            {
+                let caller = with_h3(services.unwrap_or(Protocols::TCP), http3);
+                let mut race = Race::resolving(
+                    &options,
+                    requested_family,
+                    &[QueryType::AddrInfo],
+                    entered.into_std(),
+                    deadline.into_std(),
+                )
+                .with_quic(policy)
+                .with_services(port, caller, seed.unwrap_or(0));
+                // Its one event asks for the lookup the literal answers now.
+                while race.poll_event().is_some() {}
+                race.handle_answer(entered.into_std(), 0, Ok(vec![addr]));
+                race
+            }
             Parsed::Literal(literal) => {
                 let literal = literal.socket_addr(port);
                 let literal = literal.as_slice();
@@ -378,7 +399,8 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
         };
         report.resolved = answered.unwrap_or(addresses);
         report.attempts = attempts;
-        report.dns = dns;
+        // A literal's one-shot lookup (QUIC's path above) asked no resolver.
+        report.dns = if name.is_empty() { Vec::new() } else { dns };
         // From the race's start, which is `entered`: the connect's future keeps no copy.
         report.elapsed = Instant::from_std(race.started_at()).elapsed();
         if http3 != Http3::Off {
