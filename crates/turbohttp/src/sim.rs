@@ -40,9 +40,10 @@ use tokio::time::{Instant, sleep};
 use turbohttp_proto::dns::{LookupFailure, LookupFailureKind, QueryType};
 use turbohttp_proto::service::ServiceInfo;
 
-use crate::dial::Dialer;
+use crate::dial::{Dialer, Offer};
 use crate::resolve::{Answers, Resolver};
 use turbohttp_proto::AttemptError;
+use turbohttp_proto::plan::Transport;
 
 /// `ECONNREFUSED`, as the OS would report it.
 pub const ECONNREFUSED: i32 = if cfg!(windows) {
@@ -217,6 +218,8 @@ pub struct SimStats {
     pub closed: usize,
     /// Every dial, in order: the address and the instant it started.
     pub dials: Vec<(SocketAddr, Instant)>,
+    /// The QUIC dials among them, in order.
+    pub quic_dials: Vec<(SocketAddr, Instant)>,
     /// Every DNS query, in order: its type and the instant it was sent.
     pub queries: Vec<(QueryType, Instant)>,
     /// DNS queries still running (sent, not answered, not dropped).
@@ -431,6 +434,8 @@ pub struct SimNetwork {
     endpoints: Arc<Vec<(SocketAddr, Behavior)>>,
     dns: Option<(DnsBehavior, DnsBehavior)>,
     https: Option<Arc<HttpsBehavior>>,
+    /// How QUIC to each address behaves, when the network speaks QUIC.
+    quic: Option<Arc<Vec<(SocketAddr, Behavior)>>>,
     stats: Arc<Mutex<SimStats>>,
 }
 
@@ -441,6 +446,7 @@ impl SimNetwork {
             endpoints: Arc::new(endpoints.into_iter().collect()),
             dns: None,
             https: None,
+            quic: None,
             stats: Arc::default(),
         }
     }
@@ -456,6 +462,15 @@ impl SimNetwork {
     /// only when it also answers AAAA and A apart: [`SimNetwork::with_dns`]).
     pub fn with_https(mut self, https: HttpsBehavior) -> Self {
         self.https = Some(Arc::new(https));
+        self
+    }
+
+    /// The same network speaking QUIC ([`Dialer::dials_quic`]): a QUIC attempt to an
+    /// address of `quic` behaves as given there (a handshake that completes, a
+    /// refusal, a stall); to any other address it gets no answer, as when UDP is
+    /// blocked. A race asks for QUIC by [`ConnectParams::http3`](crate::ConnectParams::http3).
+    pub fn with_quic(mut self, quic: impl IntoIterator<Item = (SocketAddr, Behavior)>) -> Self {
+        self.quic = Some(Arc::new(quic.into_iter().collect()));
         self
     }
 
@@ -636,20 +651,45 @@ impl Dialer for SimNetwork {
         true
     }
 
+    fn dials_quic(&self) -> bool {
+        self.quic.is_some()
+    }
+
     async fn dial(&self, addr: SocketAddr) -> Result<SimSocket, AttemptError> {
+        self.dial_offering(addr, Offer::default()).await
+    }
+
+    async fn dial_offering(
+        &self,
+        addr: SocketAddr,
+        offer: Offer,
+    ) -> Result<SimSocket, AttemptError> {
+        let quic = offer.transport == Transport::Quic;
         let socket = {
             let mut stats = self.lock();
             stats.open += 1;
             stats.opened += 1;
             stats.peak_open = stats.peak_open.max(stats.open);
             stats.dials.push((addr, Instant::now()));
+            if quic {
+                stats.quic_dials.push((addr, Instant::now()));
+            }
             SimSocket {
                 addr,
                 stats: self.stats.clone(),
             }
         };
         let os = io::Error::from_raw_os_error;
-        match self.behavior(addr) {
+        let behavior = match &self.quic {
+            // UDP that nobody answers: the handshake never completes.
+            Some(list) if quic => Some(
+                list.iter()
+                    .find(|(a, _)| *a == addr)
+                    .map_or(Behavior::Stall, |(_, b)| *b),
+            ),
+            _ => self.behavior(addr),
+        };
+        match behavior {
             // The report names the address beside this message.
             None => Err(AttemptError::connect(io::Error::new(
                 io::ErrorKind::HostUnreachable,

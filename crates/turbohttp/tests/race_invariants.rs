@@ -8,7 +8,7 @@ use turbohttp::ConnectParams;
 use proptest::prelude::*;
 use turbohttp::sim::{Behavior, DnsBehavior, HttpsBehavior, SimNetwork, SimStats};
 use turbohttp::{AddressFamily, ConnectErrorKind, HappyEyeballs, HappyEyeballsOptions};
-use turbohttp::{AttemptOutcome, AttemptRecord};
+use turbohttp::{AttemptOutcome, AttemptRecord, Http3, Transport};
 use turbohttp::{Protocols, ServiceInfo};
 
 #[derive(Debug, Clone)]
@@ -454,4 +454,149 @@ proptest! {
         prop_assert_eq!(first.stats_after_drop.open, 0);
         prop_assert_eq!(first.stats_at_return.queries_open, 0);
     }
+}
+
+/// A QUIC race: TCP endpoints as in [`case`], each address's QUIC behaviour (none: no
+/// answer, as when UDP is blocked), and whether TCP races at all (`--http3-only`).
+#[derive(Debug, Clone)]
+struct QuicCase {
+    endpoints: Vec<(SocketAddr, Behavior)>,
+    quic: Vec<(SocketAddr, Behavior)>,
+    only: bool,
+    options: HappyEyeballsOptions,
+    timeout: Duration,
+}
+
+fn quic_case() -> impl Strategy<Value = QuicCase> {
+    (
+        prop::collection::vec((endpoint(), prop::option::of(endpoint())), 1..=24),
+        10u64..=300,
+        10u64..=200,
+        1usize..=4,
+        any::<bool>(),
+        any::<bool>(),
+        1u64..=3_000,
+    )
+        .prop_map(|(pairs, stagger, spacing, cap, prefer_ipv6, only, extra)| {
+            // QUIC behaviours at the endpoints' own addresses, so that QUIC and TCP to
+            // one address are both in play.
+            let quic = pairs
+                .iter()
+                .filter_map(|((addr, _), quic)| quic.map(|(_, b)| (*addr, b)))
+                .collect();
+            QuicCase {
+                endpoints: pairs.into_iter().map(|(e, _)| e).collect(),
+                quic,
+                only,
+                options: HappyEyeballsOptions::default()
+                    .with_family_stagger_delay(Duration::from_millis(stagger))
+                    .with_attempt_spacing_delay(Duration::from_millis(spacing))
+                    .with_max_concurrent_attempts(cap)
+                    .with_prefer_ipv6(prefer_ipv6),
+                timeout: Duration::from_millis(stagger + extra),
+            }
+        })
+}
+
+/// `(attempts, winner, elapsed, stats at return, stats after the winner is dropped)`.
+type QuicRun = (
+    Vec<AttemptRecord>,
+    Option<usize>,
+    Duration,
+    SimStats,
+    SimStats,
+);
+
+fn run_quic(case: &QuicCase) -> QuicRun {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .start_paused(true)
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let net = SimNetwork::new(case.endpoints.iter().copied())
+            .with_dns(
+                DnsBehavior::Answer(Duration::ZERO),
+                DnsBehavior::Answer(Duration::ZERO),
+            )
+            .with_quic(case.quic.iter().copied());
+        let http3 = if case.only { Http3::Only } else { Http3::Also };
+        let params = ConnectParams::default()
+            .with_timeout(case.timeout)
+            .with_http3(http3);
+        let result = HappyEyeballs::default()
+            .with_options(case.options)
+            .with_resolver(net.clone())
+            .with_dialer(net.clone())
+            .connect_with("random.test", 443, params)
+            .await;
+        let at_return = net.stats();
+        let (report, winner) = match &result {
+            Ok(won) => (won.report.clone(), won.report.winner),
+            Err(e) => (e.report().clone(), None),
+        };
+        drop(result);
+        let mut after = net.stats();
+        after.dials.clear();
+        after.quic_dials.clear();
+        let mut at_return = at_return;
+        at_return.queries.clear();
+        (report.attempts, winner, report.elapsed, at_return, after)
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    /// QUIC and TCP to one address are two endpoints, each dialed at most once; QUIC
+    /// goes first; HTTP/3 only dials no TCP; the winner is a success of its own
+    /// transport's behaviour; nothing stays open.
+    #[test]
+    fn quic_invariants(case in quic_case()) {
+        let (attempts, winner, elapsed, at_return, after) = run_quic(&case);
+        prop_assert_eq!(&run_quic(&case).0, &attempts, "deterministic");
+        prop_assert!(elapsed <= case.timeout);
+
+        let mut endpoints: Vec<(SocketAddr, Transport)> =
+            attempts.iter().map(|a| (a.endpoint, a.transport)).collect();
+        let n = endpoints.len();
+        endpoints.sort_by_key(|(a, t)| (*a, *t == Transport::Quic));
+        endpoints.dedup();
+        prop_assert_eq!(endpoints.len(), n, "an endpoint dialed twice");
+
+        if case.only {
+            prop_assert!(attempts.iter().all(|a| a.transport == Transport::Quic));
+        }
+        // QUIC goes first: the first attempt is QUIC, and TCP's first waits for it.
+        // (Later ones need not: each transport has its own slots and runs its own
+        // schedule, so a stalled QUIC attempt holds back only QUIC.)
+        if !attempts.is_empty() {
+            prop_assert_eq!(attempts[0].transport, Transport::Quic, "{}", attempts[0]);
+        }
+        // Each transport has its own slots.
+        prop_assert!(at_return.peak_open <= 2 * case.options.max_concurrent_attempts);
+
+        let behaviour = |a: &AttemptRecord| match a.transport {
+            Transport::Quic => case
+                .quic
+                .iter()
+                .find(|(e, _)| *e == a.endpoint)
+                .map_or(Behavior::Stall, |(_, b)| *b),
+            Transport::Tcp => behavior_of_endpoints(&case.endpoints, a.endpoint),
+        };
+        if let Some(w) = winner {
+            let won = &attempts[w];
+            match behaviour(won) {
+                Behavior::Connect(latency) => prop_assert_eq!(won.ended, Some(won.started + latency)),
+                other => prop_assert!(false, "{} won with {:?}", won, other),
+            }
+        }
+        prop_assert_eq!(at_return.open, usize::from(winner.is_some()));
+        prop_assert_eq!(after.open, 0);
+        prop_assert_eq!(at_return.quic_dials.len(), attempts.iter().filter(|a| a.transport == Transport::Quic).count());
+    }
+}
+
+fn behavior_of_endpoints(endpoints: &[(SocketAddr, Behavior)], addr: SocketAddr) -> Behavior {
+    endpoints.iter().find(|(a, _)| *a == addr).unwrap().1
 }
