@@ -418,3 +418,63 @@ fn http3_to_an_ip_literal_races_quic_ahead_of_tcp_and_http3_only_dials_no_tcp() 
         );
     });
 }
+
+#[test]
+fn a_record_that_requires_ech_gets_no_quic_attempt_without_it() {
+    run(async {
+        let pki = Pki::new();
+        // Where the record sends QUIC: a UDP port that tells whether anything came.
+        let udp = UdpBlackHole::bind(v4(0)).expect("udp bind");
+        let h3_port = udp.addr().port();
+        // Every record has an ECH configuration (RFC 9848: no fallback without ECH);
+        // the record names QUIC only.
+        let record = service(
+            1,
+            ".",
+            vec![
+                alpn(&["h3"]),
+                (SvcParamKey::NoDefaultAlpn, SvcParamValue::NoDefaultAlpn),
+                (SvcParamKey::Port, SvcParamValue::Port(h3_port)),
+                (
+                    SvcParamKey::EchConfigList,
+                    SvcParamValue::EchConfigList(turbohttp_lab::dns::EchConfigList(
+                        turbohttp_lab::ech::config_list(3, "public.test"),
+                    )),
+                ),
+            ],
+        );
+        let zone = Zone::new()
+            .a(NAME, Behaviour::answer([IpAddr::V4(V4)]))
+            .aaaa(NAME, Behaviour::NoData)
+            .https(
+                NAME,
+                Behaviour::Https {
+                    records: vec![record],
+                    delay: Duration::ZERO,
+                },
+            );
+        let lab = DnsLab::start(zone).await.expect("the DNS lab starts");
+        let resolver = DnsResolver::new(
+            &[lab.addr()],
+            &DnsOptions::default()
+                .with_timeout(Duration::from_secs(5))
+                .with_attempts(1)
+                .with_cache(false),
+        );
+        let error = transport(&pki, resolver)
+            .connect_any(
+                NAME,
+                443,
+                ConnectParams::default().with_http3(Http3::Advertised),
+            )
+            .await
+            .expect_err("nothing may go without ECH");
+        let attempts = &error.report().attempts;
+        assert_eq!(attempts.len(), 1, "{:#}", error.report());
+        assert_eq!(attempts[0].transport, Transport::Quic);
+        assert!(attempts[0].ech, "the attempt was to offer ECH");
+        let text = chain_text(&error);
+        assert!(text.contains("does not offer it over QUIC"), "{text}");
+        assert!(!udp.was_sent_to(), "no ClientHello without ECH");
+    });
+}
