@@ -210,6 +210,9 @@ pub struct ConnectArgs {
     /// TLS.
     #[command(flatten)]
     pub tls: TlsArgs,
+    /// The HTTP versions the race may connect for (with TLS).
+    #[command(flatten)]
+    pub versions: HttpVersionArgs,
     /// Print one JSON object instead of the table and chart.
     #[arg(long)]
     pub json: bool,
@@ -428,4 +431,41 @@ pub struct HttpVersionArgs {
     /// HTTP/1.1 over TCP only; no QUIC.
     #[arg(long = "http1.1", group = "http_version")]
     pub http1_1: bool,
+}
+
+impl HttpVersionArgs {
+    /// What the flags ask of QUIC: by default QUIC where `h3` is advertised.
+    pub fn http3(&self) -> turbohttp::Http3 {
+        use turbohttp::Http3;
+        if self.http3 {
+            Http3::Also
+        } else if self.http3_only {
+            Http3::Only
+        } else if self.http2 || self.http1_1 {
+            Http3::Off
+        } else {
+            Http3::Advertised
+        }
+    }
+
+    /// The ALPN list TCP's TLS offers: `http/1.1` alone with `--http1.1`; otherwise
+    /// empty, for the library's `h2`, `http/1.1`.
+    pub fn tcp_alpn(&self) -> Vec<Vec<u8>> {
+        if self.http1_1 {
+            vec![turbohttp::ALPN_HTTP_1_1.to_vec()]
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// The flag that asks for QUIC, if one does (for an error without TLS).
+    pub fn quic_flag(&self) -> Option<&'static str> {
+        if self.http3 {
+            Some("--http3")
+        } else if self.http3_only {
+            Some("--http3-only")
+        } else {
+            None
+        }
+    }
 }

@@ -105,10 +105,14 @@ impl Lab {
     }
 
     fn get(&self, flags: &[&str]) -> Run {
+        self.command("get", flags)
+    }
+
+    fn command(&self, command: &str, flags: &[&str]) -> Run {
         let url = format!("https://{NAME}:{}/", self.port);
         let resolve = format!("{NAME}:{}:127.0.0.1", self.port);
         let ca = self.ca_file.to_string_lossy().into_owned();
-        let mut args = vec!["get", &url, "--resolve", &resolve, "--cacert", &ca];
+        let mut args = vec![command, &url, "--resolve", &resolve, "--cacert", &ca];
         args.extend_from_slice(flags);
         run(&args)
     }
@@ -236,4 +240,28 @@ fn http_version_flags_exclude_each_other_and_http2_dials_no_quic() {
         "{attempts:?}"
     );
     assert_eq!(server.handshakes(), 0);
+}
+
+#[test]
+fn connect_http3_shows_the_quic_race_and_its_tls() {
+    let lab = Lab::new("connect");
+    let _server = lab.h3_server();
+    let out = lab.command("connect", &["--tls", "--http3", "--spacing", "2s"]);
+    assert_eq!(out.code, Some(0), "{}", out.stderr);
+    assert!(out.stdout.contains("QUIC h3"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("tls: TLSv1_3, ALPN h3"),
+        "{}",
+        out.stdout
+    );
+    let json = lab.command("connect", &["--tls", "--json", "--http3-only"]);
+    assert_eq!(json.code, Some(0), "{}", json.stderr);
+    let json: Value = serde_json::from_str(&json.stdout).expect("JSON");
+    assert_eq!(json["attempts"][0]["transport"], "quic");
+    assert_eq!(json["tls"]["alpn"], "h3");
+    assert!(json["local_address"].is_string());
+    // Without TLS there is no QUIC: a usage error, before anything is sent.
+    let plain = run(&["connect", "127.0.0.1:9", "--http3"]);
+    assert_eq!(plain.code, Some(2), "{}", plain.stderr);
+    assert!(plain.stderr.contains("add --tls"), "{}", plain.stderr);
 }

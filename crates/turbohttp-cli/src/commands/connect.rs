@@ -2,7 +2,7 @@
 
 use turbohttp::ConnectParams;
 use turbohttp::{AttemptOutcome, DisplayDuration, MIN_ATTEMPT_BUDGET, RaceReport};
-use turbohttp::{ConnectError, EchStatus, Scheme, TransportStream};
+use turbohttp::{ConnectError, Connection, EchStatus, Scheme, TransportStream};
 
 use crate::args::ConnectArgs;
 use crate::exit::{self, CliError};
@@ -24,7 +24,7 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
     let tls = TlsSettings {
         cacert: args.tls.cacert.clone(),
         servername: args.tls.servername.clone(),
-        alpn: Vec::new(),
+        alpn: args.versions.tcp_alpn(),
         ca_native: args.tls.ca_native,
         cert: args.tls.cert.clone(),
         key: args.tls.key.clone(),
@@ -40,18 +40,41 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
     } else {
         Scheme::Http
     };
+    if let (Some(flag), Scheme::Http) = (args.versions.quic_flag(), scheme) {
+        return Err(CliError::usage(
+            flag,
+            "HTTP/3 runs over QUIC, which is TLS: add --tls or give an https:// target",
+        ));
+    }
     let runtime = super::runtime()?;
     let host = host.to_string();
     let alternatives = alternatives(args.resolver.alt_svc.as_deref(), &host, port)?.1;
     let params = ConnectParams::default()
         .with_family(config.family)
-        .with_alt_svc(alternatives);
-    let result = runtime.block_on(transport.connect_with(&host, port, scheme, params));
-    let (report, tls, local, error) = match result {
-        Ok(won) => {
-            let local = won.stream.local_addr().ok();
-            (won.report, tls_summary(&won.stream), local, None)
+        .with_alt_svc(alternatives)
+        .with_http3(args.versions.http3());
+    let result = runtime.block_on(async {
+        match scheme {
+            Scheme::Https => transport.connect_any(&host, port, params).await,
+            _ => transport
+                .connect_with(&host, port, scheme, params)
+                .await
+                .map(|won| won.map(Connection::Tcp)),
         }
+    });
+    let (report, tls, local, error) = match result {
+        Ok(won) => match &won.stream {
+            Connection::Tcp(stream) => {
+                let local = stream.local_addr().ok();
+                (won.report, tls_summary(stream), local, None)
+            }
+            Connection::Quic(quic) => {
+                let family = turbohttp::AddressFamily::of(&quic.peer_addr());
+                let local = transport.quic_endpoints().local_addr(family);
+                (won.report, Some(TlsSummary::quic()), local, None)
+            }
+            _ => (won.report, None, None, None),
+        },
         Err(error) => (error.report().clone(), None, None, Some(error)),
     };
     let mut extra = serde_json::Map::new();
@@ -105,6 +128,16 @@ pub struct TlsSummary {
 }
 
 impl TlsSummary {
+    /// A QUIC connection's: TLS 1.3 (QUIC's own), ALPN `h3`, no ECH (not offered over
+    /// QUIC).
+    pub fn quic() -> Self {
+        Self {
+            version: "TLSv1_3".into(),
+            alpn: Some("h3".into()),
+            ech: "not offered".into(),
+        }
+    }
+
     /// `tls: TLSv1_3, ALPN h2`, with its newline; `, ECH accepted` when ECH was
     /// offered.
     pub fn line(&self) -> String {

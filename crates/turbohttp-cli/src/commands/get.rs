@@ -1,8 +1,8 @@
 //! `turbohttp get URL`: race, then one HTTP GET through hyper on the transport.
 
-use turbohttp::{AddressFamily, ConnectParams, Connection, DisplayDuration, Http3};
+use turbohttp::{AddressFamily, ConnectParams, Connection, DisplayDuration};
 
-use crate::args::{GetArgs, HttpVersionArgs};
+use crate::args::GetArgs;
 use crate::commands::connect::{TlsSummary, alternatives, finish, present, tls_summary};
 use crate::exchange::Exchange;
 use crate::exit::{self, CliError};
@@ -24,12 +24,7 @@ pub fn run(args: &GetArgs) -> Result<(), CliError> {
     let tls = TlsSettings {
         cacert: args.cacert.clone(),
         servername: args.servername.clone(),
-        // --http1.1: TCP offers HTTP/1.1 alone; otherwise the library's h2, http/1.1.
-        alpn: if args.versions.http1_1 {
-            vec![turbohttp::ALPN_HTTP_1_1.to_vec()]
-        } else {
-            Vec::new()
-        },
+        alpn: args.versions.tcp_alpn(),
         ca_native: args.ca_native,
         cert: args.cert.clone(),
         key: args.key.clone(),
@@ -83,7 +78,7 @@ async fn fetch(
     let params = ConnectParams::default()
         .with_family(config.family)
         .with_alt_svc(alternatives)
-        .with_http3(http3_mode(&args.versions));
+        .with_http3(args.versions.http3());
     // QUIC only for https: an http origin has no TLS for it.
     let result = if https {
         transport
@@ -115,11 +110,7 @@ async fn fetch(
     };
     let tls = match &stream {
         Connection::Tcp(tcp) => tls_summary(tcp),
-        _ => Some(TlsSummary {
-            version: "TLSv1_3".into(),
-            alpn: Some("h3".into()),
-            ech: "not offered".into(),
-        }),
+        _ => Some(TlsSummary::quic()),
     };
     let exchange = Exchange::new(stream, url)?;
     let src_alpn = exchange.alpn();
@@ -185,19 +176,6 @@ async fn fetch(
         return outcome.map_err(CliError::reported);
     }
     outcome
-}
-
-/// The HTTP/3 mode of `get`'s flags: by default QUIC where `h3` is advertised.
-fn http3_mode(versions: &HttpVersionArgs) -> Http3 {
-    if versions.http3 {
-        Http3::Also
-    } else if versions.http3_only {
-        Http3::Only
-    } else if versions.http2 || versions.http1_1 {
-        Http3::Off
-    } else {
-        Http3::Advertised
-    }
 }
 
 /// `--alt-svc FILE`: what the response's `Alt-Svc` header advertises replaces the

@@ -65,6 +65,16 @@ pub struct Established<S> {
     pub report: RaceReport,
 }
 
+impl<S> Established<S> {
+    /// The same race with its connection mapped by `f` (into a wrapper, say).
+    pub fn map<T>(self, f: impl FnOnce(S) -> T) -> Established<T> {
+        Established {
+            stream: f(self.stream),
+            report: self.report,
+        }
+    }
+}
+
 /// A Happy Eyeballs connector: options, a connect timeout, a resolver and a dialer.
 ///
 /// ```

@@ -108,10 +108,7 @@ impl<R: Resolver> RawSocketTransport<R> {
         };
         let Some(config) = config else {
             let won = self.connector(tcp).connect_with(host, port, params).await?;
-            return Ok(Established {
-                stream: Connection::Tcp(won.stream),
-                report: won.report,
-            });
+            return Ok(won.map(Connection::Tcp));
         };
         let Some(tls) = tcp.tls() else {
             unreachable!("an https dialer has a TLS step");
