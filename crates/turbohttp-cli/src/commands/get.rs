@@ -116,6 +116,8 @@ async fn fetch(
         Connection::Tcp(tcp) => tcp.local_addr().ok(),
         _ => None,
     };
+    // A QUIC winner's connection, to close before the command exits.
+    let mut quic_connection = None;
     let (tls, src_alpn, exchange) = match stream {
         Connection::Quic(quic) => {
             let tls = TlsSummary {
@@ -123,6 +125,7 @@ async fn fetch(
                 alpn: Some("h3".into()),
                 ech: "not offered".into(),
             };
+            quic_connection = Some(quic.connection().clone());
             let request = http3::request(url)?;
             (Some(tls), "h3", Exchange::Http3(quic, request))
         }
@@ -185,6 +188,9 @@ async fn fetch(
         Ok(())
     };
     let outcome = exchange.await;
+    if let Some(connection) = &quic_connection {
+        http3::close(connection).await;
+    }
     if json {
         if let Err(error) = &outcome {
             extra.insert(
