@@ -2,6 +2,8 @@
 //! library), with its failures as sentences and curl's exit codes (95: "HTTP/3
 //! layer problem"; 56: the body failed to arrive).
 
+use std::time::Duration;
+
 use bytes::{Buf, Bytes};
 use hyper::header::{ACCEPT, USER_AGENT};
 use hyper::{Request, Response};
@@ -9,7 +11,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::task::JoinHandle;
 use turbohttp::h3::client::RequestStream;
 use turbohttp::h3_quinn::BidiStream;
-use turbohttp::{Http3Error, Http3SendRequest, QuicConnection, http3_handshake};
+use turbohttp::{Http3Error, Http3SendRequest, QuicConnection, http3_handshake, quinn};
 
 use crate::exit::{self, CliError};
 use crate::http::USER_AGENT_VALUE;
@@ -98,6 +100,37 @@ pub async fn copy_body<W: AsyncWrite + Unpin>(
         .await
         .map_err(|e| CliError::new(exit::WRITE, format!("writing the body failed: {e}")))?;
     Ok(total)
+}
+
+/// HTTP/3's `H3_NO_ERROR` (RFC 9114, section 8.1): the code of a connection closed
+/// with nothing wrong, as a client closes one it has no more requests for.
+const H3_NO_ERROR: u32 = 0x100;
+
+/// How long [`close`] waits, at most, for its CONNECTION_CLOSE to leave.
+const CLOSE_WAIT: Duration = Duration::from_millis(100);
+
+/// Closes `connection` (`H3_NO_ERROR`, no reason phrase) and waits until its
+/// CONNECTION_CLOSE has left, at most `CLOSE_WAIT` (100 ms). quinn sends it from a
+/// task of its own and the command exits next: a close still queued when the runtime
+/// stops is never sent, and the server holds the connection until its idle timeout
+/// (30 s against aioquic, as the interop test saw). A connection already closed (by
+/// the server, or on an error) is left as it is.
+pub async fn close(connection: &quinn::Connection) {
+    if connection.close_reason().is_some() {
+        return;
+    }
+    // A closed connection sends nothing but CONNECTION_CLOSE: the next datagram is it.
+    // (quinn counts the frame in no `frame_tx` statistic.)
+    let datagrams = connection.stats().udp_tx.datagrams;
+    connection.close(quinn::VarInt::from_u32(H3_NO_ERROR), b"");
+    let sent = async {
+        // quinn's connection task, woken by the close, runs first: usually sent now.
+        tokio::task::yield_now().await;
+        while connection.stats().udp_tx.datagrams == datagrams {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    };
+    let _ = tokio::time::timeout(CLOSE_WAIT, sent).await;
 }
 
 fn failed(error: Http3Error) -> CliError {

@@ -54,13 +54,21 @@ pub fn run(args: &ConnectArgs) -> Result<(), CliError> {
         .with_alt_svc(alternatives)
         .with_http3(args.versions.http3());
     let result = runtime.block_on(async {
-        match scheme {
+        let result = match scheme {
             Scheme::Https => transport.connect_any(&host, port, params).await,
             _ => transport
                 .connect_with(&host, port, scheme, params)
                 .await
                 .map(|won| won.map(Connection::Tcp)),
+        };
+        // The race is all `connect` wanted: close a QUIC winner while the runtime
+        // still runs, so that its CONNECTION_CLOSE is sent before the command exits.
+        if let Ok(won) = &result
+            && let Connection::Quic(quic) = &won.stream
+        {
+            crate::http3::close(quic.connection()).await;
         }
+        result
     });
     let (report, tls, local, error) = match result {
         Ok(won) => match &won.stream {

@@ -9,7 +9,7 @@ use crate::exit::{self, CliError};
 use crate::options::{self, RaceConfig};
 use crate::parse;
 use crate::transport::{self, TlsSettings};
-use crate::{alt_svc, http, output};
+use crate::{alt_svc, http, http3, output};
 
 /// Runs `get`.
 pub fn run(args: &GetArgs) -> Result<(), CliError> {
@@ -112,6 +112,11 @@ async fn fetch(
         Connection::Tcp(tcp) => tls_summary(tcp),
         _ => Some(TlsSummary::quic()),
     };
+    // A QUIC winner's connection, to close before the command exits.
+    let quic_connection = match &stream {
+        Connection::Quic(quic) => Some(quic.connection().clone()),
+        _ => None,
+    };
     let exchange = Exchange::new(stream, url)?;
     let src_alpn = exchange.alpn();
     if args.verbose && !json {
@@ -165,6 +170,9 @@ async fn fetch(
         Ok(())
     };
     let outcome = exchange.await;
+    if let Some(connection) = &quic_connection {
+        http3::close(connection).await;
+    }
     if json {
         if let Err(error) = &outcome {
             extra.insert(

@@ -15,7 +15,8 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 use turbohttp::{
-    ConnectParams, DisplayDuration, Http3, NoResolver, SocketOptions, StaticResolver, Transport,
+    ConnectParams, Connection, DisplayDuration, Http3, NoResolver, SocketOptions, StaticResolver,
+    Transport,
 };
 use turbohttp_lab::h3::{H3Server, QuicBehaviour, UdpBlackHole};
 use turbohttp_lab::tls::LabCa;
@@ -23,10 +24,10 @@ use turbohttp_lab::tls::LabCa;
 use super::{LAB_CONNECT_TIMEOUT, Run, happy_eyeballs_config, section};
 use crate::exchange::Exchange;
 use crate::exit::{self, CliError};
-use crate::http;
 use crate::options::RaceConfig;
 use crate::parse::{self, Url};
 use crate::transport::{self, TlsSettings};
+use crate::{http, http3};
 
 /// The origin's name.
 pub const H3_HOST: &str = "h3.test";
@@ -123,6 +124,10 @@ async fn fetch(
     let (report, error, response) = match result {
         Err(error) => (error.report().clone(), Some(error), None),
         Ok(won) => {
+            let quic = match &won.stream {
+                Connection::Quic(quic) => Some(quic.connection().clone()),
+                _ => None,
+            };
             let exchange = async {
                 let (response, body) = Exchange::new(won.stream, url)?.send().await?;
                 let mut bytes = Vec::new();
@@ -132,7 +137,11 @@ async fn fetch(
                     String::from_utf8_lossy(&bytes).into_owned(),
                 ))
             };
-            (won.report, None, Some(exchange.await))
+            let response = exchange.await;
+            if let Some(quic) = &quic {
+                http3::close(quic).await;
+            }
+            (won.report, None, Some(response))
         }
     };
     Run {
