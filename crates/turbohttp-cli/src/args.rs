@@ -324,6 +324,18 @@ pub struct SimulateArgs {
     /// Cancel the race this long after it starts, as a caller would.
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub cancel_after: Option<String>,
+    /// The network speaks QUIC, and QUIC to ADDR behaves as BEHAVIOUR (the forms of
+    /// --endpoint; may repeat); to any other address QUIC gets no answer, as when UDP
+    /// is blocked. QUIC is raced where an HTTPS record (--dns-https alpn=h3...) offers
+    /// h3, or at the origin with --http3.
+    #[arg(long = "quic", value_name = "ADDR=BEHAVIOUR")]
+    pub quic: Vec<String>,
+    /// Race QUIC at the origin too, ahead of TCP (curl's --http3).
+    #[arg(long = "http3", conflicts_with = "http3_only")]
+    pub http3: bool,
+    /// QUIC only, no TCP (curl's --http3-only).
+    #[arg(long = "http3-only")]
+    pub http3_only: bool,
     /// The race's knobs.
     #[command(flatten)]
     pub race: RaceArgs,

@@ -423,3 +423,72 @@ fn failures_show_their_errors_in_the_table() {
         "{stderr}"
     );
 }
+
+/// `(transport, address, start_ms, outcome)` of every attempt.
+fn transports(json: &Value) -> Vec<(String, String, f64, String)> {
+    json["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| {
+            (
+                a["transport"].as_str().expect("transport").to_owned(),
+                a["address"].as_str().expect("address").to_owned(),
+                a["start_ms"].as_f64().expect("start_ms"),
+                a["outcome"].as_str().expect("outcome").to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn quic_row(t: &str, address: &str, start: f64, outcome: &str) -> (String, String, f64, String) {
+    (t.into(), address.into(), start, outcome.into())
+}
+
+#[test]
+fn http3_with_udp_blocked_starts_tcp_one_spacing_after_quic() {
+    let json = simulate(
+        &[
+            "--endpoint",
+            "[2001:db8::1]=ok@5ms",
+            "--endpoint",
+            "192.0.2.1=ok@5ms",
+            "--http3",
+        ],
+        0,
+    );
+    assert_eq!(
+        transports(&json),
+        [
+            quic_row("quic", "[2001:db8::1]:443", 0.0, "cancelled"),
+            quic_row("tcp", "[2001:db8::1]:443", 125.0, "won"),
+        ]
+    );
+    assert_eq!(json["quic_endpoints"], serde_json::json!([]));
+}
+
+#[test]
+fn an_h3_record_with_healthy_quic_wins_over_quic_and_refused_quic_hands_over_at_once() {
+    let base = [
+        "--endpoint",
+        "192.0.2.1=ok@20ms",
+        "--dns-https",
+        "alpn=h3+h2,ipv4hint=192.0.2.1@0ms",
+    ];
+    let healthy = simulate(&[&base[..], &["--quic", "192.0.2.1=ok@7ms"]].concat(), 0);
+    assert_eq!(
+        transports(&healthy),
+        [quic_row("quic", "192.0.2.1:443", 0.0, "won")]
+    );
+    let refused = simulate(
+        &[&base[..], &["--quic", "192.0.2.1=refuse@3ms"]].concat(),
+        0,
+    );
+    assert_eq!(
+        transports(&refused),
+        [
+            quic_row("quic", "192.0.2.1:443", 0.0, "failed"),
+            quic_row("tcp", "192.0.2.1:443", 3.0, "won"),
+        ]
+    );
+}

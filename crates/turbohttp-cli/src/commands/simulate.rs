@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use turbohttp::ConnectError;
 use turbohttp::DisplayDuration;
 use turbohttp::HappyEyeballs;
+use turbohttp::Http3;
 use turbohttp::Protocols;
 use turbohttp::RaceReport;
 use turbohttp::sim::{Behavior, DnsBehavior, HttpsBehavior, SimNetwork, SimStats};
@@ -59,12 +60,21 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
         .map_err(|e| CliError::usage("--cancel-after", e))?;
     let dns = dns_behaviours(args)?;
     let https = https_behaviour(args)?;
+    let quic_endpoints = quic_endpoints(args, port)?;
+    let http3 = if args.http3 {
+        Http3::Also
+    } else if args.http3_only {
+        Http3::Only
+    } else {
+        Http3::Advertised
+    };
+    let net = network(&endpoints, dns, https.as_ref(), quic_endpoints.as_deref());
     let run = simulate(
         &host,
         port,
-        &endpoints,
-        dns,
-        https.as_ref(),
+        &net,
+        https.is_some(),
+        http3,
         &config,
         cancel_after,
     )?;
@@ -74,6 +84,9 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
 
     let mut extra = serde_json::Map::new();
     extra.insert("endpoints".into(), endpoints_json(&endpoints));
+    if let Some(quic) = &quic_endpoints {
+        extra.insert("quic_endpoints".into(), endpoints_json(quic));
+    }
     if let Some((aaaa, a)) = dns {
         let mut behaviour = serde_json::json!({ "AAAA": aaaa.to_string(), "A": a.to_string() });
         if let Some(https) = &https {
@@ -97,6 +110,10 @@ pub fn run(args: &SimulateArgs) -> Result<(), CliError> {
     if !args.json {
         text.push_str(&network_line(&endpoints));
         text.push('\n');
+        if let Some(quic) = &quic_endpoints {
+            text.push_str(&quic_line(quic));
+            text.push('\n');
+        }
         if let Some((aaaa, a)) = dns {
             let https = https
                 .as_ref()
@@ -146,6 +163,36 @@ pub fn endpoints(texts: &[String], port: u16) -> Result<Vec<(SocketAddr, Behavio
         endpoints.push((addr, behavior));
     }
     Ok(endpoints)
+}
+
+/// `--quic` (and `--http3`, `--http3-only`): the network speaks QUIC, each `--quic`
+/// address as given, any other with no answer (UDP blocked). `None` without them.
+pub fn quic_endpoints(
+    args: &SimulateArgs,
+    port: u16,
+) -> Result<Option<Vec<(SocketAddr, Behavior)>>, CliError> {
+    if args.quic.is_empty() && !args.http3 && !args.http3_only {
+        return Ok(None);
+    }
+    endpoints(&args.quic, port)
+        .map(Some)
+        .map_err(|e| CliError::usage("--quic", e.message))
+}
+
+/// `simulated QUIC: [2001:db8::1]:443 ok@5ms; any other address: no answer`
+pub fn quic_line(quic: &[(SocketAddr, Behavior)]) -> String {
+    let list = quic
+        .iter()
+        .map(|(addr, behavior)| format!("{addr} {behavior}"))
+        .collect::<Vec<_>>();
+    if list.is_empty() {
+        "simulated QUIC: no answer from any address (UDP blocked)".to_owned()
+    } else {
+        format!(
+            "simulated QUIC: {}; any other address: no answer",
+            list.join(", ")
+        )
+    }
 }
 
 /// `--dns-aaaa` and `--dns-a`: `None` when neither is given (every address known at
@@ -217,16 +264,38 @@ pub fn sockets_line(stats: &SimStats) -> String {
     )
 }
 
-/// Runs the race on `endpoints` (in resolver order) in virtual time: a current-thread
-/// runtime whose clock is paused, so that only the simulated delays move it.
-/// `dns` says how AAAA and A are answered, if separately. `cancel_after` cancels the
-/// race that long after it starts.
-pub fn simulate(
-    host: &str,
-    port: u16,
+/// The simulated network of `endpoints` (in resolver order): `dns` says how AAAA and A
+/// are answered, if separately; `https` the HTTPS record; `quic` how QUIC to each
+/// address behaves, when the network speaks QUIC.
+pub fn network(
     endpoints: &[(SocketAddr, Behavior)],
     dns: Option<(DnsBehavior, DnsBehavior)>,
     https: Option<&HttpsBehavior>,
+    quic: Option<&[(SocketAddr, Behavior)]>,
+) -> SimNetwork {
+    let mut net = SimNetwork::new(endpoints.iter().copied());
+    if let Some((aaaa, a)) = dns {
+        net = net.with_dns(aaaa, a);
+    }
+    if let Some(https) = https {
+        net = net.with_https(https.clone());
+    }
+    if let Some(quic) = quic {
+        net = net.with_quic(quic.iter().copied());
+    }
+    net
+}
+
+/// Runs the race on `net` ([`network`]) in virtual time: a current-thread runtime
+/// whose clock is paused, so that only the simulated delays move it. `https`: the
+/// origin is an https one (its HTTPS record is asked); `http3`: where QUIC is raced.
+/// `cancel_after` cancels the race that long after it starts.
+pub fn simulate(
+    host: &str,
+    port: u16,
+    net: &SimNetwork,
+    https: bool,
+    http3: Http3,
     config: &RaceConfig,
     cancel_after: Option<Duration>,
 ) -> Result<SimRun, CliError> {
@@ -235,13 +304,6 @@ pub fn simulate(
             .enable_time()
             .start_paused(true),
     )?;
-    let mut net = SimNetwork::new(endpoints.iter().copied());
-    if let Some((aaaa, a)) = dns {
-        net = net.with_dns(aaaa, a);
-    }
-    if let Some(https) = https {
-        net = net.with_https(https.clone());
-    }
     let connector = HappyEyeballs::from_parts(config.options, net.clone(), net.clone());
     Ok(runtime.block_on(async {
         let cancel = CancellationToken::new();
@@ -255,8 +317,9 @@ pub fn simulate(
         let mut params = ConnectParams::default()
             .with_family(config.family)
             .with_timeout(config.connect_timeout)
-            .with_cancel(cancel.clone());
-        if https.is_some() {
+            .with_cancel(cancel.clone())
+            .with_http3(http3);
+        if https {
             // The simulated origin is an https one, for a caller of h2 and http/1.1.
             // A fixed seed: two runs with the same arguments print the same bytes.
             params = params.with_services(Protocols::TCP).with_shuffle_seed(0);

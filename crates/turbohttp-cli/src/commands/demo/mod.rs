@@ -27,7 +27,7 @@ mod quic;
 
 use std::net::{Ipv6Addr, SocketAddr};
 use std::time::Duration;
-use turbohttp::ConnectParams;
+use turbohttp::{ConnectParams, Http3};
 
 use http_body_util::BodyExt;
 use serde_json::{Map, Value, json};
@@ -40,7 +40,7 @@ use turbohttp::{NoResolver, RaceReport, Resolver, StaticResolver};
 use crate::args::DemoArgs;
 use crate::commands::connect::present;
 use crate::commands::doctor;
-use crate::commands::simulate::{SIMULATED_HOST, endpoints_json, network_line, simulate};
+use crate::commands::simulate::{SIMULATED_HOST, endpoints_json, network, network_line, simulate};
 use crate::exit::{self, CliError};
 use crate::lab::{Lab, LabError};
 use crate::options::RaceConfig;
@@ -368,7 +368,8 @@ fn simulated(as_json: bool, no_ipv6: Option<String>) -> Result<(), CliError> {
     ];
     let mut runs = Vec::new();
     for config in [sequential_config(), happy_eyeballs_config()] {
-        let sim = simulate(SIMULATED_HOST, 80, &endpoints, None, None, &config, None)?;
+        let net = network(&endpoints, None, None, None);
+        let sim = simulate(SIMULATED_HOST, 80, &net, false, Http3::Off, &config, None)?;
         runs.push(Run {
             config,
             total: sim.report.elapsed,
