@@ -95,13 +95,13 @@ impl Lab {
     }
 
     fn h3_server(&self) -> H3Server {
+        self.quic_server(QuicBehaviour::serve(H3_BODY))
+    }
+
+    fn quic_server(&self, behaviour: QuicBehaviour) -> H3Server {
         let _guard = self.runtime.enter();
-        H3Server::start(
-            self.udp(),
-            Arc::clone(&self.config),
-            QuicBehaviour::serve(H3_BODY),
-        )
-        .expect("the HTTP/3 server starts")
+        H3Server::start(self.udp(), Arc::clone(&self.config), behaviour)
+            .expect("the HTTP/3 server starts")
     }
 
     fn get(&self, flags: &[&str]) -> Run {
@@ -264,4 +264,24 @@ fn connect_http3_shows_the_quic_race_and_its_tls() {
     let plain = run(&["connect", "127.0.0.1:9", "--http3"]);
     assert_eq!(plain.code, Some(2), "{}", plain.stderr);
     assert!(plain.stderr.contains("add --tls"), "{}", plain.stderr);
+}
+
+#[test]
+fn an_http3_failure_after_the_quic_handshake_is_exit_95_with_a_sentence() {
+    let lab = Lab::new("broken-h3");
+    let server = lab.quic_server(QuicBehaviour::BreakHttp3);
+    let out = lab.get(&["--http3-only"]);
+    assert_eq!(out.code, Some(95), "{}", out.stderr);
+    assert!(out.stdout.is_empty());
+    assert!(
+        out.stderr.contains("the HTTP/3 exchange failed: "),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(server.handshakes(), 1, "QUIC itself worked");
+    let json = lab.get(&["--http3-only", "--json"]);
+    assert_eq!(json.code, Some(95), "{}", json.stderr);
+    let json: Value = serde_json::from_str(&json.stderr).expect("JSON");
+    assert_eq!(json["http_error"]["exit_code"], 95);
+    assert_eq!(json["attempts"][0]["outcome"], "won");
 }

@@ -31,6 +31,9 @@ pub enum QuicBehaviour {
     },
     /// Refuses every connection at once (CONNECTION_REFUSED, before any TLS).
     Refuse,
+    /// Completes the QUIC handshake, then closes the connection with
+    /// H3_GENERAL_PROTOCOL_ERROR before any request: QUIC works, HTTP/3 does not.
+    BreakHttp3,
 }
 
 impl QuicBehaviour {
@@ -111,6 +114,17 @@ async fn accept_loop(
     while let Some(incoming) = endpoint.accept().await {
         match &behaviour {
             QuicBehaviour::Refuse => incoming.refuse(),
+            QuicBehaviour::BreakHttp3 => {
+                let handshakes = Arc::clone(&handshakes);
+                tokio::spawn(async move {
+                    let Ok(connection) = incoming.await else {
+                        return;
+                    };
+                    handshakes.fetch_add(1, Ordering::SeqCst);
+                    const H3_GENERAL_PROTOCOL_ERROR: u32 = 0x101;
+                    connection.close(H3_GENERAL_PROTOCOL_ERROR.into(), b"no HTTP/3 here");
+                });
+            }
             QuicBehaviour::Serve { body } => {
                 let body = *body;
                 let handshakes = Arc::clone(&handshakes);

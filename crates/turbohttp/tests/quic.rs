@@ -13,9 +13,9 @@ use std::time::Duration;
 use support::chain_text;
 use support::tls_lab::{Pki, Servers, V4, V6, resolver, run, v4, v6};
 use turbohttp::{
-    ALPN_H2, AttemptOutcome, CancellationToken, ConnectErrorKind, ConnectParams, Connection,
-    DnsOptions, DnsResolver, Http3, RawSocketTransport, Resolver, TlsOptions, Transport,
-    TransportOptions, http3_handshake,
+    ALPN_H2, AddressFamily, AltService, AttemptOutcome, CancellationToken, ConnectErrorKind,
+    ConnectParams, Connection, DnsOptions, DnsResolver, Http3, RawSocketTransport, Resolver,
+    SocketOptions, TlsOptions, Transport, TransportOptions, http3_handshake,
 };
 use turbohttp_lab::dns::{Behaviour, DnsLab, SvcParamKey, SvcParamValue, Zone, alpn, service};
 use turbohttp_lab::h3::{H3Server, QuicBehaviour, UdpBlackHole};
@@ -476,5 +476,87 @@ fn a_record_that_requires_ech_gets_no_quic_attempt_without_it() {
         let text = chain_text(&error);
         assert!(text.contains("does not offer it over QUIC"), "{text}");
         assert!(!udp.was_sent_to(), "no ClientHello without ECH");
+    });
+}
+
+#[test]
+fn quic_sockets_take_the_local_address_and_a_missing_interface_ends_the_race() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v4(0)).await;
+        let _h3 = h3_server(&pki, v4(port), QuicBehaviour::serve(BODY));
+        let only = || ConnectParams::default().with_http3(Http3::Only);
+        let with_socket = |socket: SocketOptions| {
+            let mut options = options(&pki);
+            options.socket = socket;
+            RawSocketTransport::new_with_resolver(options, resolver(NAME, port, [v4(port)]))
+                .expect("valid options")
+        };
+        // By default the IPv4 endpoint is bound to 0.0.0.0; with a local address, to it.
+        let default = with_socket(SocketOptions::default());
+        default.connect_any(NAME, port, only()).await.expect("QUIC");
+        let bound = default.quic_endpoints().local_addr(AddressFamily::V4);
+        assert!(bound.expect("bound").ip().is_unspecified(), "{bound:?}");
+        let local = with_socket(SocketOptions::default().with_local_address(IpAddr::V4(V4)));
+        let won = local.connect_any(NAME, port, only()).await.expect("QUIC");
+        assert!(won.stream.is_quic());
+        let bound = local.quic_endpoints().local_addr(AddressFamily::V4);
+        assert_eq!(bound.expect("bound").ip(), IpAddr::V4(V4));
+        // A device that does not exist ends the race at its first attempt, as over TCP.
+        let missing = with_socket(SocketOptions::default().with_interface("nope0"));
+        let error = missing
+            .connect_any(NAME, port, only())
+            .await
+            .expect_err("no such interface");
+        assert_eq!(error.report().attempts.len(), 1);
+        let text = chain_text(&error);
+        assert!(
+            text.contains("cannot bind to the interface \"nope0\""),
+            "{text}"
+        );
+        assert!(
+            missing
+                .quic_endpoints()
+                .local_addr(AddressFamily::V4)
+                .is_none()
+        );
+    });
+}
+
+#[test]
+fn an_alt_svc_h3_entry_is_raced_first_over_quic() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v4(0)).await;
+        let h3 = h3_server(&pki, v4(0), QuicBehaviour::serve(BODY));
+        let alt_port = h3.addr().port();
+        let transport = patient_transport(&pki, resolver(NAME, port, [v4(port)]));
+        let params = ConnectParams::default()
+            .with_http3(Http3::Advertised)
+            .with_alt_svc([AltService::new("h3", None, Some(alt_port))]);
+        let won = transport
+            .connect_any(NAME, port, params)
+            .await
+            .expect("connects");
+        let first = &won.report.attempts[0];
+        assert_eq!(
+            (first.transport, first.endpoint),
+            (Transport::Quic, v4(alt_port))
+        );
+        assert_eq!(h3_get(won.stream).await, (200, BODY.to_owned()));
+        // Without HTTP/3 the h3 alternative is skipped: TCP to the origin.
+        let params =
+            ConnectParams::default().with_alt_svc([AltService::new("h3", None, Some(alt_port))]);
+        let tcp = transport
+            .connect_any(NAME, port, params)
+            .await
+            .expect("connects over TCP");
+        assert_eq!(
+            attempts(&tcp.report),
+            [(Transport::Tcp, AttemptOutcome::Won)]
+        );
+        assert_eq!(tcp.report.attempts[0].endpoint, v4(port));
     });
 }
