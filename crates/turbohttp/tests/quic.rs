@@ -17,7 +17,9 @@ use turbohttp::{
     ConnectParams, Connection, DnsOptions, DnsResolver, Http3, RawSocketTransport, Resolver,
     SocketOptions, TlsOptions, Transport, TransportOptions, http3_handshake,
 };
-use turbohttp_lab::dns::{Behaviour, DnsLab, SvcParamKey, SvcParamValue, Zone, alpn, service};
+use turbohttp_lab::dns::{
+    Behaviour, DnsLab, SVCB, SvcParamKey, SvcParamValue, Zone, alpn, service,
+};
 use turbohttp_lab::h3::{H3Server, QuicBehaviour, UdpBlackHole};
 
 const NAME: &str = "quic.test";
@@ -58,6 +60,30 @@ async fn tcp_server(servers: &mut Servers, pki: &Pki, addr: SocketAddr) -> u16 {
 fn h3_server(pki: &Pki, addr: SocketAddr, behaviour: QuicBehaviour) -> H3Server {
     H3Server::start(addr, pki.server_config(NAME, &[b"h3"]), behaviour)
         .expect("the HTTP/3 server starts")
+}
+
+/// A DNS lab answering NAME with 127.0.0.1 (no AAAA) and `record` as the HTTPS
+/// record at `https_name`, and a resolver that asks it (keep the lab alive).
+async fn dns_lab(https_name: &str, record: SVCB) -> (DnsLab, DnsResolver) {
+    let zone = Zone::new()
+        .a(NAME, Behaviour::answer([IpAddr::V4(V4)]))
+        .aaaa(NAME, Behaviour::NoData)
+        .https(
+            https_name,
+            Behaviour::Https {
+                records: vec![record],
+                delay: Duration::ZERO,
+            },
+        );
+    let lab = DnsLab::start(zone).await.expect("the DNS lab starts");
+    let resolver = DnsResolver::new(
+        &[lab.addr()],
+        &DnsOptions::default()
+            .with_timeout(Duration::from_secs(5))
+            .with_attempts(1)
+            .with_cache(false),
+    );
+    (lab, resolver)
 }
 
 /// `(transport, outcome)` of every attempt.
@@ -332,24 +358,7 @@ fn h3_advertised_on_another_port_by_the_https_record_is_raced_first() {
             ],
         );
         let https_name = format!("_{tcp_port}._https.{NAME}");
-        let zone = Zone::new()
-            .a(NAME, Behaviour::answer([IpAddr::V4(V4)]))
-            .aaaa(NAME, Behaviour::NoData)
-            .https(
-                &https_name,
-                Behaviour::Https {
-                    records: vec![record],
-                    delay: Duration::ZERO,
-                },
-            );
-        let lab = DnsLab::start(zone).await.expect("the DNS lab starts");
-        let resolver = DnsResolver::new(
-            &[lab.addr()],
-            &DnsOptions::default()
-                .with_timeout(Duration::from_secs(5))
-                .with_attempts(1)
-                .with_cache(false),
-        );
+        let (_lab, resolver) = dns_lab(&https_name, record).await;
         let transport = patient_transport(&pki, resolver);
         let won = transport
             .connect_any(
@@ -443,24 +452,7 @@ fn a_record_that_requires_ech_gets_no_quic_attempt_without_it() {
                 ),
             ],
         );
-        let zone = Zone::new()
-            .a(NAME, Behaviour::answer([IpAddr::V4(V4)]))
-            .aaaa(NAME, Behaviour::NoData)
-            .https(
-                NAME,
-                Behaviour::Https {
-                    records: vec![record],
-                    delay: Duration::ZERO,
-                },
-            );
-        let lab = DnsLab::start(zone).await.expect("the DNS lab starts");
-        let resolver = DnsResolver::new(
-            &[lab.addr()],
-            &DnsOptions::default()
-                .with_timeout(Duration::from_secs(5))
-                .with_attempts(1)
-                .with_cache(false),
-        );
+        let (_lab, resolver) = dns_lab(NAME, record).await;
         let error = transport(&pki, resolver)
             .connect_any(
                 NAME,

@@ -555,16 +555,7 @@ fn configured_socket(addr: SocketAddr, options: &SocketOptions) -> Result<Socket
             .set_tcp_user_timeout(Some(timeout))
             .map_err(AttemptError::setup)?;
     }
-    if let Some(size) = options.send_buffer_size {
-        socket
-            .set_send_buffer_size(size)
-            .map_err(AttemptError::setup)?;
-    }
-    if let Some(size) = options.recv_buffer_size {
-        socket
-            .set_recv_buffer_size(size)
-            .map_err(AttemptError::setup)?;
-    }
+    set_buffer_sizes(&socket, options)?;
     if options.reuse_address {
         socket
             .set_reuse_address(true)
@@ -590,6 +581,21 @@ fn configured_socket(addr: SocketAddr, options: &SocketOptions) -> Result<Socket
 /// The kind says why (`NotFound` for a missing device, `PermissionDenied` for a
 /// refused binding); the OS error's text and code are in the sentence.
 #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
+/// The send and receive buffer sizes, where the options set them (TCP and UDP alike).
+fn set_buffer_sizes(socket: &Socket, options: &SocketOptions) -> Result<(), AttemptError> {
+    if let Some(size) = options.send_buffer_size {
+        socket
+            .set_send_buffer_size(size)
+            .map_err(AttemptError::setup)?;
+    }
+    if let Some(size) = options.recv_buffer_size {
+        socket
+            .set_recv_buffer_size(size)
+            .map_err(AttemptError::setup)?;
+    }
+    Ok(())
+}
+
 fn interface_error(name: &str, error: &io::Error) -> AttemptError {
     const ENODEV: i32 = 19; // the same on Linux, Android and Fuchsia
     let (kind, hint) = match (error.raw_os_error(), error.kind()) {
@@ -686,16 +692,7 @@ pub(crate) fn udp_socket(
     if family == AddressFamily::V6 {
         socket.set_only_v6(true).map_err(AttemptError::setup)?;
     }
-    if let Some(size) = options.send_buffer_size {
-        socket
-            .set_send_buffer_size(size)
-            .map_err(AttemptError::setup)?;
-    }
-    if let Some(size) = options.recv_buffer_size {
-        socket
-            .set_recv_buffer_size(size)
-            .map_err(AttemptError::setup)?;
-    }
+    set_buffer_sizes(&socket, options)?;
     #[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
     if let Some(name) = &options.interface {
         socket

@@ -206,27 +206,41 @@ impl<R: Resolver> RawSocketTransport<R> {
         scheme: Scheme,
         params: ConnectParams,
     ) -> Result<Established<TransportStream>, ConnectError> {
-        let options = &self.shared.options;
-        let refused = |e| {
-            let report = RaceReport::new(
-                host.to_owned(),
-                port,
-                options.happy_eyeballs.preferred_family(),
-            );
-            ConnectError::input(e, report)
-        };
-        let family = match (params.family, options.dial_family()) {
-            (Some(requested), Some(allowed)) if requested != allowed => {
-                return Err(refused(InputError::FamilyExcluded { requested, allowed }));
-            }
-            (requested, allowed) => requested.or(allowed),
-        };
-        let dialer = self.dialer(host, scheme).map_err(refused)?;
-        let protocols = dialer.tls().map(TlsHandshake::protocols);
-        let params = self.race_params(protocols, params.with_family(family));
+        let (dialer, params) = self.prepare(host, port, scheme, params)?;
         self.connector(dialer)
             .connect_with(host, port, params)
             .await
+    }
+
+    /// The dialer and the params of a connect to `host:port` with `scheme`: the
+    /// family the params and the options allow (a contradiction is refused), and for
+    /// https the HTTPS record asked for the TLS step's protocols.
+    fn prepare(
+        &self,
+        host: &str,
+        port: u16,
+        scheme: Scheme,
+        params: ConnectParams,
+    ) -> Result<(RawSocketDialer, ConnectParams), ConnectError> {
+        let family = match (params.family, self.shared.options.dial_family()) {
+            (Some(requested), Some(allowed)) if requested != allowed => {
+                let refused = InputError::FamilyExcluded { requested, allowed };
+                return Err(self.refused(host, port, refused));
+            }
+            (requested, allowed) => requested.or(allowed),
+        };
+        let dialer = self
+            .dialer(host, scheme)
+            .map_err(|e| self.refused(host, port, e))?;
+        let protocols = dialer.tls().map(TlsHandshake::protocols);
+        let params = self.race_params(protocols, params.with_family(family));
+        Ok((dialer, params))
+    }
+
+    /// The error of a connect to `host:port` refused before anything was sent.
+    fn refused(&self, host: &str, port: u16, error: InputError) -> ConnectError {
+        let preferred = self.shared.options.happy_eyeballs.preferred_family();
+        ConnectError::input(error, RaceReport::new(host.to_owned(), port, preferred))
     }
 
     /// The connector of a race through `dialer`: the transport's options, resolver

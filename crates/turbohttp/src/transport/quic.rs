@@ -5,13 +5,12 @@
 use std::sync::{Arc, Mutex};
 
 use rustls::ClientConfig;
-use turbohttp_proto::RaceReport;
 use turbohttp_proto::quic::QuicMemory;
 
 use super::RawSocketTransport;
 use crate::dial::{
     Connection, EndpointDialer, QuicDialer, QuicEndpoints, SocketOptions, TlsConfigError,
-    TlsHandshake, quic_client_config,
+    quic_client_config,
 };
 use crate::host::InputError;
 use crate::race::{ConnectError, ConnectParams, Established, Http3};
@@ -75,31 +74,13 @@ impl<R: Resolver> RawSocketTransport<R> {
         port: u16,
         params: ConnectParams,
     ) -> Result<Established<Connection>, ConnectError> {
-        let options = &self.shared.options;
-        let refused = |e: InputError| {
-            let report = RaceReport::new(
-                host.to_owned(),
-                port,
-                options.happy_eyeballs.preferred_family(),
-            );
-            ConnectError::input(e, report)
-        };
-        let family = match (params.family, options.dial_family()) {
-            (Some(requested), Some(allowed)) if requested != allowed => {
-                return Err(refused(InputError::FamilyExcluded { requested, allowed }));
-            }
-            (requested, allowed) => requested.or(allowed),
-        };
-        let tcp = self.dialer(host, Scheme::Https).map_err(refused)?;
-        let protocols = tcp.tls().map(TlsHandshake::protocols);
-        let params = self.race_params(protocols, params.with_family(family));
+        let (tcp, params) = self.prepare(host, port, Scheme::Https, params)?;
         let config = match (&self.shared.quic.config, params.http3) {
             (_, Http3::Off) => None,
             (Ok(config), _) => Some(config.clone()),
             (Err(e), Http3::Only) => {
-                return Err(refused(InputError::Http3Unavailable {
-                    reason: e.to_string(),
-                }));
+                let reason = e.to_string();
+                return Err(self.refused(host, port, InputError::Http3Unavailable { reason }));
             }
             (Err(e), _) => {
                 tracing::debug!(%e, "HTTP/3 asked for, but QUIC cannot run: TCP only");
@@ -117,7 +98,7 @@ impl<R: Resolver> RawSocketTransport<R> {
             Arc::clone(&self.shared.quic.endpoints),
             config,
             tls.server_name(),
-            options.tls.failure_policy,
+            self.shared.options.tls.failure_policy,
         );
         let dialer = EndpointDialer::new(tcp, quic);
         self.connector(dialer)
