@@ -552,3 +552,38 @@ fn an_alt_svc_h3_entry_is_raced_first_over_quic() {
         assert_eq!(tcp.report.attempts[0].endpoint, v4(port));
     });
 }
+
+#[test]
+fn a_transport_used_from_a_second_runtime_binds_that_runtime_its_own_endpoint() {
+    let pki = Pki::new();
+    let transport = run(async {
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v4(0)).await;
+        let _h3 = h3_server(&pki, v4(port), QuicBehaviour::serve(BODY));
+        let transport = patient_transport(&pki, resolver(NAME, port, [v4(port)]));
+        let params = ConnectParams::default().with_http3(Http3::Only);
+        let won = transport
+            .connect_any(NAME, port, params)
+            .await
+            .expect("QUIC");
+        assert!(won.stream.is_quic());
+        (transport, port)
+    });
+    // The first runtime, and the task that drove its endpoint, are gone.
+    run(async {
+        let (transport, old_port) = transport;
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v4(0)).await;
+        let _h3 = h3_server(&pki, v4(port), QuicBehaviour::serve(BODY));
+        let transport = transport.with_resolver(resolver(NAME, port, [v4(port)]));
+        let params = ConnectParams::default()
+            .with_http3(Http3::Only)
+            .with_timeout(Duration::from_secs(10));
+        let won = transport
+            .connect_any(NAME, port, params)
+            .await
+            .expect("QUIC again");
+        assert_eq!(h3_get(won.stream).await, (200, BODY.to_owned()));
+        assert_ne!(port, old_port);
+    });
+}

@@ -13,12 +13,13 @@ use crate::dial::socket::{SocketOptions, udp_socket};
 /// and shared by every QUIC attempt after it: quinn tells connections apart by
 /// their connection ids, so one socket serves a whole race and every later connect.
 ///
-/// quinn drives an endpoint on a task of the tokio runtime that first used it: keep
-/// a transport (which holds its endpoints) within one runtime.
+/// quinn drives an endpoint on a task of the tokio runtime that bound it, which ends
+/// with that runtime: a transport used from another runtime (one per test, say) binds
+/// that runtime an endpoint of its own, and the old one goes with its runtime.
 pub struct QuicEndpoints {
     socket: SocketOptions,
-    /// IPv6, IPv4.
-    bound: Mutex<[Option<quinn::Endpoint>; 2]>,
+    /// IPv6, IPv4: each with the runtime that drives it.
+    bound: Mutex<[Option<(quinn::Endpoint, tokio::runtime::Id)>; 2]>,
 }
 
 impl QuicEndpoints {
@@ -34,9 +35,14 @@ impl QuicEndpoints {
     /// what a TCP socket with the same options would get (a missing interface ends
     /// the race).
     pub(crate) fn endpoint(&self, family: AddressFamily) -> Result<quinn::Endpoint, AttemptError> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| AttemptError::terminal(std::io::Error::other(e)))?
+            .id();
         let mut bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
         let slot = &mut bound[index(family)];
-        if let Some(endpoint) = slot {
+        if let Some((endpoint, id)) = slot
+            && *id == runtime
+        {
             return Ok(endpoint.clone());
         }
         let socket = udp_socket(family, &self.socket)?;
@@ -47,7 +53,7 @@ impl QuicEndpoints {
             Arc::new(quinn::TokioRuntime),
         )
         .map_err(AttemptError::connect)?;
-        *slot = Some(endpoint.clone());
+        *slot = Some((endpoint.clone(), runtime));
         Ok(endpoint)
     }
 
@@ -56,7 +62,7 @@ impl QuicEndpoints {
         let bound = self.bound.lock().unwrap_or_else(PoisonError::into_inner);
         bound[index(family)]
             .as_ref()
-            .and_then(|e| e.local_addr().ok())
+            .and_then(|(e, _)| e.local_addr().ok())
     }
 
     /// How many QUIC connections the endpoints hold now (open or still closing):
@@ -66,7 +72,7 @@ impl QuicEndpoints {
         bound
             .iter()
             .flatten()
-            .map(quinn::Endpoint::open_connections)
+            .map(|(endpoint, _)| endpoint.open_connections())
             .sum()
     }
 }
