@@ -243,17 +243,14 @@ impl<R: Resolver> RawSocketTransport<R> {
         ConnectError::input(error, RaceReport::new(host.to_owned(), port, preferred))
     }
 
-    /// The connector of a race through `dialer`: the transport's options, resolver
-    /// and (feature `quic`) memory of broken QUIC. Not an async step of its own, so
-    /// that a connect's future holds no second copy of the race's state.
+    /// The connector of a race through `dialer`: the transport's options and
+    /// resolver (`connect_any` adds the memory of broken QUIC). Not an async step of
+    /// its own, so that a connect's future holds no second copy of the race's state.
     fn connector<D>(&self, dialer: D) -> HappyEyeballs<&R, D> {
         let options = &self.shared.options;
         // From its parts: `default()` would build (and drop) a resolver per connect.
-        let connector = HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
-            .with_connect_timeout(options.connect_timeout);
-        #[cfg(feature = "quic")]
-        let connector = connector.with_quic_memory(Arc::clone(self.quic_memory()));
-        connector
+        HappyEyeballs::from_parts(options.happy_eyeballs, &*self.resolver, dialer)
+            .with_connect_timeout(options.connect_timeout)
     }
 
     /// `params` for a race to an https origin: it asks its HTTPS record, for the

@@ -102,6 +102,7 @@ impl<R: Resolver> RawSocketTransport<R> {
         );
         let dialer = EndpointDialer::new(tcp, quic);
         self.connector(dialer)
+            .with_quic_memory(Arc::clone(self.quic_memory()))
             .connect_with(host, port, params)
             .await
     }
