@@ -351,7 +351,8 @@ On doctor, --connect-timeout bounds the whole run, every probe and the race (def
 not connect's 30s); each DNS query and each address also has --probe-timeout.
 
 Findings: one sentence each, worst first, with a severity (error, warning, info), the \
-layer (route, dns, connect, tls, quic, race) and the family. QUIC is not probed yet.
+layer (route, dns, connect, tls, quic, race) and the family. For https, QUIC (TLS 1.3, \
+ALPN h3) is probed on every address where the HTTPS record offers h3, or with --http3.
 
 Exit: 0 healthy; 1 degraded (reachable, but a finding says something is broken or slow); \
 unreachable: 6 (no address), 7 (no connection), 35 (connected, but no TLS handshake \
@@ -384,6 +385,10 @@ pub struct DoctorArgs {
     /// Do a TLS handshake on every address (implied by an https:// target).
     #[arg(long)]
     pub tls: bool,
+    /// Probe QUIC (HTTP/3) at the origin's port even where no HTTPS record offers h3,
+    /// and run the race as `get --http3` does (QUIC at the origin too). Needs https.
+    #[arg(long)]
+    pub http3: bool,
     /// Trust the CA certificates in this PEM file instead of the built-in roots.
     #[arg(long, value_name = "FILE")]
     pub cacert: Option<PathBuf>,

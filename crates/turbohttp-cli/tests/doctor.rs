@@ -4,18 +4,18 @@
 //! probes point at loopback (or at a link-local address without a scope, which the
 //! kernel refuses at once: "no route"), so nothing leaves this machine.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, TcpListener};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use assert_cmd::Command;
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, IsCa, KeyPair};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::Value;
 use turbohttp_lab::BlackHole;
-use turbohttp_lab::dns::{Behaviour, DnsLab, Zone};
+use turbohttp_lab::dns::{Behaviour, DnsLab, Zone, alpn, service};
+use turbohttp_lab::h3::{H3Server, QuicBehaviour, UdpBlackHole};
 
 const V4: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 const V6: IpAddr = IpAddr::V6(Ipv6Addr::LOCALHOST);
@@ -28,11 +28,13 @@ const LOOPBACK_ROUTES: [&str; 4] = [
     "127.0.0.1:9",
 ];
 
-/// A runtime of its own for the DNS lab and the black hole, serving while the command
-/// runs. Fields drop in order: the lab and the black hole, then the runtime.
+/// A runtime of its own for the DNS lab, the black hole and the HTTP/3 servers,
+/// serving while the command runs. Fields drop in order: the lab, the black hole and
+/// the servers, then the runtime.
 struct Lab {
     dns: Option<DnsLab>,
     _black_hole: Option<BlackHole>,
+    _h3: Vec<H3Server>,
     runtime: tokio::runtime::Runtime,
 }
 
@@ -46,8 +48,24 @@ impl Lab {
         Self {
             dns: None,
             _black_hole: None,
+            _h3: Vec::new(),
             runtime,
         }
+    }
+
+    /// HTTP/3 servers with `config` on UDP port `port` of [::1] and 127.0.0.1.
+    fn with_h3(mut self, port: u16, config: &Arc<rustls::ServerConfig>) -> Self {
+        let _guard = self.runtime.enter();
+        for ip in [V6, V4] {
+            let server = H3Server::start(
+                SocketAddr::new(ip, port),
+                Arc::clone(config),
+                QuicBehaviour::serve("hello over h3\n"),
+            )
+            .expect("the HTTP/3 server starts");
+            self._h3.push(server);
+        }
+        self
     }
 
     fn with_dns(mut self, zone: Zone) -> Self {
@@ -501,6 +519,10 @@ fn bad_input_is_exit_2_with_one_line() {
             &["--route-probe-v4", "nowhere", "x.test:80"],
             "--route-probe-v4: \"nowhere\" is not an address",
         ),
+        (
+            &["--http3", "x.test:80"],
+            "--http3: HTTP/3 runs over QUIC, which is TLS",
+        ),
     ];
     for (args, message) in cases {
         let run = doctor(args);
@@ -515,33 +537,65 @@ fn bad_input_is_exit_2_with_one_line() {
     }
 }
 
-/// A CA, a certificate for `tls.test` served on 127.0.0.1 and one for another name on
-/// [::1], same port: valid on IPv4, invalid on IPv6.
-struct TlsScene {
-    port: u16,
-    ca: PathBuf,
+/// A CA made for one scene, its certificate in a PEM file of its own (removed on
+/// drop): tests run in parallel, each with its own CA.
+struct Ca {
+    issuer: CertifiedIssuer<'static, KeyPair>,
+    file: PathBuf,
 }
 
-impl Drop for TlsScene {
+impl Ca {
+    fn new() -> Self {
+        let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        let issuer =
+            CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
+        static SCENES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let scene = SCENES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("turbohttp-doctor-{}-{scene}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let file = dir.join("ca.pem");
+        std::fs::write(&file, issuer.pem()).expect("write");
+        Self { issuer, file }
+    }
+
+    /// `--cacert`'s argument.
+    fn path(&self) -> String {
+        self.file.to_string_lossy().into_owned()
+    }
+
+    /// A server configuration with a certificate for `name` signed by this CA.
+    fn server_config(&self, name: &str) -> Arc<rustls::ServerConfig> {
+        let key = KeyPair::generate().expect("key");
+        let cert = CertificateParams::new(vec![name.to_owned()])
+            .expect("params")
+            .signed_by(&key, &self.issuer)
+            .expect("certificate");
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .expect("versions")
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("server config");
+        Arc::new(config)
+    }
+}
+
+impl Drop for Ca {
     fn drop(&mut self) {
-        if let Some(dir) = self.ca.parent() {
+        if let Some(dir) = self.file.parent() {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
 }
 
-fn tls_server(listener: TcpListener, cert: String, key: String) {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ServerConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("versions")
-        .with_no_client_auth()
-        .with_single_cert(
-            vec![CertificateDer::from_pem_slice(cert.as_bytes()).expect("cert")],
-            PrivateKeyDer::from_pem_slice(key.as_bytes()).expect("key"),
-        )
-        .expect("server config");
-    let config = Arc::new(config);
+/// TLS handshakes on `listener` with `config`, a thread per connection.
+fn tls_server(listener: TcpListener, config: Arc<rustls::ServerConfig>) {
     std::thread::spawn(move || {
         for mut stream in listener.incoming().flatten() {
             let config = Arc::clone(&config);
@@ -557,33 +611,55 @@ fn tls_server(listener: TcpListener, cert: String, key: String) {
     });
 }
 
+/// A certificate for `tls.test` served on 127.0.0.1 and one for another name on [::1],
+/// same port: valid on IPv4, invalid on IPv6.
+struct TlsScene {
+    port: u16,
+    ca: Ca,
+}
+
 fn tls_scene() -> TlsScene {
-    let mut params = CertificateParams::new(Vec::<String>::new()).expect("params");
-    params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    let ca = CertifiedIssuer::self_signed(params, KeyPair::generate().expect("key")).expect("CA");
-    let certificate = |name: &str| {
-        let key = KeyPair::generate().expect("key");
-        let cert = CertificateParams::new(vec![name.to_owned()])
-            .expect("params")
-            .signed_by(&key, &ca)
-            .expect("certificate");
-        (cert.pem(), key.serialize_pem())
-    };
+    let ca = Ca::new();
     let (port, mut bound) = listeners(true);
     let v6 = bound.pop().expect("[::1]");
     let v4 = bound.pop().expect("127.0.0.1");
-    let (cert, key) = certificate("tls.test");
-    tls_server(v4, cert, key);
-    let (cert, key) = certificate("someone-else.test");
-    tls_server(v6, cert, key);
-    // One directory per scene: tests run in parallel, each with its own CA.
-    static SCENES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let scene = SCENES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let dir = std::env::temp_dir().join(format!("turbohttp-doctor-{}-{scene}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("dir");
-    let path = dir.join("ca.pem");
-    std::fs::write(&path, ca.pem()).expect("write");
-    TlsScene { port, ca: path }
+    tls_server(v4, ca.server_config("tls.test"));
+    tls_server(v6, ca.server_config("someone-else.test"));
+    TlsScene { port, ca }
+}
+
+/// An https origin for `name` on both families: TLS with a valid certificate on a
+/// TCP port of [::1] and 127.0.0.1; UDP at that port is the scene's to fill.
+struct HttpsOrigin {
+    port: u16,
+    ca: Ca,
+    config: Arc<rustls::ServerConfig>,
+}
+
+fn https_origin(name: &str) -> HttpsOrigin {
+    let ca = Ca::new();
+    let config = ca.server_config(name);
+    let (port, bound) = listeners(true);
+    for listener in bound {
+        tls_server(listener, Arc::clone(&config));
+    }
+    HttpsOrigin { port, ca, config }
+}
+
+/// UDP black holes on `port` of [::1] and 127.0.0.1: QUIC there gets no answer.
+fn udp_black_holes(port: u16) -> [UdpBlackHole; 2] {
+    [V6, V4].map(|ip| UdpBlackHole::bind(SocketAddr::new(ip, port)).expect("the UDP port is free"))
+}
+
+/// `name` on both families and its HTTPS record offering `ids` (the origin itself).
+fn https_zone(name: &str, port: u16, ids: &[&str]) -> Zone {
+    dual_zone(name).https(
+        &format!("_{port}._https.{name}"),
+        Behaviour::Https {
+            records: vec![service(1, ".", vec![alpn(ids)])],
+            delay: Duration::ZERO,
+        },
+    )
 }
 
 #[test]
@@ -591,7 +667,7 @@ fn a_certificate_invalid_on_ipv6_only_is_a_tls_warning_for_ipv6() {
     let tls = tls_scene();
     let target = format!("https://tls.test:{}/", tls.port);
     let resolve = format!("tls.test:{}:[::1],127.0.0.1", tls.port);
-    let ca = tls.ca.to_string_lossy().into_owned();
+    let ca = tls.ca.path();
     let (text, json) = scene(&["--cacert", &ca, "--resolve", &resolve, &target], 1);
     let (severity, layer, family, message) = first_finding(&text, &json);
     assert_eq!(
@@ -624,7 +700,8 @@ fn help_describes_the_layers_the_timeouts_and_the_exit_codes() {
         "--route-probe-v6",
         "default 10s",
         "layer (route, dns, connect, tls, quic, race)",
-        "QUIC is not probed yet",
+        "QUIC (TLS 1.3,",
+        "--http3",
         "Exit: 0 healthy; 1 degraded",
     ] {
         assert!(
@@ -717,9 +794,7 @@ fn no_time_left_to_probe_exits_28_and_says_so() {
 }
 
 #[test]
-fn the_https_record_is_asked_and_h3_says_quic_is_not_probed() {
-    use turbohttp_lab::dns::{alpn, service};
-
+fn the_https_record_is_asked_and_its_h3_is_probed() {
     let tls = tls_scene();
     let record = service(1, ".", vec![alpn(&["h3", "h2"])]);
     let lab = Lab::new().with_dns(dual_zone("tls.test").https(
@@ -730,9 +805,17 @@ fn the_https_record_is_asked_and_h3_says_quic_is_not_probed() {
         },
     ));
     let target = format!("https://tls.test:{}/", tls.port);
-    let ca = tls.ca.to_string_lossy().into_owned();
+    let ca = tls.ca.path();
     let (text, json) = scene(
-        &["--cacert", &ca, "--dns-servers", &lab.server(), &target],
+        &[
+            "--cacert",
+            &ca,
+            "--dns-servers",
+            &lab.server(),
+            "--probe-timeout",
+            "500ms",
+            &target,
+        ],
         1,
     );
     // The [::1] certificate is still the first thing wrong.
@@ -748,6 +831,111 @@ fn the_https_record_is_asked_and_h3_says_quic_is_not_probed() {
     assert_eq!(https["name"], format!("_{}._https.tls.test", tls.port));
     assert_eq!(https["outcome"], "answered");
     assert_eq!(https["records"][0]["alpn"][0], "h3");
+    assert!(text.contains("alpn h3,h2"), "{text}");
+    // h3 offered: QUIC probed on both addresses at the origin's port (nothing serves
+    // it here; how each ends is the next scenes' business).
+    assert_eq!(json["quic"]["probed"], true, "{json}");
+    assert_eq!(json["quic"]["advertised"], true);
+    assert_eq!(json["quic"]["port"], tls.port);
+    assert_eq!(json["quic"]["addresses"].as_array().map(Vec::len), Some(2));
+    assert!(
+        text.contains("\nQUIC, each address on its own (UDP port "),
+        "{text}"
+    );
+}
+
+#[test]
+fn h3_advertised_with_udp_blocked_is_a_quic_warning() {
+    let origin = https_origin("blocked.test");
+    let holes = udp_black_holes(origin.port);
+    let lab = Lab::new().with_dns(https_zone("blocked.test", origin.port, &["h3", "h2"]));
+    let target = format!("https://blocked.test:{}/", origin.port);
+    let (text, json) = scene(
+        &[
+            "--cacert",
+            &origin.ca.path(),
+            "--dns-servers",
+            &lab.server(),
+            "--probe-timeout",
+            "500ms",
+            &target,
+        ],
+        1,
+    );
+    let message = expect_first(
+        &text,
+        &json,
+        ("warning", "quic", ""),
+        &format!(
+            "UDP to port {} looks blocked: the QUIC handshake gets no answer within 500ms \
+             from any address while TCP and TLS work. The origin advertises h3: HTTP/3 will \
+             cost one attempt delay (125ms) on each first connect",
+            origin.port
+        ),
+    );
+    assert!(
+        message.ends_with("then be skipped for 5 minutes."),
+        "{message}"
+    );
+    assert_eq!(json["verdict"], "degraded");
+    let quic = &json["quic"];
+    assert_eq!(quic["probed"], true);
+    assert_eq!(quic["advertised"], true);
+    assert_eq!(quic["port"], origin.port);
+    for (i, address) in [
+        format!("[::1]:{}", origin.port),
+        format!("127.0.0.1:{}", origin.port),
+    ]
+    .iter()
+    .enumerate()
+    {
+        assert_eq!(quic["addresses"][i]["address"], *address, "{quic}");
+        assert_eq!(quic["addresses"][i]["outcome"], "timed_out", "{quic}");
+    }
+    // TCP and TLS did work: the evidence says so beside it.
+    assert_eq!(json["addresses"][0]["tls"]["outcome"], "done");
+    assert_eq!(json["addresses"][1]["tls"]["outcome"], "done");
+    assert!(holes.iter().all(UdpBlackHole::was_sent_to));
+    assert!(text.contains("timed out after 500ms (no answer)"), "{text}");
+    assert!(
+        text.contains("the race a user gets (as `get` runs it: QUIC where h3 is advertised;"),
+        "{text}"
+    );
+}
+
+#[test]
+fn h3_healthy_is_a_quic_note_and_the_verdict_healthy() {
+    let origin = https_origin("h3.test");
+    let lab = Lab::new()
+        .with_dns(https_zone("h3.test", origin.port, &["h3", "h2"]))
+        .with_h3(origin.port, &origin.config);
+    let target = format!("https://h3.test:{}/", origin.port);
+    // The race waits 2s before TCP and before IPv4, so that a QUIC handshake slowed by
+    // a loaded machine still wins it in both runs, and the two runs read alike; each
+    // probe gets 5s for the same reason.
+    let (text, json) = scene(
+        &[
+            "--cacert",
+            &origin.ca.path(),
+            "--dns-servers",
+            &lab.server(),
+            "--probe-timeout",
+            "5s",
+            "--stagger",
+            "2s",
+            "--spacing",
+            "2s",
+            &target,
+        ],
+        0,
+    );
+    expect_first(
+        &text,
+        &json,
+        ("info", "race", ""),
+        "Healthy: IPv6 and IPv4 both connect; IPv6 wins ",
+    );
+    assert_eq!(json["verdict"], "healthy");
     let quic = json["findings"]
         .as_array()
         .expect("findings")
@@ -759,9 +947,118 @@ fn the_https_record_is_asked_and_h3_says_quic_is_not_probed() {
     assert!(
         quic["message"]
             .as_str()
-            .is_some_and(|m| m.starts_with("QUIC: not probed. The HTTPS record offers h3")),
+            .is_some_and(|m| m.starts_with(&format!(
+                "QUIC works on UDP port {}: the handshake (TLS 1.3, ALPN h3) completes in ",
+                origin.port
+            ))),
         "{quic}"
     );
-    assert_eq!(json["quic"]["probed"], false);
-    assert!(text.contains("alpn h3,h2"), "{text}");
+    for address in json["quic"]["addresses"].as_array().expect("addresses") {
+        assert_eq!(address["outcome"], "done", "{address}");
+        assert_eq!(address["alpn"], "h3", "{address}");
+    }
+    assert!(text.contains("(https: TCP, TLS and QUIC)"), "{text}");
+    assert!(text.contains("QUIC handshake done in "), "{text}");
+}
+
+#[test]
+fn no_h3_advertised_and_no_http3_sends_nothing_over_udp() {
+    let origin = https_origin("tcponly.test");
+    let holes = udp_black_holes(origin.port);
+    let lab = Lab::new().with_dns(https_zone("tcponly.test", origin.port, &["h2"]));
+    let target = format!("https://tcponly.test:{}/", origin.port);
+    let (text, json) = scene(
+        &[
+            "--cacert",
+            &origin.ca.path(),
+            "--dns-servers",
+            &lab.server(),
+            &target,
+        ],
+        0,
+    );
+    assert_eq!(json["verdict"], "healthy");
+    assert!(
+        text.contains(
+            "\nQUIC: not probed (the origin advertises no h3; pass --http3 to probe it anyway)\n"
+        ),
+        "{text}"
+    );
+    assert_eq!(
+        json["quic"],
+        serde_json::json!({"probed": false, "reason": "not_advertised", "error": null})
+    );
+    assert!(
+        json["findings"]
+            .as_array()
+            .expect("findings")
+            .iter()
+            .all(|f| f["layer"] != "quic"),
+        "{json}"
+    );
+    // Neither the probes nor the race sent anything to UDP.
+    assert!(!holes.iter().any(UdpBlackHole::was_sent_to));
+}
+
+#[test]
+fn http3_with_udp_blocked_probes_the_origins_port_and_notes_it() {
+    let origin = https_origin("asked.test");
+    let holes = udp_black_holes(origin.port);
+    let target = format!("https://asked.test:{}/", origin.port);
+    let resolve = format!("asked.test:{}:[::1],127.0.0.1", origin.port);
+    let (text, json) = scene(
+        &[
+            "--http3",
+            "--cacert",
+            &origin.ca.path(),
+            "--resolve",
+            &resolve,
+            "--probe-timeout",
+            "500ms",
+            // IPv4 waits 2s: IPv6's TCP, one attempt delay after its QUIC, wins in both
+            // runs however loaded the machine.
+            "--stagger",
+            "2s",
+            &target,
+        ],
+        0,
+    );
+    // No record offers h3: a note, and the host is healthy.
+    expect_first(
+        &text,
+        &json,
+        ("info", "race", ""),
+        "Healthy: IPv6 and IPv4 both connect; IPv6 wins in ",
+    );
+    let quic = json["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| f["layer"] == "quic")
+        .unwrap_or_else(|| panic!("a QUIC finding: {json}"))
+        .clone();
+    assert_eq!(quic["severity"], "info");
+    assert!(
+        quic["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with(&format!(
+                "QUIC gets no answer on UDP port {}: the handshake gets no answer within 500ms \
+             from any address while TCP and TLS work (UDP blocked, or no QUIC server there)",
+                origin.port
+            ))),
+        "{quic}"
+    );
+    assert_eq!(json["quic"]["probed"], true);
+    assert_eq!(json["quic"]["advertised"], false);
+    assert_eq!(json["quic"]["port"], origin.port);
+    assert_eq!(json["quic"]["addresses"][0]["outcome"], "timed_out");
+    assert_eq!(json["quic"]["addresses"][1]["outcome"], "timed_out");
+    assert!(holes.iter().all(UdpBlackHole::was_sent_to));
+    // The race is `get --http3`'s: QUIC at the origin first, TCP one attempt delay later.
+    assert!(
+        text.contains("the race a user gets (as `get --http3` runs it: QUIC at the origin too;"),
+        "{text}"
+    );
+    assert_eq!(json["race"]["attempts"][0]["transport"], "quic", "{json}");
+    assert_eq!(json["race"]["winner"]["family"], "ipv6");
 }

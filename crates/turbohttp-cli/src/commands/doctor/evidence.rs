@@ -23,6 +23,12 @@ pub struct Evidence {
     pub stagger: Duration,
     /// How long the race waits for AAAA after A, for the costs findings name.
     pub resolution_delay: Duration,
+    /// The connection attempt delay: how long after QUIC the race starts TCP, for the
+    /// costs findings name.
+    pub spacing: Duration,
+    /// `--http3`: QUIC probed at the origin's port even unadvertised, and the race run
+    /// as `get --http3` runs it.
+    pub http3: bool,
     /// The time each query and address probe was given.
     pub probe_timeout: Duration,
     /// The route probe of each family probed.
@@ -33,6 +39,8 @@ pub struct Evidence {
     pub addresses: Vec<AddressProbe>,
     /// Addresses not probed: past the per-family limit, or no time was left.
     pub skipped: Vec<SocketAddr>,
+    /// QUIC handshakes to the same addresses, or why there were none.
+    pub quic: QuicEvidence,
     /// The race a user gets.
     pub race: RaceOutcome,
 }
@@ -187,11 +195,83 @@ pub enum Tls {
     TimedOut(Duration),
 }
 
+/// The QUIC layer of an https target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QuicEvidence {
+    /// Not an https target: QUIC is TLS, there is nothing to probe.
+    NotHttps,
+    /// No HTTPS record offers `h3` (or none was asked) and `--http3` was not given:
+    /// no client tries QUIC unasked, so nothing was sent.
+    NotAdvertised,
+    /// This TLS configuration cannot run QUIC (why, as a sentence).
+    Unavailable(String),
+    /// The overall timeout ran out before QUIC's turn.
+    NoTime,
+    /// A QUIC handshake to each address probed over TCP, at `port`.
+    Probed {
+        /// The UDP port: the `h3` record's, else the origin's.
+        port: u16,
+        /// Whether an HTTPS record offers `h3` (else `--http3` asked for it).
+        advertised: bool,
+        /// Whether that record carries an ECH configuration (turbohttp then does not
+        /// use QUIC: rustls offers ECH over TCP only).
+        ech: bool,
+        /// Each address, in the order of [`Evidence::addresses`].
+        probes: Vec<QuicProbe>,
+    },
+}
+
+/// One QUIC handshake to one address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuicProbe {
+    /// The address, with the QUIC port.
+    pub addr: SocketAddr,
+    /// How it ended.
+    pub outcome: Quic,
+}
+
+/// How a QUIC handshake (TLS 1.3, ALPN `h3`) ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Quic {
+    /// Done, the certificate verified.
+    Done {
+        /// The handshake, from the first packet.
+        elapsed: Duration,
+        /// The ALPN protocol agreed (`h3`).
+        alpn: Option<String>,
+    },
+    /// The server refused the connection at once (CONNECTION_REFUSED).
+    Refused {
+        /// When.
+        elapsed: Duration,
+        /// The sentence.
+        reason: String,
+    },
+    /// The server's certificate did not verify.
+    CertificateRejected {
+        /// When.
+        elapsed: Duration,
+        /// Why, as a sentence.
+        reason: String,
+    },
+    /// Another failure.
+    Failed {
+        /// When.
+        elapsed: Duration,
+        /// Why.
+        reason: String,
+    },
+    /// No answer within the time it was given (this long).
+    TimedOut(Duration),
+}
+
 /// What the race a user gets came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaceOutcome {
     /// The winning address and when it won, or the error.
     pub result: Result<(SocketAddr, Duration), String>,
+    /// Whether the winner is a QUIC connection.
+    pub quic: bool,
 }
 
 impl Evidence {
@@ -222,6 +302,59 @@ impl Evidence {
     /// The route probe of `family`.
     pub fn route_of(&self, family: AddressFamily) -> Option<&RouteProbe> {
         self.routes.iter().find(|r| r.family == family)
+    }
+}
+
+impl DnsEvidence {
+    /// The HTTPS record that offers `h3`, of the least priority (the one a client
+    /// tries first); AliasMode records carry no protocols.
+    pub fn h3_service(&self) -> Option<&Service> {
+        let Some(Query {
+            answer: Answer::Services(services),
+            ..
+        }) = &self.https
+        else {
+            return None;
+        };
+        services
+            .iter()
+            .filter(|s| s.priority > 0 && s.alpn.iter().any(|a| a == "h3"))
+            .min_by_key(|s| s.priority)
+    }
+}
+
+impl QuicEvidence {
+    /// The probes, when there were any.
+    pub fn probes(&self) -> &[QuicProbe] {
+        match self {
+            Self::Probed { probes, .. } => probes,
+            _ => &[],
+        }
+    }
+}
+
+impl Quic {
+    /// `"done"`, `"refused"`, `"certificate_rejected"`, `"failed"`, `"timed_out"`:
+    /// the outcome's name in the JSON output.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Done { .. } => "done",
+            Self::Refused { .. } => "refused",
+            Self::CertificateRejected { .. } => "certificate_rejected",
+            Self::Failed { .. } => "failed",
+            Self::TimedOut(_) => "timed_out",
+        }
+    }
+
+    /// How long it took (a timeout: the time it was given).
+    pub fn elapsed(&self) -> Duration {
+        match self {
+            Self::Done { elapsed, .. }
+            | Self::Refused { elapsed, .. }
+            | Self::CertificateRejected { elapsed, .. }
+            | Self::Failed { elapsed, .. } => *elapsed,
+            Self::TimedOut(d) => *d,
+        }
     }
 }
 

@@ -6,9 +6,11 @@
 
 use std::time::Duration;
 
-use turbohttp::{AddressFamily, DisplayDuration, LookupFailureKind};
+use turbohttp::{AddressFamily, DisplayDuration, LookupFailureKind, QuicMemory, QuicOutcome};
 
-use super::evidence::{AddressProbe, Answer, Connect, Evidence, Query, Source, Tls};
+use super::evidence::{
+    AddressProbe, Answer, Connect, Evidence, Query, Quic, QuicEvidence, QuicProbe, Source, Tls,
+};
 use crate::exit;
 
 /// How bad a finding is.
@@ -44,7 +46,7 @@ pub enum Layer {
     Connect,
     /// TLS handshakes.
     Tls,
-    /// QUIC (not probed yet).
+    /// QUIC handshakes.
     Quic,
     /// The race a user gets.
     Race,
@@ -130,7 +132,13 @@ pub fn diagnose(e: &Evidence) -> Diagnosis {
         quic(e, &mut findings);
         race(e, &mut findings);
     }
-    let usable = e.addresses.iter().any(AddressProbe::usable) || e.race.result.is_ok();
+    // Reachable over TCP, over QUIC (HTTP/3 clients connect), or by the race.
+    let usable = e.addresses.iter().any(AddressProbe::usable)
+        || e.quic
+            .probes()
+            .iter()
+            .any(|p| matches!(p.outcome, Quic::Done { .. }))
+        || e.race.result.is_ok();
     let broken = findings.iter().any(|f| f.severity != Severity::Info);
     let verdict = if !usable {
         Verdict::Unreachable
@@ -671,6 +679,22 @@ fn connects(e: &Evidence, findings: &mut Vec<Finding>) {
         let family = (failing.len() == 1).then(|| failing[0]);
         // The race had more time than a probe: if it connected, the host is slow, not
         // unreachable.
+        if let Ok((addr, d)) = &e.race.result
+            && e.race.quic
+        {
+            findings.push(finding(
+                Severity::Warning,
+                Layer::Connect,
+                family,
+                format!(
+                    "No address of {} connects over TCP ({each}), but the race connected to \
+                     {addr} over QUIC in {}: clients without HTTP/3 cannot connect.",
+                    e.host,
+                    ms(*d)
+                ),
+            ));
+            return;
+        }
         if let Ok((addr, d)) = &e.race.result {
             findings.push(finding(
                 Severity::Warning,
@@ -849,25 +873,300 @@ fn tls(e: &Evidence, findings: &mut Vec<Finding>) {
     }
 }
 
-/// QUIC is not built yet: say so where the HTTPS record offers h3.
+/// How long turbohttp skips QUIC to an origin whose QUIC got no answer while TCP
+/// won, the first time: asked of the library's own memory, so that the sentence
+/// follows the library.
+fn quic_remembered_for() -> Duration {
+    let now = std::time::Instant::now();
+    let mut memory = QuicMemory::new(1);
+    memory.record("doctor.invalid", 443, QuicOutcome::NoAnswerWhileTcpWon, now);
+    memory
+        .broken_until("doctor.invalid", 443, now)
+        .map_or(Duration::ZERO, |until| until.saturating_duration_since(now))
+}
+
+/// `5 minutes`, `1 minute`; other durations as findings print them.
+fn minutes(d: Duration) -> String {
+    match d.as_secs() {
+        60 => "1 minute".to_owned(),
+        s if s > 60 && s % 60 == 0 && d.subsec_nanos() == 0 => format!("{} minutes", s / 60),
+        _ => ms(d).to_string(),
+    }
+}
+
+/// One QUIC handshake's failure in a few words.
+fn quic_word(quic: &Quic) -> String {
+    match quic {
+        Quic::Done { elapsed, .. } => format!("completes in {}", ms(*elapsed)),
+        Quic::Refused { reason, .. } => format!("is refused ({reason})"),
+        Quic::CertificateRejected { reason, .. } => reason.clone(),
+        Quic::Failed { reason, .. } => format!("fails ({reason})"),
+        Quic::TimedOut(d) => format!("gets no answer within {}", ms(*d)),
+    }
+}
+
+/// What HTTP/3 costs where QUIC gets no answer, in turbohttp's own numbers.
+fn quic_cost(e: &Evidence) -> String {
+    format!(
+        "HTTP/3 will cost one attempt delay ({}) on each first connect (turbohttp starts TCP \
+         that long after QUIC), then be skipped for {}",
+        ms(e.spacing),
+        minutes(quic_remembered_for())
+    )
+}
+
+/// The QUIC handshakes, where they were probed. Where no HTTPS record offers `h3`
+/// (`--http3` asked), a QUIC path that does not work costs nobody who did not ask,
+/// so it is a note; a certificate that does not verify is judged as over TCP.
 fn quic(e: &Evidence, findings: &mut Vec<Finding>) {
-    let Some(Query {
-        answer: Answer::Services(services),
-        ..
-    }) = &e.dns.https
+    let QuicEvidence::Probed {
+        port,
+        advertised,
+        ech,
+        probes,
+    } = &e.quic
     else {
         return;
     };
-    if services.iter().any(|s| s.alpn.iter().any(|a| a == "h3")) {
+    if probes.is_empty() {
+        return;
+    }
+    let (port, advertised) = (*port, *advertised);
+    let done = |p: &QuicProbe| matches!(p.outcome, Quic::Done { .. });
+    let certificate = |p: &QuicProbe| matches!(p.outcome, Quic::CertificateRejected { .. });
+    let timed_out = |p: &QuicProbe| matches!(p.outcome, Quic::TimedOut(_));
+    let severity = if advertised {
+        Severity::Warning
+    } else {
+        Severity::Info
+    };
+    let unasked = if advertised {
+        String::new()
+    } else {
+        " The origin advertises no h3, so clients try QUIC only when asked (--http3).".to_owned()
+    };
+    let tls_verifies = e
+        .addresses
+        .iter()
+        .any(|p| matches!(p.tls, Some(Tls::Done { .. })));
+
+    if probes.iter().all(certificate) {
+        let first = &probes[0];
+        let contrast = if tls_verifies {
+            " while over TCP it verifies"
+        } else {
+            ""
+        };
         findings.push(finding(
-            Severity::Info,
+            Severity::Error,
             Layer::Quic,
             None,
-            "QUIC: not probed. The HTTPS record offers h3, and this build of turbohttp has no \
-             QUIC yet."
-                .to_owned(),
+            format!(
+                "The certificate served over QUIC fails verification on every address{contrast}: \
+                 {} ({}). Clients that try HTTP/3 get a certificate error (turbohttp's race \
+                 ends at it, as over TCP).",
+                quic_word(&first.outcome),
+                first.addr
+            ),
         ));
+        return;
     }
+
+    // Families whose QUIC gets no answer while TCP and TLS work there: (family, how
+    // many addresses, whether QUIC answers over the other family).
+    let mut blocked: Vec<(AddressFamily, usize, bool)> = Vec::new();
+    let mut probed_families = 0;
+    for family in e.families() {
+        let mine: Vec<&QuicProbe> = probes
+            .iter()
+            .filter(|p| AddressFamily::of(&p.addr) == family)
+            .collect();
+        if mine.is_empty() {
+            continue;
+        }
+        probed_families += 1;
+        let bad: Vec<&QuicProbe> = mine.iter().copied().filter(|p| !done(p)).collect();
+        let Some(first) = bad.first() else {
+            continue;
+        };
+        let other_ok = probes
+            .iter()
+            .any(|p| AddressFamily::of(&p.addr) == family.other() && done(p));
+        let contrast = if other_ok {
+            format!(" while over {} it completes", family.other())
+        } else {
+            String::new()
+        };
+        let all = bad.len() == mine.len();
+        if bad.iter().all(|p| certificate(p)) {
+            let contrast = if other_ok {
+                format!(" while over {} it verifies", family.other())
+            } else {
+                String::new()
+            };
+            findings.push(finding(
+                Severity::Warning,
+                Layer::Quic,
+                Some(family),
+                format!(
+                    "The certificate QUIC serves over {family} fails verification{contrast}: \
+                     {} ({}). Clients whose HTTP/3 goes over {family} get a certificate error.",
+                    quic_word(&first.outcome),
+                    first.addr
+                ),
+            ));
+        } else if all && bad.iter().all(|p| timed_out(p)) {
+            let tcp_works = e.probes_of(family).iter().any(|p| p.usable());
+            if tcp_works {
+                blocked.push((family, mine.len(), other_ok));
+            } else {
+                // The family is broken over TCP as well, which its own finding says.
+                findings.push(finding(
+                    Severity::Info,
+                    Layer::Quic,
+                    Some(family),
+                    format!(
+                        "QUIC gets no answer over {family} either: {} on UDP port {port} \
+                         {}.",
+                        addresses_phrase(mine.len(), family),
+                        quic_no_answer(&mine, e.probe_timeout),
+                    ),
+                ));
+            }
+        } else if all
+            && bad
+                .iter()
+                .all(|p| matches!(p.outcome, Quic::Refused { .. }))
+        {
+            findings.push(finding(
+                severity,
+                Layer::Quic,
+                Some(family),
+                format!(
+                    "The QUIC server on UDP port {port} refuses connections over {family}\
+                     {contrast}: {} ({}). Clients fall back to TCP at once; HTTP/3 is not \
+                     used.{unasked}",
+                    match &first.outcome {
+                        Quic::Refused { reason, .. } => reason.clone(),
+                        other => quic_word(other),
+                    },
+                    first.addr
+                ),
+            ));
+        } else {
+            let each = bad
+                .iter()
+                .map(|p| format!("{} {}", p.addr, quic_word(&p.outcome)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            findings.push(finding(
+                severity,
+                Layer::Quic,
+                Some(family),
+                format!(
+                    "QUIC over {family} fails on {} of {} address{}{contrast} ({each}): HTTP/3 \
+                     clients fall back to TCP there.{unasked}",
+                    bad.len(),
+                    mine.len(),
+                    if mine.len() == 1 { "" } else { "es" },
+                ),
+            ));
+        }
+    }
+
+    if !blocked.is_empty() {
+        let everywhere = blocked.len() == probed_families;
+        let (family, where_, contrast) = match blocked.as_slice() {
+            [(family, n, other_ok)] if !everywhere => (
+                Some(*family),
+                format!(" over {family}"),
+                format!(
+                    " from {}{}",
+                    addresses_phrase(*n, *family),
+                    if *other_ok {
+                        format!(" (over {} it answers)", family.other())
+                    } else {
+                        String::new()
+                    }
+                ),
+            ),
+            [(family, n, _)] => (
+                Some(*family),
+                String::new(),
+                format!(" from {}", addresses_phrase(*n, *family)),
+            ),
+            _ => (None, String::new(), " from any address".to_owned()),
+        };
+        let mine: Vec<&QuicProbe> = probes
+            .iter()
+            .filter(|p| {
+                blocked
+                    .iter()
+                    .any(|(f, _, _)| *f == AddressFamily::of(&p.addr))
+            })
+            .collect();
+        let within = quic_no_answer(&mine, e.probe_timeout);
+        let message = if advertised {
+            format!(
+                "UDP to port {port} looks blocked{where_}: the QUIC handshake {within}{contrast} \
+                 while TCP and TLS work. The origin advertises h3: {}.",
+                quic_cost(e)
+            )
+        } else {
+            format!(
+                "QUIC gets no answer on UDP port {port}{where_}: the handshake {within}\
+                 {contrast} while TCP and TLS work (UDP blocked, or no QUIC server there). The \
+                 origin advertises no h3, so only clients that ask for HTTP/3 (--http3) pay: \
+                 {}.",
+                quic_cost(e)
+            )
+        };
+        findings.push(finding(severity, Layer::Quic, family, message));
+    }
+
+    if probes.iter().all(done) {
+        let times = e
+            .families()
+            .into_iter()
+            .filter_map(|family| {
+                probes
+                    .iter()
+                    .filter(|p| AddressFamily::of(&p.addr) == family)
+                    .map(|p| p.outcome.elapsed())
+                    .min()
+                    .map(|d| format!("{} over {family}", ms(d)))
+            })
+            .collect::<Vec<_>>()
+            .join(" and ");
+        let mut message = format!(
+            "QUIC works on UDP port {port}: the handshake (TLS 1.3, ALPN h3) completes in \
+             {times}."
+        );
+        if !advertised {
+            message.push_str(
+                " The origin advertises no h3, so clients use it only when asked (--http3) \
+                 or told by an Alt-Svc header.",
+            );
+        } else if *ech {
+            message.push_str(
+                " turbohttp does not use it: the HTTPS record carries ECH, which rustls \
+                 offers over TCP only.",
+            );
+        }
+        findings.push(finding(Severity::Info, Layer::Quic, None, message));
+    }
+}
+
+/// "gets no answer within 2s", for QUIC handshakes that all timed out.
+fn quic_no_answer(probes: &[&QuicProbe], probe_timeout: Duration) -> String {
+    let timeout = probes
+        .iter()
+        .map(|p| p.outcome.elapsed())
+        .max()
+        .unwrap_or_default()
+        // The bound given, not what the timer fired past it.
+        .min(probe_timeout);
+    format!("gets no answer within {}", ms(timeout))
 }
 
 /// The race, where it tells more than the probes.
@@ -914,7 +1213,12 @@ fn healthy(e: &Evidence) -> Finding {
         _ => "the race connects".to_owned(),
     };
     let winner = match &e.race.result {
-        Ok((addr, d)) => format!("; {} wins in {}", AddressFamily::of(addr), ms(*d)),
+        Ok((addr, d)) => format!(
+            "; {} wins{} in {}",
+            AddressFamily::of(addr),
+            if e.race.quic { " over QUIC" } else { "" },
+            ms(*d)
+        ),
         Err(_) => String::new(),
     };
     finding(

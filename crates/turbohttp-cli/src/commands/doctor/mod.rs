@@ -1,6 +1,7 @@
 //! `turbohttp doctor TARGET`: probes each layer of a host's dual-stack path on its own
-//! (this machine's routes, DNS per query, every address, the race a user gets) and
-//! says which part is broken, in sentences with their evidence.
+//! (this machine's routes, DNS per query, every address over TCP and TLS, then QUIC
+//! where `h3` is advertised or `--http3` asks, the race a user gets) and says which
+//! part is broken, in sentences with their evidence.
 //!
 //! * `evidence.rs`: what the probes found, as plain data.
 //! * `probes.rs`: the IO that finds it, bounded in time and count.
@@ -111,6 +112,7 @@ pub async fn on_lab(
             SocketAddr::from((std::net::Ipv4Addr::LOCALHOST, 9)),
         ],
         ask_system: false,
+        http3: false,
     };
     let resolver = || {
         options::resolver_with(&[], turbohttp::DefaultResolver::system()).map(|mut r| {
@@ -200,6 +202,12 @@ pub fn plan(args: &DoctorArgs) -> Result<probes::Plan, CliError> {
         )?,
     ];
     let https = args.tls || target.scheme == Some(Scheme::Https);
+    if args.http3 && !https {
+        return Err(CliError::usage(
+            "--http3",
+            "HTTP/3 runs over QUIC, which is TLS: add --tls or give an https:// target",
+        ));
+    }
     // getaddrinfo asks the system's servers: beside --dns-servers it would compare
     // answers from different servers (and send the name where it was not meant to go).
     let ask_system = args.dns_servers.is_none() && args.resolver != Some(ResolverKind::System);
@@ -217,6 +225,7 @@ pub fn plan(args: &DoctorArgs) -> Result<probes::Plan, CliError> {
         max_per_family,
         route_probes,
         ask_system,
+        http3: args.http3,
     })
 }
 

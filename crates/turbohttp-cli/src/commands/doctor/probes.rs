@@ -4,19 +4,21 @@
 
 use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, UdpSocket};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 use turbohttp::{
-    AddressFamily, CertificateRejected, ConnectParams, DefaultResolver, DnsResolver, LookupFailure,
-    QueryType, RaceReport, Scheme, ServiceInfo, SocketOptions, StaticResolver, TlsHandshake,
-    connect_socket, https_query_name,
+    AddressFamily, CertificateRejected, ConnectParams, Connection, DefaultResolver, DnsResolver,
+    Http3, LookupFailure, QueryType, QuicDialer, QuicRefused, RaceReport, Scheme, ServiceInfo,
+    SocketOptions, StaticResolver, TlsFailurePolicy, TlsHandshake, connect_socket,
+    https_query_name, quic_client_config, quinn,
 };
 
 use super::evidence::{
-    AddressProbe, Answer, Connect, DnsEvidence, Evidence, Query, RaceOutcome, RouteProbe, Service,
-    Source, Tls,
+    AddressProbe, Answer, Connect, DnsEvidence, Evidence, Query, Quic, QuicEvidence, QuicProbe,
+    RaceOutcome, RouteProbe, Service, Source, Tls,
 };
 use crate::exit;
 use crate::options::RaceConfig;
@@ -53,6 +55,9 @@ pub struct Plan {
     pub route_probes: [SocketAddr; 2],
     /// Compare getaddrinfo with DNS (only when DNS asks the system's servers).
     pub ask_system: bool,
+    /// `--http3`: probe QUIC at the origin's port even where no HTTPS record offers
+    /// `h3`, and race as `get --http3` does.
+    pub http3: bool,
 }
 
 /// Runs every probe, then the race, and returns what they found with the race's
@@ -108,15 +113,30 @@ pub async fn run(
         skipped.append(&mut addresses);
     }
     let probes = probe_addresses(&addresses, &socket, tls.as_ref(), left).await;
+    // After TCP and TLS, so that their times are their own; QUIC gets a probe timeout
+    // of its own, cut to what is left.
+    let quic = quic(plan, transport, &dns, &addresses, tls.as_ref(), budget()).await;
 
     let left = deadline.saturating_duration_since(Instant::now());
+    // The race `get` runs: HTTP/3 where advertised, at the origin too with --http3.
+    let http3 = if plan.http3 {
+        Http3::Also
+    } else {
+        Http3::Advertised
+    };
     let params = ConnectParams::default()
         .with_family(family)
-        .with_timeout(left.max(Duration::from_millis(1)));
-    let (report, result) = match transport
-        .connect_with(&plan.host, plan.port, scheme, params)
-        .await
-    {
+        .with_timeout(left.max(Duration::from_millis(1)))
+        .with_http3(http3);
+    let connected = if plan.https {
+        transport.connect_any(&plan.host, plan.port, params).await
+    } else {
+        transport
+            .connect_with(&plan.host, plan.port, scheme, params)
+            .await
+            .map(|won| won.map(Connection::Tcp))
+    };
+    let (report, result, quic_won) = match connected {
         Ok(won) => {
             let winner = won
                 .stream
@@ -127,9 +147,14 @@ pub async fn run(
                 Some(addr) => Ok((addr, won.report.elapsed)),
                 None => Err("the race won without an address".to_owned()),
             };
-            (won.report, result)
+            // Closed while the runtime runs, so that the server hears of it now and
+            // does not hold the connection until its idle timeout.
+            if let Connection::Quic(quic) = &won.stream {
+                crate::http3::close(quic.connection()).await;
+            }
+            (won.report, result, won.stream.is_quic())
         }
-        Err(error) => (error.report().clone(), Err(exit::sentence(&error))),
+        Err(error) => (error.report().clone(), Err(exit::sentence(&error)), false),
     };
 
     let evidence = Evidence {
@@ -140,12 +165,18 @@ pub async fn run(
         preferred: plan.config.options.preferred_family(),
         stagger: plan.config.options.family_stagger_delay,
         resolution_delay: plan.config.options.resolution_delay,
+        spacing: plan.config.options.attempt_spacing_delay,
+        http3: plan.http3,
         probe_timeout: plan.probe_timeout,
         routes,
         dns,
         addresses: probes,
         skipped,
-        race: RaceOutcome { result },
+        quic,
+        race: RaceOutcome {
+            result,
+            quic: quic_won,
+        },
     };
     (evidence, report)
 }
@@ -475,5 +506,125 @@ pub async fn probe_address(
         addr,
         connect: Connect::Connected(connected),
         tls: Some(tls),
+    }
+}
+
+/// The QUIC layer: where an HTTPS record offers `h3`, or with `--http3`, a handshake
+/// to each of `addrs` at the record's port (else the origin's), with the TLS probe's
+/// roots and server name, within `budget`; otherwise why not.
+async fn quic(
+    plan: &Plan,
+    transport: &Transport,
+    dns: &DnsEvidence,
+    addrs: &[SocketAddr],
+    tls: Option<&TlsHandshake>,
+    budget: Duration,
+) -> QuicEvidence {
+    if !plan.https {
+        return QuicEvidence::NotHttps;
+    }
+    let record = dns.h3_service();
+    if record.is_none() && !plan.http3 {
+        return QuicEvidence::NotAdvertised;
+    }
+    let Some(handshake) = tls else {
+        return QuicEvidence::Unavailable("no TLS handshake could be set up for this host".into());
+    };
+    let config = match quic_client_config(transport.tls_config()) {
+        Ok(config) => config,
+        Err(error) => return QuicEvidence::Unavailable(exit::sentence(&error)),
+    };
+    if budget.is_zero() {
+        return QuicEvidence::NoTime;
+    }
+    let port = record.and_then(|r| r.port).unwrap_or(plan.port);
+    // The transport's endpoints: the UDP sockets (and socket options) the race uses
+    // next. The policy only decides whether a bad certificate ends a race; the probe
+    // reads the failure either way.
+    let dialer = QuicDialer::new(
+        Arc::clone(transport.quic_endpoints()),
+        config,
+        handshake.server_name(),
+        TlsFailurePolicy::default(),
+    );
+    QuicEvidence::Probed {
+        port,
+        advertised: record.is_some(),
+        ech: record.is_some_and(|r| r.ech),
+        probes: probe_quic(addrs, port, &dialer, budget).await,
+    }
+}
+
+/// A QUIC handshake to every address (at `port`) on its own, in parallel, each within
+/// `budget`. Each connection is closed before returning.
+pub async fn probe_quic(
+    addrs: &[SocketAddr],
+    port: u16,
+    dialer: &QuicDialer,
+    budget: Duration,
+) -> Vec<QuicProbe> {
+    let mut tasks = JoinSet::new();
+    for (index, addr) in addrs.iter().enumerate() {
+        let addr = SocketAddr::new(addr.ip(), port);
+        let dialer = dialer.clone();
+        tasks.spawn(async move {
+            let outcome = quic_handshake(&dialer, addr, budget).await;
+            (index, QuicProbe { addr, outcome })
+        });
+    }
+    let mut probes: Vec<(usize, QuicProbe)> = Vec::with_capacity(addrs.len());
+    while let Some(done) = tasks.join_next().await {
+        // A probe cannot panic short of a bug; a lost one is left out.
+        if let Ok(probe) = done {
+            probes.push(probe);
+        }
+    }
+    probes.sort_by_key(|(index, _)| *index);
+    probes.into_iter().map(|(_, probe)| probe).collect()
+}
+
+/// One QUIC handshake to `addr` within `budget`.
+async fn quic_handshake(dialer: &QuicDialer, addr: SocketAddr, budget: Duration) -> Quic {
+    let started = Instant::now();
+    let error = match tokio::time::timeout(budget, dialer.connect(addr)).await {
+        // Dropping the handshake closes it: nothing is left running.
+        Err(_) => return Quic::TimedOut(budget),
+        Ok(Ok(quic)) => {
+            let elapsed = started.elapsed();
+            let alpn = quic
+                .alpn_protocol()
+                .map(|p| String::from_utf8_lossy(&p).into_owned());
+            crate::http3::close(quic.connection()).await;
+            return Quic::Done { elapsed, alpn };
+        }
+        Ok(Err(error)) => error,
+    };
+    let elapsed = started.elapsed();
+    let io = error.io_error();
+    let inner = io.get_ref();
+    if let Some(rejected) = inner.and_then(|e| e.downcast_ref::<CertificateRejected>()) {
+        return Quic::CertificateRejected {
+            elapsed,
+            reason: rejected.to_string(),
+        };
+    }
+    if io.kind() == std::io::ErrorKind::TimedOut {
+        // quinn's own handshake timeout: no answer, as the probe's would have said.
+        return Quic::TimedOut(elapsed);
+    }
+    let refused_code = u64::from(quinn::TransportErrorCode::CONNECTION_REFUSED);
+    match inner.and_then(|e| e.downcast_ref::<QuicRefused>()) {
+        Some(refused) if refused.code() == Some(refused_code) => Quic::Refused {
+            elapsed,
+            reason: refused.to_string(),
+        },
+        Some(other) => Quic::Failed {
+            elapsed,
+            reason: other.to_string(),
+        },
+        None => Quic::Failed {
+            elapsed,
+            reason: exit::sentence(io),
+        },
     }
 }

@@ -19,13 +19,21 @@
 //!   {"outcome" ("done", "certificate_rejected", "failed", "timed_out"), "elapsed_ms",
 //!   "version", "alpn", "error"}}`; `skipped`: addresses not probed (past the
 //!   per-family limit, or no time left);
-//! * `quic`: `{"probed": false}` (QUIC is not built yet);
+//! * `quic`: for https, where an HTTPS record offers `h3` or with `--http3`,
+//!   `{"probed": true, "port" (UDP: the `h3` record's port, else the origin's),
+//!   "advertised" (an HTTPS record offers `h3`; false: `--http3` asked), "addresses"}`,
+//!   each address `{"address", "family", "outcome" ("done", "refused",
+//!   "certificate_rejected", "failed", "timed_out"), "elapsed_ms", "alpn", "error"}`;
+//!   otherwise `{"probed": false, "reason" ("not_https", "not_advertised",
+//!   "unavailable", "no_time"), "error" (text or null)}`;
 //! * `race`: the race, as `connect --json` prints it.
 
 use serde_json::{Map, Value, json};
 use turbohttp::{AddressFamily, DisplayDuration, LookupFailureKind, RaceReport, https_query_name};
 
-use super::evidence::{AddressProbe, Answer, Connect, Evidence, Query, Source, Tls};
+use super::evidence::{
+    AddressProbe, Answer, Connect, Evidence, Query, Quic, QuicEvidence, QuicProbe, Source, Tls,
+};
 use super::findings::Diagnosis;
 use crate::json::ms;
 use crate::options::RaceConfig;
@@ -126,16 +134,82 @@ fn tls_text(tls: &Tls) -> String {
     }
 }
 
+fn quic_text(quic: &Quic) -> String {
+    let d = DisplayDuration;
+    match quic {
+        Quic::Done { elapsed, alpn } => format!(
+            "QUIC handshake done in {} (TLS 1.3, ALPN {}, certificate ok)",
+            d(*elapsed),
+            alpn.as_deref().unwrap_or("none")
+        ),
+        Quic::Refused { elapsed, reason } => format!("refused after {}: {reason}", d(*elapsed)),
+        Quic::CertificateRejected { elapsed, reason } => {
+            format!("certificate rejected after {}: {reason}", d(*elapsed))
+        }
+        Quic::Failed { elapsed, reason } => format!("failed after {}: {reason}", d(*elapsed)),
+        Quic::TimedOut(t) => format!("timed out after {} (no answer)", d(*t)),
+    }
+}
+
+/// The QUIC section of the text: a line per address, or why there is none.
+fn quic_section(e: &Evidence) -> String {
+    let why = match &e.quic {
+        QuicEvidence::NotHttps => return String::new(),
+        // A record that was not asked, or did not answer, says nothing either way.
+        QuicEvidence::NotAdvertised if e.dns.https.as_ref().is_none_or(|q| q.lost()) => {
+            "no HTTPS record says whether the origin offers h3; pass --http3 to probe it".to_owned()
+        }
+        QuicEvidence::NotAdvertised => {
+            "the origin advertises no h3; pass --http3 to probe it anyway".to_owned()
+        }
+        QuicEvidence::Unavailable(reason) => reason.clone(),
+        QuicEvidence::NoTime => "no time was left".to_owned(),
+        QuicEvidence::Probed {
+            port,
+            advertised,
+            probes,
+            ..
+        } => {
+            let why = if *advertised {
+                "where the HTTPS record offers h3"
+            } else {
+                "asked by --http3"
+            };
+            let mut out = format!(
+                "\nQUIC, each address on its own (UDP port {port}, {why}; in parallel, {} each)\n",
+                DisplayDuration(e.probe_timeout)
+            );
+            if probes.is_empty() {
+                out.push_str("  none to probe\n");
+            }
+            let width = probes
+                .iter()
+                .map(|p| p.addr.to_string().len())
+                .max()
+                .unwrap_or(0);
+            for p in probes {
+                out.push_str(&format!(
+                    "  {:<width$}  {}\n",
+                    p.addr.to_string(),
+                    quic_text(&p.outcome)
+                ));
+            }
+            return out;
+        }
+    };
+    format!("\nQUIC: not probed ({why})\n")
+}
+
 /// The text for people.
 pub fn text(e: &Evidence, d: &Diagnosis, report: &RaceReport, config: &RaceConfig) -> String {
     let mut out = format!(
         "turbohttp doctor: {}:{}{}\n",
         bracketed(&e.host),
         e.port,
-        if e.https {
-            " (https: TCP and TLS)"
-        } else {
-            " (TCP)"
+        match (e.https, &e.quic) {
+            (true, QuicEvidence::Probed { .. }) => " (https: TCP, TLS and QUIC)",
+            (true, _) => " (https: TCP and TLS)",
+            (false, _) => " (TCP)",
         }
     );
 
@@ -229,12 +303,15 @@ pub fn text(e: &Evidence, d: &Diagnosis, report: &RaceReport, config: &RaceConfi
             "  {addr}  not probed (past --max-addresses, or no time left)\n"
         ));
     }
-    if e.https {
-        out.push_str("\nQUIC: not probed (not built yet)\n");
-    }
+    out.push_str(&quic_section(e));
 
+    let as_get = match (e.https, e.http3) {
+        (true, true) => "as `get --http3` runs it: QUIC at the origin too; ",
+        (true, false) => "as `get` runs it: QUIC where h3 is advertised; ",
+        (false, _) => "",
+    };
     out.push_str(&format!(
-        "\nthe race a user gets (within what is left of the connect timeout)\n{}\n{}",
+        "\nthe race a user gets ({as_get}within what is left of the connect timeout)\n{}\n{}",
         config.describe(),
         timeline::render(report)
     ));
@@ -335,6 +412,45 @@ fn address_json(p: &AddressProbe) -> Value {
     })
 }
 
+fn quic_probe_json(p: &QuicProbe) -> Value {
+    let (alpn, error) = match &p.outcome {
+        Quic::Done { alpn, .. } => (alpn.clone(), None),
+        Quic::Refused { reason, .. }
+        | Quic::CertificateRejected { reason, .. }
+        | Quic::Failed { reason, .. } => (None, Some(reason.clone())),
+        Quic::TimedOut(_) => (None, None),
+    };
+    json!({
+        "address": p.addr.to_string(),
+        "family": family(&p.addr),
+        "outcome": p.outcome.as_str(),
+        "elapsed_ms": ms(p.outcome.elapsed()),
+        "alpn": alpn,
+        "error": error,
+    })
+}
+
+fn quic_json(quic: &QuicEvidence) -> Value {
+    let not_probed = |reason: &str, error: Option<&str>| json!({"probed": false, "reason": reason, "error": error});
+    match quic {
+        QuicEvidence::NotHttps => not_probed("not_https", None),
+        QuicEvidence::NotAdvertised => not_probed("not_advertised", None),
+        QuicEvidence::Unavailable(reason) => not_probed("unavailable", Some(reason)),
+        QuicEvidence::NoTime => not_probed("no_time", None),
+        QuicEvidence::Probed {
+            port,
+            advertised,
+            probes,
+            ..
+        } => json!({
+            "probed": true,
+            "port": port,
+            "advertised": advertised,
+            "addresses": probes.iter().map(quic_probe_json).collect::<Vec<_>>(),
+        }),
+    }
+}
+
 /// The JSON object.
 pub fn json(e: &Evidence, d: &Diagnosis, report: &RaceReport, config: &RaceConfig) -> Value {
     let source = match &e.dns.source {
@@ -375,7 +491,7 @@ pub fn json(e: &Evidence, d: &Diagnosis, report: &RaceReport, config: &RaceConfi
         },
         "addresses": e.addresses.iter().map(address_json).collect::<Vec<_>>(),
         "skipped": e.skipped.iter().map(ToString::to_string).collect::<Vec<_>>(),
-        "quic": {"probed": false},
+        "quic": quic_json(&e.quic),
         "race": Value::Object(race),
     })
 }

@@ -7,8 +7,8 @@ use std::time::Duration;
 use turbohttp::{AddressFamily, LookupFailureKind};
 
 use super::super::evidence::{
-    AddressProbe, Answer, Connect, DnsEvidence, Evidence, Query, RaceOutcome, RouteProbe, Service,
-    Source, Tls,
+    AddressProbe, Answer, Connect, DnsEvidence, Evidence, Query, Quic, QuicEvidence, QuicProbe,
+    RaceOutcome, RouteProbe, Service, Source, Tls,
 };
 use super::{Diagnosis, Layer, Severity, Verdict, diagnose, nat64_prefix};
 use crate::exit;
@@ -87,6 +87,8 @@ fn healthy() -> Evidence {
         preferred: AddressFamily::V6,
         stagger: ms(250),
         resolution_delay: ms(50),
+        spacing: ms(125),
+        http3: false,
         probe_timeout: ms(2000),
         routes: vec![
             RouteProbe {
@@ -112,8 +114,10 @@ fn healthy() -> Evidence {
         },
         addresses: vec![connected(V6, ms(1)), connected(V4, ms(1))],
         skipped: Vec::new(),
+        quic: QuicEvidence::NotHttps,
         race: RaceOutcome {
             result: Ok((at(V6), ms(1))),
+            quic: false,
         },
     }
 }
@@ -122,6 +126,7 @@ fn healthy() -> Evidence {
 fn healthy_https() -> Evidence {
     let mut e = healthy();
     e.https = true;
+    e.quic = QuicEvidence::NotAdvertised;
     for p in &mut e.addresses {
         p.tls = Some(tls_done());
     }
@@ -484,23 +489,256 @@ fn a_tls_timeout_on_ipv4_only_is_named() {
     );
 }
 
-#[test]
-fn h3_in_the_https_record_says_quic_is_not_probed() {
+/// `healthy_https` with `h3` in its HTTPS record and each address's QUIC handshake
+/// ending as `outcomes` says (IPv6 first).
+fn with_quic(outcomes: [Quic; 2]) -> Evidence {
     let mut e = healthy_https();
     if let Some(Query {
         answer: Answer::Services(s),
         ..
     }) = &mut e.dns.https
     {
-        s[0].alpn.push("h3".to_owned());
+        s[0].alpn.insert(0, "h3".to_owned());
+    }
+    let probes = e
+        .addresses
+        .iter()
+        .zip(outcomes)
+        .map(|(p, outcome)| QuicProbe {
+            addr: p.addr,
+            outcome,
+        })
+        .collect();
+    e.quic = QuicEvidence::Probed {
+        port: PORT,
+        advertised: true,
+        ech: false,
+        probes,
+    };
+    e
+}
+
+fn quic_done(n: u64) -> Quic {
+    Quic::Done {
+        elapsed: ms(n),
+        alpn: Some("h3".to_owned()),
+    }
+}
+
+fn quic_rejected() -> Quic {
+    Quic::CertificateRejected {
+        elapsed: ms(2),
+        reason: "the server's certificate is not valid for dual.test".to_owned(),
+    }
+}
+
+#[test]
+fn no_h3_and_no_http3_says_nothing_of_quic() {
+    let d = diagnose(&healthy_https());
+    assert_eq!(d.verdict, Verdict::Healthy);
+    assert!(d.findings.iter().all(|f| f.layer != Layer::Quic), "{d:#?}");
+}
+
+#[test]
+fn healthy_quic_is_a_note_with_the_handshake_times() {
+    let mut e = with_quic([quic_done(3), quic_done(2)]);
+    e.race.quic = true;
+    let d = diagnose(&e);
+    assert_eq!(d.verdict, Verdict::Healthy);
+    assert_eq!(d.code, exit::OK);
+    assert_eq!(
+        d.findings[0].message,
+        "Healthy: IPv6 and IPv4 both connect; IPv6 wins over QUIC in 1ms."
+    );
+    assert_eq!(d.findings.len(), 2, "{d:#?}");
+    let quic = &d.findings[1];
+    assert_eq!(
+        (quic.severity, quic.layer, quic.family),
+        (Severity::Info, Layer::Quic, None)
+    );
+    assert_eq!(
+        quic.message,
+        "QUIC works on UDP port 443: the handshake (TLS 1.3, ALPN h3) completes in 3ms over \
+         IPv6 and 2ms over IPv4."
+    );
+    // A record with ECH: turbohttp keeps to TCP, and says so.
+    if let QuicEvidence::Probed { ech, .. } = &mut e.quic {
+        *ech = true;
     }
     let d = diagnose(&e);
-    assert_eq!(d.verdict, Verdict::Healthy, "a note, not an alarm");
     assert!(
-        d.findings
-            .iter()
-            .any(|f| f.layer == Layer::Quic && f.message.starts_with("QUIC: not probed")),
+        messages(&d).contains("turbohttp does not use it: the HTTPS record carries ECH"),
         "{d:#?}"
+    );
+}
+
+#[test]
+fn quic_without_an_answer_where_h3_is_advertised_is_a_warning_naming_the_cost() {
+    let e = with_quic([Quic::TimedOut(ms(2000)), Quic::TimedOut(ms(2000))]);
+    let d = diagnose(&e);
+    assert_eq!(d.verdict, Verdict::Degraded);
+    assert_eq!(d.code, exit::DEGRADED);
+    assert_eq!(first(&d), (Severity::Warning, Layer::Quic, None));
+    assert_eq!(
+        d.findings[0].message,
+        "UDP to port 443 looks blocked: the QUIC handshake gets no answer within 2s from any \
+         address while TCP and TLS work. The origin advertises h3: HTTP/3 will cost one \
+         attempt delay (125ms) on each first connect (turbohttp starts TCP that long after \
+         QUIC), then be skipped for 5 minutes."
+    );
+    assert_eq!(d.findings.len(), 1, "{d:#?}");
+}
+
+#[test]
+fn quic_without_an_answer_over_one_family_is_that_familys_warning() {
+    let e = with_quic([Quic::TimedOut(ms(2000)), quic_done(2)]);
+    let d = diagnose(&e);
+    assert_eq!(d.verdict, Verdict::Degraded);
+    assert_eq!(
+        first(&d),
+        (Severity::Warning, Layer::Quic, Some(AddressFamily::V6))
+    );
+    assert_eq!(
+        d.findings[0].message,
+        "UDP to port 443 looks blocked over IPv6: the QUIC handshake gets no answer within 2s \
+         from the IPv6 address (over IPv4 it answers) while TCP and TLS work. The origin \
+         advertises h3: HTTP/3 will cost one attempt delay (125ms) on each first connect \
+         (turbohttp starts TCP that long after QUIC), then be skipped for 5 minutes."
+    );
+    // No "QUIC works" note beside a broken family.
+    assert_eq!(d.findings.len(), 1, "{d:#?}");
+}
+
+#[test]
+fn quic_without_an_answer_where_tcp_fails_too_is_only_a_note() {
+    let mut e = with_quic([Quic::TimedOut(ms(2000)), quic_done(2)]);
+    e.addresses[0].connect = Connect::TimedOut(ms(2000));
+    e.addresses[0].tls = None;
+    e.race.result = Ok((at(V4), ms(251)));
+    let d = diagnose(&e);
+    assert_eq!(
+        first(&d),
+        (Severity::Warning, Layer::Connect, Some(AddressFamily::V6))
+    );
+    let quic = d
+        .findings
+        .iter()
+        .find(|f| f.layer == Layer::Quic)
+        .expect("a QUIC finding");
+    assert_eq!(
+        (quic.severity, quic.family),
+        (Severity::Info, Some(AddressFamily::V6))
+    );
+    assert!(
+        quic.message
+            .starts_with("QUIC gets no answer over IPv6 either: the IPv6 address on UDP port 443"),
+        "{}",
+        quic.message
+    );
+}
+
+#[test]
+fn quic_asked_with_http3_but_unadvertised_is_a_note_not_an_alarm() {
+    let mut e = with_quic([Quic::TimedOut(ms(2000)), Quic::TimedOut(ms(2000))]);
+    e.http3 = true;
+    e.dns.https = None;
+    if let QuicEvidence::Probed { advertised, .. } = &mut e.quic {
+        *advertised = false;
+    }
+    let d = diagnose(&e);
+    assert_eq!(d.verdict, Verdict::Healthy, "{d:#?}");
+    assert_eq!(d.code, exit::OK);
+    let quic = &d.findings[1];
+    assert_eq!(
+        (quic.severity, quic.layer, quic.family),
+        (Severity::Info, Layer::Quic, None)
+    );
+    assert!(
+        quic.message.starts_with(
+            "QUIC gets no answer on UDP port 443: the handshake gets no answer within 2s from \
+             any address while TCP and TLS work (UDP blocked, or no QUIC server there). The \
+             origin advertises no h3, so only clients that ask for HTTP/3 (--http3) pay"
+        ),
+        "{}",
+        quic.message
+    );
+}
+
+#[test]
+fn a_quic_certificate_failing_everywhere_is_an_error_as_over_tls() {
+    let e = with_quic([quic_rejected(), quic_rejected()]);
+    let d = diagnose(&e);
+    // TCP still works: reachable, but broken.
+    assert_eq!(d.verdict, Verdict::Degraded);
+    assert_eq!(d.code, exit::DEGRADED);
+    assert_eq!(first(&d), (Severity::Error, Layer::Quic, None));
+    assert_eq!(
+        d.findings[0].message,
+        "The certificate served over QUIC fails verification on every address while over TCP \
+         it verifies: the server's certificate is not valid for dual.test ([2001:db8::1]:443). \
+         Clients that try HTTP/3 get a certificate error (turbohttp's race ends at it, as over \
+         TCP)."
+    );
+}
+
+#[test]
+fn a_quic_certificate_failing_on_ipv6_only_is_a_warning_for_ipv6() {
+    let e = with_quic([quic_rejected(), quic_done(2)]);
+    let d = diagnose(&e);
+    assert_eq!(
+        first(&d),
+        (Severity::Warning, Layer::Quic, Some(AddressFamily::V6))
+    );
+    assert_eq!(
+        d.findings[0].message,
+        "The certificate QUIC serves over IPv6 fails verification while over IPv4 it \
+         verifies: the server's certificate is not valid for dual.test ([2001:db8::1]:443). \
+         Clients whose HTTP/3 goes over IPv6 get a certificate error."
+    );
+}
+
+#[test]
+fn quic_refused_where_advertised_is_a_warning_that_tcp_goes_at_once() {
+    let refused = || Quic::Refused {
+        elapsed: ms(1),
+        reason: "the server refused the QUIC connection (CONNECTION_REFUSED)".to_owned(),
+    };
+    let e = with_quic([refused(), refused()]);
+    let d = diagnose(&e);
+    assert_eq!(d.verdict, Verdict::Degraded);
+    assert_eq!(
+        first(&d),
+        (Severity::Warning, Layer::Quic, Some(AddressFamily::V6))
+    );
+    assert_eq!(
+        d.findings[0].message,
+        "The QUIC server on UDP port 443 refuses connections over IPv6: the server refused \
+         the QUIC connection (CONNECTION_REFUSED) ([2001:db8::1]:443). Clients fall back to \
+         TCP at once; HTTP/3 is not used."
+    );
+}
+
+#[test]
+fn tcp_broken_everywhere_while_quic_won_the_race_names_quic() {
+    let mut e = with_quic([quic_done(2), quic_done(2)]);
+    for p in &mut e.addresses {
+        p.connect = Connect::Refused(ms(1));
+        p.tls = None;
+    }
+    e.race = RaceOutcome {
+        result: Ok((at(V6), ms(3))),
+        quic: true,
+    };
+    let d = diagnose(&e);
+    assert_eq!(d.verdict, Verdict::Degraded);
+    assert_eq!(first(&d), (Severity::Warning, Layer::Connect, None));
+    assert!(
+        d.findings[0].message.ends_with(
+            "but the race connected to [2001:db8::1]:443 over QUIC in 3ms: clients without \
+             HTTP/3 cannot connect."
+        ),
+        "{}",
+        d.findings[0].message
     );
 }
 
@@ -629,6 +867,19 @@ fn findings_are_ordered_worst_first_then_by_layer() {
     {
         s[0].alpn.push("h3".to_owned());
     }
+    // QUIC completes on the IPv4 address: a note.
+    e.quic = QuicEvidence::Probed {
+        port: PORT,
+        advertised: true,
+        ech: false,
+        probes: vec![QuicProbe {
+            addr: at(V4),
+            outcome: Quic::Done {
+                elapsed: ms(2),
+                alpn: Some("h3".to_owned()),
+            },
+        }],
+    };
     let d = diagnose(&e);
     let order: Vec<_> = d.findings.iter().map(|f| (f.severity, f.layer)).collect();
     assert_eq!(
