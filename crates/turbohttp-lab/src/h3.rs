@@ -191,6 +191,20 @@ impl UdpBlackHole {
             .unwrap_or_else(|_| unreachable!("a bound socket has an address"))
     }
 
+    /// How many datagrams reached it since the last call (read without waiting; a
+    /// peek by [`was_sent_to`](Self::was_sent_to) leaves its datagram to be counted).
+    pub fn take_datagrams(&self) -> usize {
+        let mut buf = [0u8; 2048];
+        let mut count = 0;
+        if self.socket.set_nonblocking(true).is_err() {
+            return 0;
+        }
+        while self.socket.recv_from(&mut buf).is_ok() {
+            count += 1;
+        }
+        count
+    }
+
     /// Whether a datagram reached it (read without waiting).
     pub fn was_sent_to(&self) -> bool {
         let mut buf = [0u8; 1];

@@ -587,3 +587,32 @@ fn a_transport_used_from_a_second_runtime_binds_that_runtime_its_own_endpoint() 
         assert_ne!(port, old_port);
     });
 }
+
+#[test]
+fn a_losing_quic_attempt_sends_connection_close_when_tcp_wins() {
+    run(async {
+        let pki = Pki::new();
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v6(0)).await;
+        let hole = UdpBlackHole::bind(v6(port)).expect("udp bind");
+        let transport = transport(&pki, resolver(NAME, port, [v6(port)]));
+        let won = transport
+            .connect_any(NAME, port, ConnectParams::default().with_http3(Http3::Also))
+            .await
+            .expect("TCP wins");
+        assert_eq!(won.report.attempts[0].outcome, AttemptOutcome::Cancelled);
+        // The Initial it sent. quinn's first retransmission is a probe timeout away
+        // (3 × its 333 ms initial RTT, about a second), so a datagram in the next
+        // half second is the close.
+        assert!(hole.take_datagrams() >= 1);
+        // The loser was dropped when TCP won: its CONNECTION_CLOSE follows at once.
+        let closed = async {
+            while hole.take_datagrams() == 0 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_millis(500), closed)
+            .await
+            .expect("the losing QUIC attempt sent its CONNECTION_CLOSE");
+    });
+}
