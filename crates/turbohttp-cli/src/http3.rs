@@ -133,6 +133,20 @@ pub async fn close(connection: &quinn::Connection) {
     let _ = tokio::time::timeout(CLOSE_WAIT, sent).await;
 }
 
+/// What a failed HTTP/3 exchange on `connection` says: when the server closed the
+/// connection with a TLS alert this client's settings caused (a client certificate
+/// it requires), exit 35 with the sentence TCP's TLS gives; else `error`.
+pub fn refusal(connection: &quinn::Connection, error: CliError) -> CliError {
+    match connection
+        .close_reason()
+        .as_ref()
+        .and_then(turbohttp::QuicRefused::tls_refusal)
+    {
+        Some(refused) => CliError::new(exit::TLS, format!("the HTTP/3 exchange failed: {refused}")),
+        None => error,
+    }
+}
+
 fn failed(error: Http3Error) -> CliError {
     CliError::new(exit::HTTP3, format!("the HTTP/3 exchange failed: {error}"))
 }

@@ -43,6 +43,8 @@ fn run(args: &[&str]) -> Run {
 /// port of 127.0.0.1, and the same port number free on UDP for QUIC.
 struct Lab {
     config: Arc<rustls::ServerConfig>,
+    /// The same certificate, requiring a client certificate from the lab's CA.
+    mtls_config: Arc<rustls::ServerConfig>,
     ca_file: PathBuf,
     port: u16,
     runtime: tokio::runtime::Runtime,
@@ -71,6 +73,25 @@ impl Lab {
             .expect("server config");
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         let config = Arc::new(config);
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(ca.der().clone()).expect("root");
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            Arc::clone(&provider),
+        )
+        .build()
+        .expect("verifier");
+        let mtls_config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13])
+            .expect("versions")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(
+                vec![CertificateDer::from(cert.der().to_vec())],
+                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+            )
+            .expect("server config");
+        let mtls_config = Arc::new(mtls_config);
         let ca_file = std::env::temp_dir().join(format!(
             "turbohttp-cli-h3-{}-{test}.pem",
             std::process::id()
@@ -84,6 +105,7 @@ impl Lab {
             .expect("runtime");
         Self {
             config,
+            mtls_config,
             ca_file,
             port,
             runtime,
@@ -96,6 +118,17 @@ impl Lab {
 
     fn h3_server(&self) -> H3Server {
         self.quic_server(QuicBehaviour::serve(H3_BODY))
+    }
+
+    /// HTTP/3 that requires a client certificate.
+    fn mtls_h3_server(&self) -> H3Server {
+        let _guard = self.runtime.enter();
+        H3Server::start(
+            self.udp(),
+            Arc::clone(&self.mtls_config),
+            QuicBehaviour::serve(H3_BODY),
+        )
+        .expect("the HTTP/3 server starts")
     }
 
     fn quic_server(&self, behaviour: QuicBehaviour) -> H3Server {
@@ -284,4 +317,13 @@ fn an_http3_failure_after_the_quic_handshake_is_exit_95_with_a_sentence() {
     let json: Value = serde_json::from_str(&json.stderr).expect("JSON");
     assert_eq!(json["http_error"]["exit_code"], 95);
     assert_eq!(json["attempts"][0]["outcome"], "won");
+}
+
+#[test]
+fn http3_to_a_server_that_requires_a_client_certificate_is_exit_35_as_over_tcp() {
+    let lab = Lab::new("mtls");
+    let _server = lab.mtls_h3_server();
+    let out = lab.get(&["--http3-only"]);
+    assert_eq!(out.code, Some(35), "{}", out.stderr);
+    assert!(out.stderr.contains("client certificate"), "{}", out.stderr);
 }

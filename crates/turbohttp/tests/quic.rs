@@ -616,3 +616,62 @@ fn a_losing_quic_attempt_sends_connection_close_when_tcp_wins() {
             .expect("the losing QUIC attempt sent its CONNECTION_CLOSE");
     });
 }
+
+#[test]
+fn quic_sends_the_client_certificate_a_server_requires() {
+    run(async {
+        let pki = Pki::named("servers");
+        let clients = Pki::named("clients");
+        let mut servers = Servers::new();
+        let port = tcp_server(&mut servers, &pki, v4(0)).await;
+        // HTTP/3 that requires a client certificate from `clients`.
+        let config =
+            pki.server_config_with(NAME, &[b"h3"], rustls::DEFAULT_VERSIONS, Some(&clients));
+        let h3 = H3Server::start(v4(port), config, QuicBehaviour::serve(BODY)).expect("h3");
+        let with = |client: Option<turbohttp::ClientCertificate>| {
+            let mut options = options(&pki);
+            options.tls.client_auth = client;
+            RawSocketTransport::new_with_resolver(options, resolver(NAME, port, [v4(port)]))
+                .expect("valid options")
+        };
+        let only = || ConnectParams::default().with_http3(Http3::Only);
+        // With the client certificate the transport's TLS has, QUIC's handshake passes.
+        let (chain, key) = clients.certificate(
+            "client.test",
+            support::tls_lab::ExtendedKeyUsagePurpose::ClientAuth,
+        );
+        let won = with(Some(turbohttp::ClientCertificate::new(chain, key)))
+            .connect_any(NAME, port, only())
+            .await
+            .expect("mutual TLS over QUIC");
+        assert_eq!(h3_get(won.stream).await, (200, BODY.to_owned()));
+        assert_eq!(h3.handshakes(), 1);
+        // Without one: under TLS 1.3 the client's side of the handshake is done before
+        // the server reads its (absent) certificate, so the attempt wins, as over TCP,
+        // and the server's refusal ends the first request.
+        let won = with(None)
+            .connect_any(NAME, port, only())
+            .await
+            .expect("the client's handshake completes");
+        let Connection::Quic(quic) = won.stream else {
+            panic!("QUIC won");
+        };
+        let refused = async {
+            let (mut driver, mut send) = http3_handshake(quic).await?;
+            let _drive = tokio::spawn(async move { driver.wait_idle().await });
+            let request = http::Request::get(format!("https://{NAME}/"))
+                .body(())
+                .expect("request");
+            let mut stream = send.send_request(request).await?;
+            stream.finish().await?;
+            stream.recv_response().await?;
+            Ok::<_, turbohttp::Http3Error>(())
+        };
+        let error = refused
+            .await
+            .expect_err("the server refuses the connection");
+        let text = chain_text(&error);
+        assert!(text.contains("certificate"), "{text}");
+        assert_eq!(h3.handshakes(), 1);
+    });
+}

@@ -169,7 +169,12 @@ async fn fetch(
         extra.insert("body_bytes".into(), bytes.into());
         Ok(())
     };
-    let outcome = exchange.await;
+    let outcome = match (exchange.await, &quic_connection) {
+        (Err(error), Some(connection)) if error.code == exit::HTTP3 => {
+            Err(http3::refusal(connection, error))
+        }
+        (outcome, _) => outcome,
+    };
     if let Some(connection) = &quic_connection {
         http3::close(connection).await;
     }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use quinn::{ConnectionError, TransportErrorCode};
 use turbohttp_proto::AttemptError;
 
-use crate::dial::tls::{CertificateRejected, TlsFailurePolicy};
+use crate::dial::tls::{CertificateRejected, HandshakeRefused, TlsFailurePolicy};
 
 /// A QUIC handshake that failed: what happened, as a sentence (the server refused
 /// or closed it, it reset it, the client's TLS refused the server's handshake).
@@ -33,6 +33,20 @@ impl QuicRefused {
     /// connection was closed with, if it was closed with one.
     pub fn code(&self) -> Option<u64> {
         self.code
+    }
+
+    /// Why the server closed a QUIC connection, when it did so with a TLS alert that
+    /// this client's settings likely caused (a client certificate it requires, no
+    /// TLS version in common): the sentence TCP's TLS gives. Under TLS 1.3 a server
+    /// judges the client's certificate after the client's side of the handshake is
+    /// done, so this shows on the first request rather than in the race.
+    pub fn tls_refusal(error: &quinn::ConnectionError) -> Option<HandshakeRefused> {
+        match error {
+            ConnectionError::ConnectionClosed(close) => {
+                tls_alert(close.error_code.into()).and_then(tls_refusal)
+            }
+            _ => None,
+        }
     }
 
     /// ECH was required (every HTTPS record of the origin has an `ech`) and this
@@ -83,6 +97,11 @@ pub(crate) fn classify(error: ConnectionError, policy: TlsFailurePolicy) -> Atte
         }
         E::ConnectionClosed(close) => {
             let code: u64 = close.error_code.into();
+            // A TLS alert this client's settings likely caused (a client certificate
+            // required, no version in common): the sentence TCP's TLS gives.
+            if let Some(refused) = tls_alert(code).and_then(tls_refusal) {
+                return AttemptError::setup(io::Error::new(io::ErrorKind::InvalidData, refused));
+            }
             let reason = String::from_utf8_lossy(&close.reason);
             let sentence = match tls_alert(code) {
                 Some(alert) => format!(
@@ -142,6 +161,12 @@ pub(crate) fn classify(error: ConnectionError, policy: TlsFailurePolicy) -> Atte
             None,
         ))),
     }
+}
+
+/// The refusal sentence of a TLS alert the server sent, as over TCP, when it is one
+/// [`HandshakeRefused`] explains.
+fn tls_refusal(alert: u8) -> Option<HandshakeRefused> {
+    HandshakeRefused::of(&rustls::Error::AlertReceived(alert.into()))
 }
 
 /// The TLS alert of a QUIC CRYPTO_ERROR code (0x0100 to 0x01ff).
