@@ -327,3 +327,25 @@ fn http3_to_a_server_that_requires_a_client_certificate_is_exit_35_as_over_tcp()
     assert_eq!(out.code, Some(35), "{}", out.stderr);
     assert!(out.stderr.contains("client certificate"), "{}", out.stderr);
 }
+
+#[test]
+fn each_version_flag_says_what_quic_and_tcp_offer() {
+    use turbohttp::Http3;
+    use turbohttp_cli::args::HttpVersionArgs;
+    let flags = |http3, http3_only, http2, http1_1| HttpVersionArgs {
+        http3,
+        http3_only,
+        http2,
+        http1_1,
+    };
+    let none = flags(false, false, false, false);
+    assert_eq!(none.http3(), Http3::Advertised);
+    assert!(none.tcp_alpn().is_empty(), "the library's h2, http/1.1");
+    assert_eq!(flags(true, false, false, false).http3(), Http3::Also);
+    assert_eq!(flags(false, true, false, false).http3(), Http3::Only);
+    assert_eq!(flags(false, false, true, false).http3(), Http3::Off);
+    assert!(flags(false, false, true, false).tcp_alpn().is_empty());
+    let http1 = flags(false, false, false, true);
+    assert_eq!(http1.http3(), Http3::Off);
+    assert_eq!(http1.tcp_alpn(), [b"http/1.1".to_vec()]);
+}
