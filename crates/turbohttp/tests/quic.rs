@@ -675,3 +675,41 @@ fn quic_sends_the_client_certificate_a_server_requires() {
         assert_eq!(h3.handshakes(), 1);
     });
 }
+
+#[test]
+fn a_quic_dialer_alone_dials_quic_and_refuses_a_tcp_attempt() {
+    run(async {
+        let pki = Pki::new();
+        let h3 = h3_server(&pki, v4(0), QuicBehaviour::serve(BODY));
+        let port = h3.addr().port();
+        let transport = transport(&pki, resolver(NAME, port, [v4(port)]));
+        let dialer = turbohttp::QuicDialer::new(
+            Arc::clone(transport.quic_endpoints()),
+            turbohttp::quic_client_config(transport.tls_config()).expect("QUIC config"),
+            &rustls::pki_types::ServerName::try_from(NAME).expect("name"),
+            turbohttp::TlsFailurePolicy::StopRace,
+        );
+        use turbohttp::{Dialer, Offer};
+        let quic = dialer
+            .dial_offering(v4(port), Offer::default().with_transport(Transport::Quic))
+            .await
+            .expect("a QUIC handshake");
+        assert_eq!(quic.alpn_protocol().as_deref(), Some(&b"h3"[..]));
+        // The server counts it once its side is done too.
+        let counted = async {
+            while h3.handshakes() == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(5), counted)
+            .await
+            .expect("the server completes its side");
+        // A TCP attempt is not dialed over QUIC (the report would call it TCP).
+        let tcp = dialer
+            .dial_offering(v4(port), Offer::default())
+            .await
+            .expect_err("a TCP offer");
+        assert!(tcp.to_string().contains("dials QUIC only"), "{tcp}");
+        assert_eq!(h3.handshakes(), 1);
+    });
+}

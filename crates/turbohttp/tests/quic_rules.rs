@@ -212,3 +212,32 @@ async fn a_dialer_without_quic_ignores_http3() {
     let won = connect(&net, &memory(), Http3::Only).await.expect("TCP");
     assert_eq!(attempts(&won.report), [(Tcp, V6.into(), 0, Won)]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_ip_literal_is_remembered_by_its_canonical_form() {
+    let v6 = "[2001:db8::a]:443";
+    let net = SimNetwork::new([(addr(v6), Behavior::Connect(ms(10)))]).with_quic([]);
+    let memory = memory();
+    let at = |host: &'static str| {
+        let net = net.clone();
+        let memory = Arc::clone(&memory);
+        async move {
+            connector(&net, &memory)
+                .connect_with(host, 443, ConnectParams::default().with_http3(Http3::Also))
+                .await
+                .expect("TCP wins")
+        }
+    };
+    let first = at("2001:db8::a").await;
+    assert_eq!(
+        attempts(&first.report),
+        [(Quic, v6.into(), 0, Cancelled), (Tcp, v6.into(), 125, Won)]
+    );
+    // The same address, spelled otherwise: remembered, straight to TCP.
+    let again = at("2001:0db8:0::a").await;
+    assert_eq!(attempts(&again.report), [(Tcp, v6.into(), 0, Won)]);
+    assert!(again.report.quic_remembered_broken);
+    let memory = memory.lock().expect("memory");
+    assert!(memory.is_broken(&first.report.host, 443, Instant::now().into_std()));
+    assert!(!memory.is_broken("", 443, Instant::now().into_std()));
+}

@@ -577,10 +577,6 @@ fn configured_socket(addr: SocketAddr, options: &SocketOptions) -> Result<Socket
     Ok(socket)
 }
 
-/// A failed `SO_BINDTODEVICE`, as a terminal error whose sentence names the interface.
-/// The kind says why (`NotFound` for a missing device, `PermissionDenied` for a
-/// refused binding); the OS error's text and code are in the sentence.
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
 /// The send and receive buffer sizes, where the options set them (TCP and UDP alike).
 fn set_buffer_sizes(socket: &Socket, options: &SocketOptions) -> Result<(), AttemptError> {
     if let Some(size) = options.send_buffer_size {
@@ -596,6 +592,10 @@ fn set_buffer_sizes(socket: &Socket, options: &SocketOptions) -> Result<(), Atte
     Ok(())
 }
 
+/// A failed `SO_BINDTODEVICE`, as a terminal error whose sentence names the interface.
+/// The kind says why (`NotFound` for a missing device, `PermissionDenied` for a
+/// refused binding); the OS error's text and code are in the sentence.
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "fuchsia"))]
 fn interface_error(name: &str, error: &io::Error) -> AttemptError {
     const ENODEV: i32 = 19; // the same on Linux, Android and Fuchsia
     let (kind, hint) = match (error.raw_os_error(), error.kind()) {

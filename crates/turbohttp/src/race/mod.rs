@@ -345,9 +345,16 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
             // QUIC is planned on the resolving path (`Race::with_quic`): the literal
             // is the answer of a one-shot lookup at t=0, sent to no resolver.
             Parsed::Literal(literal)
-                if let Some(policy) = self.quic_policy(http3, input, port)
+                if http3 != Http3::Off
                     && let Some(addr) = literal.socket_addr(port) =>
             {
+                // The memory knows a literal as the report shows it (an IPv6 one in
+                // its canonical form), which is what the race's end records.
+                let shown = match literal {
+                    Host::V6(..) => literal.to_string(),
+                    _ => input.to_owned(),
+                };
+                let policy = self.quic_policy(http3, &shown, port).unwrap_or_default();
                 let caller = with_h3(services.unwrap_or(Protocols::TCP), http3);
                 let mut race = Race::resolving(
                     &options,
@@ -418,7 +425,9 @@ impl<R: Resolver, D: Dialer> HappyEyeballs<R, D> {
                 Outcome::Connected { attempt } => Some(attempt),
                 _ => None,
             };
-            self.learn_quic(&report.attempts, winner, name, port);
+            // A literal's key is the report's host (see the literal's QUIC path).
+            let key = if name.is_empty() { &report.host } else { name };
+            self.learn_quic(&report.attempts, winner, key, port);
         }
         let kind = match (outcome, stream) {
             (Outcome::Connected { attempt }, Some(stream)) => {

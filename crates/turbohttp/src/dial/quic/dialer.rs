@@ -89,12 +89,21 @@ impl Dialer for QuicDialer {
 
     /// Offers `h3` whatever `offer.alpn` says. An offer of ECH fails the attempt:
     /// rustls offers ECH over TCP only, and a record that asks for it forbids an
-    /// attempt without it (RFC 9848).
+    /// attempt without it (RFC 9848). A TCP attempt fails too: put this dialer in an
+    /// [`EndpointDialer`] to race QUIC against TCP.
     async fn dial_offering(
         &self,
         addr: SocketAddr,
         offer: Offer,
     ) -> Result<QuicConnection, AttemptError> {
+        // Inside an EndpointDialer it sees QUIC attempts only; alone, a TCP attempt
+        // must not become a second QUIC one (the report would call it TCP).
+        if offer.transport != Transport::Quic {
+            return Err(AttemptError::setup(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                "a QUIC dialer dials QUIC only: race it with TCP in an EndpointDialer",
+            )));
+        }
         if offer.ech.is_some() {
             return Err(AttemptError::setup(std::io::Error::new(
                 std::io::ErrorKind::Unsupported,

@@ -10,12 +10,14 @@ use crate::dial::socket::{SocketOptions, udp_socket};
 
 /// The client's QUIC endpoints: one UDP socket per family, bound with the socket
 /// options that apply to UDP (interface, local address, buffer sizes) on first use,
-/// and shared by every QUIC attempt after it: quinn tells connections apart by
-/// their connection ids, so one socket serves a whole race and every later connect.
+/// and shared by every QUIC attempt after it from the same tokio runtime: quinn
+/// tells connections apart by their connection ids, so one socket serves a whole
+/// race and every later connect.
 ///
-/// quinn drives an endpoint on a task of the tokio runtime that bound it, which ends
-/// with that runtime: a transport used from another runtime (one per test, say) binds
-/// that runtime an endpoint of its own, and the old one goes with its runtime.
+/// quinn drives an endpoint on a task of the runtime that bound it, which ends with
+/// that runtime: a QUIC attempt from another runtime (one per test, say) binds that
+/// runtime an endpoint of its own in the family's place, and the old socket closes
+/// once its connections have ended.
 pub struct QuicEndpoints {
     socket: SocketOptions,
     /// IPv6, IPv4: each with the runtime that drives it.
