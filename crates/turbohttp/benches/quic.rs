@@ -71,7 +71,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bytes::{Buf, Bytes};
-use common::{ms, number, percentile, rotation, us};
+use common::{Agg, Cell, ms, number, percentile, rotation, us};
 use http_body_util::{BodyExt, Empty, Full};
 use hyper::{Request, Response, Uri};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -624,13 +624,6 @@ async fn quinn_alone(pki: &Pki, addr: SocketAddr, short: bool) -> io::Result<(Du
 // Samples, rows and tables
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Agg {
-    Median,
-    P99,
-    Max,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Better {
     Lower,
     Higher,
@@ -689,40 +682,6 @@ impl Samples {
                 }
             })
             .collect()
-    }
-}
-
-/// A cell: the median of the runs' statistics (a maximum: the largest), and the
-/// smallest and largest run.
-#[derive(Debug, Clone, Copy)]
-struct Cell {
-    value: f64,
-    lo: f64,
-    hi: f64,
-}
-
-impl Cell {
-    fn of(mut per_run: Vec<f64>, agg: Agg) -> Option<Cell> {
-        if per_run.is_empty() {
-            return None;
-        }
-        per_run.sort_by(f64::total_cmp);
-        let (lo, hi) = (per_run[0], per_run[per_run.len() - 1]);
-        let value = match agg {
-            Agg::Max => hi,
-            Agg::Median | Agg::P99 => percentile(&per_run, 0.5),
-        };
-        Some(Cell { value, lo, hi })
-    }
-
-    /// `value [lo–hi]`, the range left out when the runs agree (or there was one).
-    fn show(&self) -> String {
-        let (lo, hi) = (number(self.lo), number(self.hi));
-        if lo == hi {
-            number(self.value)
-        } else {
-            format!("{} [{lo}–{hi}]", number(self.value))
-        }
     }
 }
 

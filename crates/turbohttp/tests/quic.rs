@@ -62,6 +62,19 @@ fn h3_server(pki: &Pki, addr: SocketAddr, behaviour: QuicBehaviour) -> H3Server 
         .expect("the HTTP/3 server starts")
 }
 
+/// Waits until `done` holds, checking every few milliseconds; fails with `what`
+/// after `limit` (a real condition with an upper bound, not a sleep to settle).
+async fn eventually(limit: Duration, what: &str, mut done: impl FnMut() -> bool) {
+    let wait = async {
+        while !done() {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    tokio::time::timeout(limit, wait)
+        .await
+        .unwrap_or_else(|_| panic!("{what}"));
+}
+
 /// A DNS lab answering NAME with 127.0.0.1 (no AAAA) and `record` as the HTTPS
 /// record at `https_name`, and a resolver that asks it (keep the lab alive).
 async fn dns_lab(https_name: &str, record: SVCB) -> (DnsLab, DnsResolver) {
@@ -329,14 +342,12 @@ fn cancelling_during_a_quic_handshake_leaves_nothing_open() {
         // The attempt's connection is closed (CONNECTION_CLOSE queued when it was
         // dropped); quinn forgets it once it has drained (3 PTOs).
         let endpoints = transport.quic_endpoints();
-        let drained = async {
-            while endpoints.open_connections() > 0 {
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(10), drained)
-            .await
-            .expect("the cancelled QUIC connection drains");
+        eventually(
+            Duration::from_secs(10),
+            "the cancelled QUIC connection drains",
+            || endpoints.open_connections() == 0,
+        )
+        .await;
     });
 }
 
@@ -606,14 +617,12 @@ fn a_losing_quic_attempt_sends_connection_close_when_tcp_wins() {
         // half second is the close.
         assert!(hole.take_datagrams() >= 1);
         // The loser was dropped when TCP won: its CONNECTION_CLOSE follows at once.
-        let closed = async {
-            while hole.take_datagrams() == 0 {
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_millis(500), closed)
-            .await
-            .expect("the losing QUIC attempt sent its CONNECTION_CLOSE");
+        eventually(
+            Duration::from_millis(500),
+            "the losing QUIC attempt sent its CONNECTION_CLOSE",
+            || hole.take_datagrams() > 0,
+        )
+        .await;
     });
 }
 
@@ -696,14 +705,12 @@ fn a_quic_dialer_alone_dials_quic_and_refuses_a_tcp_attempt() {
             .expect("a QUIC handshake");
         assert_eq!(quic.alpn_protocol().as_deref(), Some(&b"h3"[..]));
         // The server counts it once its side is done too.
-        let counted = async {
-            while h3.handshakes() == 0 {
-                tokio::time::sleep(Duration::from_millis(2)).await;
-            }
-        };
-        tokio::time::timeout(Duration::from_secs(5), counted)
-            .await
-            .expect("the server completes its side");
+        eventually(
+            Duration::from_secs(5),
+            "the server completes its side",
+            || h3.handshakes() > 0,
+        )
+        .await;
         // A TCP attempt is not dialed over QUIC (the report would call it TCP).
         let tcp = dialer
             .dial_offering(v4(port), Offer::default())

@@ -5,18 +5,11 @@ use std::fmt::Write as _;
 use std::io;
 
 use crate::Settings;
-use crate::common::{number, percentile};
+use crate::common::{Agg, Cell, number, percentile};
 use crate::contenders::Who;
 
 // ---------------------------------------------------------------------------------
 // Rows
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Agg {
-    Median,
-    P99,
-    Max,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Better {
@@ -517,40 +510,6 @@ pub(crate) struct Results {
     pub(crate) skipped: Vec<(Who, String)>,
     /// Scenario-wide skips.
     pub(crate) scenario_skips: Vec<String>,
-}
-
-/// One cell: the median over the runs of each run's statistic (for a maximum, the
-/// largest), and the smallest and largest of the runs' statistics.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Cell {
-    pub(crate) value: f64,
-    pub(crate) lo: f64,
-    pub(crate) hi: f64,
-}
-
-impl Cell {
-    fn of(mut per_run: Vec<f64>, agg: Agg) -> Option<Cell> {
-        if per_run.is_empty() {
-            return None;
-        }
-        per_run.sort_by(f64::total_cmp);
-        let (lo, hi) = (per_run[0], per_run[per_run.len() - 1]);
-        let value = match agg {
-            Agg::Max => hi,
-            Agg::Median | Agg::P99 => percentile(&per_run, 0.5),
-        };
-        Some(Cell { value, lo, hi })
-    }
-
-    /// `value [lo–hi]`, the range left out when the runs agree (or there was one).
-    fn show(&self) -> String {
-        let (lo, hi) = (number(self.lo), number(self.hi));
-        if lo == hi {
-            number(self.value)
-        } else {
-            format!("{} [{lo}–{hi}]", number(self.value))
-        }
-    }
 }
 
 impl Results {

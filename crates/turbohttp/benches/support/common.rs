@@ -114,3 +114,46 @@ pub fn probe_python() -> Result<(), String> {
         Err("python3 is older than 3.8 (no happy_eyeballs_delay)".into())
     }
 }
+
+/// How a row's per-run samples become the run's statistic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Agg {
+    Median,
+    P99,
+    Max,
+}
+
+/// A table cell: the median of the runs' statistics (a maximum: the largest), and the
+/// smallest and largest run.
+#[derive(Debug, Clone, Copy)]
+pub struct Cell {
+    pub value: f64,
+    pub lo: f64,
+    pub hi: f64,
+}
+
+impl Cell {
+    /// The cell of one statistic per run (`None` without runs).
+    pub fn of(mut per_run: Vec<f64>, agg: Agg) -> Option<Cell> {
+        if per_run.is_empty() {
+            return None;
+        }
+        per_run.sort_by(f64::total_cmp);
+        let (lo, hi) = (per_run[0], per_run[per_run.len() - 1]);
+        let value = match agg {
+            Agg::Max => hi,
+            Agg::Median | Agg::P99 => percentile(&per_run, 0.5),
+        };
+        Some(Cell { value, lo, hi })
+    }
+
+    /// `value [lo–hi]`, the range left out when the runs agree (or there was one).
+    pub fn show(&self) -> String {
+        let (lo, hi) = (number(self.lo), number(self.hi));
+        if lo == hi {
+            number(self.value)
+        } else {
+            format!("{} [{lo}–{hi}]", number(self.value))
+        }
+    }
+}
